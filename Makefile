@@ -1,0 +1,43 @@
+# Herald: `make run` starts the whole stack on embedded defaults; `make test` runs every check.
+# Both create the virtual environment and install what they need on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format schemas clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || { echo "==> creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> installing Herald and its dependencies into $(VENV) (about a minute the first time)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> installed"
+
+run: $(STAMP)
+	@$(PY) -m services.devstack
+
+lint: $(STAMP)
+	@echo "==> ruff"
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@echo "==> mypy"
+	@$(PY) -m mypy contracts shared services tests
+
+test: lint
+	@echo "==> pytest"
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+schemas: $(STAMP)
+	@$(PY) -m contracts.export
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info

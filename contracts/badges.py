@@ -1,0 +1,38 @@
+"""Reads reported by devices and the badge changes they cause."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import Event, UserId
+
+
+class ReadsReported(Event):
+    """A device says the user read notifications: these ids, everything up to a time, or all."""
+
+    type: Literal["reads.reported"] = "reads.reported"
+    version: Literal[1] = 1
+    user_id: UserId
+    device_id: uuid.UUID | None = None
+    notification_ids: Annotated[list[uuid.UUID], Field(max_length=500)] = Field(
+        default_factory=list
+    )
+    up_to: AwareDatetime | None = Field(
+        default=None, description="Everything accepted at or before this time is read."
+    )
+    all: bool = False
+
+
+class BadgeChanged(Event):
+    """A user's unread count changed because of reads; the registry syncs their other devices."""
+
+    type: Literal["badge.changed"] = "badge.changed"
+    version: Literal[1] = 1
+    user_id: UserId
+    badge: int = Field(ge=0)
+    badge_seq: int = Field(ge=0)
+    read_notification_ids: list[uuid.UUID] = Field(default_factory=list)
+    reported_by_device: uuid.UUID | None = None

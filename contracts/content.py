@@ -1,0 +1,91 @@
+"""What a notification says and how it should be delivered, shared by every stage that carries it.
+
+Field limits live here so the HTTP API, the Kafka intake and the JSON Schema all refuse the same
+input with the same message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AnyUrl, Field, StringConstraints, UrlConstraints, field_validator
+
+from contracts.base import Model, UserId
+
+DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+DataValue = Annotated[str, StringConstraints(max_length=1024)]
+HttpsUrl = Annotated[AnyUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"])]
+
+#: Keys FCM reserves in its data map; Herald refuses them for every platform so one event renders
+#: the same everywhere.
+RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type"})
+RESERVED_DATA_PREFIXES = ("google", "gcm", "herald")
+
+
+class Content(Model):
+    """What the user sees (title, body...) and what the app receives (data).
+
+    A notification with neither title nor body is a silent data push.
+    """
+
+    title: Annotated[str, StringConstraints(max_length=256)] | None = None
+    body: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    data: Annotated[dict[DataKey, DataValue], Field(max_length=64)] = Field(default_factory=dict)
+    image_url: HttpsUrl | None = None
+    sound: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    deep_link: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
+    thread_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _no_reserved_keys(cls, data: dict[str, str]) -> dict[str, str]:
+        for key in data:
+            if key in RESERVED_DATA_KEYS or key.lower().startswith(RESERVED_DATA_PREFIXES):
+                reserved = ", ".join(sorted(RESERVED_DATA_KEYS))
+                prefixes = ", ".join(RESERVED_DATA_PREFIXES)
+                raise ValueError(
+                    f"data key {key!r} is reserved (reserved keys: {reserved}; "
+                    f"reserved prefixes: {prefixes})"
+                )
+        return data
+
+    @property
+    def visible(self) -> bool:
+        """True when the push shows something to the user (and so counts toward the badge)."""
+        return bool(self.title or self.body)
+
+
+class DeliveryOptions(Model):
+    """How providers should treat the push."""
+
+    priority: Literal["high", "normal"] = "high"
+    ttl_seconds: Annotated[int, Field(ge=0, le=2_419_200)] | None = Field(
+        default=None,
+        description="How long a provider may keep trying; at most 28 days. None: provider default.",
+    )
+    collapse_key: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="A newer push with the same key replaces an older one."
+    )
+
+
+class Audience(Model):
+    """Who receives the notification."""
+
+    user_ids: Annotated[list[UserId], Field(min_length=1, max_length=1000)]
+
+    @field_validator("user_ids")
+    @classmethod
+    def _unique(cls, user_ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(user_ids))
+
+
+class NotificationRequest(Model):
+    """What a sender asks for, over HTTP or inside a submitted event."""
+
+    idempotency_key: Annotated[
+        str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(description="Resending with the same key never sends twice (printable ASCII).")
+    audience: Audience
+    content: Content
+    options: DeliveryOptions = Field(default_factory=DeliveryOptions)

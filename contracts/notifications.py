@@ -1,0 +1,83 @@
+"""Events of a notification's journey from a sender to the per-device fan-out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import AwareDatetime, Base64Bytes, Field
+
+from contracts.base import Event, Model, UserId
+from contracts.content import Content, DeliveryOptions, NotificationRequest
+
+
+class NotificationSubmitted(NotificationRequest, Event):
+    """A product team's send request published to Kafka (the HTTP API takes the same body)."""
+
+    type: Literal["notification.submitted"] = "notification.submitted"
+    version: Literal[1] = 1
+
+
+class SourceRecord(Model):
+    """Where a message that could not be processed came from, with its original bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: Base64Bytes | None = None
+    value: Base64Bytes
+
+
+class NotificationRejected(Model):
+    """A submitted event Herald refused, with the reason, so the sender can find and fix it.
+
+    ``app_id`` and ``idempotency_key`` are copied when they could be read from the input.
+    """
+
+    type: Literal["notification.rejected"] = "notification.rejected"
+    version: Literal[1] = 1
+    event_id: uuid.UUID
+    occurred_at: AwareDatetime
+    app_id: str | None = None
+    idempotency_key: str | None = None
+    reason: str
+    source: SourceRecord
+
+
+class UserNotificationFields(Event):
+    """What every per-user stage carries: the notification, its recipient, when it was accepted."""
+
+    notification_id: uuid.UUID
+    user_id: UserId
+    content: Content
+    options: DeliveryOptions = Field(default_factory=DeliveryOptions)
+    accepted_at: AwareDatetime = Field(description="When ingest accepted the notification.")
+
+
+class UserNotification(UserNotificationFields):
+    """One notification for one user, before scheduling."""
+
+    type: Literal["notification.user"] = "notification.user"
+    version: Literal[1] = 1
+
+
+class NotificationDue(UserNotificationFields):
+    """A notification the scheduler released: it should go out now."""
+
+    type: Literal["notification.due"] = "notification.due"
+    version: Literal[1] = 1
+    due_at: AwareDatetime
+
+
+class NotificationCounted(UserNotificationFields):
+    """A due notification with the user's badge attached, ready to fan out to devices.
+
+    ``badge`` is None when the push leaves the badge alone (silent pushes); ``badge_seq`` orders
+    badge values per user so a device can ignore a stale one.
+    """
+
+    type: Literal["notification.counted"] = "notification.counted"
+    version: Literal[1] = 1
+    due_at: AwareDatetime
+    badge: int | None = Field(default=None, ge=0)
+    badge_seq: int | None = Field(default=None, ge=0)

@@ -1,0 +1,155 @@
+"""The topic catalog: every topic's name, key, partition count, message type and dead-letter topic.
+
+Start-up creates topics from this list, the AsyncAPI document is generated from it, and no other
+module spells a topic name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from contracts.badges import BadgeChanged, ReadsReported
+from contracts.base import Model
+from contracts.deadletter import DeadLetter
+from contracts.notifications import (
+    NotificationCounted,
+    NotificationDue,
+    NotificationRejected,
+    NotificationSubmitted,
+    UserNotification,
+)
+from contracts.push import PLATFORMS, Platform, PushRequest, PushResult
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One Kafka topic and the single message type it carries."""
+
+    name: str
+    message: type[Model]
+    key: str
+    partitions: int
+    doc: str
+    dead_letter: str | None = None
+
+    @property
+    def message_type(self) -> str:
+        """The ``type`` value every message on this topic carries."""
+        return str(self.message.model_fields["type"].default)
+
+    @property
+    def message_version(self) -> int:
+        """The schema version this release reads and writes."""
+        return int(self.message.model_fields["version"].default)
+
+    def key_of(self, message: Model) -> bytes:
+        """The partition key of a message on this topic: the catalog's one rule for keys."""
+        return str(getattr(message, self.key)).encode()
+
+
+PARTITIONS = 8
+
+
+def _dead_letters(name: str) -> Topic:
+    return Topic(
+        name=f"{name}.dlq",
+        message=DeadLetter,
+        key="consumer_group",
+        partitions=1,
+        doc=f"Messages from {name} a consumer could not process, with the reason and bytes.",
+    )
+
+
+SUBMITTED = Topic(
+    "notifications.submitted",
+    NotificationSubmitted,
+    key="idempotency_key",
+    partitions=PARTITIONS,
+    dead_letter="notifications.rejected",
+    doc="Send requests product teams publish; ingest validates, dedupes and expands them.",
+)
+REJECTED = Topic(
+    "notifications.rejected",
+    NotificationRejected,
+    key="event_id",
+    partitions=1,
+    doc="Submitted events ingest refused, with the reason and the original bytes.",
+)
+USER = Topic(
+    "notifications.user",
+    UserNotification,
+    key="user_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.user.dlq",
+    doc="One message per notification and recipient user; the scheduler decides when.",
+)
+DUE = Topic(
+    "notifications.due",
+    NotificationDue,
+    key="user_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.due.dlq",
+    doc="Notifications to send now; badge-count counts them and attaches the user's badge.",
+)
+COUNTED = Topic(
+    "notifications.counted",
+    NotificationCounted,
+    key="user_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.counted.dlq",
+    doc="Due notifications with their badge; the registry fans them out to the user's devices.",
+)
+PUSH: dict[Platform, Topic] = {
+    platform: Topic(
+        f"push.{platform}",
+        PushRequest,
+        key="device_id",
+        partitions=PARTITIONS,
+        dead_letter=f"push.{platform}.dlq",
+        doc=f"One delivery per {platform} device; the {platform} dispatcher sends it.",
+    )
+    for platform in PLATFORMS
+}
+RESULTS = Topic(
+    "push.results",
+    PushResult,
+    key="device_id",
+    partitions=PARTITIONS,
+    dead_letter="push.results.dlq",
+    doc="Outcome of every delivery; the registry deactivates dead tokens and notes successes.",
+)
+READS = Topic(
+    "reads.reported",
+    ReadsReported,
+    key="user_id",
+    partitions=PARTITIONS,
+    dead_letter="reads.reported.dlq",
+    doc="Reads devices reported; badge-count applies them once.",
+)
+BADGES = Topic(
+    "badges.changed",
+    BadgeChanged,
+    key="user_id",
+    partitions=PARTITIONS,
+    dead_letter="badges.changed.dlq",
+    doc="New unread counts; the registry turns them into sync pushes to the user's devices.",
+)
+
+_PRIMARY = (SUBMITTED, REJECTED, USER, DUE, COUNTED, *PUSH.values(), RESULTS, READS, BADGES)
+
+
+def all_topics() -> Iterator[Topic]:
+    """Every topic Herald uses, dead-letter topics included, each once."""
+    yield from _PRIMARY
+    for topic in _PRIMARY:
+        if topic.dead_letter and topic.dead_letter.endswith(".dlq"):
+            yield _dead_letters(topic.name)
+
+
+def by_name(name: str) -> Topic:
+    """Look a topic up by its catalog name."""
+    for topic in all_topics():
+        if topic.name == name:
+            return topic
+    raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Herald's services; each runs alone with ``python -m services.<name>`` and imports no other."""

