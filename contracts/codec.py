@@ -72,7 +72,7 @@ def decode(topic: Topic, raw: bytes | None) -> Model:
             key=key,
         )
     try:
-        return topic.message.model_validate(data)
+        return topic.message.model_validate_json(raw)
     except ValidationError as exc:
         raise DecodeError(describe_validation_error(exc), app_id=app_id, key=key) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import AwareDatetime, Base64Bytes, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from contracts.base import Event, Model, UserId
 from contracts.content import Content, DeliveryOptions, NotificationRequest
@@ -19,13 +19,18 @@ class NotificationSubmitted(NotificationRequest, Event):
 
 
 class SourceRecord(Model):
-    """Where a message that could not be processed came from, with its original bytes."""
+    """Where a message that could not be processed came from, with its original bytes.
+
+    Bytes travel as base64 in JSON and are plain bytes in Python.
+    """
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
 
     topic: str
     partition: int
     offset: int
-    key: Base64Bytes | None = None
-    value: Base64Bytes
+    key: bytes | None = None
+    value: bytes
 
 
 class NotificationRejected(Model):

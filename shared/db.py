@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from shared.settings import DatabaseSettings
 
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+#: A connection taken from a pool or opened directly; store functions accept either.
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 class MigrationError(RuntimeError):

@@ -21,6 +21,13 @@ from shared.settings import KafkaSettings, ObservabilitySettings
 HEADERS = {"content-type": "application/json"}
 
 
+class _TopicsAreCreatedExplicitly(logging.Filter):
+    """FastStream warns at every subscriber start that auto-creation is off; it is on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Auto create topics is disabled" not in record.getMessage()
+
+
 @dataclass
 class Bus:
     """A started or startable broker plus the topic prefix of this deployment."""
@@ -72,6 +79,8 @@ def create_bus(
         from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
         middlewares.append(KafkaTelemetryMiddleware())
+    logger = logging.getLogger(f"herald.kafka.{client_id}")
+    logger.addFilter(_TopicsAreCreatedExplicitly())
     broker = KafkaBroker(
         settings.kafka_bootstrap,
         client_id=client_id,
@@ -80,7 +89,7 @@ def create_bus(
         acks="all",
         linger_ms=settings.producer_linger_ms,
         max_request_size=settings.max_message_bytes,
-        logger=logging.getLogger(f"herald.kafka.{client_id}"),
+        logger=logger,
         log_level=logging.DEBUG,
         middlewares=middlewares,
         graceful_timeout=10.0,

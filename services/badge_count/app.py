@@ -1,0 +1,32 @@
+"""Badge-count's composition root: the one place its parts are wired together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts import topics
+from services.badge_count.handlers import DueHandler
+from services.badge_count.settings import BadgeCountSettings
+from services.badge_count.store import BadgeStore
+from shared.clock import Clock, SystemClock
+from shared.db import create_pool, migrate
+from shared.http import create_http_app
+from shared.kafka import create_bus, subscribe
+from shared.runtime import ServiceParts, prepare_topics
+
+NAME = "badge-count"
+SCHEMA = "badge_count"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def build(settings: BadgeCountSettings, clock: Clock | None = None) -> ServiceParts:
+    """Wire badge-count: consume due notifications, publish counted ones."""
+    clock = clock or SystemClock()
+    pool = await create_pool(settings, SCHEMA)
+    await migrate(pool, SCHEMA, MIGRATIONS)
+    await prepare_topics(settings)
+    bus = create_bus(settings, client_id=NAME, observability=settings)
+    handler = DueHandler(pool, BadgeStore(pool), bus, clock)
+    subscribe(bus, topics.DUE, group=NAME, handler=handler, clock=clock)
+    http_app = create_http_app(title="Herald badge-count", description="Health endpoints.")
+    return ServiceParts(name=NAME, bus=bus, http_app=http_app, http=settings, on_stop=[pool.close])

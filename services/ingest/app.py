@@ -1,0 +1,45 @@
+"""Ingest's composition root: the one place its parts are wired together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts import topics
+from services.ingest.handlers import SubmittedHandler
+from services.ingest.http_api import add_routes
+from services.ingest.intake import Intake
+from services.ingest.settings import IngestSettings
+from services.ingest.store import SubmissionStore
+from shared.auth import ApiKeys
+from shared.clock import Clock, SystemClock
+from shared.db import create_pool, migrate
+from shared.http import app_key_auth, create_http_app
+from shared.kafka import create_bus, subscribe
+from shared.runtime import ServiceParts, prepare_topics
+
+NAME = "ingest"
+SCHEMA = "ingest"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def build(settings: IngestSettings, clock: Clock | None = None) -> ServiceParts:
+    """Wire ingest: HTTP API and submitted-topic consumer over one Intake."""
+    clock = clock or SystemClock()
+    pool = await create_pool(settings, SCHEMA)
+    await migrate(pool, SCHEMA, MIGRATIONS)
+    await prepare_topics(settings)
+    bus = create_bus(settings, client_id=NAME, observability=settings)
+    intake = Intake(SubmissionStore(pool), bus, clock, max_content_bytes=settings.max_content_bytes)
+    subscribe(
+        bus,
+        topics.SUBMITTED,
+        group=NAME,
+        handler=SubmittedHandler(intake, frozenset(settings.api_keys)),
+        clock=clock,
+    )
+    http_app = create_http_app(
+        title="Herald ingest",
+        description="Send notifications to your users. Authenticate with your app's API key.",
+    )
+    add_routes(http_app, intake, app_key_auth(ApiKeys(settings)))
+    return ServiceParts(name=NAME, bus=bus, http_app=http_app, http=settings, on_stop=[pool.close])

@@ -1,0 +1,35 @@
+"""The Kafka intake: submitted events go through the same Intake as HTTP requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contracts.notifications import NotificationSubmitted
+from services.ingest.domain import RequestProblem
+from services.ingest.intake import IdempotencyConflict, Intake
+from shared.kafka import Received, Rejection
+
+
+class SubmittedHandler:
+    """Accepts each submitted event; refusals become rejections with the reason."""
+
+    def __init__(self, intake: Intake, known_apps: frozenset[str]) -> None:
+        self.intake = intake
+        self.known_apps = known_apps
+
+    async def __call__(
+        self, batch: Sequence[Received[NotificationSubmitted]]
+    ) -> Sequence[Rejection]:
+        rejections: list[Rejection] = []
+        for item in batch:
+            event = item.message
+            if event.app_id not in self.known_apps:
+                rejections.append(Rejection(item, f"app_id: unknown app {event.app_id!r}"))
+                continue
+            try:
+                await self.intake.accept(event.app_id, event, source="kafka")
+            except RequestProblem as problem:
+                rejections.append(Rejection(item, str(problem)))
+            except IdempotencyConflict as conflict:
+                rejections.append(Rejection(item, str(conflict)))
+        return rejections

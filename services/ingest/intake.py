@@ -1,0 +1,82 @@
+"""Accepting a send request: the one path both the HTTP API and the Kafka intake go through."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from contracts import topics
+from contracts.content import NotificationRequest
+from services.ingest import domain
+from services.ingest.store import SubmissionStore
+from shared.clock import Clock
+from shared.kafka import Bus
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different request."""
+
+    def __init__(self, idempotency_key: str, notification_id: uuid.UUID) -> None:
+        super().__init__(
+            f"idempotency_key {idempotency_key!r} was already used for notification "
+            f"{notification_id} with a different request body"
+        )
+        self.notification_id = notification_id
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What the sender is told: the notification id, how many users, whether it is a replay."""
+
+    notification_id: uuid.UUID
+    recipients: int
+    accepted_at: datetime
+    replayed: bool
+
+
+class Intake:
+    """Validates, dedupes on (app, idempotency key) and expands a request into per-user events."""
+
+    def __init__(
+        self, store: SubmissionStore, bus: Bus, clock: Clock, *, max_content_bytes: int
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.max_content_bytes = max_content_bytes
+
+    async def accept(
+        self, app_id: str, request: NotificationRequest, source: Literal["http", "kafka"]
+    ) -> Acceptance:
+        """Accept ``request`` for ``app_id``; raises RequestProblem or IdempotencyConflict.
+
+        Returns only after every per-user event is acknowledged by the broker.
+        """
+        domain.check(request, max_content_bytes=self.max_content_bytes)
+        now = self.clock.now()
+        fingerprint = domain.fingerprint(request)
+        submission = await self.store.claim(
+            app_id=app_id,
+            idempotency_key=request.idempotency_key,
+            fingerprint=fingerprint,
+            notification_id=domain.notification_id(app_id, request.idempotency_key),
+            recipients=len(request.audience.user_ids),
+            source=source,
+            now=now,
+        )
+        if submission.fingerprint != fingerprint:
+            raise IdempotencyConflict(request.idempotency_key, submission.notification_id)
+        if not submission.published:
+            events = domain.expand(
+                app_id, request, submission.notification_id, submission.accepted_at, now
+            )
+            await self.bus.publish_all((topics.USER, event) for event in events)
+            await self.store.mark_published(app_id, request.idempotency_key, self.clock.now())
+        return Acceptance(
+            notification_id=submission.notification_id,
+            recipients=submission.recipients,
+            accepted_at=submission.accepted_at,
+            replayed=not submission.created,
+        )

@@ -1,0 +1,17 @@
+"""Ingest settings (environment, prefix ``HERALD_``)."""
+
+from pydantic import Field
+
+from shared.auth import ApiKeySettings
+from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
+
+
+class IngestSettings(
+    KafkaSettings, DatabaseSettings, HttpSettings, ObservabilitySettings, ApiKeySettings
+):
+    """Broker, database, the public HTTP API and the apps allowed to send."""
+
+    http_port: int = 8081
+    max_content_bytes: int = Field(
+        default=4000, ge=256, description="Largest serialized content (title, body, data...)."
+    )

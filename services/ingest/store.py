@@ -1,0 +1,105 @@
+"""Every SQL statement of ingest: the idempotency ledger."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The ledger row for one (app, idempotency key)."""
+
+    notification_id: uuid.UUID
+    fingerprint: bytes
+    recipients: int
+    accepted_at: datetime
+    published: bool
+    created: bool
+
+
+class SubmissionStore:
+    """Reads and writes ``ingest.submissions``."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def claim(
+        self,
+        *,
+        app_id: str,
+        idempotency_key: str,
+        fingerprint: bytes,
+        notification_id: uuid.UUID,
+        recipients: int,
+        source: str,
+        now: datetime,
+    ) -> Submission:
+        """Record a first request, or return the row an earlier request with this key made.
+
+        A concurrent first request can commit between this statement's snapshot and its insert;
+        the statement then sees neither, so it is asked once more.
+        """
+        for _ in range(2):
+            row = await self._claim_once(
+                app_id, idempotency_key, fingerprint, notification_id, recipients, source, now
+            )
+            if row is not None:
+                return Submission(
+                    notification_id=row["notification_id"],
+                    fingerprint=bytes(row["fingerprint"]),
+                    recipients=row["recipients"],
+                    accepted_at=row["accepted_at"],
+                    published=row["published_at"] is not None,
+                    created=row["created"],
+                )
+        raise RuntimeError(f"idempotency ledger returned no row for app {app_id}")
+
+    async def _claim_once(
+        self,
+        app_id: str,
+        idempotency_key: str,
+        fingerprint: bytes,
+        notification_id: uuid.UUID,
+        recipients: int,
+        source: str,
+        now: datetime,
+    ) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            """
+            WITH inserted AS (
+                INSERT INTO submissions (app_id, idempotency_key, fingerprint, notification_id,
+                                         recipients, source, accepted_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (app_id, idempotency_key) DO NOTHING
+                RETURNING notification_id, fingerprint, recipients, accepted_at, published_at,
+                          true AS created
+            )
+            SELECT * FROM inserted
+            UNION ALL
+            SELECT notification_id, fingerprint, recipients, accepted_at, published_at,
+                   false AS created
+            FROM submissions
+            WHERE app_id = $1 AND idempotency_key = $2 AND NOT EXISTS (SELECT 1 FROM inserted)
+            """,
+            app_id,
+            idempotency_key,
+            fingerprint,
+            notification_id,
+            recipients,
+            source,
+            now,
+        )
+
+    async def mark_published(self, app_id: str, idempotency_key: str, now: datetime) -> None:
+        """Note that every per-user event of the submission is on the broker."""
+        await self.pool.execute(
+            "UPDATE submissions SET published_at = $3"
+            " WHERE app_id = $1 AND idempotency_key = $2 AND published_at IS NULL",
+            app_id,
+            idempotency_key,
+            now,
+        )

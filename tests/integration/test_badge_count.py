@@ -1,0 +1,79 @@
+"""Badge-count against the real broker and PostgreSQL: one unread per notification, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from contracts import topics
+from contracts.base import derived_id
+from contracts.content import Content
+from contracts.notifications import NotificationCounted, NotificationDue
+from services.badge_count.app import MIGRATIONS, SCHEMA, build
+from services.badge_count.settings import BadgeCountSettings
+from shared.db import create_pool, migrate
+from shared.embedded.broker import EmbeddedBroker
+from shared.embedded.ports import free_port
+from shared.embedded.postgres import EmbeddedPostgres
+from shared.settings import DatabaseSettings
+from tests.support.clock import FrozenClock
+from tests.support.factories import unique, user_notification
+from tests.support.kafka import TopicIO, kafka_settings_for_test
+from tests.support.services import running
+
+pytestmark = pytest.mark.integration
+
+
+def due(clock: FrozenClock, user_id: str, **fields: object) -> NotificationDue:
+    base = user_notification(clock.now(), user_id=user_id, **fields)
+    return NotificationDue(
+        **base.model_dump(exclude={"type", "version", "event_id"}),
+        event_id=derived_id(base.event_id, "due"),
+        due_at=clock.now(),
+    )
+
+
+async def test_badges_count_up_once_per_notification(
+    broker: EmbeddedBroker, postgres: EmbeddedPostgres
+) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    settings = BadgeCountSettings(
+        **kafka.model_dump(), database_dsn=SecretStr(postgres.dsn), http_port=free_port()
+    )
+    clock = FrozenClock()
+    io = TopicIO(kafka)
+    user = unique("user")
+    first, second = due(clock, user), due(clock, user)
+    silent = due(clock, user, content=Content(data={"sync": "1"}))
+
+    async with running(await build(settings, clock)):
+        await io.produce(topics.DUE, first, first, second, silent, second)
+        counted = await io.read(topics.COUNTED, until=lambda found: len(found) >= 5)
+
+    badges = [(c.notification_id, c.badge, c.badge_seq) for c in counted]
+    assert all(isinstance(c, NotificationCounted) for c in counted)
+    assert badges == [
+        (first.notification_id, 1, 1),
+        (first.notification_id, 1, 1),
+        (second.notification_id, 2, 2),
+        (silent.notification_id, None, None),
+        (second.notification_id, 2, 2),
+    ]
+
+
+async def test_the_database_refuses_a_negative_count(postgres: EmbeddedPostgres) -> None:
+    settings = DatabaseSettings(database_dsn=SecretStr(postgres.dsn))
+    pool = await create_pool(settings, SCHEMA)
+    try:
+        await migrate(pool, SCHEMA, MIGRATIONS)
+        with pytest.raises(asyncpg.CheckViolationError):
+            await pool.execute(
+                "INSERT INTO badges (app_id, user_id, unread, updated_at)"
+                " VALUES ('a', $1, -1, now())",
+                str(uuid.uuid4()),
+            )
+    finally:
+        await pool.close()

@@ -1,0 +1,185 @@
+"""Ingest against the real broker and PostgreSQL: HTTP and Kafka intake, dedupe, rejections."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from contracts import topics
+from contracts.codec import encode
+from contracts.notifications import NotificationRejected, UserNotification
+from services.ingest.app import build
+from services.ingest.settings import IngestSettings
+from shared.auth import key_digest, new_api_key
+from shared.embedded.broker import EmbeddedBroker
+from shared.embedded.ports import free_port
+from shared.embedded.postgres import EmbeddedPostgres
+from tests.support.clock import FrozenClock
+from tests.support.factories import submitted, unique
+from tests.support.kafka import TopicIO, kafka_settings_for_test
+from tests.support.services import running
+
+pytestmark = pytest.mark.integration
+
+APP = "testapp"
+
+
+class Stack:
+    def __init__(self, client: httpx.AsyncClient, io: TopicIO, clock: FrozenClock) -> None:
+        self.client = client
+        self.io = io
+        self.clock = clock
+
+
+@pytest.fixture
+async def ingest(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> AsyncIterator[Stack]:
+    key = new_api_key()
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    settings = IngestSettings(
+        **kafka.model_dump(),
+        database_dsn=SecretStr(postgres.dsn),
+        http_port=free_port(),
+        api_keys={APP: [key_digest(key)], "otherapp": [key_digest(new_api_key())]},
+    )
+    clock = FrozenClock()
+    async with (
+        running(await build(settings, clock)),
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.http_port}",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as client,
+    ):
+        yield Stack(client, TopicIO(kafka), clock)
+
+
+def send_body(users: list[str], key: str | None = None, **content: object) -> dict[str, object]:
+    return {
+        "idempotency_key": key or unique("key"),
+        "audience": {"user_ids": users},
+        "content": content or {"title": "Hi", "body": "There"},
+    }
+
+
+async def test_http_send_expands_to_one_event_per_user(ingest: Stack) -> None:
+    response = await ingest.client.post("/v1/notifications", json=send_body(["ann", "bob"]))
+
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["recipients"] == 2
+    events = await ingest.io.read(topics.USER, until=lambda found: len(found) >= 2)
+    assert {e.user_id for e in events} == {"ann", "bob"}
+    assert all(str(e.notification_id) == accepted["notification_id"] for e in events)
+    assert all(isinstance(e, UserNotification) and e.app_id == APP for e in events)
+
+
+async def test_replay_returns_first_answer_and_publishes_nothing_more(ingest: Stack) -> None:
+    body = send_body(["carol"])
+    first = await ingest.client.post("/v1/notifications", json=body)
+    again = await ingest.client.post("/v1/notifications", json=body)
+    sentinel = await ingest.client.post("/v1/notifications", json=send_body(["sentinel"]))
+
+    assert again.status_code == 202
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert sentinel.status_code == 202
+    events = await ingest.io.read(
+        topics.USER, until=lambda found: any(e.user_id == "sentinel" for e in found)
+    )
+    assert [e.user_id for e in events].count("carol") == 1
+
+
+async def test_same_key_different_body_is_a_conflict(ingest: Stack) -> None:
+    key = unique("key")
+    await ingest.client.post("/v1/notifications", json=send_body(["dan"], key))
+
+    response = await ingest.client.post(
+        "/v1/notifications", json=send_body(["dan"], key, title="Changed")
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_conflict"
+
+
+async def test_limits_are_refused_naming_the_field(ingest: Stack) -> None:
+    too_long = await ingest.client.post(
+        "/v1/notifications", json=send_body(["eve"], title="x" * 300)
+    )
+    too_big = await ingest.client.post(
+        "/v1/notifications",
+        json=send_body(["eve"], title="t", data={f"k{i}": "v" * 200 for i in range(30)}),
+    )
+
+    assert too_long.status_code == 422
+    assert too_long.json()["error"]["field"] == "content.title"
+    assert "256" in too_long.json()["error"]["message"]
+    assert too_big.status_code == 422
+    assert too_big.json()["error"]["field"] == "content"
+    assert "4000 bytes" in too_big.json()["error"]["message"]
+
+
+async def test_requests_without_a_valid_key_are_refused(ingest: Stack) -> None:
+    no_key = await ingest.client.post(
+        "/v1/notifications", json=send_body(["x"]), headers={"Authorization": ""}
+    )
+    bad_key = await ingest.client.post(
+        "/v1/notifications", json=send_body(["x"]), headers={"Authorization": "Bearer nope"}
+    )
+
+    assert no_key.status_code == 401
+    assert bad_key.status_code == 401
+    assert bad_key.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_kafka_intake_rejects_malformed_events_and_keeps_going(ingest: Stack) -> None:
+    now = ingest.clock.now()
+    good = submitted(now, ["frank"], app_id=APP)
+    missing_field = json.loads(encode(submitted(now, ["x"], app_id=APP)))
+    del missing_field["audience"]
+    future_version = json.loads(encode(submitted(now, ["x"], app_id=APP)))
+    future_version["version"] = 9
+    await ingest.io.produce_raw(
+        topics.SUBMITTED,
+        (b"k1", b"{not json"),
+        (b"k2", json.dumps(future_version).encode()),
+        (b"k3", json.dumps(missing_field).encode()),
+        (b"k4", encode(submitted(now, ["x"], app_id="nosuchapp"))),
+        (b"k5", encode(good)),
+    )
+
+    rejected = await ingest.io.read(topics.REJECTED, until=lambda found: len(found) >= 4)
+    events = await ingest.io.read(
+        topics.USER, until=lambda found: any(e.user_id == "frank" for e in found)
+    )
+
+    reasons = {r.source.key: r.reason for r in rejected if isinstance(r, NotificationRejected)}
+    assert "not valid JSON" in reasons[b"k1"]
+    assert "version: 9 is not supported" in reasons[b"k2"]
+    assert "audience: Field required" in reasons[b"k3"]
+    assert "unknown app 'nosuchapp'" in reasons[b"k4"]
+    assert rejected[0].source.value == b"{not json"
+    assert [e.notification_id for e in events if e.user_id == "frank"]
+
+
+async def test_kafka_and_http_share_one_idempotency_ledger(ingest: Stack) -> None:
+    key = unique("key")
+    event = submitted(ingest.clock.now(), ["gina"], app_id=APP, idempotency_key=key)
+    await ingest.io.produce(topics.SUBMITTED, event)
+    await ingest.io.read(topics.USER, until=lambda found: any(e.user_id == "gina" for e in found))
+
+    replay = await ingest.client.post(
+        "/v1/notifications",
+        json={
+            "idempotency_key": key,
+            "audience": {"user_ids": ["gina"]},
+            "content": {"title": "Hello", "body": "World"},
+        },
+    )
+
+    assert replay.status_code == 202
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert uuid.UUID(replay.json()["notification_id"])
