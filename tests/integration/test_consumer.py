@@ -1,0 +1,85 @@
+"""The consumer glue on the real broker: poison messages are parked, transient failures retried."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from contracts import topics
+from contracts.codec import encode
+from contracts.deadletter import DeadLetter
+from contracts.notifications import NotificationDue
+from shared.embedded.broker import EmbeddedBroker
+from shared.embedded.ports import free_port
+from shared.errors import TransientError
+from shared.http import create_http_app
+from shared.kafka import Received, Rejection, create_bus, subscribe
+from shared.runtime import ServiceParts, prepare_topics
+from shared.settings import HttpSettings
+from tests.integration.test_badge_count import due
+from tests.support.clock import FrozenClock
+from tests.support.kafka import TopicIO, kafka_settings_for_test
+from tests.support.services import running
+
+pytestmark = pytest.mark.integration
+
+
+class FlakyHandler:
+    """Fails for good on 'poison' users, fails transiently twice on 'flaky' users."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.transient_left = 2
+        self.three_done = asyncio.Event()
+
+    async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
+        for item in batch:
+            user = item.message.user_id
+            if user.startswith("poison"):
+                raise ValueError(f"cannot handle {user}")
+            if user.startswith("flaky") and self.transient_left:
+                self.transient_left -= 1
+                raise TransientError("database briefly away", retry_after=0.05)
+        self.done.extend(item.message.user_id for item in batch)
+        if len(self.done) >= 3:
+            self.three_done.set()
+        return ()
+
+
+async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedBroker) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap, handler_max_attempts=2)
+    clock = FrozenClock()
+    await prepare_topics(kafka)
+    bus = create_bus(kafka, client_id="glue-test")
+    handler = FlakyHandler()
+    subscribe(bus, topics.DUE, group="glue-test", handler=handler, clock=clock)
+    parts = ServiceParts(
+        name="glue-test",
+        bus=bus,
+        http_app=create_http_app(title="t", description="t"),
+        http=HttpSettings(http_port=free_port()),
+    )
+    io = TopicIO(kafka)
+    messages = [due(clock, name) for name in ("ok-1", "poison-1", "flaky-1", "ok-2")]
+
+    async with running(parts):
+        await io.produce(topics.DUE, *messages)
+        await io.produce_raw(topics.DUE, (b"k", b'{"type": "notification.due"'))
+        parked = await io.read(by_name_dlq(), until=lambda found: len(found) >= 2)
+        await asyncio.wait_for(handler.three_done.wait(), timeout=10)
+
+    assert sorted(handler.done) == ["flaky-1", "ok-1", "ok-2"]
+    assert all(isinstance(p, DeadLetter) for p in parked)
+    by_reason = {p.reason.split(":")[0]: p for p in parked}
+    poison = by_reason["handler failed 2 times"]
+    assert poison.consumer_group == "glue-test"
+    poison_message = next(m for m in messages if m.user_id == "poison-1")
+    assert poison.source.value == encode(poison_message)
+    assert by_reason["not valid JSON"].source.value == b'{"type": "notification.due"'
+
+
+def by_name_dlq() -> topics.Topic:
+    assert topics.DUE.dead_letter is not None
+    return topics.by_name(topics.DUE.dead_letter)
