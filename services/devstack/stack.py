@@ -1,0 +1,167 @@
+"""Start and stop the whole Herald stack on this machine, on the embedded defaults.
+
+Order matters: broker and database first, then topics, then the emulators, then every service, each
+as its own process with its own settings, exactly as a deployment would run them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.topics import all_topics
+from services.devstack.processes import ServiceProcess
+from services.emulators.fcm.accounts import write_service_account
+from shared.auth import key_digest, new_api_key
+from shared.embedded.broker import EmbeddedBroker, start_broker
+from shared.embedded.ports import free_port, port_is_free
+from shared.embedded.postgres import EmbeddedPostgres, start_postgres
+from shared.kafka.admin import ensure_topics
+
+DEFAULT_PORTS = {
+    "broker": 9092,
+    "ingest": 8081,
+    "registry": 8082,
+    "scheduler": 8083,
+    "badge-count": 8084,
+    "dispatcher-fcm": 8085,
+    "fcm-emulator": 8090,
+}
+FCM_PROJECT = "herald-local"
+
+
+@dataclass
+class StackOptions:
+    """How to run the stack: fixed well-known ports for people, free ports for tests."""
+
+    prefer_default_ports: bool = True
+    fast_group_membership: bool = False
+    log_level: str = "INFO"
+    app_id: str = "demo"
+    run_dir: Path | None = None
+
+
+@dataclass
+class LocalStack:
+    """The running stack; ``stop()`` ends every process it started, by PID, in reverse order."""
+
+    options: StackOptions = field(default_factory=StackOptions)
+    broker: EmbeddedBroker | None = None
+    postgres: EmbeddedPostgres | None = None
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    api_key: str = ""
+    run_dir: Path = field(default_factory=Path)
+
+    def port(self, name: str) -> int:
+        preferred = DEFAULT_PORTS[name]
+        if self.options.prefer_default_ports and port_is_free(preferred):
+            return preferred
+        return free_port()
+
+    def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
+        """Bring everything up; on failure, stop what was started and re-raise."""
+        self.run_dir = self.options.run_dir or Path(
+            tempfile.mkdtemp(prefix="herald-run-", dir=tempfile.gettempdir())
+        )
+        try:
+            self._start(progress)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, progress: Callable[[str], None]) -> None:
+        progress("starting the Kafka-protocol broker (Tansu, in memory)")
+        self.broker = start_broker(self.port("broker"), log_path=self.run_dir / "broker.log")
+        progress("starting PostgreSQL (embedded)")
+        self.postgres = start_postgres(prefix="herald-run-pg-")
+        progress("creating topics from the contracts catalog")
+        asyncio.run(ensure_topics(self.broker.bootstrap, all_topics()))
+        self.api_key = new_api_key()
+        self._define_processes()
+        deadline = time.monotonic() + 90
+        emulator = self.services["fcm-emulator"]
+        progress("starting the FCM emulator")
+        emulator.start()
+        emulator.wait_ready(deadline)
+        progress("starting services: " + ", ".join(n for n in self.services if n != emulator.name))
+        for process in self.services.values():
+            if process is not emulator:
+                process.start()
+        for process in self.services.values():
+            process.wait_ready(deadline)
+
+    def _common_env(self, port: int) -> dict[str, str]:
+        assert self.broker is not None and self.postgres is not None
+        env = {
+            "HERALD_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            "HERALD_KAFKA_IDEMPOTENCE": "false",
+            "HERALD_DATABASE_DSN": self.postgres.dsn,
+            "HERALD_HTTP_HOST": "127.0.0.1",
+            "HERALD_HTTP_PORT": str(port),
+            "HERALD_LOG_LEVEL": self.options.log_level,
+        }
+        if self.options.fast_group_membership:
+            env["HERALD_SESSION_TIMEOUT_MS"] = "3000"
+            env["HERALD_HEARTBEAT_INTERVAL_MS"] = "1000"
+        return env
+
+    def _define_processes(self) -> None:
+        logs = self.run_dir / "logs"
+        api_keys = json.dumps({self.options.app_id: [key_digest(self.api_key)]})
+        emulator_port = self.port("fcm-emulator")
+        account_path = self.run_dir / "secrets" / "fcm-service-account.json"
+        write_service_account(
+            account_path,
+            project_id=FCM_PROJECT,
+            token_uri=f"http://127.0.0.1:{emulator_port}/token",
+        )
+        emulator_env = {
+            "HERALD_HTTP_PORT": str(emulator_port),
+            "HERALD_LOG_LEVEL": self.options.log_level,
+            "HERALD_FCM_EMULATOR_SERVICE_ACCOUNTS": json.dumps([str(account_path)]),
+        }
+        self.services["fcm-emulator"] = ServiceProcess(
+            "fcm-emulator",
+            "services.emulators.fcm",
+            emulator_port,
+            emulator_env,
+            logs / "fcm-emulator.log",
+        )
+        specs: dict[str, tuple[str, dict[str, str]]] = {
+            "ingest": ("services.ingest", {"HERALD_API_KEYS": api_keys}),
+            "registry": ("services.registry", {"HERALD_API_KEYS": api_keys}),
+            "scheduler": ("services.scheduler", {}),
+            "badge-count": ("services.badge_count", {}),
+            "dispatcher-fcm": (
+                "services.dispatcher",
+                {
+                    "HERALD_DISPATCHER_PLATFORM": "fcm",
+                    "HERALD_FCM_SERVICE_ACCOUNT_FILE": str(account_path),
+                    "HERALD_FCM_BASE_URL": f"http://127.0.0.1:{emulator_port}",
+                },
+            ),
+        }
+        for name, (module, extra) in specs.items():
+            port = self.port(name)
+            env = {**self._common_env(port), **extra}
+            self.services[name] = ServiceProcess(name, module, port, env, logs / f"{name}.log")
+
+    def stop(self) -> None:
+        """Stop services (newest first), then the database and the broker."""
+        for process in reversed(list(self.services.values())):
+            process.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+        secrets_dir = self.run_dir / "secrets"
+        if secrets_dir.exists():
+            shutil.rmtree(secrets_dir, ignore_errors=True)
