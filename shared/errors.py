@@ -11,6 +11,9 @@ treated as permanent for the message that caused them.
 
 from __future__ import annotations
 
+import asyncpg
+from aiokafka.errors import KafkaError
+
 
 class TransientError(Exception):
     """Retry later, after ``retry_after`` seconds when the cause said how long."""
@@ -27,3 +30,15 @@ class PermanentError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+#: Failures of a dependency (network, database, broker) rather than of the input: retry them.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)

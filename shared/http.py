@@ -5,6 +5,7 @@ Every error answer is ``{"error": {"code", "message", "field"?}}`` so clients ha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -14,6 +15,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import ApiKeys
+from shared.errors import RETRYABLE
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -75,6 +79,18 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
         message = "; ".join(f"{field}: {msg}" for field, msg in problems)
         field = problems[0][0] if problems else None
         return JSONResponse(error_body("invalid_request", message, field), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, RETRYABLE):
+            log.warning("dependency unavailable: %s", exc)
+            return JSONResponse(
+                error_body("unavailable", "a dependency is briefly unavailable; retry shortly"),
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal", "internal error"), status_code=500)
 
     return app
 

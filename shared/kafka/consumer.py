@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import asyncpg
-from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
@@ -27,21 +25,13 @@ from contracts.deadletter import DeadLetter
 from contracts.notifications import NotificationRejected, SourceRecord
 from contracts.topics import Topic, by_name
 from shared.clock import Clock
-from shared.errors import PermanentError, TransientError
+from shared.errors import RETRYABLE, PermanentError
 from shared.kafka.bus import Bus
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Model)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    TransientError,
-    OSError,
-    KafkaError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-)
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -126,7 +116,7 @@ class BatchProcessor(Generic[M]):
         while True:
             try:
                 return list(await self.handler(batch))
-            except TRANSIENT_ERRORS as error:
+            except RETRYABLE as error:
                 transient += 1
                 delay = getattr(error, "retry_after", None) or backoff_delay(transient)
                 log.warning(

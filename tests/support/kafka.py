@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts.base import Model
 from contracts.codec import decode, encode
@@ -65,15 +65,14 @@ class TopicIO:
     ) -> list[Any]:
         """Read ``topic`` from the start until ``until(messages)`` holds; fail after ``timeout``."""
         consumer = AIOKafkaConsumer(
-            self.address(topic),
             bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=f"test-reader-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            session_timeout_ms=3000,
-            heartbeat_interval_ms=1000,
         )
         await consumer.start()
+        name = self.address(topic)
+        consumer.assign([TopicPartition(name, p) for p in range(topic.partitions)])
+        await consumer.seek_to_beginning()
         found: list[Any] = []
         try:
             async with asyncio.timeout(timeout):

@@ -1,0 +1,1 @@
+"""Registry: owns device registrations and fans counted notifications out to user devices."""

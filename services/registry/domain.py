@@ -1,0 +1,187 @@
+"""The registry's rules: what a valid token is, which devices get a push, what a result changes.
+
+Pure: no database, broker or clock. Callers pass the rows they read and the current time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from contracts.base import derived_id
+from contracts.notifications import NotificationCounted
+from contracts.push import Platform, PushRequest, PushResult
+
+#: The reason a device stops receiving when its app unregisters it (logout).
+UNREGISTERED = "unregistered"
+#: The reason used when a provider calls a token invalid without saying why.
+TOKEN_INVALID = "token_invalid"  # noqa: S105 - a reason, not a secret
+
+
+@dataclass(frozen=True)
+class Device:
+    """One registered token, owned by one user of one app."""
+
+    device_id: uuid.UUID
+    app_id: str
+    user_id: str
+    platform: Platform
+    token: str
+    locale: str | None
+    time_zone: str | None
+    app_version: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    last_registered_at: datetime
+    last_success_at: datetime | None
+    deactivated_at: datetime | None
+    deactivation_reason: str | None
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What an app says about one of its tokens; the app id comes from its API key."""
+
+    app_id: str
+    user_id: str
+    platform: Platform
+    token: str
+    locale: str | None = None
+    time_zone: str | None = None
+    app_version: str | None = None
+
+
+class TokenFormatError(ValueError):
+    """A token that cannot belong to its platform; the message names the limit it breaks."""
+
+
+@dataclass(frozen=True)
+class TokenRule:
+    """Length bounds and alphabet of one platform's tokens."""
+
+    min_length: int
+    max_length: int
+    alphabet: re.Pattern[str]
+    alphabet_name: str
+
+
+TOKEN_RULES: Mapping[Platform, TokenRule] = {
+    # Apple: device tokens are opaque bytes of variable length (32 today), sent as hex.
+    "apns": TokenRule(64, 200, re.compile(r"[0-9a-f]+"), "hexadecimal digits"),
+    # Firebase registration tokens: about 150-180 URL-safe characters, with a ':' separator.
+    "fcm": TokenRule(
+        32, 4096, re.compile(r"[A-Za-z0-9_:.-]+"), "letters, digits, '_', ':', '.' and '-'"
+    ),
+    # A push-service endpoint or, later, a JSON subscription.
+    "webpush": TokenRule(1, 4096, re.compile(r"[\x20-\x7e]+"), "printable ASCII characters"),
+}
+
+
+def canonical_token(platform: Platform, token: str) -> str:
+    """The token as Herald stores it; raise TokenFormatError when it breaks the platform's rule.
+
+    APNs tokens are hex and apps spell them in either case: they are lower-cased so the same token
+    never becomes two devices.
+    """
+    rule = TOKEN_RULES[platform]
+    if platform == "apns":
+        token = token.lower()
+    if not rule.min_length <= len(token) <= rule.max_length:
+        raise TokenFormatError(
+            f"{platform} tokens are {rule.min_length} to {rule.max_length} characters long; "
+            f"this one has {len(token)}"
+        )
+    if not rule.alphabet.fullmatch(token):
+        raise TokenFormatError(f"{platform} tokens contain only {rule.alphabet_name}")
+    return token
+
+
+def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[Device]:
+    """The devices that receive ``counted``: the active devices of its user in its app."""
+    return [
+        device
+        for device in devices
+        if device.active and device.app_id == counted.app_id and device.user_id == counted.user_id
+    ]
+
+
+def push_request(counted: NotificationCounted, device: Device, now: datetime) -> PushRequest:
+    """The delivery of ``counted`` to ``device``.
+
+    Its id derives from the notification event and the device, so a redelivered notification
+    yields the same ids and dispatchers can drop the duplicate.
+    """
+    return PushRequest(
+        event_id=derived_id(counted.event_id, device.device_id),
+        app_id=counted.app_id,
+        occurred_at=now,
+        notification_id=counted.notification_id,
+        user_id=counted.user_id,
+        device_id=device.device_id,
+        platform=device.platform,
+        token=device.token,
+        content=counted.content,
+        options=counted.options,
+        badge=counted.badge,
+        badge_seq=counted.badge_seq,
+        accepted_at=counted.accepted_at,
+    )
+
+
+def fan_out(
+    counted: NotificationCounted, devices: Iterable[Device], now: datetime
+) -> list[PushRequest]:
+    """One push request per device that should receive ``counted``."""
+    return [push_request(counted, device, now) for device in recipients(counted, devices)]
+
+
+def is_about(device: Device, result: PushResult) -> bool:
+    """True when ``result`` concerns the device's current token (not one it no longer has)."""
+    return device.app_id == result.app_id and device.token == result.token
+
+
+def deactivates(device: Device, result: PushResult) -> bool:
+    """True when ``result`` proves the device's token dead.
+
+    A token registered again after the provider's verdict (``invalid_since``) was issued anew by
+    the device, so that verdict no longer applies to it.
+    """
+    if result.outcome != "token_invalid" or not device.active or not is_about(device, result):
+        return False
+    return result.invalid_since is None or result.invalid_since > device.last_registered_at
+
+
+def apply_result(device: Device, result: PushResult, now: datetime) -> Device:
+    """The device after ``result``: deactivated, with a newer last success, or unchanged."""
+    if deactivates(device, result):
+        return dataclasses.replace(
+            device,
+            active=False,
+            deactivated_at=now,
+            deactivation_reason=result.reason or TOKEN_INVALID,
+            updated_at=now,
+        )
+    newer = device.last_success_at is None or result.occurred_at > device.last_success_at
+    if result.outcome == "delivered" and is_about(device, result) and newer:
+        return dataclasses.replace(device, last_success_at=result.occurred_at)
+    return device
+
+
+def apply_results(
+    devices: Mapping[uuid.UUID, Device], results: Sequence[PushResult], now: datetime
+) -> list[Device]:
+    """The devices ``results`` change, in their new state; results apply in order.
+
+    Results for devices not in ``devices`` (removed since) change nothing.
+    """
+    current = dict(devices)
+    for result in results:
+        device = current.get(result.device_id)
+        if device is not None:
+            current[result.device_id] = apply_result(device, result, now)
+    return [device for device_id, device in current.items() if device != devices[device_id]]

@@ -1,0 +1,103 @@
+"""A registry running in the test's event loop, with an HTTP client per app and topic I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from contracts.notifications import NotificationCounted
+from services.registry.app import build
+from services.registry.settings import RegistrySettings
+from shared.auth import key_digest, new_api_key
+from shared.embedded.ports import free_port
+from tests.support.clock import FrozenClock
+from tests.support.kafka import TopicIO, kafka_settings_for_test
+from tests.support.services import running
+
+APP = "testapp"
+OTHER_APP = "otherapp"
+
+
+@dataclass
+class RunningRegistry:
+    """What a registry test talks to: the API as two apps (and anonymously), topics, the clock."""
+
+    api: httpx.AsyncClient
+    other_app_api: httpx.AsyncClient
+    anonymous: httpx.AsyncClient
+    io: TopicIO
+    clock: FrozenClock
+
+
+@asynccontextmanager
+async def running_registry(bootstrap: str, dsn: str) -> AsyncIterator[RunningRegistry]:
+    """Start a registry on a free port under a fresh topic prefix; stop it afterwards."""
+    kafka = kafka_settings_for_test(bootstrap)
+    key, other_key = new_api_key(), new_api_key()
+    settings = RegistrySettings(
+        **kafka.model_dump(),
+        database_dsn=SecretStr(dsn),
+        http_port=free_port(),
+        api_keys={APP: [key_digest(key)], OTHER_APP: [key_digest(other_key)]},
+    )
+    clock = FrozenClock()
+    base_url = f"http://127.0.0.1:{settings.http_port}"
+    async with (
+        running(await build(settings, clock)),
+        httpx.AsyncClient(base_url=base_url, headers=_bearer(key)) as api,
+        httpx.AsyncClient(base_url=base_url, headers=_bearer(other_key)) as other_app_api,
+        httpx.AsyncClient(base_url=base_url) as anonymous,
+    ):
+        yield RunningRegistry(api, other_app_api, anonymous, TopicIO(kafka), clock)
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def fcm_token() -> str:
+    """A unique token shaped like a Firebase registration token."""
+    return f"{uuid.uuid4().hex}:APA91b{uuid.uuid4().hex}{uuid.uuid4().hex}"
+
+
+def apns_token() -> str:
+    """A unique 32-byte APNs device token in hex."""
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def counted(now: datetime, user_id: str, **fields: Any) -> NotificationCounted:
+    """A counted notification for ``user_id`` of the test app, badge 1."""
+    values: dict[str, Any] = {
+        "event_id": uuid.uuid4(),
+        "app_id": APP,
+        "occurred_at": now,
+        "notification_id": uuid.uuid4(),
+        "user_id": user_id,
+        "content": {"title": "Hello", "body": "World"},
+        "accepted_at": now,
+        "due_at": now,
+        "badge": 1,
+        "badge_seq": 1,
+    }
+    values.update(fields)
+    return NotificationCounted.model_validate(values)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0) -> None:
+    """Wait until ``check()`` holds (for effects of consumed messages); fail after ``timeout``."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"condition not met after {timeout}s") from None

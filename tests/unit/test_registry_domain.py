@@ -1,0 +1,237 @@
+"""The registry's pure rules: token formats, who receives a push, what a provider result changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.base import derived_id
+from contracts.content import Content, DeliveryOptions
+from contracts.notifications import NotificationCounted
+from contracts.push import PushResult
+from services.registry import domain
+from services.registry.domain import Device, TokenFormatError, canonical_token
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+APNS_TOKEN = "ab" * 32
+FCM_TOKEN = "dXk1" * 10 + ":APA91b" + "x" * 100
+
+
+def device(**fields: Any) -> Device:
+    values: dict[str, Any] = {
+        "device_id": uuid.uuid4(),
+        "app_id": "app",
+        "user_id": "alice",
+        "platform": "fcm",
+        "token": FCM_TOKEN,
+        "locale": None,
+        "time_zone": None,
+        "app_version": None,
+        "active": True,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "last_registered_at": NOW,
+        "last_success_at": None,
+        "deactivated_at": None,
+        "deactivation_reason": None,
+    }
+    values.update(fields)
+    return Device(**values)
+
+
+def counted(**fields: Any) -> NotificationCounted:
+    values: dict[str, Any] = {
+        "event_id": uuid.uuid4(),
+        "app_id": "app",
+        "occurred_at": NOW,
+        "notification_id": uuid.uuid4(),
+        "user_id": "alice",
+        "content": Content(title="Hi", body="there"),
+        "options": DeliveryOptions(priority="normal", collapse_key="news"),
+        "accepted_at": NOW - timedelta(seconds=5),
+        "due_at": NOW,
+        "badge": 3,
+        "badge_seq": 7,
+    }
+    values.update(fields)
+    return NotificationCounted(**values)
+
+
+def result(target: Device, outcome: str, **fields: Any) -> PushResult:
+    values: dict[str, Any] = {
+        "event_id": uuid.uuid4(),
+        "app_id": target.app_id,
+        "occurred_at": NOW + timedelta(minutes=1),
+        "request_event_id": uuid.uuid4(),
+        "notification_id": uuid.uuid4(),
+        "user_id": target.user_id,
+        "device_id": target.device_id,
+        "platform": target.platform,
+        "token": target.token,
+        "outcome": outcome,
+        "attempts": 1,
+        "accepted_at": NOW,
+    }
+    values.update(fields)
+    return PushResult(**values)
+
+
+class TestTokens:
+    def test_apns_tokens_are_lower_cased_hex(self) -> None:
+        assert canonical_token("apns", "AB" * 32) == "ab" * 32
+
+    @pytest.mark.parametrize(
+        ("platform", "token", "message"),
+        [
+            ("apns", "ab" * 10, "apns tokens are 64 to 200 characters long; this one has 20"),
+            ("apns", "zz" * 32, "apns tokens contain only hexadecimal digits"),
+            ("fcm", "short", "fcm tokens are 32 to 4096 characters long; this one has 5"),
+            ("fcm", "a b" * 20, "fcm tokens contain only letters, digits"),
+            ("webpush", "", "webpush tokens are 1 to 4096 characters long; this one has 0"),
+            ("webpush", "x" * 4097, "4096 characters long; this one has 4097"),
+            ("webpush", "line\nbreak", "webpush tokens contain only printable ASCII"),
+        ],
+    )
+    def test_a_token_breaking_its_platform_rule_is_refused_with_the_limit(
+        self, platform: Any, token: str, message: str
+    ) -> None:
+        with pytest.raises(TokenFormatError, match=message):
+            canonical_token(platform, token)
+
+    @pytest.mark.parametrize(
+        ("platform", "token"),
+        [
+            ("apns", APNS_TOKEN),
+            ("fcm", FCM_TOKEN),
+            ("webpush", "https://push.example.net/send/abc-123"),
+            ("webpush", '{"endpoint": "https://push.example.net/x"}'),
+        ],
+    )
+    def test_well_formed_tokens_pass_unchanged(self, platform: Any, token: str) -> None:
+        assert canonical_token(platform, token) == token
+
+
+class TestFanOut:
+    def test_every_active_device_of_the_user_gets_one_request(self) -> None:
+        phone, tablet = device(), device(platform="apns", token=APNS_TOKEN)
+        event = counted()
+
+        requests = domain.fan_out(event, [phone, tablet], NOW)
+
+        assert [(r.device_id, r.platform, r.token) for r in requests] == [
+            (phone.device_id, "fcm", phone.token),
+            (tablet.device_id, "apns", tablet.token),
+        ]
+        first = requests[0]
+        assert first.event_id == derived_id(event.event_id, phone.device_id)
+        assert (first.badge, first.badge_seq) == (3, 7)
+        assert first.content == event.content
+        assert first.options == event.options
+        assert first.accepted_at == event.accepted_at
+        assert first.notification_id == event.notification_id
+        assert (first.app_id, first.user_id, first.occurred_at) == ("app", "alice", NOW)
+
+    def test_a_redelivered_notification_yields_the_same_ids(self) -> None:
+        phone, event = device(), counted()
+        first = domain.fan_out(event, [phone], NOW)
+        again = domain.fan_out(event, [phone], NOW + timedelta(minutes=3))
+        assert [r.event_id for r in first] == [r.event_id for r in again]
+
+    def test_inactive_devices_and_other_users_or_apps_get_nothing(self) -> None:
+        devices = [
+            device(active=False),
+            device(user_id="bob"),
+            device(app_id="other-app"),
+        ]
+        assert domain.fan_out(counted(), devices, NOW) == []
+
+    def test_a_user_without_devices_gets_nothing(self) -> None:
+        assert domain.fan_out(counted(), [], NOW) == []
+
+
+class TestResults:
+    def test_an_invalid_token_deactivates_the_device_with_the_providers_reason(self) -> None:
+        phone = device()
+        after = domain.apply_result(
+            phone, result(phone, "token_invalid", reason="UNREGISTERED"), NOW
+        )
+        assert not after.active
+        assert after.deactivation_reason == "UNREGISTERED"
+        assert after.deactivated_at == NOW
+        assert after.updated_at == NOW
+
+    def test_without_a_reason_the_outcome_is_the_reason(self) -> None:
+        phone = device()
+        after = domain.apply_result(phone, result(phone, "token_invalid"), NOW)
+        assert after.deactivation_reason == domain.TOKEN_INVALID
+
+    def test_a_verdict_after_the_last_registration_deactivates(self) -> None:
+        phone = device(last_registered_at=NOW)
+        verdict = result(phone, "token_invalid", invalid_since=NOW + timedelta(seconds=1))
+        assert domain.deactivates(phone, verdict)
+
+    @pytest.mark.parametrize("offset", [timedelta(0), timedelta(seconds=-1)])
+    def test_a_token_registered_again_after_the_verdict_stays_active(
+        self, offset: timedelta
+    ) -> None:
+        phone = device(last_registered_at=NOW)
+        verdict = result(phone, "token_invalid", invalid_since=NOW + offset)
+        assert not domain.deactivates(phone, verdict)
+        assert domain.apply_result(phone, verdict, NOW) == phone
+
+    def test_a_verdict_about_another_token_or_app_changes_nothing(self) -> None:
+        phone = device()
+        assert not domain.deactivates(phone, result(phone, "token_invalid", token="x" * 40))
+        assert not domain.deactivates(phone, result(phone, "token_invalid", app_id="other"))
+
+    def test_an_already_inactive_device_keeps_why_it_stopped(self) -> None:
+        phone = device(active=False, deactivation_reason=domain.UNREGISTERED, deactivated_at=NOW)
+        later = NOW + timedelta(hours=1)
+        assert domain.apply_result(phone, result(phone, "token_invalid"), later) == phone
+
+    @pytest.mark.parametrize("outcome", ["failed", "expired"])
+    def test_other_failures_change_nothing(self, outcome: str) -> None:
+        phone = device()
+        assert domain.apply_result(phone, result(phone, outcome), NOW) == phone
+
+    def test_a_delivery_records_the_latest_success(self) -> None:
+        phone = device()
+        delivered = result(phone, "delivered")
+        after = domain.apply_result(phone, delivered, NOW)
+        assert after.last_success_at == delivered.occurred_at
+        assert after.active
+
+    def test_an_older_delivery_never_moves_the_last_success_back(self) -> None:
+        phone = device(last_success_at=NOW + timedelta(hours=1))
+        assert domain.apply_result(phone, result(phone, "delivered"), NOW) == phone
+
+    def test_results_apply_in_order_and_only_changed_devices_come_back(self) -> None:
+        phone, tablet, watch = device(), device(), device()
+        results = [
+            result(phone, "delivered"),
+            result(phone, "token_invalid", reason="BadDeviceToken"),
+            result(tablet, "failed"),
+            result(watch, "delivered"),
+            result(device(), "token_invalid"),
+        ]
+        devices = {d.device_id: d for d in (phone, tablet, watch)}
+
+        changed = domain.apply_results(devices, results, NOW)
+
+        assert changed == [
+            dataclasses.replace(
+                phone,
+                active=False,
+                deactivated_at=NOW,
+                deactivation_reason="BadDeviceToken",
+                updated_at=NOW,
+                last_success_at=results[0].occurred_at,
+            ),
+            dataclasses.replace(watch, last_success_at=results[3].occurred_at),
+        ]
