@@ -47,9 +47,14 @@ def test_no_module_outside_contracts_spells_a_topic_name() -> None:
     assert offenders == []
 
 
+#: The local stack runner composes every service and emulator; it is the one allowed to know them.
+COMPOSERS = {"devstack"}
+
+
 def test_services_never_import_each_other() -> None:
     offenders = []
-    for service in (p for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists()):
+    services = (p for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
+    for service in (p for p in services if p.name not in COMPOSERS):
         for path in service.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 modules = []
