@@ -53,5 +53,5 @@ class PushResult(Event):
     provider_status: int | None = None
     provider_message_id: str | None = None
     invalid_since: AwareDatetime | None = None
-    attempts: int = Field(ge=1)
+    attempts: int = Field(ge=0, description="Requests made; 0 when it expired before the first.")
     accepted_at: AwareDatetime

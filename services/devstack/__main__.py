@@ -35,7 +35,8 @@ App "{stack.options.app_id}", API key (shown once, valid until this stack stops)
 Register a device, send it a push, and look at what arrived:
   curl -s -X POST {registry}/v1/devices -H "Authorization: Bearer $HERALD_KEY" \\
        -H 'content-type: application/json' \\
-       -d '{{"user_id": "alice", "platform": "fcm", "token": "alice-pixel-fcm-token-0000000000000001"}}'
+       -d '{{"user_id": "alice", "platform": "fcm",
+            "token": "alice-pixel-fcm-token-0000000000000001"}}'
   curl -s -X POST {ingest}/v1/notifications -H "Authorization: Bearer $HERALD_KEY" \\
        -H 'content-type: application/json' \\
        -d '{{"idempotency_key": "hello-1", "audience": {{"user_ids": ["alice"]}},

@@ -46,7 +46,7 @@ class ServiceProcess:
             )
 
     def wait_ready(self, deadline: float) -> None:
-        """Poll /readyz until it answers 200; raise ProcessFailed if the child dies or time runs out."""
+        """Poll /readyz until it answers 200; raise ProcessFailed if the child dies or times out."""
         while True:
             if self.process is None or self.process.poll() is not None:
                 raise ProcessFailed(f"{self.name} exited during start-up\n{self.log_tail()}")

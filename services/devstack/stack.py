@@ -97,7 +97,8 @@ class LocalStack:
             process.wait_ready(deadline)
 
     def _common_env(self, port: int) -> dict[str, str]:
-        assert self.broker is not None and self.postgres is not None
+        assert self.broker is not None
+        assert self.postgres is not None
         env = {
             "HERALD_KAFKA_BOOTSTRAP": self.broker.bootstrap,
             "HERALD_KAFKA_IDEMPOTENCE": "false",

@@ -1,0 +1,43 @@
+"""The dispatcher's composition root: the one place its parts are wired together."""
+
+from __future__ import annotations
+
+from contracts import topics
+from services.dispatcher.delivery import Deliverer, Sleep
+from services.dispatcher.domain import RetryPolicy
+from services.dispatcher.handlers import PushRequestHandler
+from services.dispatcher.registry import provider_factory
+from services.dispatcher.settings import DispatcherSettings
+from shared.clock import Clock, SystemClock
+from shared.http import create_http_app
+from shared.kafka import create_bus, subscribe
+from shared.runtime import ServiceParts, prepare_topics
+
+
+def service_name(settings: DispatcherSettings) -> str:
+    """``dispatcher-<platform>``: the service, client and consumer-group name."""
+    return f"dispatcher-{settings.dispatcher_platform}"
+
+
+async def build(
+    settings: DispatcherSettings, clock: Clock | None = None, sleep: Sleep | None = None
+) -> ServiceParts:
+    """Wire one platform's dispatcher: consume its push topic, publish results."""
+    clock = clock or SystemClock()
+    name = service_name(settings)
+    platform = settings.dispatcher_platform
+    provider = await provider_factory(platform)(settings, clock)
+    policy = RetryPolicy(
+        max_attempts=settings.dispatcher_retry_max_attempts,
+        base_delay=settings.dispatcher_retry_base_delay_seconds,
+        max_delay=settings.dispatcher_retry_max_delay_seconds,
+    )
+    deliverer = Deliverer(provider, clock, policy, sleep=sleep)
+    await prepare_topics(settings)
+    bus = create_bus(settings, client_id=name, observability=settings)
+    handler = PushRequestHandler(bus, deliverer, platform, settings.dispatcher_max_in_flight)
+    subscribe(bus, topics.PUSH[platform], group=name, handler=handler, clock=clock)
+    http_app = create_http_app(title=f"Herald {name}", description="Health endpoints.")
+    return ServiceParts(
+        name=name, bus=bus, http_app=http_app, http=settings, on_stop=[provider.close]
+    )

@@ -1,0 +1,102 @@
+"""OAuth2 access tokens for FCM from a service account, cached and refreshed before they expire.
+
+google-auth's refresh is synchronous network I/O, so it runs in a worker thread, one refresh at a
+time. Only ``refresh()`` is used: ``before_request()`` would also start background look-ups at a
+Google endpoint. The session ignores proxy and CA variables from the environment (trust_env off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import google.auth.exceptions
+import requests
+from google.auth.transport.requests import Request as GoogleRequest
+from google.oauth2 import service_account
+
+from shared.clock import Clock
+
+log = logging.getLogger(__name__)
+
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+
+#: Returns a fresh access token and how long it stays valid.
+Refresh = Callable[[], tuple[str, timedelta]]
+
+
+class CredentialsError(Exception):
+    """No access token can be had: the key file, the token endpoint or the grant is wrong."""
+
+
+class ServiceAccountRefresher:
+    """Fetches access tokens for one service account file (a blocking call; run it in a thread)."""
+
+    def __init__(self, path: Path, *, token_uri: str | None, ca_bundle: Path | None) -> None:
+        try:
+            credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(path), scopes=[FCM_SCOPE]
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise CredentialsError(f"{path}: not a usable service account file: {exc}") from None
+        if token_uri is not None:
+            credentials = credentials.with_token_uri(token_uri)
+        self._credentials = credentials
+        self.project_id: str = str(credentials.project_id)
+        self._session = requests.Session()
+        self._session.trust_env = False
+        if ca_bundle is not None:
+            self._session.verify = str(ca_bundle)
+
+    def __call__(self) -> tuple[str, timedelta]:
+        try:
+            self._credentials.refresh(GoogleRequest(self._session))
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise CredentialsError(f"token endpoint refused the service account: {exc}") from None
+        expiry: datetime = self._credentials.expiry
+        lifetime = expiry - datetime.now(UTC).replace(tzinfo=None)
+        return str(self._credentials.token), lifetime
+
+    def close(self) -> None:
+        self._session.close()
+
+
+@dataclass(frozen=True)
+class _Cached:
+    value: str
+    refresh_at: datetime
+
+
+class AccessTokens:
+    """The current access token; refreshed ``margin`` before expiry, one refresh at a time."""
+
+    def __init__(self, refresh: Refresh, clock: Clock, margin: timedelta) -> None:
+        self._refresh = refresh
+        self._clock = clock
+        self._margin = margin
+        self._lock = asyncio.Lock()
+        self._current: _Cached | None = None
+
+    async def get(self) -> str:
+        """A token valid for a while yet; raises CredentialsError when none can be had."""
+        current = self._current
+        if current is not None and self._clock.now() < current.refresh_at:
+            return current.value
+        async with self._lock:
+            current = self._current
+            if current is not None and self._clock.now() < current.refresh_at:
+                return current.value
+            value, lifetime = await asyncio.to_thread(self._refresh)
+            usable = max(lifetime - self._margin, lifetime / 2)
+            self._current = _Cached(value, self._clock.now() + usable)
+            log.info("FCM access token refreshed; valid for %ds", lifetime.total_seconds())
+            return value
+
+    def invalidate(self, value: str) -> None:
+        """Forget ``value`` after the provider refused it (unless a newer one replaced it)."""
+        if self._current is not None and self._current.value == value:
+            self._current = None

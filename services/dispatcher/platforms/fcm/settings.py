@@ -1,0 +1,34 @@
+"""FCM settings (environment, prefix ``HERALD_``): credentials, endpoint and Android defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from shared.settings import HeraldSettings
+
+
+class FcmSettings(HeraldSettings):
+    """Where FCM is and how to authenticate to it; every endpoint can point at an emulator."""
+
+    fcm_service_account_file: Path | None = Field(
+        default=None, description="Google service-account JSON key file (required for FCM)."
+    )
+    fcm_base_url: str = Field(
+        default="https://fcm.googleapis.com",
+        pattern=r"^https?://",
+        description="Base URL of the FCM HTTP v1 API.",
+    )
+    fcm_token_uri: str | None = Field(
+        default=None, description="OAuth2 token endpoint; None: the file's token_uri."
+    )
+    fcm_ca_bundle: Path | None = Field(
+        default=None, description="PEM bundle to trust for FCM and the token endpoint."
+    )
+    fcm_android_channel_id: str | None = Field(
+        default=None, description="Android notification channel for visible pushes."
+    )
+    fcm_token_refresh_margin_seconds: int = Field(
+        default=300, ge=0, description="Refresh the access token this long before it expires."
+    )

@@ -1,0 +1,190 @@
+"""The emulator's HTTP surface: Google's token endpoint, FCM's send endpoint, inspection routes.
+
+Routes read raw bodies and validate them here, so a bad request gets FCM's error shape rather than
+the framework's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from services.emulators.fcm.accounts import load_trusted_accounts, write_service_account
+from services.emulators.fcm.errors import FcmApiError, invalid_argument
+from services.emulators.fcm.oauth import AccessToken, GrantError, TokenIssuer
+from services.emulators.fcm.schema import check_size, parse_send_request
+from services.emulators.fcm.settings import FcmEmulatorSettings
+from services.emulators.fcm.state import TOKEN_FORMAT, EmulatorState, Fault, Recorded
+from shared.clock import Clock, SystemClock
+from shared.http import create_http_app
+from shared.logs import token_ref
+
+log = logging.getLogger(__name__)
+
+SEND_SCOPES = frozenset(
+    {
+        "https://www.googleapis.com/auth/firebase.messaging",
+        "https://www.googleapis.com/auth/cloud-platform",
+    }
+)
+FAULT_STATUSES = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> FastAPI:
+    """The emulator as an ASGI app, trusting the configured service accounts."""
+    clock = clock or SystemClock()
+    accounts = load_trusted_accounts(_account_files(settings))
+    if not accounts:
+        log.warning("no service account is trusted: every token request will be refused")
+    issuer = TokenIssuer(
+        accounts, clock, timedelta(seconds=settings.fcm_emulator_token_lifetime_seconds)
+    )
+    state = EmulatorState(settings.fcm_emulator_max_messages)
+    app = create_http_app(
+        title="Herald FCM emulator",
+        description="FCM HTTP v1 and Google's OAuth2 token endpoint, for local stacks and tests.",
+    )
+
+    @app.exception_handler(FcmApiError)
+    async def fcm_error(_: Request, exc: FcmApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.code, headers=exc.headers)
+
+    @app.exception_handler(GrantError)
+    async def grant_error(_: Request, exc: GrantError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.post("/token", tags=["oauth2"])
+    async def token(request: Request) -> JSONResponse:
+        form = urllib.parse.parse_qs((await request.body()).decode(errors="replace"))
+        granted = issuer.grant({key: values[0] for key, values in form.items()})
+        log.info("issued an access token to %s", granted.client_email)
+        return JSONResponse(
+            {
+                "access_token": granted.value,
+                "expires_in": settings.fcm_emulator_token_lifetime_seconds,
+                "token_type": "Bearer",
+            }
+        )
+
+    @app.post("/v1/projects/{project}/messages:send", tags=["fcm"])
+    async def send(project: str, request: Request) -> JSONResponse:
+        _authorize(issuer, request, project)
+        fault = state.take_fault()
+        if fault is not None:
+            raise _fault_error(fault)
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            raise invalid_argument(f"Invalid JSON payload received. {exc}") from None
+        parsed = parse_send_request(body)
+        raw_message: dict[str, Any] = body["message"]
+        check_size(raw_message)
+        token = parsed.message.token
+        if token is not None:
+            _check_token(state, token)
+        now = clock.now()
+        name = state.next_name(project, now)
+        if not parsed.validate_only:
+            state.record(Recorded(name=name, project=project, received_at=now, message=raw_message))
+            log.info("accepted %s for %s", name, token_ref(token) if token else "a topic")
+        return JSONResponse({"name": name})
+
+    @app.get("/emulator/messages", tags=["emulator"])
+    async def messages(token: str | None = None) -> dict[str, Any]:
+        return {"messages": state.listing(token)}
+
+    @app.delete("/emulator/messages", tags=["emulator"], status_code=204)
+    async def clear_messages() -> Response:
+        state.messages.clear()
+        return Response(status_code=204)
+
+    @app.post("/emulator/tokens/{token}/unregister", tags=["emulator"], status_code=204)
+    async def unregister(token: str) -> Response:
+        state.unregistered.add(token)
+        return Response(status_code=204)
+
+    @app.post("/emulator/faults", tags=["emulator"], status_code=204)
+    async def faults(request: Request) -> Response:
+        state.fault = _parse_fault(await request.body())
+        return Response(status_code=204)
+
+    app.state.ready = True
+    return app
+
+
+def _account_files(settings: FcmEmulatorSettings) -> list[Path]:
+    """The configured account files, plus a freshly generated one when asked for."""
+    files = list(settings.fcm_emulator_service_accounts)
+    target = settings.fcm_emulator_generate_account
+    if target is not None:
+        token_uri = f"http://{settings.http_host}:{settings.http_port}/token"
+        write_service_account(
+            target, project_id=settings.fcm_emulator_project_id, token_uri=token_uri
+        )
+        log.info("wrote a new service account for %s to %s", token_uri, target)
+        files.append(target)
+    return files
+
+
+def _authorize(issuer: TokenIssuer, request: Request, project: str) -> AccessToken:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    granted = issuer.lookup(value.strip()) if scheme.lower() == "bearer" else None
+    if granted is None:
+        raise FcmApiError(
+            401,
+            "Request had invalid authentication credentials: a valid OAuth 2 access token is "
+            "expected.",
+            headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+        )
+    if not granted.scopes & SEND_SCOPES:
+        raise FcmApiError(403, "Request had insufficient authentication scopes.")
+    if granted.project_id != project:
+        raise FcmApiError(
+            403,
+            f"Permission 'cloudmessaging.messages.create' denied on project {project} "
+            f"for {granted.client_email} (or the project does not exist).",
+        )
+    return granted
+
+
+def _check_token(state: EmulatorState, token: str) -> None:
+    if not TOKEN_FORMAT.match(token):
+        raise FcmApiError(
+            400,
+            "The registration token is not a valid FCM registration token",
+            fcm_code="INVALID_ARGUMENT",
+        )
+    if token in state.unregistered:
+        raise FcmApiError(404, "Requested entity was not found.", fcm_code="UNREGISTERED")
+
+
+def _fault_error(fault: Fault) -> FcmApiError:
+    headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+    return FcmApiError(
+        fault.status,
+        f"The service is playing a {fault.status} the emulator was asked for.",
+        fcm_code=FAULT_STATUSES[fault.status],
+        headers=headers,
+    )
+
+
+def _parse_fault(raw: bytes) -> Fault:
+    try:
+        spec = json.loads(raw)
+        status = int(spec["status"])
+        count = int(spec.get("count", 1))
+        retry_after = spec.get("retry_after")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise FcmApiError(400, f"a fault is {{status, count?, retry_after?}}: {exc}") from None
+    if status not in FAULT_STATUSES or count < 1:
+        raise FcmApiError(
+            400, f"status must be one of {sorted(FAULT_STATUSES)} and count at least 1"
+        )
+    return Fault(status, count, None if retry_after is None else str(retry_after))

@@ -1,0 +1,185 @@
+"""FCM rendering: what a push request becomes on the wire, and that FCM's schema accepts it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.dispatcher.platforms.fcm.payload import RenderOptions, render
+from services.emulators.fcm.schema import check_size, parse_send_request
+from tests.support.clock import FrozenClock
+from tests.support.fcm import push_request
+
+pytestmark = pytest.mark.unit
+
+CLOCK = FrozenClock()
+NOW = CLOCK.now()
+
+
+def rendered(render_options: RenderOptions | None = None, **fields: Any) -> dict[str, Any]:
+    body = render(push_request(NOW, **fields), NOW, render_options or RenderOptions())
+    message: dict[str, Any] = body["message"]
+    return message
+
+
+def test_visible_push_carries_title_body_image_and_token() -> None:
+    message = rendered(
+        token="tok-1",
+        content={"title": "Hi", "body": "There", "image_url": "https://img.example/a.png"},
+    )
+
+    assert message["token"] == "tok-1"
+    assert message["notification"] == {
+        "title": "Hi",
+        "body": "There",
+        "image": "https://img.example/a.png",
+    }
+    assert message["apns"]["fcm_options"] == {"image": "https://img.example/a.png"}
+    assert message["apns"]["payload"]["aps"]["mutable-content"] == 1
+
+
+def test_data_holds_app_data_and_herald_fields_as_strings() -> None:
+    request = push_request(NOW, content={"title": "t", "data": {"order": "42"}}, badge=3)
+    request = request.model_copy(update={"badge_seq": 9})
+
+    data = render(request, NOW, RenderOptions())["message"]["data"]
+
+    assert data == {
+        "order": "42",
+        "herald_notification_id": str(request.notification_id),
+        "herald_badge": "3",
+        "herald_badge_seq": "9",
+    }
+
+
+def test_badge_goes_to_android_notification_count_and_aps_badge() -> None:
+    message = rendered(badge=5)
+
+    assert message["android"]["notification"]["notification_count"] == 5
+    assert message["apns"]["payload"]["aps"]["badge"] == 5
+
+
+def test_no_badge_leaves_the_badge_alone() -> None:
+    message = rendered()
+
+    assert "notification_count" not in message["android"].get("notification", {})
+    assert "badge" not in message["apns"]["payload"]["aps"]
+    assert "herald_badge" not in message["data"]
+
+
+@pytest.mark.parametrize(
+    ("priority", "android_priority", "apns_priority"),
+    [("high", "HIGH", "10"), ("normal", "NORMAL", "5")],
+)
+def test_priority_maps_to_android_and_apns(
+    priority: str, android_priority: str, apns_priority: str
+) -> None:
+    message = rendered(options={"priority": priority})
+
+    assert message["android"]["priority"] == android_priority
+    assert message["apns"]["headers"]["apns-priority"] == apns_priority
+
+
+def test_collapse_key_sets_android_collapse_key_tag_and_apns_collapse_id() -> None:
+    message = rendered(options={"collapse_key": "score"})
+
+    assert message["android"]["collapse_key"] == "score"
+    assert message["android"]["notification"]["tag"] == "score"
+    assert message["apns"]["headers"]["apns-collapse-id"] == "score"
+
+
+def test_ttl_is_what_is_left_of_it_when_sent() -> None:
+    request = push_request(NOW, options={"ttl_seconds": 600})
+    later = NOW + timedelta(seconds=100)
+
+    message = render(request, later, RenderOptions())["message"]
+
+    assert message["android"]["ttl"] == "500s"
+    expected_expiry = int((NOW + timedelta(seconds=600)).timestamp())
+    assert message["apns"]["headers"]["apns-expiration"] == str(expected_expiry)
+
+
+def test_ttl_zero_means_now_or_never_on_both_platforms() -> None:
+    message = rendered(options={"ttl_seconds": 0})
+
+    assert message["android"]["ttl"] == "0s"
+    assert message["apns"]["headers"]["apns-expiration"] == "0"
+
+
+def test_no_ttl_leaves_the_provider_default() -> None:
+    message = rendered()
+
+    assert "ttl" not in message["android"]
+    assert "apns-expiration" not in message["apns"]["headers"]
+
+
+def test_sound_category_thread_and_channel() -> None:
+    message = rendered(
+        RenderOptions(android_channel_id="alerts"),
+        content={"title": "t", "sound": "ding", "category": "REPLY", "thread_id": "chat-1"},
+    )
+
+    assert message["android"]["notification"] == {
+        "sound": "ding",
+        "click_action": "REPLY",
+        "channel_id": "alerts",
+    }
+    aps = message["apns"]["payload"]["aps"]
+    assert (aps["sound"], aps["category"], aps["thread-id"]) == ("ding", "REPLY", "chat-1")
+
+
+def test_deep_link_travels_in_data() -> None:
+    message = rendered(content={"title": "t", "deep_link": "app://orders/42"})
+
+    assert message["data"]["herald_deep_link"] == "app://orders/42"
+
+
+def test_no_title_or_body_makes_a_data_only_background_push() -> None:
+    message = rendered(content={"data": {"sync": "1"}}, options={"priority": "high"})
+
+    assert "notification" not in message
+    assert "notification" not in message["android"]
+    assert message["apns"]["headers"]["apns-priority"] == "5"
+    assert message["apns"]["headers"]["apns-push-type"] == "background"
+    assert message["apns"]["payload"]["aps"] == {"content-available": 1}
+
+
+def test_silent_badge_sync_updates_the_ios_badge() -> None:
+    message = rendered(content={}, badge=0)
+
+    assert message["apns"]["headers"]["apns-push-type"] == "alert"
+    assert message["apns"]["payload"]["aps"] == {"badge": 0, "content-available": 1}
+    assert message["data"]["herald_badge"] == "0"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"badge": 12, "options": {"priority": "normal", "ttl_seconds": 60, "collapse_key": "k"}},
+        {"content": {"data": {"a": "b"}}},
+        {"content": {}, "badge": 1},
+        {
+            "content": {
+                "title": "t" * 256,
+                "body": "b" * 2048,
+                "image_url": "https://img.example/x.png",
+                "sound": "s",
+                "category": "c",
+                "thread_id": "th",
+                "deep_link": "app://x",
+                "data": {"k": "v"},
+            },
+            "badge": 3,
+        },
+    ],
+)
+def test_every_rendering_passes_fcm_validation(fields: dict[str, Any]) -> None:
+    body = render(push_request(NOW, **fields), NOW, RenderOptions(android_channel_id="c"))
+
+    parsed = parse_send_request(body)
+    check_size(body["message"])
+
+    assert parsed.message.token == body["message"]["token"]
