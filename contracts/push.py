@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Event, UserId
+from contracts.base import Event, Model, UserId
 from contracts.content import Content, DeliveryOptions
 
 Platform = Literal["apns", "fcm", "webpush"]
@@ -16,8 +16,28 @@ PLATFORMS: tuple[Platform, ...] = ("apns", "fcm", "webpush")
 Outcome = Literal["delivered", "token_invalid", "failed", "expired"]
 
 
+class BadgeSync(Model):
+    """What a quiet sync push tells a device after the user read something elsewhere.
+
+    The app sets its badge (ignoring a ``badge_seq`` older than one it showed) and removes the
+    delivered notifications named here, or all up to ``read_up_to``, or all when ``all_read``.
+    """
+
+    badge: int = Field(ge=0)
+    badge_seq: int = Field(ge=0)
+    read_notification_ids: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(
+        default_factory=list
+    )
+    read_up_to: AwareDatetime | None = None
+    all_read: bool = False
+
+
 class PushRequest(Event):
-    """Deliver one notification to one device; keyed by device id so its pushes keep order."""
+    """Deliver one notification to one device; keyed by device id so its pushes keep order.
+
+    With ``sync`` set it is a quiet badge-sync push instead (no alert); ``notification_id`` then
+    names the badge change that caused it.
+    """
 
     type: Literal["push.request"] = "push.request"
     version: Literal[1] = 1
@@ -31,6 +51,7 @@ class PushRequest(Event):
     badge: int | None = Field(default=None, ge=0)
     badge_seq: int | None = Field(default=None, ge=0)
     accepted_at: AwareDatetime
+    sync: BadgeSync | None = None
 
 
 class PushResult(Event):
