@@ -21,6 +21,13 @@ class BadgeSync(Model):
 
     The app sets its badge (ignoring a ``badge_seq`` older than one it showed) and removes the
     delivered notifications named here, or all up to ``read_up_to``, or all when ``all_read``.
+
+    ``wake_app`` matters to APNs only, where one push cannot do both jobs: False renders a
+    badge-only push (apns-push-type alert, ``aps`` holding just ``badge``: never throttled); True
+    renders a background push (apns-push-type background, priority 5, ``content-available`` 1 and
+    no alert/badge/sound, which Apple forbids there) carrying the read data so the app can remove
+    delivered notifications. Apple allows only a few background pushes an hour, so the registry
+    budgets them per device. FCM and Web Push sync pushes are always data messages and ignore it.
     """
 
     badge: int = Field(ge=0)
@@ -30,6 +37,7 @@ class BadgeSync(Model):
     )
     read_up_to: AwareDatetime | None = None
     all_read: bool = False
+    wake_app: bool = False
 
 
 class PushRequest(Event):
