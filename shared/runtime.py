@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -26,6 +27,11 @@ from shared.telemetry import configure_tracing
 log = logging.getLogger(__name__)
 
 
+#: A loop a service runs beside its consumers (a release or flush loop). It must return soon after
+#: the event it is given is set; the runtime sets it at shutdown, before the broker stops.
+BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
 @dataclass
 class ServiceParts:
     """What a service's composition root hands to the runtime."""
@@ -35,6 +41,7 @@ class ServiceParts:
     http_app: FastAPI
     http: HttpSettings
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[BackgroundTask] = field(default_factory=list)
 
 
 class _Server(uvicorn.Server):
@@ -65,6 +72,8 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
     )
     server_task = asyncio.create_task(server.serve())
     stop_task = asyncio.create_task(stop.wait())
+    stopping = asyncio.Event()
+    background = [asyncio.create_task(task(stopping)) for task in parts.background]
     try:
         while not server.started:
             if server_task.done():
@@ -73,17 +82,37 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
             await asyncio.sleep(0.02)
         parts.http_app.state.ready = True
         log.info("%s ready on http://%s:%d", parts.name, parts.http.http_host, parts.http.http_port)
-        await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {server_task, stop_task, *background}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in background:
+            if task.done():
+                task.result()
     finally:
         parts.http_app.state.ready = False
         server.should_exit = True
         stop_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await server_task
+        stopping.set()
+        await _finish(background)
         await parts.bus.broker.stop()
         for callback in parts.on_stop:
             await callback()
         log.info("%s stopped", parts.name)
+
+
+async def _finish(tasks: list[asyncio.Task[None]], grace: float = 10.0) -> None:
+    """Let background loops return after ``stopping`` is set; cancel any that overstay."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            log.error("background task failed", exc_info=result)
 
 
 def run_service(
