@@ -27,7 +27,11 @@ class ReadsReported(Event):
 
 
 class BadgeChanged(Event):
-    """A user's unread count changed because of reads; the registry syncs their other devices."""
+    """Reads changed what a user has unread; the registry syncs the user's other devices.
+
+    ``read_notification_ids`` are the notifications newly read by this change; ``read_up_to`` and
+    ``all_read`` repeat a watermark or mark-all report so devices clear those too.
+    """
 
     type: Literal["badge.changed"] = "badge.changed"
     version: Literal[1] = 1
@@ -35,4 +39,6 @@ class BadgeChanged(Event):
     badge: int = Field(ge=0)
     badge_seq: int = Field(ge=0)
     read_notification_ids: list[uuid.UUID] = Field(default_factory=list)
+    read_up_to: AwareDatetime | None = None
+    all_read: bool = False
     reported_by_device: uuid.UUID | None = None

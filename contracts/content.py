@@ -56,6 +56,11 @@ class Content(Model):
         return bool(self.title or self.body)
 
 
+BadgeRule = (
+    Literal["auto", "increment", "leave"] | Annotated[int, Field(strict=True, ge=0, le=99_999)]
+)
+
+
 class DeliveryOptions(Model):
     """How providers should treat the push."""
 
@@ -66,6 +71,11 @@ class DeliveryOptions(Model):
     )
     collapse_key: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None, description="A newer push with the same key replaces an older one."
+    )
+    badge: BadgeRule = Field(
+        default="auto",
+        description="auto: visible pushes add one unread, silent ones leave the badge; "
+        "increment: always add one; leave: do not touch it; a number: set the badge to it.",
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -14,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import ApiKeys
+from shared.auth import KEY_PREFIX, ApiKeys, UserTokens
 from shared.errors import RETRYABLE
 
 log = logging.getLogger(__name__)
@@ -115,3 +116,42 @@ def app_key_auth(keys: ApiKeys) -> Callable[..., Any]:
         return app_id
 
     return authenticated_app
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: an app's server (``user_id`` None, may act for any of its users) or one
+    signed-in user of an app (may act only for themself)."""
+
+    app_id: str
+    user_id: str | None
+
+    def require_user(self, user_id: str) -> None:
+        """Refuse, as if ``user_id`` did not exist, a user token acting for somebody else."""
+        if self.user_id is not None and self.user_id != user_id:
+            raise ApiError(404, "not_found", f"no user {user_id!r}", field="user_id")
+
+
+def caller_auth(keys: ApiKeys, tokens: UserTokens) -> Callable[..., Any]:
+    """A FastAPI dependency accepting either a server API key or a user token (Bearer)."""
+
+    async def authenticated_caller(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        presented = credentials.credentials if credentials else ""
+        if presented.startswith(KEY_PREFIX):
+            app_id = keys.app_for(presented)
+            if app_id is not None:
+                return Caller(app_id=app_id, user_id=None)
+        elif presented:
+            identity = tokens.verify(presented)
+            if identity is not None:
+                return Caller(app_id=identity.app_id, user_id=identity.user_id)
+        raise ApiError(
+            401,
+            "unauthorized",
+            "a valid API key or user token is required (Authorization: Bearer <credential>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    return authenticated_caller

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts import topics
-from services.badge_count.handlers import DueHandler
+from services.badge_count.handlers import DueHandler, ReadsHandler
+from services.badge_count.http_api import add_routes
 from services.badge_count.settings import BadgeCountSettings
 from services.badge_count.store import BadgeStore
+from shared.auth import ApiKeys, UserTokens
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
-from shared.http import create_http_app
+from shared.http import caller_auth, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
 
@@ -20,13 +22,24 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def build(settings: BadgeCountSettings, clock: Clock | None = None) -> ServiceParts:
-    """Wire badge-count: consume due notifications, publish counted ones."""
+    """Wire badge-count: count due notifications, apply reads, answer badge queries."""
     clock = clock or SystemClock()
     pool = await create_pool(settings, SCHEMA)
     await migrate(pool, SCHEMA, MIGRATIONS)
     await prepare_topics(settings)
     bus = create_bus(settings, client_id=NAME, observability=settings)
-    handler = DueHandler(pool, BadgeStore(pool), bus, clock)
-    subscribe(bus, topics.DUE, group=NAME, handler=handler, clock=clock)
-    http_app = create_http_app(title="Herald badge-count", description="Health endpoints.")
+    store = BadgeStore(pool)
+    subscribe(bus, topics.DUE, group=NAME, handler=DueHandler(pool, store, bus, clock), clock=clock)
+    subscribe(
+        bus,
+        topics.READS,
+        group=f"{NAME}-reads",
+        handler=ReadsHandler(pool, store, bus, clock),
+        clock=clock,
+    )
+    http_app = create_http_app(
+        title="Herald badge-count",
+        description="Each user's badge and unread notifications, kept by the server.",
+    )
+    add_routes(http_app, store, caller_auth(ApiKeys(settings), UserTokens(settings)))
     return ServiceParts(name=NAME, bus=bus, http_app=http_app, http=settings, on_stop=[pool.close])

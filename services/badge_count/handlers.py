@@ -1,24 +1,33 @@
-"""Badge-count's handler: count each due notification once, then pass it on with its badge."""
+"""Badge-count's handlers: count due notifications once, apply read reports once.
+
+Each batch runs in one transaction; its output is published after the commit and the glue commits
+the offsets after that, so a crash anywhere re-runs the batch, which finds its own earlier decisions
+and publishes the same events again.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
 from contracts import topics
+from contracts.badges import BadgeChanged, ReadsReported
 from contracts.base import derived_id
+from contracts.codec import decode_as, encode
 from contracts.notifications import NotificationCounted, NotificationDue
-from services.badge_count.domain import counts_toward_badge
+from services.badge_count import domain
 from services.badge_count.store import BadgeStore
 from shared.clock import Clock
-from shared.kafka import Bus, Received, Rejection
+from shared.db import Connection
+from shared.kafka import Publisher, Received, Rejection
 
 
 class DueHandler:
-    """Counts a batch in one transaction, then publishes the counted events."""
+    """Stamps each due notification with the user's badge, or drops it when already read."""
 
-    def __init__(self, pool: asyncpg.Pool, store: BadgeStore, bus: Bus, clock: Clock) -> None:
+    def __init__(self, pool: asyncpg.Pool, store: BadgeStore, bus: Publisher, clock: Clock) -> None:
         self.pool = pool
         self.store = store
         self.bus = bus
@@ -29,30 +38,134 @@ class DueHandler:
         counted: list[NotificationCounted] = []
         async with self.pool.acquire() as conn, conn.transaction():
             for item in batch:
-                due = item.message
-                badge = await self.store.count(
-                    conn,
-                    app_id=due.app_id,
-                    user_id=due.user_id,
-                    notification_id=due.notification_id,
-                    counts=counts_toward_badge(due.content),
-                    accepted_at=due.accepted_at,
-                    now=now,
-                )
-                counted.append(
-                    NotificationCounted(
-                        event_id=derived_id(due.event_id, "counted"),
-                        app_id=due.app_id,
-                        occurred_at=now,
-                        notification_id=due.notification_id,
-                        user_id=due.user_id,
-                        content=due.content,
-                        options=due.options,
-                        accepted_at=due.accepted_at,
-                        due_at=due.due_at,
-                        badge=badge.badge,
-                        badge_seq=badge.seq,
-                    )
-                )
+                event = await self.count(conn, item.message, now)
+                if event is not None:
+                    counted.append(event)
         await self.bus.publish_all((topics.COUNTED, event) for event in counted)
         return ()
+
+    async def count(
+        self, conn: Connection, due: NotificationDue, now: datetime
+    ) -> NotificationCounted | None:
+        """The counted event for ``due``, or None when the user read it before it came due."""
+        state = await self.store.lock_state(conn, due.app_id, due.user_id, now)
+        earlier = await self.store.counted(conn, due.app_id, due.user_id, due.notification_id)
+        if earlier is not None:
+            if earlier.suppressed:
+                return None
+            return counted_event(due, earlier.badge, earlier.seq, now)
+        read_by_id = await self.store.was_read_by_id(
+            conn, due.app_id, due.user_id, due.notification_id
+        )
+        decision = domain.on_delivery(
+            state,
+            due.options.badge,
+            due.content,
+            read_before=domain.already_read(state, due.due_at, read_by_id),
+            now=now,
+        )
+        if decision.clears_tracked:
+            await self.store.read_all_tracked(conn, due.app_id, due.user_id, now)
+        await self.store.record_delivery(
+            conn,
+            app_id=due.app_id,
+            user_id=due.user_id,
+            notification_id=due.notification_id,
+            counts=decision.tracked,
+            badge=decision.badge,
+            seq=decision.state.seq if decision.badge is not None else None,
+            suppressed=decision.suppressed,
+            accepted_at=due.accepted_at,
+            due_at=due.due_at,
+            now=now,
+        )
+        if decision.state != state:
+            await self.store.save_state(conn, due.app_id, due.user_id, decision.state, now)
+        if decision.suppressed:
+            return None
+        seq = decision.state.seq if decision.badge is not None else None
+        return counted_event(due, decision.badge, seq, now)
+
+
+def counted_event(
+    due: NotificationDue, badge: int | None, seq: int | None, now: datetime
+) -> NotificationCounted:
+    return NotificationCounted(
+        event_id=derived_id(due.event_id, "counted"),
+        app_id=due.app_id,
+        occurred_at=now,
+        notification_id=due.notification_id,
+        user_id=due.user_id,
+        content=due.content,
+        options=due.options,
+        accepted_at=due.accepted_at,
+        due_at=due.due_at,
+        badge=badge,
+        badge_seq=seq,
+    )
+
+
+class ReadsHandler:
+    """Applies each read report once and announces the badge change it caused."""
+
+    def __init__(self, pool: asyncpg.Pool, store: BadgeStore, bus: Publisher, clock: Clock) -> None:
+        self.pool = pool
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+
+    async def __call__(self, batch: Sequence[Received[ReadsReported]]) -> Sequence[Rejection]:
+        now = self.clock.now()
+        changes: list[BadgeChanged] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            for item in batch:
+                change = await self.apply(conn, item.message, now)
+                if change is not None:
+                    changes.append(change)
+        await self.bus.publish_all((topics.BADGES, change) for change in changes)
+        return ()
+
+    async def apply(
+        self, conn: Connection, report: ReadsReported, now: datetime
+    ) -> BadgeChanged | None:
+        """The badge change ``report`` causes; a repeat yields the first one's change again."""
+        state = await self.store.lock_state(conn, report.app_id, report.user_id, now)
+        first, earlier = await self.store.claim_report(
+            conn, report.event_id, report.app_id, report.user_id, now
+        )
+        if not first:
+            return decode_as(topics.BADGES, earlier, BadgeChanged) if earlier else None
+        by_id = await self.store.read_by_ids(
+            conn, report.app_id, report.user_id, report.notification_ids, now
+        )
+        sweep_to = report.occurred_at if report.all else report.up_to
+        swept = []
+        if sweep_to is not None:
+            swept = await self.store.read_up_to(conn, report.app_id, report.user_id, sweep_to, now)
+        newly = by_id + swept
+        new_state = domain.on_reads(
+            state,
+            newly_read=len(newly),
+            newly_read_tracked=sum(1 for _, counted in newly if counted),
+            up_to=report.up_to,
+            mark_all=report.all,
+            reported_at=report.occurred_at,
+        )
+        if new_state != state:
+            await self.store.save_state(conn, report.app_id, report.user_id, new_state, now)
+        if new_state.seq == state.seq:
+            return None
+        change = BadgeChanged(
+            event_id=derived_id(report.event_id, "badge"),
+            app_id=report.app_id,
+            occurred_at=now,
+            user_id=report.user_id,
+            badge=new_state.badge,
+            badge_seq=new_state.seq,
+            read_notification_ids=[notification_id for notification_id, _ in by_id],
+            read_up_to=report.up_to,
+            all_read=report.all,
+            reported_by_device=report.device_id,
+        )
+        await self.store.remember_change(conn, report.event_id, encode(change))
+        return change

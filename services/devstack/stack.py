@@ -18,7 +18,7 @@ from pathlib import Path
 from contracts.topics import all_topics
 from services.devstack.processes import ServiceProcess
 from services.emulators.fcm.accounts import write_service_account
-from shared.auth import key_digest, new_api_key
+from shared.auth import key_digest, new_api_key, new_signing_key
 from shared.embedded.broker import EmbeddedBroker, start_broker
 from shared.embedded.ports import free_port, port_is_free
 from shared.embedded.postgres import EmbeddedPostgres, start_postgres
@@ -56,6 +56,7 @@ class LocalStack:
     postgres: EmbeddedPostgres | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     api_key: str = ""
+    signing_key: str = ""
     run_dir: Path = field(default_factory=Path)
 
     def port(self, name: str) -> int:
@@ -83,6 +84,7 @@ class LocalStack:
         progress("creating topics from the contracts catalog")
         asyncio.run(ensure_topics(self.broker.bootstrap, all_topics()))
         self.api_key = new_api_key()
+        self.signing_key = new_signing_key()
         self._define_processes()
         deadline = time.monotonic() + 90
         emulator = self.services["fcm-emulator"]
@@ -115,6 +117,8 @@ class LocalStack:
     def _define_processes(self) -> None:
         logs = self.run_dir / "logs"
         api_keys = json.dumps({self.options.app_id: [key_digest(self.api_key)]})
+        signing_keys = json.dumps({self.options.app_id: [self.signing_key]})
+        callers = {"HERALD_API_KEYS": api_keys, "HERALD_APP_SIGNING_KEYS": signing_keys}
         emulator_port = self.port("fcm-emulator")
         account_path = self.run_dir / "secrets" / "fcm-service-account.json"
         write_service_account(
@@ -136,9 +140,9 @@ class LocalStack:
         )
         specs: dict[str, tuple[str, dict[str, str]]] = {
             "ingest": ("services.ingest", {"HERALD_API_KEYS": api_keys}),
-            "registry": ("services.registry", {"HERALD_API_KEYS": api_keys}),
+            "registry": ("services.registry", callers),
             "scheduler": ("services.scheduler", {}),
-            "badge-count": ("services.badge_count", {}),
+            "badge-count": ("services.badge_count", callers),
             "dispatcher-fcm": (
                 "services.dispatcher",
                 {

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from contracts import topics
 from services.registry.api import add_routes
 from services.registry.handlers import FanOutHandler, ResultsHandler
+from services.registry.reads_api import add_read_routes
 from services.registry.settings import RegistrySettings
 from services.registry.store import DeviceStore
-from shared.auth import ApiKeys
+from services.registry.sync import BadgeChangeHandler, SyncFlusher
+from services.registry.sync_store import SyncStore
+from shared.auth import ApiKeys, UserTokens
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
-from shared.http import app_key_auth, create_http_app
+from shared.http import app_key_auth, caller_auth, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
 
@@ -21,6 +25,7 @@ SCHEMA = "registry"
 MIGRATIONS = Path(__file__).parent / "migrations"
 FANOUT_GROUP = "registry-fanout"
 RESULTS_GROUP = "registry-results"
+SYNC_GROUP = "registry-sync"
 
 
 async def build(settings: RegistrySettings, clock: Clock | None = None) -> ServiceParts:
@@ -45,9 +50,36 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     subscribe(
         bus, topics.RESULTS, group=RESULTS_GROUP, handler=ResultsHandler(store, clock), clock=clock
     )
+    sync_store = SyncStore()
+    window = timedelta(milliseconds=settings.sync_merge_window_ms)
+    subscribe(
+        bus,
+        topics.BADGES,
+        group=SYNC_GROUP,
+        handler=BadgeChangeHandler(pool, sync_store, clock, window),
+        clock=clock,
+    )
+    flusher = SyncFlusher(
+        pool,
+        sync_store,
+        store,
+        bus,
+        clock,
+        interval=timedelta(milliseconds=settings.sync_flush_interval_ms),
+        wakes_per_hour=settings.apns_wakes_per_hour,
+    )
     http_app = create_http_app(
         title="Herald registry",
         description="Register your users' device tokens. Authenticate with your app's API key.",
     )
-    add_routes(http_app, store, clock, app_key_auth(ApiKeys(settings)))
-    return ServiceParts(name=NAME, bus=bus, http_app=http_app, http=settings, on_stop=[pool.close])
+    keys = ApiKeys(settings)
+    add_routes(http_app, store, clock, app_key_auth(keys))
+    add_read_routes(http_app, store, bus, clock, caller_auth(keys, UserTokens(settings)))
+    return ServiceParts(
+        name=NAME,
+        bus=bus,
+        http_app=http_app,
+        http=settings,
+        on_stop=[pool.close],
+        background=[flusher.run],
+    )

@@ -2,13 +2,25 @@
 
 from pydantic import Field
 
-from shared.auth import ApiKeySettings
+from shared.auth import ApiKeySettings, UserTokenSettings
 from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
 
 
 class RegistrySettings(
-    KafkaSettings, DatabaseSettings, HttpSettings, ObservabilitySettings, ApiKeySettings
+    KafkaSettings,
+    DatabaseSettings,
+    HttpSettings,
+    ObservabilitySettings,
+    ApiKeySettings,
+    UserTokenSettings,
 ):
     """Broker, its own PostgreSQL schema, the device API and the apps' API keys."""
 
     http_port: int = Field(default=8082, ge=0, le=65535)
+    sync_merge_window_ms: int = Field(
+        default=1000, ge=0, le=60_000, description="Badge changes in this window become one sync."
+    )
+    sync_flush_interval_ms: int = Field(default=100, ge=10, le=10_000)
+    apns_wakes_per_hour: int = Field(
+        default=2, ge=0, le=20, description="APNs background (wake) pushes per device per hour."
+    )

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from faststream.kafka import KafkaBroker
 
@@ -26,6 +27,12 @@ class _TopicsAreCreatedExplicitly(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "Auto create topics is disabled" not in record.getMessage()
+
+
+class Publisher(Protocol):
+    """What a handler needs to send its output; a Bus, or a recording fake in unit tests."""
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None: ...
 
 
 @dataclass

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -14,6 +16,7 @@ from contracts.content import Content
 from contracts.notifications import NotificationCounted, NotificationDue
 from services.badge_count.app import MIGRATIONS, SCHEMA, build
 from services.badge_count.settings import BadgeCountSettings
+from shared.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from shared.db import create_pool, migrate
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
@@ -71,9 +74,53 @@ async def test_the_database_refuses_a_negative_count(postgres: EmbeddedPostgres)
         await migrate(pool, SCHEMA, MIGRATIONS)
         with pytest.raises(asyncpg.CheckViolationError):
             await pool.execute(
-                "INSERT INTO badges (app_id, user_id, unread, updated_at)"
+                "INSERT INTO badges (app_id, user_id, tracked, updated_at)"
                 " VALUES ('a', $1, -1, now())",
                 str(uuid.uuid4()),
             )
     finally:
         await pool.close()
+
+
+async def test_the_badge_api_answers_the_app_and_the_user_but_no_one_else(
+    broker: EmbeddedBroker, postgres: EmbeddedPostgres
+) -> None:
+    key, signing_key = new_api_key(), new_signing_key()
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    settings = BadgeCountSettings(
+        **kafka.model_dump(),
+        database_dsn=SecretStr(postgres.dsn),
+        http_port=free_port(),
+        api_keys={"testapp": [key_digest(key)]},
+        app_signing_keys={"testapp": [SecretStr(signing_key)]},
+    )
+    clock = FrozenClock()
+    io = TopicIO(kafka)
+    user, stranger = unique("user"), unique("user")
+    unread = due(clock, user)
+
+    def user_token(for_user: str) -> dict[str, str]:
+        minted = issue_user_token(
+            "testapp", for_user, signing_key, now=datetime.now(UTC), lifetime=timedelta(minutes=5)
+        )
+        return {"Authorization": f"Bearer {minted}"}
+
+    async with (
+        running(await build(settings, clock)),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}") as http,
+    ):
+        await io.produce(topics.DUE, unread)
+        await io.read(topics.COUNTED, until=lambda found: len(found) >= 1)
+        as_app = await http.get(
+            f"/v1/users/{user}/badge", headers={"Authorization": f"Bearer {key}"}
+        )
+        as_user = await http.get(f"/v1/users/{user}/badge", headers=user_token(user))
+        as_stranger = await http.get(f"/v1/users/{user}/badge", headers=user_token(stranger))
+        anonymous = await http.get(f"/v1/users/{user}/badge")
+
+    assert as_app.status_code == 200
+    assert as_app.json() == as_user.json()
+    assert as_user.json()["badge"] == 1
+    assert as_user.json()["unread"][0]["notification_id"] == str(unread.notification_id)
+    assert as_stranger.status_code == 404
+    assert anonymous.status_code == 401

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from contracts.notifications import NotificationCounted
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
-from shared.auth import key_digest, new_api_key
+from shared.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from shared.embedded.ports import free_port
 from tests.support.clock import FrozenClock
 from tests.support.kafka import TopicIO, kafka_settings_for_test
@@ -35,18 +35,38 @@ class RunningRegistry:
     anonymous: httpx.AsyncClient
     io: TopicIO
     clock: FrozenClock
+    signing_key: str
+    base_url: str
+
+    def as_user(
+        self, user_id: str, *, app_id: str = APP, key: str | None = None
+    ) -> httpx.AsyncClient:
+        """A client holding a user token for ``user_id`` (signed with ``key`` when given)."""
+        token = issue_user_token(
+            app_id,
+            user_id,
+            key or self.signing_key,
+            now=datetime.now(UTC),
+            lifetime=timedelta(minutes=5),
+        )
+        return httpx.AsyncClient(base_url=self.base_url, headers=_bearer(token))
 
 
 @asynccontextmanager
-async def running_registry(bootstrap: str, dsn: str) -> AsyncIterator[RunningRegistry]:
+async def running_registry(
+    bootstrap: str, dsn: str, **overrides: Any
+) -> AsyncIterator[RunningRegistry]:
     """Start a registry on a free port under a fresh topic prefix; stop it afterwards."""
     kafka = kafka_settings_for_test(bootstrap)
     key, other_key = new_api_key(), new_api_key()
+    signing_key = new_signing_key()
     settings = RegistrySettings(
         **kafka.model_dump(),
         database_dsn=SecretStr(dsn),
         http_port=free_port(),
         api_keys={APP: [key_digest(key)], OTHER_APP: [key_digest(other_key)]},
+        app_signing_keys={APP: [SecretStr(signing_key)]},
+        **overrides,
     )
     clock = FrozenClock()
     base_url = f"http://127.0.0.1:{settings.http_port}"
@@ -56,7 +76,9 @@ async def running_registry(bootstrap: str, dsn: str) -> AsyncIterator[RunningReg
         httpx.AsyncClient(base_url=base_url, headers=_bearer(other_key)) as other_app_api,
         httpx.AsyncClient(base_url=base_url) as anonymous,
     ):
-        yield RunningRegistry(api, other_app_api, anonymous, TopicIO(kafka), clock)
+        yield RunningRegistry(
+            api, other_app_api, anonymous, TopicIO(kafka), clock, signing_key, base_url
+        )
 
 
 def _bearer(key: str) -> dict[str, str]:

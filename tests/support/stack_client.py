@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from services.devstack.stack import LocalStack
+from shared.auth import issue_user_token
 from shared.settings import KafkaSettings
 from tests.support.factories import unique
 from tests.support.kafka import TopicIO
@@ -31,6 +33,11 @@ class StackClient:
         return {"Authorization": f"Bearer {self.stack.api_key}"}
 
     async def register_fcm_device(self, user_id: str) -> str:
+        token, _ = await self.register_fcm(user_id)
+        return token
+
+    async def register_fcm(self, user_id: str) -> tuple[str, str]:
+        """Register a new FCM device for ``user_id``; its token and device id."""
         token = f"{unique('fcm')}:{'A' * 40}"
         response = await self.http.post(
             self.url("registry", "/v1/devices"),
@@ -38,7 +45,35 @@ class StackClient:
             json={"user_id": user_id, "platform": "fcm", "token": token},
         )
         assert response.status_code == 201, response.text
-        return token
+        return token, str(response.json()["device_id"])
+
+    def user_auth(self, user_id: str) -> dict[str, str]:
+        """A user token as the app's server would mint it for a signed-in user."""
+        token = issue_user_token(
+            self.stack.options.app_id,
+            user_id,
+            self.stack.signing_key,
+            now=datetime.now(UTC),
+            lifetime=timedelta(minutes=10),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def report_reads(
+        self, user_id: str, report: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.http.post(
+            self.url("registry", f"/v1/users/{user_id}/reads"),
+            headers=headers or self.user_auth(user_id),
+            json=report,
+        )
+
+    async def badge(self, user_id: str) -> dict[str, Any]:
+        response = await self.http.get(
+            self.url("badge-count", f"/v1/users/{user_id}/badge"), headers=self.user_auth(user_id)
+        )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
 
     async def send(self, body: dict[str, Any]) -> httpx.Response:
         return await self.http.post(
