@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AnyUrl, Field, StringConstraints, UrlConstraints, field_validator
+from pydantic import (
+    AnyUrl,
+    Field,
+    JsonValue,
+    StringConstraints,
+    UrlConstraints,
+    field_validator,
+)
 
 from contracts.base import Model, UserId
 
@@ -22,10 +29,41 @@ RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type"})
 RESERVED_DATA_PREFIXES = ("google", "gcm", "herald")
 
 
+LocKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+LocArgs = Annotated[list[Annotated[str, StringConstraints(max_length=256)]], Field(max_length=16)]
+HeaderValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[\x20-\x7e]*$")]
+JsonObject = dict[str, JsonValue]
+
+
+class ApnsOverride(Model):
+    """Extra APNs headers and payload keys, as in FCM v1's ApnsConfig (merged over Herald's)."""
+
+    headers: Annotated[dict[str, HeaderValue], Field(max_length=16)] = Field(default_factory=dict)
+    payload: JsonObject = Field(default_factory=dict)
+
+
+class WebpushOverride(Model):
+    """Extra Web Push headers (TTL, Urgency, Topic) and notification options, as in FCM v1."""
+
+    headers: Annotated[dict[str, HeaderValue], Field(max_length=16)] = Field(default_factory=dict)
+    notification: JsonObject = Field(default_factory=dict)
+
+
+class PlatformOverrides(Model):
+    """Per-platform blocks merged over what Herald renders, shaped as FCM HTTP v1 shapes them.
+
+    ``android`` is an AndroidConfig object; ``apns`` and ``webpush`` carry headers and payload.
+    """
+
+    android: JsonObject | None = None
+    apns: ApnsOverride | None = None
+    webpush: WebpushOverride | None = None
+
+
 class Content(Model):
     """What the user sees (title, body...) and what the app receives (data).
 
-    A notification with neither title nor body is a silent data push.
+    A notification with neither title nor body (nor their localization keys) is a silent data push.
     """
 
     title: Annotated[str, StringConstraints(max_length=256)] | None = None
@@ -36,6 +74,15 @@ class Content(Model):
     deep_link: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
     thread_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    subtitle: Annotated[str, StringConstraints(max_length=256)] | None = None
+    title_loc_key: LocKey | None = None
+    title_loc_args: LocArgs = Field(default_factory=list)
+    body_loc_key: LocKey | None = None
+    body_loc_args: LocArgs = Field(default_factory=list)
+    interruption_level: Literal["passive", "active", "time-sensitive", "critical"] | None = Field(
+        default=None, description="How urgently iOS presents the alert (APNs interruption-level)."
+    )
+    overrides: PlatformOverrides | None = None
 
     @field_validator("data")
     @classmethod
@@ -53,7 +100,7 @@ class Content(Model):
     @property
     def visible(self) -> bool:
         """True when the push shows something to the user (and so counts toward the badge)."""
-        return bool(self.title or self.body)
+        return bool(self.title or self.body or self.title_loc_key or self.body_loc_key)
 
 
 BadgeRule = (

@@ -2,18 +2,104 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, ValidationError, field_validator
 
 from contracts.base import Event, Model, UserId
-from contracts.content import Content, DeliveryOptions
+from contracts.content import Content, DeliveryOptions, HttpsUrl
 
 Platform = Literal["apns", "fcm", "webpush"]
 PLATFORMS: tuple[Platform, ...] = ("apns", "fcm", "webpush")
 
 Outcome = Literal["delivered", "token_invalid", "failed", "expired"]
+
+
+#: Push services of the major browsers. A Web Push endpoint must be on an allowed host (this list
+#: unless configured) so a subscription cannot aim Herald at an internal address; "*.example.com"
+#: allows the subdomains of example.com.
+DEFAULT_WEBPUSH_HOSTS: tuple[str, ...] = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "web.push.apple.com",
+    "*.notify.windows.com",
+)
+
+
+def _base64url(value: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("expected base64url text") from None
+
+
+class WebPushKeys(Model):
+    """The browser's keys for RFC 8291 message encryption, base64url as PushSubscription gives."""
+
+    p256dh: str = Field(description="The subscription's P-256 public key (65 bytes, uncompressed).")
+    auth: str = Field(description="The 16-byte authentication secret.")
+
+    @field_validator("p256dh")
+    @classmethod
+    def _p256_point(cls, value: str) -> str:
+        raw = _base64url(value)
+        if len(raw) != 65 or raw[0] != 4:
+            raise ValueError("p256dh is an uncompressed P-256 point: 65 bytes starting with 0x04")
+        return value.rstrip("=")
+
+    @field_validator("auth")
+    @classmethod
+    def _sixteen_bytes(cls, value: str) -> str:
+        if len(_base64url(value)) != 16:
+            raise ValueError("auth is a 16-byte secret")
+        return value.rstrip("=")
+
+
+class WebPushSubscription(Model):
+    """A browser's PushSubscription: Herald stores it, as compact JSON, as the device's token."""
+
+    endpoint: HttpsUrl
+    keys: WebPushKeys
+
+    @classmethod
+    def from_token(cls, token: str) -> WebPushSubscription:
+        """Parse a token; raise ValueError naming what is wrong."""
+        try:
+            return cls.model_validate_json(token)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in item['loc']) or '(token)'}: {item['msg']}"
+                for item in error.errors(include_url=False, include_input=False)
+            )
+            raise ValueError(
+                "a webpush token is a PushSubscription as JSON, "
+                f'{{"endpoint": "https://...", "keys": {{"p256dh": ..., "auth": ...}}}}: {problems}'
+            ) from None
+
+    def token(self) -> str:
+        """The canonical token: the same subscription always gives the same string."""
+        return self.model_dump_json()
+
+    @property
+    def host(self) -> str:
+        return (self.endpoint.host or "").lower()
+
+
+def host_allowed(host: str, allowed: Iterable[str]) -> bool:
+    """True when ``host`` is one of ``allowed`` or a subdomain of a ``*.`` entry."""
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        pattern = entry.lower().strip()
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
 
 
 class BadgeSync(Model):
@@ -60,6 +146,12 @@ class PushRequest(Event):
     badge_seq: int | None = Field(default=None, ge=0)
     accepted_at: AwareDatetime
     sync: BadgeSync | None = None
+    attempt: int = Field(
+        default=0, ge=0, description="Provider requests already made for it (a retry carries them)."
+    )
+    not_before: AwareDatetime | None = Field(
+        default=None, description="A retry is not sent before this time (backoff, Retry-After)."
+    )
 
 
 class PushResult(Event):

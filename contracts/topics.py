@@ -111,6 +111,18 @@ PUSH: dict[Platform, Topic] = {
     )
     for platform in PLATFORMS
 }
+RETRY: dict[Platform, Topic] = {
+    platform: Topic(
+        f"push.{platform}.retry",
+        PushRequest,
+        key="device_id",
+        partitions=PARTITIONS,
+        dead_letter=f"push.{platform}.retry.dlq",
+        doc=f"{platform} pushes waiting to be tried again (not_before, attempt); the {platform} "
+        "dispatcher retries them here so a waiting push never holds up its push topic.",
+    )
+    for platform in PLATFORMS
+}
 RESULTS = Topic(
     "push.results",
     PushResult,
@@ -135,8 +147,18 @@ BADGES = Topic(
     dead_letter="badges.changed.dlq",
     doc="New unread counts; the registry turns them into sync pushes to the user's devices.",
 )
-
-_PRIMARY = (SUBMITTED, REJECTED, USER, DUE, COUNTED, *PUSH.values(), RESULTS, READS, BADGES)
+_PRIMARY = (
+    SUBMITTED,
+    REJECTED,
+    USER,
+    DUE,
+    COUNTED,
+    *PUSH.values(),
+    *RETRY.values(),
+    RESULTS,
+    READS,
+    BADGES,
+)
 
 
 def all_topics() -> Iterator[Topic]:

@@ -17,31 +17,46 @@ def say(line: str) -> None:
 
 def banner(stack: LocalStack) -> str:
     s = stack.services
-    ingest, registry, emulator = s["ingest"].url, s["registry"].url, s["fcm-emulator"].url
+    ingest, registry, fcm = s["ingest"].url, s["registry"].url, s["fcm-emulator"].url
+    apns, webpush = s["apns-emulator"].url, s["webpush-emulator"].url
+    apns_tls, webpush_tls = stack.tls_ports["apns-emulator"], stack.tls_ports["webpush-emulator"]
     key = stack.api_key
     return f"""
 Herald is running.
 
   ingest    (send notifications)   {ingest}/docs
   registry  (register devices)     {registry}/docs
-  FCM emulator (what was pushed)   {emulator}/emulator/messages
+  what was pushed:  FCM {fcm}/emulator/messages
+                    APNs {apns}/emulator/messages   (Apple's API: TLS + HTTP/2 on :{apns_tls})
+                    Web Push {webpush}/emulator/messages   (push service: TLS on :{webpush_tls})
   health: scheduler {s["scheduler"].url}/readyz, badge-count {s["badge-count"].url}/readyz,
-          dispatcher-fcm {s["dispatcher-fcm"].url}/readyz
+          dispatchers fcm {s["dispatcher-fcm"].url}/readyz, apns {s["dispatcher-apns"].url}/readyz,
+          webpush {s["dispatcher-webpush"].url}/readyz
   broker {stack.broker.bootstrap if stack.broker else "?"}   logs {stack.run_dir / "logs"}
+  generated credentials (deleted on stop): {stack.run_dir / "secrets"}
 
 App "{stack.options.app_id}", API key (shown once, valid until this stack stops):
   export HERALD_KEY={key}
 
-Register a device, send it a push, and look at what arrived:
+Register devices for alice (an Android phone, an iPhone, a browser), send, look at what arrived:
   curl -s -X POST {registry}/v1/devices -H "Authorization: Bearer $HERALD_KEY" \\
        -H 'content-type: application/json' \\
        -d '{{"user_id": "alice", "platform": "fcm",
             "token": "alice-pixel-fcm-token-0000000000000001"}}'
+  curl -s -X POST {registry}/v1/devices -H "Authorization: Bearer $HERALD_KEY" \\
+       -H 'content-type: application/json' \\
+       -d '{{"user_id": "alice", "platform": "apns", "token": "{"ab" * 32}"}}'
+  SUB=$(curl -s -X POST {webpush}/emulator/subscriptions)   # a browser's PushSubscription
+  curl -s -X POST {registry}/v1/devices -H "Authorization: Bearer $HERALD_KEY" \\
+       -H 'content-type: application/json' \\
+       -d "$(python3 -c 'import json,sys; print(json.dumps({{"user_id": "alice",
+            "platform": "webpush", "token": sys.argv[1]}}))' "$SUB")"
   curl -s -X POST {ingest}/v1/notifications -H "Authorization: Bearer $HERALD_KEY" \\
        -H 'content-type: application/json' \\
        -d '{{"idempotency_key": "hello-1", "audience": {{"user_ids": ["alice"]}},
             "content": {{"title": "Hello", "body": "First push"}}}}'
-  curl -s {emulator}/emulator/messages
+  curl -s {fcm}/emulator/messages; curl -s {apns}/emulator/messages
+  curl -s {webpush}/emulator/messages   # decrypted by the push service emulator
 
 Press Ctrl-C to stop everything.
 """

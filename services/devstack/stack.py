@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.push import DEFAULT_WEBPUSH_HOSTS
 from contracts.topics import all_topics
+from services.devstack import credentials
+from services.devstack.credentials import StackCredentials
 from services.devstack.processes import ServiceProcess
-from services.emulators.fcm.accounts import write_service_account
 from shared.auth import key_digest, new_api_key, new_signing_key
 from shared.embedded.broker import EmbeddedBroker, start_broker
 from shared.embedded.ports import free_port, port_is_free
@@ -31,9 +33,15 @@ DEFAULT_PORTS = {
     "scheduler": 8083,
     "badge-count": 8084,
     "dispatcher-fcm": 8085,
+    "dispatcher-apns": 8086,
+    "dispatcher-webpush": 8087,
     "fcm-emulator": 8090,
+    "apns-emulator": 8091,
+    "webpush-emulator": 8092,
+    "apns-emulator-tls": 8443,
+    "webpush-emulator-tls": 8444,
 }
-FCM_PROJECT = "herald-local"
+EMULATORS = ("fcm-emulator", "apns-emulator", "webpush-emulator")
 
 
 @dataclass
@@ -58,6 +66,8 @@ class LocalStack:
     api_key: str = ""
     signing_key: str = ""
     run_dir: Path = field(default_factory=Path)
+    credentials: StackCredentials | None = None
+    tls_ports: dict[str, int] = field(default_factory=dict)
 
     def port(self, name: str) -> int:
         preferred = DEFAULT_PORTS[name]
@@ -87,13 +97,14 @@ class LocalStack:
         self.signing_key = new_signing_key()
         self._define_processes()
         deadline = time.monotonic() + 90
-        emulator = self.services["fcm-emulator"]
-        progress("starting the FCM emulator")
-        emulator.start()
-        emulator.wait_ready(deadline)
-        progress("starting services: " + ", ".join(n for n in self.services if n != emulator.name))
-        for process in self.services.values():
-            if process is not emulator:
+        progress("starting the provider emulators: " + ", ".join(EMULATORS))
+        for name in EMULATORS:
+            self.services[name].start()
+        for name in EMULATORS:
+            self.services[name].wait_ready(deadline)
+        progress("starting services: " + ", ".join(n for n in self.services if n not in EMULATORS))
+        for name, process in self.services.items():
+            if name not in EMULATORS:
                 process.start()
         for process in self.services.values():
             process.wait_ready(deadline)
@@ -119,42 +130,94 @@ class LocalStack:
         api_keys = json.dumps({self.options.app_id: [key_digest(self.api_key)]})
         signing_keys = json.dumps({self.options.app_id: [self.signing_key]})
         callers = {"HERALD_API_KEYS": api_keys, "HERALD_APP_SIGNING_KEYS": signing_keys}
-        emulator_port = self.port("fcm-emulator")
-        account_path = self.run_dir / "secrets" / "fcm-service-account.json"
-        write_service_account(
-            account_path,
-            project_id=FCM_PROJECT,
-            token_uri=f"http://127.0.0.1:{emulator_port}/token",
+        fcm_port = self.port("fcm-emulator")
+        creds = credentials.generate(
+            self.run_dir / "secrets", fcm_token_uri=f"http://127.0.0.1:{fcm_port}/token"
         )
-        emulator_env = {
-            "HERALD_HTTP_PORT": str(emulator_port),
-            "HERALD_LOG_LEVEL": self.options.log_level,
-            "HERALD_FCM_EMULATOR_SERVICE_ACCOUNTS": json.dumps([str(account_path)]),
+        self.credentials = creds
+        self.tls_ports = {
+            "apns-emulator": self.port("apns-emulator-tls"),
+            "webpush-emulator": self.port("webpush-emulator-tls"),
         }
-        self.services["fcm-emulator"] = ServiceProcess(
-            "fcm-emulator",
-            "services.emulators.fcm",
-            emulator_port,
-            emulator_env,
-            logs / "fcm-emulator.log",
-        )
+        self._define_emulators(fcm_port, creds)
+        webpush_hosts = json.dumps([*DEFAULT_WEBPUSH_HOSTS, "127.0.0.1"])
         specs: dict[str, tuple[str, dict[str, str]]] = {
             "ingest": ("services.ingest", {"HERALD_API_KEYS": api_keys}),
-            "registry": ("services.registry", callers),
+            "registry": (
+                "services.registry",
+                {**callers, "HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts},
+            ),
             "scheduler": ("services.scheduler", {}),
             "badge-count": ("services.badge_count", callers),
             "dispatcher-fcm": (
                 "services.dispatcher",
                 {
                     "HERALD_DISPATCHER_PLATFORM": "fcm",
-                    "HERALD_FCM_SERVICE_ACCOUNT_FILE": str(account_path),
-                    "HERALD_FCM_BASE_URL": f"http://127.0.0.1:{emulator_port}",
+                    "HERALD_FCM_SERVICE_ACCOUNT_FILE": str(creds.fcm_account),
+                    "HERALD_FCM_BASE_URL": f"http://127.0.0.1:{fcm_port}",
+                },
+            ),
+            "dispatcher-apns": (
+                "services.dispatcher",
+                {
+                    "HERALD_DISPATCHER_PLATFORM": "apns",
+                    "HERALD_APNS_TOPIC": credentials.APNS_TOPIC,
+                    "HERALD_APNS_KEY_FILE": str(creds.apns_key),
+                    "HERALD_APNS_TEAM_ID": credentials.APNS_TEAM_ID,
+                    "HERALD_APNS_HOST": "127.0.0.1",
+                    "HERALD_APNS_PORT": str(self.tls_ports["apns-emulator"]),
+                    "HERALD_APNS_CA_BUNDLE": str(creds.ca_bundle),
+                },
+            ),
+            "dispatcher-webpush": (
+                "services.dispatcher",
+                {
+                    "HERALD_DISPATCHER_PLATFORM": "webpush",
+                    "HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE": str(creds.vapid_key),
+                    "HERALD_WEBPUSH_VAPID_SUBJECT": credentials.VAPID_SUBJECT,
+                    "HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts,
+                    "HERALD_WEBPUSH_CA_BUNDLE": str(creds.ca_bundle),
                 },
             ),
         }
         for name, (module, extra) in specs.items():
             port = self.port(name)
             env = {**self._common_env(port), **extra}
+            self.services[name] = ServiceProcess(name, module, port, env, logs / f"{name}.log")
+
+    def _define_emulators(self, fcm_port: int, creds: StackCredentials) -> None:
+        """The three provider emulators; the TLS ones serve the provider API on a second port."""
+        logs = self.run_dir / "logs"
+        common = {"HERALD_HTTP_HOST": "127.0.0.1", "HERALD_LOG_LEVEL": self.options.log_level}
+        tls = {"CERT_FILE": str(creds.server.cert), "KEY_FILE": str(creds.server.key)}
+        envs: dict[str, tuple[str, int, dict[str, str]]] = {
+            "fcm-emulator": (
+                "services.emulators.fcm",
+                fcm_port,
+                {"HERALD_FCM_EMULATOR_SERVICE_ACCOUNTS": json.dumps([str(creds.fcm_account)])},
+            ),
+            "apns-emulator": (
+                "services.emulators.apns",
+                self.port("apns-emulator"),
+                {
+                    **{f"HERALD_APNS_EMULATOR_{k}": v for k, v in tls.items()},
+                    "HERALD_APNS_EMULATOR_TLS_PORT": str(self.tls_ports["apns-emulator"]),
+                    "HERALD_APNS_EMULATOR_AUTH_KEYS": json.dumps([str(creds.apns_key)]),
+                    "HERALD_APNS_EMULATOR_TEAM_ID": credentials.APNS_TEAM_ID,
+                    "HERALD_APNS_EMULATOR_TOPICS": json.dumps([credentials.APNS_TOPIC]),
+                },
+            ),
+            "webpush-emulator": (
+                "services.emulators.webpush",
+                self.port("webpush-emulator"),
+                {
+                    **{f"HERALD_WEBPUSH_EMULATOR_{k}": v for k, v in tls.items()},
+                    "HERALD_WEBPUSH_EMULATOR_TLS_PORT": str(self.tls_ports["webpush-emulator"]),
+                },
+            ),
+        }
+        for name, (module, port, extra) in envs.items():
+            env = {**common, "HERALD_HTTP_PORT": str(port), **extra}
             self.services[name] = ServiceProcess(name, module, port, env, logs / f"{name}.log")
 
     def stop(self) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contracts import topics
-from services.dispatcher.delivery import Deliverer, Sleep
+from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import RetryPolicy
-from services.dispatcher.handlers import PushRequestHandler
+from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
 from services.dispatcher.registry import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock, SystemClock
@@ -22,7 +22,7 @@ def service_name(settings: DispatcherSettings) -> str:
 async def build(
     settings: DispatcherSettings, clock: Clock | None = None, sleep: Sleep | None = None
 ) -> ServiceParts:
-    """Wire one platform's dispatcher: consume its push topic, publish results."""
+    """Wire one platform's dispatcher: consume its push and retry topics, publish results."""
     clock = clock or SystemClock()
     name = service_name(settings)
     platform = settings.dispatcher_platform
@@ -31,12 +31,22 @@ async def build(
         max_attempts=settings.dispatcher_retry_max_attempts,
         base_delay=settings.dispatcher_retry_base_delay_seconds,
         max_delay=settings.dispatcher_retry_max_delay_seconds,
+        max_wait=settings.dispatcher_retry_after_max_seconds,
     )
-    deliverer = Deliverer(provider, clock, policy, sleep=sleep)
+    deliverer = Deliverer(provider, clock, policy, max_in_flight=settings.dispatcher_max_in_flight)
     await prepare_topics(settings)
     bus = create_bus(settings, client_id=name, observability=settings)
-    handler = PushRequestHandler(bus, deliverer, platform, settings.dispatcher_max_in_flight)
-    subscribe(bus, topics.PUSH[platform], group=name, handler=handler, clock=clock)
+    first_tries = PushRequestHandler(bus, deliverer, platform)
+    subscribe(bus, topics.PUSH[platform], group=name, handler=first_tries, clock=clock)
+    retries = RetryHandler(
+        bus,
+        deliverer,
+        platform,
+        clock,
+        hold=settings.dispatcher_retry_hold_seconds,
+        sleep=sleep,
+    )
+    subscribe(bus, topics.RETRY[platform], group=f"{name}-retry", handler=retries, clock=clock)
     http_app = create_http_app(title=f"Herald {name}", description="Health endpoints.")
     return ServiceParts(
         name=name, bus=bus, http_app=http_app, http=settings, on_stop=[provider.close]

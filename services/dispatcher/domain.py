@@ -25,11 +25,15 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Rejected:
-    """The provider refused this push for good: its token is dead, or the push is wrong."""
+    """The provider refused this push for good: its token is dead, or the push is wrong.
+
+    ``invalid_since`` is the provider's own time for a dead token when it gives one (APNs).
+    """
 
     outcome: Literal["token_invalid", "failed"]
     reason: str
     status: int | None
+    invalid_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,16 @@ Verdict = Delivered | Rejected | RetryLater | Reauthenticate | Halt
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts a push gets and how long to wait between them."""
+    """How many attempts a push gets and how long to wait between them.
+
+    ``max_delay`` caps the backoff; ``max_wait`` is the longest Retry-After Herald honours (a
+    provider asking for more fails the push), and the push's TTL bounds every wait.
+    """
 
     max_attempts: int
     base_delay: float
     max_delay: float
+    max_wait: float = 3600.0
 
     def delay(self, attempt: int, *, wait_at_least: float, jitter: float) -> float:
         """Seconds before attempt ``attempt + 1``: exponential backoff with jitter.
@@ -141,6 +150,7 @@ def result(
     reason: str | None = None,
     status: int | None = None,
     message_id: str | None = None,
+    invalid_since: datetime | None = None,
 ) -> PushResult:
     """The one result event of a request.
 
@@ -161,6 +171,7 @@ def result(
         reason=reason,
         provider_status=status,
         provider_message_id=message_id,
+        invalid_since=invalid_since,
         attempts=attempts,
         accepted_at=request.accepted_at,
     )

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from contracts.push import Platform
+from services.dispatcher.platforms.apns.settings import ApnsSettings
 from services.dispatcher.platforms.fcm.settings import FcmSettings
+from services.dispatcher.platforms.webpush.settings import WebPushSettings
 from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
 
 
-class DispatcherSettings(KafkaSettings, HttpSettings, ObservabilitySettings, FcmSettings):
+class DispatcherSettings(
+    KafkaSettings, HttpSettings, ObservabilitySettings, FcmSettings, ApnsSettings, WebPushSettings
+):
     """Which platform this deployment serves, how hard it pushes and how it retries."""
 
     http_port: int = 8086
@@ -31,5 +35,16 @@ class DispatcherSettings(KafkaSettings, HttpSettings, ObservabilitySettings, Fcm
     dispatcher_retry_max_delay_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="Longest wait between attempts; a provider asking for more gets a failure.",
+        description="Longest backoff between attempts (before any Retry-After).",
+    )
+    dispatcher_retry_after_max_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Longest Retry-After honoured; a provider asking for more fails the push.",
+    )
+    dispatcher_retry_hold_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Longest a retry batch waits for its pushes' time before re-queueing them.",
     )

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from contracts.base import UserId
-from contracts.push import Platform
+from contracts.push import DEFAULT_WEBPUSH_HOSTS, Platform
 from services.registry.domain import Device, Registration, TokenFormatError, canonical_token
 from shared.logs import token_ref
+from shared.settings import HeraldSettings
 
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
@@ -27,6 +28,20 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 @functools.cache
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+class WebPushHostSettings(HeraldSettings):
+    """Push services a Web Push subscription may point at (the same setting as the dispatcher's)."""
+
+    webpush_allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_WEBPUSH_HOSTS),
+        description='JSON list of hosts; "*.example.com" allows its subdomains.',
+    )
+
+
+@functools.cache
+def _webpush_hosts() -> tuple[str, ...]:
+    return tuple(WebPushHostSettings().webpush_allowed_hosts)
 
 
 class DeviceRegistration(BaseModel):
@@ -38,7 +53,9 @@ class DeviceRegistration(BaseModel):
     platform: Platform
     token: str = Field(
         description="apns: 64-200 hex digits; fcm: 32-4096 characters of letters, digits and "
-        "'_:.-'; webpush: 1-4096 printable ASCII characters."
+        "'_:.-'; webpush: the browser's PushSubscription as JSON "
+        '({"endpoint": "https://...", "keys": {"p256dh": ..., "auth": ...}}), its endpoint on an '
+        "allowed push service host."
     )
     locale: str | None = Field(
         default=None, max_length=35, description="A BCP 47 language tag such as en or pt-BR."
@@ -57,7 +74,7 @@ class DeviceRegistration(BaseModel):
         if platform is None:
             return token
         try:
-            return canonical_token(platform, token)
+            return canonical_token(platform, token, webpush_hosts=_webpush_hosts())
         except TokenFormatError as error:
             raise PydanticCustomError("token_format", str(error)) from None
 

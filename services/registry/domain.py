@@ -14,7 +14,14 @@ from datetime import datetime
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationCounted
-from contracts.push import Platform, PushRequest, PushResult
+from contracts.push import (
+    DEFAULT_WEBPUSH_HOSTS,
+    Platform,
+    PushRequest,
+    PushResult,
+    WebPushSubscription,
+    host_allowed,
+)
 
 #: The reason a device stops receiving when its app unregisters it (logout).
 UNREGISTERED = "unregistered"
@@ -77,16 +84,19 @@ TOKEN_RULES: Mapping[Platform, TokenRule] = {
     "fcm": TokenRule(
         32, 4096, re.compile(r"[A-Za-z0-9_:.-]+"), "letters, digits, '_', ':', '.' and '-'"
     ),
-    # A push-service endpoint or, later, a JSON subscription.
+    # A browser's PushSubscription as JSON: {"endpoint": "https://...", "keys": {p256dh, auth}}.
     "webpush": TokenRule(1, 4096, re.compile(r"[\x20-\x7e]+"), "printable ASCII characters"),
 }
 
 
-def canonical_token(platform: Platform, token: str) -> str:
+def canonical_token(
+    platform: Platform, token: str, *, webpush_hosts: Sequence[str] = DEFAULT_WEBPUSH_HOSTS
+) -> str:
     """The token as Herald stores it; raise TokenFormatError when it breaks the platform's rule.
 
     APNs tokens are hex and apps spell them in either case: they are lower-cased so the same token
-    never becomes two devices.
+    never becomes two devices. A Web Push subscription is stored as compact JSON, its endpoint https
+    on one of ``webpush_hosts``.
     """
     rule = TOKEN_RULES[platform]
     if platform == "apns":
@@ -98,7 +108,23 @@ def canonical_token(platform: Platform, token: str) -> str:
         )
     if not rule.alphabet.fullmatch(token):
         raise TokenFormatError(f"{platform} tokens contain only {rule.alphabet_name}")
+    if platform == "webpush":
+        return canonical_subscription(token, webpush_hosts)
     return token
+
+
+def canonical_subscription(token: str, allowed_hosts: Sequence[str]) -> str:
+    """A Web Push subscription token in canonical form, its endpoint on an allowed host."""
+    try:
+        subscription = WebPushSubscription.from_token(token)
+    except ValueError as error:
+        raise TokenFormatError(str(error)) from None
+    if not host_allowed(subscription.host, allowed_hosts):
+        raise TokenFormatError(
+            f"the push service {subscription.host} is not an allowed Web Push host "
+            f"(allowed: {', '.join(allowed_hosts)})"
+        )
+    return subscription.token()
 
 
 def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[Device]:

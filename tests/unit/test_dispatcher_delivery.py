@@ -1,15 +1,16 @@
-"""The delivery loop against a scripted provider: retries, expiry, halts and bounded work."""
+"""Delivery steps against a scripted provider: retries as requests, expiry, halts, bounded work."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 
-from contracts.push import PushRequest
-from services.dispatcher.delivery import Deliverer, deliver_all
+from contracts.push import PushRequest, PushResult
+from services.dispatcher.delivery import Again, Deliverer, Done, step_all
 from services.dispatcher.domain import (
     Delivered,
     Halt,
@@ -53,36 +54,59 @@ class ScriptedProvider:
         return None
 
 
-class ClockSleep:
-    """Sleeping moves the frozen clock instead of waiting."""
+@dataclass
+class Outcome:
+    """Where a push ended after its steps, and how long each retry waited for its time."""
 
-    def __init__(self, clock: FrozenClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.advance(seconds=seconds)
+    result: PushResult
+    dead_letter: str | None
+    waits: list[float]
 
 
-def deliverer(provider: ScriptedProvider, clock: FrozenClock) -> tuple[Deliverer, ClockSleep]:
-    sleep = ClockSleep(clock)
-    return Deliverer(provider, clock, POLICY, sleep=sleep, jitter=lambda: 0.0), sleep
+async def drive(subject: Deliverer, clock: FrozenClock, request: PushRequest) -> Outcome:
+    """Step a push to its end, playing the retry topic: each retry goes at its not_before."""
+    waits: list[float] = []
+    while True:
+        step = await subject.step(request)
+        if isinstance(step, Done):
+            return Outcome(step.result, step.dead_letter, waits)
+        assert isinstance(step, Again)
+        request = step.request
+        assert request.not_before is not None
+        wait = (request.not_before - clock.now()).total_seconds()
+        waits.append(wait)
+        clock.advance(seconds=wait)
+
+
+def deliverer(provider: ScriptedProvider, clock: FrozenClock, in_flight: int = 64) -> Deliverer:
+    return Deliverer(provider, clock, POLICY, max_in_flight=in_flight, jitter=lambda: 0.0)
 
 
 async def test_delivered_first_time() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Delivered(200, "projects/p/messages/1")])
-    subject, sleep = deliverer(provider, clock)
 
-    result = await subject.deliver(push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
 
-    assert (result.outcome, result.attempts, result.provider_message_id) == (
+    assert (end.result.outcome, end.result.attempts, end.result.provider_message_id) == (
         "delivered",
         1,
         "projects/p/messages/1",
     )
-    assert sleep.waits == []
+    assert end.waits == []
+
+
+async def test_a_passing_failure_becomes_a_retry_with_its_count_and_time() -> None:
+    clock = FrozenClock()
+    request = push_request(clock.now())
+    subject = deliverer(ScriptedProvider([RetryLater("503", 503, wait_at_least=7.0)]), clock)
+
+    step = await subject.step(request)
+
+    assert isinstance(step, Again)
+    assert step.request.event_id == request.event_id
+    assert step.request.attempt == 1
+    assert step.request.not_before == clock.now() + timedelta(seconds=7)
 
 
 async def test_passing_failures_are_retried_with_backoff_and_provider_floor() -> None:
@@ -90,12 +114,15 @@ async def test_passing_failures_are_retried_with_backoff_and_provider_floor() ->
     provider = ScriptedProvider(
         [RetryLater("503 UNAVAILABLE", 503, wait_at_least=7.0), RetryLater("conn", None)]
     )
-    subject, sleep = deliverer(provider, clock)
 
-    result = await subject.deliver(push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
 
-    assert (result.outcome, result.attempts, result.provider_status) == ("delivered", 3, 200)
-    assert sleep.waits == [7.0, 1.0]
+    assert (end.result.outcome, end.result.attempts, end.result.provider_status) == (
+        "delivered",
+        3,
+        200,
+    )
+    assert end.waits == [7.0, 1.0]
     assert [sent_at for _, sent_at in provider.sent] == [
         clock.now() - timedelta(seconds=8),
         clock.now() - timedelta(seconds=1),
@@ -106,47 +133,63 @@ async def test_passing_failures_are_retried_with_backoff_and_provider_floor() ->
 async def test_an_unreachable_provider_halts_instead_of_failing_every_push() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("connection refused", None)] * 5)
-    subject, sleep = deliverer(provider, clock)
 
     with pytest.raises(TransientError, match="unreachable after 3 attempts"):
-        await subject.deliver(push_request(clock.now()))
-    assert len(sleep.waits) == 2
+        await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    assert len(provider.sent) == 3
 
 
-async def test_gives_up_after_max_attempts() -> None:
+async def test_gives_up_after_max_attempts_and_dead_letters_the_push() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("503 UNAVAILABLE: down", 503)] * 5)
-    subject, _ = deliverer(provider, clock)
 
-    result = await subject.deliver(push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
 
-    assert result.outcome == "failed"
-    assert result.attempts == 3
-    assert result.reason == "gave up after 3 attempts: 503 UNAVAILABLE: down"
+    assert end.result.outcome == "failed"
+    assert end.result.attempts == 3
+    assert end.result.reason == "gave up after 3 attempts: 503 UNAVAILABLE: down"
+    assert end.dead_letter == end.result.reason
     assert len(provider.sent) == 3
 
 
 async def test_a_wait_longer_than_allowed_fails_at_once() -> None:
     clock = FrozenClock()
+    provider = ScriptedProvider([RetryLater("429", 429, wait_at_least=7200.0)])
+
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+
+    assert end.result.outcome == "failed"
+    assert end.result.attempts == 1
+    assert end.waits == []
+
+
+async def test_a_long_retry_after_within_the_ttl_is_honoured() -> None:
+    clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("429", 429, wait_at_least=600.0)])
-    subject, sleep = deliverer(provider, clock)
 
-    result = await subject.deliver(push_request(clock.now()))
+    end = await drive(
+        deliverer(provider, clock), clock, push_request(clock.now(), options={"ttl_seconds": 900})
+    )
 
-    assert result.outcome == "failed"
-    assert result.attempts == 1
-    assert sleep.waits == []
+    assert (end.result.outcome, end.result.attempts) == ("delivered", 2)
+    assert end.waits == [600.0]
 
 
 async def test_a_retry_past_the_ttl_expires() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("503", 503, wait_at_least=30.0)])
-    subject, sleep = deliverer(provider, clock)
 
-    result = await subject.deliver(push_request(clock.now(), options={"ttl_seconds": 20}))
+    end = await drive(
+        deliverer(provider, clock), clock, push_request(clock.now(), options={"ttl_seconds": 20})
+    )
 
-    assert (result.outcome, result.attempts, result.provider_status) == ("expired", 1, 503)
-    assert sleep.waits == []
+    assert (end.result.outcome, end.result.attempts, end.result.provider_status) == (
+        "expired",
+        1,
+        503,
+    )
+    assert end.dead_letter is None
+    assert end.waits == []
 
 
 async def test_expired_before_sending_is_never_sent() -> None:
@@ -154,64 +197,99 @@ async def test_expired_before_sending_is_never_sent() -> None:
     request = push_request(clock.now(), options={"ttl_seconds": 20})
     clock.advance(seconds=21)
     provider = ScriptedProvider([])
-    subject, _ = deliverer(provider, clock)
 
-    result = await subject.deliver(request)
+    end = await drive(deliverer(provider, clock), clock, request)
 
-    assert result.outcome == "expired"
-    assert result.attempts == 0
+    assert end.result.outcome == "expired"
+    assert end.result.attempts == 0
     assert provider.sent == []
+
+
+async def test_a_retry_that_expired_while_waiting_keeps_its_attempt_count() -> None:
+    clock = FrozenClock()
+    request = push_request(clock.now(), options={"ttl_seconds": 20})
+    retry = request.model_copy(update={"attempt": 2, "not_before": clock.now()})
+    clock.advance(seconds=25)
+
+    step = await deliverer(ScriptedProvider([]), clock).step(retry)
+
+    assert isinstance(step, Done)
+    assert (step.result.outcome, step.result.attempts) == ("expired", 2)
 
 
 async def test_permanent_rejection_is_reported_with_token_hidden_from_the_reason() -> None:
     clock = FrozenClock()
     request = push_request(clock.now(), token="secret-device-token")
-    provider = ScriptedProvider([Rejected("token_invalid", "bad secret-device-token", 404)])
-    subject, _ = deliverer(provider, clock)
+    since = clock.now() - timedelta(days=1)
+    provider = ScriptedProvider(
+        [Rejected("token_invalid", "bad secret-device-token", 404, invalid_since=since)]
+    )
 
-    result = await subject.deliver(request)
+    end = await drive(deliverer(provider, clock), clock, request)
 
-    assert result.outcome == "token_invalid"
-    assert result.reason == f"bad {token_ref('secret-device-token')}"
+    assert end.result.outcome == "token_invalid"
+    assert end.result.reason == f"bad {token_ref('secret-device-token')}"
+    assert end.result.invalid_since == since
+    assert end.dead_letter is None
+
+
+async def test_a_push_the_provider_refuses_for_good_is_dead_lettered() -> None:
+    clock = FrozenClock()
+    provider = ScriptedProvider([Rejected("failed", "400 INVALID_ARGUMENT: too big", 400)])
+
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+
+    assert end.result.outcome == "failed"
+    assert end.dead_letter == "400 INVALID_ARGUMENT: too big"
 
 
 async def test_refused_credentials_are_renewed_once() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Reauthenticate("401", 401)])
-    subject, sleep = deliverer(provider, clock)
 
-    result = await subject.deliver(push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
 
-    assert (result.outcome, result.attempts) == ("delivered", 2)
-    assert sleep.waits == []
+    assert (end.result.outcome, end.result.attempts) == ("delivered", 2)
+    assert end.waits == []
 
 
 async def test_credentials_refused_twice_halt_the_batch() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Reauthenticate("401", 401), Reauthenticate("401", 401)])
-    subject, _ = deliverer(provider, clock)
 
     with pytest.raises(TransientError):
-        await subject.deliver(push_request(clock.now()))
+        await drive(deliverer(provider, clock), clock, push_request(clock.now()))
 
 
 async def test_halt_stops_the_whole_batch() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Halt("403 PERMISSION_DENIED", 403)], pause=0.01)
-    subject, _ = deliverer(provider, clock)
     requests = [push_request(clock.now()) for _ in range(10)]
 
     with pytest.raises(TransientError, match="PERMISSION_DENIED"):
-        await deliver_all(subject, requests, max_in_flight=2)
+        await step_all(deliverer(provider, clock, in_flight=2), requests)
 
 
-async def test_batch_results_keep_request_order_and_work_in_flight_is_bounded() -> None:
+async def test_batch_steps_keep_request_order_and_work_in_flight_is_bounded() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([], pause=0.001)
-    subject, _ = deliverer(provider, clock)
     requests = [push_request(clock.now()) for _ in range(25)]
 
-    results = await deliver_all(subject, requests, max_in_flight=4)
+    steps = await step_all(deliverer(provider, clock, in_flight=4), requests)
 
-    assert [r.request_event_id for r in results] == [r.event_id for r in requests]
+    assert [s.result.request_event_id for s in steps if isinstance(s, Done)] == [
+        r.event_id for r in requests
+    ]
     assert provider.most_in_flight == 4
+
+
+async def test_the_in_flight_cap_is_shared_by_concurrent_batches() -> None:
+    clock = FrozenClock()
+    provider = ScriptedProvider([], pause=0.001)
+    subject = deliverer(provider, clock, in_flight=3)
+    first = [push_request(clock.now()) for _ in range(10)]
+    second = [push_request(clock.now()) for _ in range(10)]
+
+    await asyncio.gather(step_all(subject, first), step_all(subject, second))
+
+    assert provider.most_in_flight == 3

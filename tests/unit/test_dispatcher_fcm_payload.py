@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +49,7 @@ def test_data_holds_app_data_and_herald_fields_as_strings() -> None:
 
     assert data == {
         "order": "42",
+        "herald_kind": "notification",
         "herald_notification_id": str(request.notification_id),
         "herald_badge": "3",
         "herald_badge_seq": "9",
@@ -122,6 +124,7 @@ def test_sound_category_thread_and_channel() -> None:
     )
 
     assert message["android"]["notification"] == {
+        "tag": str(message["data"]["herald_notification_id"]),
         "sound": "ding",
         "click_action": "REPLY",
         "channel_id": "alerts",
@@ -161,6 +164,14 @@ def test_silent_badge_sync_updates_the_ios_badge() -> None:
         {"badge": 12, "options": {"priority": "normal", "ttl_seconds": 60, "collapse_key": "k"}},
         {"content": {"data": {"a": "b"}}},
         {"content": {}, "badge": 1},
+        {"sync": {"badge": 0, "badge_seq": 3, "all_read": True}},
+        {
+            "content": {
+                "title_loc_key": "k",
+                "body_loc_args": ["x"],
+                "overrides": {"android": {"notification": {"color": "#00ff00"}}},
+            }
+        },
         {
             "content": {
                 "title": "t" * 256,
@@ -183,3 +194,104 @@ def test_every_rendering_passes_fcm_validation(fields: dict[str, Any]) -> None:
     check_size(body["message"])
 
     assert parsed.message.token == body["message"]["token"]
+
+
+def test_a_sync_push_is_data_only_with_the_reads_and_the_ios_badge() -> None:
+    read = [uuid.uuid4(), uuid.uuid4()]
+    message = rendered(
+        content={"title": "ignored", "data": {"app": "x"}},
+        options={"collapse_key": "k", "priority": "high"},
+        sync={"badge": 2, "badge_seq": 7, "read_notification_ids": read, "all_read": False},
+    )
+
+    assert "notification" not in message
+    assert "notification" not in message["android"]
+    assert message["android"]["priority"] == "NORMAL"
+    assert message["data"] == {
+        "herald_kind": "sync",
+        "herald_notification_id": message["data"]["herald_notification_id"],
+        "herald_badge": "2",
+        "herald_badge_seq": "7",
+        "herald_read_ids": f"{read[0]},{read[1]}",
+        "herald_all_read": "false",
+    }
+    assert message["apns"]["headers"] == {"apns-priority": "5", "apns-push-type": "alert"}
+    assert message["apns"]["payload"]["aps"] == {"badge": 2}
+    assert "notification" not in message["webpush"]
+
+
+def test_a_sync_push_that_wakes_the_app_has_no_badge_for_ios() -> None:
+    message = rendered(sync={"badge": 2, "badge_seq": 7, "all_read": True, "wake_app": True})
+
+    assert message["apns"]["headers"] == {"apns-priority": "5", "apns-push-type": "background"}
+    assert message["apns"]["payload"]["aps"] == {"content-available": 1}
+    assert message["data"]["herald_badge"] == "2"
+
+
+def test_a_visible_push_is_tagged_by_collapse_key_or_notification_id() -> None:
+    tagged = rendered(content={"title": "t"}, options={"collapse_key": "score"})
+    untagged = rendered(content={"title": "t"})
+
+    assert tagged["webpush"]["notification"]["tag"] == "score"
+    assert untagged["android"]["notification"]["tag"] == untagged["data"]["herald_notification_id"]
+    assert untagged["webpush"]["notification"]["tag"] == untagged["data"]["herald_notification_id"]
+
+
+def test_localized_text_and_interruption_level_reach_android_and_ios() -> None:
+    message = rendered(
+        content={
+            "title_loc_key": "T",
+            "title_loc_args": ["a"],
+            "body_loc_key": "B",
+            "body_loc_args": ["b", "c"],
+            "subtitle": "sub",
+            "interruption_level": "time-sensitive",
+        }
+    )
+
+    notification = message["android"]["notification"]
+    assert (notification["title_loc_key"], notification["body_loc_args"]) == ("T", ["b", "c"])
+    aps = message["apns"]["payload"]["aps"]
+    assert aps["alert"] == {
+        "subtitle": "sub",
+        "title-loc-key": "T",
+        "title-loc-args": ["a"],
+        "loc-key": "B",
+        "loc-args": ["b", "c"],
+    }
+    assert aps["interruption-level"] == "time-sensitive"
+
+
+def test_overrides_are_merged_over_each_platform_block() -> None:
+    message = rendered(
+        content={
+            "title": "t",
+            "overrides": {
+                "android": {"notification": {"color": "#ff0000"}, "direct_boot_ok": True},
+                "apns": {
+                    "headers": {"apns-priority": "5"},
+                    "payload": {"aps": {"relevance-score": 0.5}},
+                },
+                "webpush": {"headers": {"Urgency": "low"}, "notification": {"icon": "/i.png"}},
+            },
+        },
+        badge=4,
+    )
+
+    assert message["android"]["notification"]["color"] == "#ff0000"
+    assert message["android"]["notification"]["notification_count"] == 4
+    assert message["android"]["direct_boot_ok"] is True
+    assert message["apns"]["headers"]["apns-priority"] == "5"
+    assert message["apns"]["payload"]["aps"]["relevance-score"] == 0.5
+    assert message["apns"]["payload"]["aps"]["badge"] == 4
+    assert message["webpush"]["headers"]["Urgency"] == "low"
+    assert message["webpush"]["notification"] == {
+        "tag": message["data"]["herald_notification_id"],
+        "icon": "/i.png",
+    }
+
+
+def test_validate_only_asks_fcm_to_check_without_sending() -> None:
+    body = render(push_request(NOW), NOW, RenderOptions(validate_only=True))
+
+    assert body["validate_only"] is True

@@ -13,6 +13,7 @@ from services.dispatcher.domain import Delivered, Halt, Reauthenticate, Rejected
 from services.dispatcher.platforms.fcm.credentials import AccessTokens, CredentialsError
 from services.dispatcher.platforms.fcm.payload import RenderOptions
 from services.dispatcher.platforms.fcm.provider import FcmProvider
+from services.dispatcher.transport import HttpxSender
 from tests.support.clock import FrozenClock
 from tests.support.fcm import push_request
 
@@ -30,10 +31,16 @@ class Tokens:
         return f"access-{self.issued}", timedelta(hours=1)
 
 
+SEND_URL = "https://fcm.test/v1/projects/proj-1/messages:send"
+
+
+def sender(handler: Handler) -> HttpxSender:
+    return HttpxSender(httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+
+
 def provider(handler: Handler, clock: FrozenClock, refresh: Tokens | None = None) -> FcmProvider:
-    client = httpx.AsyncClient(base_url="https://fcm.test", transport=httpx.MockTransport(handler))
     tokens = AccessTokens(refresh or Tokens(), clock, timedelta(minutes=5))
-    return FcmProvider(client, tokens, "proj-1", RenderOptions())
+    return FcmProvider(sender(handler), tokens, SEND_URL, RenderOptions())
 
 
 async def test_sends_a_v1_request_with_bearer_token_and_rendered_body() -> None:
@@ -120,12 +127,11 @@ async def test_no_access_token_halts() -> None:
     def refuse() -> tuple[str, timedelta]:
         raise CredentialsError("invalid_grant")
 
-    client = httpx.AsyncClient(
-        base_url="https://fcm.test",
-        transport=httpx.MockTransport(lambda _: httpx.Response(200, json={"name": "n"})),
-    )
     subject = FcmProvider(
-        client, AccessTokens(refuse, clock, timedelta(minutes=5)), "p", RenderOptions()
+        sender(lambda _: httpx.Response(200, json={"name": "n"})),
+        AccessTokens(refuse, clock, timedelta(minutes=5)),
+        SEND_URL,
+        RenderOptions(),
     )
 
     verdict = await subject.attempt(push_request(clock.now()), clock.now())

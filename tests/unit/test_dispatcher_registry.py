@@ -1,11 +1,13 @@
-"""Platform selection: the registry knows FCM, refuses what is not built, and needs a key file."""
+"""Platform selection: every platform has a provider; each refuses to start without credentials."""
 
 from __future__ import annotations
 
 import pytest
 
+from services.dispatcher.platforms.apns.provider import create_apns_provider
 from services.dispatcher.platforms.fcm.credentials import CredentialsError
 from services.dispatcher.platforms.fcm.provider import create_fcm_provider
+from services.dispatcher.platforms.webpush.provider import create_webpush_provider
 from services.dispatcher.registry import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from tests.support.clock import FrozenClock
@@ -13,13 +15,10 @@ from tests.support.clock import FrozenClock
 pytestmark = pytest.mark.unit
 
 
-def test_fcm_is_registered() -> None:
+def test_every_platform_has_a_provider() -> None:
     assert provider_factory("fcm") is create_fcm_provider
-
-
-def test_a_platform_not_built_yet_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="no dispatcher for platform 'apns' yet"):
-        provider_factory("apns")
+    assert provider_factory("apns") is create_apns_provider
+    assert provider_factory("webpush") is create_webpush_provider
 
 
 def test_platform_and_endpoint_come_from_the_environment(
@@ -37,3 +36,15 @@ def test_platform_and_endpoint_come_from_the_environment(
 async def test_fcm_needs_a_service_account_file() -> None:
     with pytest.raises(CredentialsError, match="HERALD_FCM_SERVICE_ACCOUNT_FILE"):
         await create_fcm_provider(DispatcherSettings(fcm_service_account_file=None), FrozenClock())
+
+
+async def test_apns_needs_a_topic_and_a_key_or_certificate() -> None:
+    with pytest.raises(ValueError, match="HERALD_APNS_TOPIC"):
+        await create_apns_provider(DispatcherSettings(), FrozenClock())
+    with pytest.raises(ValueError, match="HERALD_APNS_KEY_FILE"):
+        await create_apns_provider(DispatcherSettings(apns_topic="com.example"), FrozenClock())
+
+
+async def test_webpush_needs_a_vapid_key() -> None:
+    with pytest.raises(ValueError, match="HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE"):
+        await create_webpush_provider(DispatcherSettings(), FrozenClock())

@@ -82,6 +82,13 @@ def result(target: Device, outcome: str, **fields: Any) -> PushResult:
     return PushResult(**values)
 
 
+WEBPUSH_TOKEN = (
+    '{"endpoint":"https://fcm.googleapis.com/fcm/send/abc-123","keys":{"p256dh":"BCVxsr7N_eNgVRqv'
+    'HtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4","auth":'
+    '"BTBZMqHH6r4Tts7J_aSIgg"}}'
+)
+
+
 class TestTokens:
     def test_apns_tokens_are_lower_cased_hex(self) -> None:
         assert canonical_token("apns", "AB" * 32) == "ab" * 32
@@ -96,6 +103,12 @@ class TestTokens:
             ("webpush", "", "webpush tokens are 1 to 4096 characters long; this one has 0"),
             ("webpush", "x" * 4097, "4096 characters long; this one has 4097"),
             ("webpush", "line\nbreak", "webpush tokens contain only printable ASCII"),
+            ("webpush", "https://push.example.net/x", "a webpush token is a PushSubscription"),
+            (
+                "webpush",
+                WEBPUSH_TOKEN.replace("fcm.googleapis.com", "10.0.0.1"),
+                "10.0.0.1 is not an allowed Web Push host",
+            ),
         ],
     )
     def test_a_token_breaking_its_platform_rule_is_refused_with_the_limit(
@@ -109,8 +122,7 @@ class TestTokens:
         [
             ("apns", APNS_TOKEN),
             ("fcm", FCM_TOKEN),
-            ("webpush", "https://push.example.net/send/abc-123"),
-            ("webpush", '{"endpoint": "https://push.example.net/x"}'),
+            ("webpush", WEBPUSH_TOKEN),
         ],
     )
     def test_well_formed_tokens_pass_unchanged(self, platform: Any, token: str) -> None:

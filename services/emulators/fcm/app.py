@@ -6,6 +6,7 @@ the framework's.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import urllib.parse
@@ -16,12 +17,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from services.emulators.faults import Fault, FaultSpecError, parse_fault
 from services.emulators.fcm.accounts import load_trusted_accounts, write_service_account
 from services.emulators.fcm.errors import FcmApiError, invalid_argument
 from services.emulators.fcm.oauth import AccessToken, GrantError, TokenIssuer
 from services.emulators.fcm.schema import check_size, parse_send_request
 from services.emulators.fcm.settings import FcmEmulatorSettings
-from services.emulators.fcm.state import TOKEN_FORMAT, EmulatorState, Fault, Recorded
+from services.emulators.fcm.state import TOKEN_FORMAT, EmulatorState, Recorded
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.logs import token_ref
@@ -76,9 +78,11 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
     @app.post("/v1/projects/{project}/messages:send", tags=["fcm"])
     async def send(project: str, request: Request) -> JSONResponse:
         _authorize(issuer, request, project)
-        fault = state.take_fault()
+        fault = state.faults.take()
         if fault is not None:
-            raise _fault_error(fault)
+            await asyncio.sleep(fault.delay_seconds)
+            if fault.status:
+                raise _fault_error(fault)
         try:
             body = json.loads(await request.body())
         except ValueError as exc:
@@ -112,7 +116,10 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
 
     @app.post("/emulator/faults", tags=["emulator"], status_code=204)
     async def faults(request: Request) -> Response:
-        state.fault = _parse_fault(await request.body())
+        try:
+            state.faults.pending = parse_fault(await request.body(), frozenset(FAULT_STATUSES))
+        except FaultSpecError as error:
+            raise FcmApiError(400, str(error)) from None
         return Response(status_code=204)
 
     app.state.ready = True
@@ -173,18 +180,3 @@ def _fault_error(fault: Fault) -> FcmApiError:
         fcm_code=FAULT_STATUSES[fault.status],
         headers=headers,
     )
-
-
-def _parse_fault(raw: bytes) -> Fault:
-    try:
-        spec = json.loads(raw)
-        status = int(spec["status"])
-        count = int(spec.get("count", 1))
-        retry_after = spec.get("retry_after")
-    except (ValueError, TypeError, KeyError) as exc:
-        raise FcmApiError(400, f"a fault is {{status, count?, retry_after?}}: {exc}") from None
-    if status not in FAULT_STATUSES or count < 1:
-        raise FcmApiError(
-            400, f"status must be one of {sorted(FAULT_STATUSES)} and count at least 1"
-        )
-    return Fault(status, count, None if retry_after is None else str(retry_after))

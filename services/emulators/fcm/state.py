@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.emulators.faults import FaultQueue
+
 #: Registration tokens the emulator accepts: what FCM hands out is URL-safe text with ':' and
 #: '.', so anything else (spaces, slashes...) is answered as an invalid registration token.
 TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_\-:.]{1,4096}$")
@@ -36,22 +38,13 @@ class Recorded:
         }
 
 
-@dataclass
-class Fault:
-    """The next ``remaining`` sends answer ``status`` (with Retry-After when given)."""
-
-    status: int
-    remaining: int
-    retry_after: str | None = None
-
-
 class EmulatorState:
     """Recorded messages (oldest dropped past ``capacity``), dead tokens and pending faults."""
 
     def __init__(self, capacity: int) -> None:
         self.messages: deque[Recorded] = deque(maxlen=capacity)
         self.unregistered: set[str] = set()
-        self.fault: Fault | None = None
+        self.faults = FaultQueue()
         self._ids: Iterator[int] = itertools.count(1)
 
     def next_name(self, project: str, received_at: datetime) -> str:
@@ -68,13 +61,3 @@ class EmulatorState:
             for item in self.messages
             if token is None or item.message.get("token") == token
         ]
-
-    def take_fault(self) -> Fault | None:
-        """The fault this send should answer with, if one is pending; counts it down."""
-        fault = self.fault
-        if fault is None:
-            return None
-        fault.remaining -= 1
-        if fault.remaining <= 0:
-            self.fault = None
-        return fault

@@ -1,8 +1,10 @@
 """A push request rendered as an FCM HTTP v1 send body. Pure: the caller passes the time.
 
-One message carries every platform's block: Android gets priority, TTL, collapse key and the
-badge as ``notification_count``; iOS devices reached through FCM get the badge in ``aps``.
-A request without title and body becomes a data-only (silent) message.
+One message carries every platform's block: Android gets priority, TTL, collapse key, a tag and the
+badge as ``notification_count``; iOS devices reached through FCM get the badge in ``aps``; browsers
+get the Web Push headers and a tag. A request without title and body becomes a data-only message,
+and so does a badge-sync push (Herald's sync fields in data, the badge in ``aps``). The content's
+per-platform overrides are merged over each block last, as FCM v1 merges them.
 Reference: https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages
 """
 
@@ -14,12 +16,14 @@ from typing import Any
 
 from contracts.push import PushRequest
 from services.dispatcher.domain import deadline, remaining_ttl
+from services.dispatcher.platforms import fields
 
-#: Herald's own keys in the data map (app data may not use the ``herald`` prefix).
-NOTIFICATION_ID_KEY = "herald_notification_id"
-BADGE_KEY = "herald_badge"
-BADGE_SEQ_KEY = "herald_badge_seq"
-DEEP_LINK_KEY = "herald_deep_link"
+#: FCM's limit on what the device receives ("Message is too big" beyond it).
+MAX_PAYLOAD_BYTES = 4096
+
+
+class PayloadError(ValueError):
+    """The push cannot be sent through FCM as it is (too large); never retried."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +31,13 @@ class RenderOptions:
     """Deployment-wide rendering choices."""
 
     android_channel_id: str | None = None
+    validate_only: bool = False
 
 
 def render(request: PushRequest, now: datetime, options: RenderOptions) -> dict[str, Any]:
     """The JSON body of ``POST /v1/projects/{project}/messages:send`` for ``request``."""
     message: dict[str, Any] = {"token": request.token, "data": data(request)}
-    if request.content.visible:
+    if request.sync is None and request.content.visible:
         message["notification"] = _compact(
             {
                 "title": request.content.title,
@@ -42,87 +47,164 @@ def render(request: PushRequest, now: datetime, options: RenderOptions) -> dict[
         )
     message["android"] = android(request, now, options)
     message["apns"] = apns(request)
-    return {"message": message}
+    message["webpush"] = webpush(request, now)
+    overrides = request.content.overrides if request.sync is None else None
+    if overrides is not None:
+        if overrides.android:
+            message["android"] = fields.deep_merge(message["android"], overrides.android)
+        if overrides.apns is not None:
+            extra = {"headers": overrides.apns.headers, "payload": overrides.apns.payload}
+            message["apns"] = fields.deep_merge(message["apns"], extra)
+        if overrides.webpush is not None:
+            extra = {
+                "headers": overrides.webpush.headers,
+                "notification": overrides.webpush.notification,
+            }
+            message["webpush"] = fields.deep_merge(message["webpush"], _compact_empty(extra))
+    size = payload_size(message)
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"FCM payload is {size} bytes (keys and values of data, notification and each "
+            f"platform block); the limit is {MAX_PAYLOAD_BYTES} bytes"
+        )
+    body: dict[str, Any] = {"message": message}
+    if options.validate_only:
+        body["validate_only"] = True
+    return body
 
 
 def data(request: PushRequest) -> dict[str, str]:
     """The app's data plus Herald's fields, every value a string as FCM requires."""
-    values = dict(request.content.data)
-    values[NOTIFICATION_ID_KEY] = str(request.notification_id)
-    if request.badge is not None:
-        values[BADGE_KEY] = str(request.badge)
-    if request.badge_seq is not None:
-        values[BADGE_SEQ_KEY] = str(request.badge_seq)
-    if request.content.deep_link is not None:
-        values[DEEP_LINK_KEY] = request.content.deep_link
+    values = {} if request.sync is not None else dict(request.content.data)
+    values.update(fields.as_strings(fields.herald_fields(request)))
     return values
 
 
 def android(request: PushRequest, now: datetime, options: RenderOptions) -> dict[str, Any]:
     """The AndroidConfig block: delivery options, and the notification's Android details."""
     ttl = remaining_ttl(request, now)
+    quiet = request.sync is not None
     block: dict[str, Any] = _compact(
         {
-            "priority": "HIGH" if request.options.priority == "high" else "NORMAL",
+            "priority": "HIGH" if request.options.priority == "high" and not quiet else "NORMAL",
             "ttl": None if ttl is None else f"{ttl}s",
-            "collapse_key": request.options.collapse_key,
+            "collapse_key": None if quiet else request.options.collapse_key,
         }
     )
-    if request.content.visible:
-        notification = _compact(
+    content = request.content
+    if not quiet and content.visible:
+        block["notification"] = _compact(
             {
-                "tag": request.options.collapse_key,
-                "sound": request.content.sound,
-                "click_action": request.content.category,
+                "tag": fields.tag(request),
+                "sound": content.sound,
+                "click_action": content.category,
                 "channel_id": options.android_channel_id,
                 "notification_count": request.badge,
+                "title_loc_key": content.title_loc_key,
+                "title_loc_args": content.title_loc_args or None,
+                "body_loc_key": content.body_loc_key,
+                "body_loc_args": content.body_loc_args or None,
             }
         )
-        if notification:
-            block["notification"] = notification
     return block
 
 
 def apns(request: PushRequest) -> dict[str, Any]:
     """The ApnsConfig block: APNs headers and the ``aps`` dictionary with the badge.
 
-    FCM allows only priority 5 for data-only messages to iOS; a silent push that sets the badge
-    is still an ``alert`` push for APNs, one without a badge is a ``background`` push.
+    FCM allows only priority 5 for data-only messages to iOS. A silent push that sets the badge is
+    still an ``alert`` push for APNs, one without a badge is a ``background`` push; a sync push
+    follows the same rule as a direct APNs one (badge-only, or a background wake-up without badge).
     """
     content = request.content
-    aps: dict[str, Any] = {}
-    if request.badge is not None:
-        aps["badge"] = request.badge
-    if content.visible:
+    sync = request.sync
+    badge = None if sync is not None and sync.wake_app else fields.badge_of(request)
+    aps: dict[str, Any] = {} if badge is None else {"badge": badge}
+    if sync is None and content.visible:
         priority = "10" if request.options.priority == "high" else "5"
         push_type = "alert"
+        alert = _compact(
+            {
+                "subtitle": content.subtitle,
+                "title-loc-key": content.title_loc_key,
+                "title-loc-args": content.title_loc_args or None,
+                "loc-key": content.body_loc_key,
+                "loc-args": content.body_loc_args or None,
+            }
+        )
         aps.update(
             _compact(
                 {
+                    "alert": alert or None,
                     "sound": content.sound,
                     "category": content.category,
                     "thread-id": content.thread_id,
                     "mutable-content": 1 if content.image_url else None,
+                    "interruption-level": content.interruption_level,
                 }
             )
         )
     else:
         priority = "5"
-        push_type = "alert" if request.badge is not None else "background"
-        aps["content-available"] = 1
+        push_type = "background" if badge is None else "alert"
+        if sync is None or sync.wake_app:
+            aps["content-available"] = 1
     headers = _compact(
         {
             "apns-priority": priority,
             "apns-push-type": push_type,
-            "apns-collapse-id": request.options.collapse_key,
+            "apns-collapse-id": None if request.sync else request.options.collapse_key,
             "apns-expiration": _apns_expiration(request),
         }
     )
     block: dict[str, Any] = {"headers": headers, "payload": {"aps": aps}}
     image = _image(request)
-    if content.visible and image is not None:
+    if request.sync is None and content.visible and image is not None:
         block["fcm_options"] = {"image": image}
     return block
+
+
+def webpush(request: PushRequest, now: datetime) -> dict[str, Any]:
+    """The WebpushConfig block: RFC 8030 headers, and the tag of a visible notification."""
+    ttl = remaining_ttl(request, now)
+    quiet = request.sync is not None
+    headers = _compact(
+        {
+            "TTL": None if ttl is None else str(ttl),
+            "Urgency": "high" if request.options.priority == "high" and not quiet else "normal",
+        }
+    )
+    block: dict[str, Any] = {"headers": headers}
+    if not quiet and request.content.visible:
+        block["notification"] = {"tag": fields.tag(request)}
+    return block
+
+
+def payload_size(message: dict[str, Any]) -> int:
+    """Bytes of every key and value a device receives: data and notification, per platform.
+
+    This counts at least what FCM counts toward its limit, so a message under it is accepted.
+    """
+    parts: list[Any] = [message.get("data"), message.get("notification")]
+    for platform, names in (
+        ("android", ("data", "notification")),
+        ("apns", ("payload",)),
+        ("webpush", ("data", "notification")),
+    ):
+        block = message.get(platform)
+        if isinstance(block, dict):
+            parts.extend(block.get(name) for name in names)
+    return sum(_bytes(part) for part in parts)
+
+
+def _bytes(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, dict):
+        return sum(len(str(key).encode()) + _bytes(item) for key, item in value.items())
+    if isinstance(value, list):
+        return sum(_bytes(item) for item in value)
+    return len(str(value).encode())
 
 
 def _apns_expiration(request: PushRequest) -> str | None:
@@ -141,3 +223,7 @@ def _image(request: PushRequest) -> str | None:
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _compact_empty(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value}

@@ -1,4 +1,5 @@
-"""The only module that talks to FCM's send API: one pooled HTTP client, one request per attempt.
+"""The only module that talks to FCM's send API: one sender (HTTP/2 by default), one request per
+attempt, bounded by a timeout.
 
 Connection failures (refused, reset, timeouts, a GOAWAY) are passing failures and retried; what
 a reply means is decided by classify, what the body says by payload.
@@ -6,14 +7,13 @@ a reply means is decided by classify, what the body says by payload.
 
 from __future__ import annotations
 
-import ssl
+import asyncio
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
 from contracts.push import PushRequest
-from services.dispatcher.domain import Halt, Reauthenticate, RetryLater, Verdict
+from services.dispatcher.domain import Halt, Reauthenticate, Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.fcm import classify, payload
 from services.dispatcher.platforms.fcm.credentials import (
     AccessTokens,
@@ -21,6 +21,7 @@ from services.dispatcher.platforms.fcm.credentials import (
     ServiceAccountRefresher,
 )
 from services.dispatcher.settings import DispatcherSettings
+from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
 from shared.clock import Clock
 
 
@@ -29,33 +30,41 @@ class FcmProvider:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        sender: Sender,
         tokens: AccessTokens,
-        project_id: str,
+        send_url: str,
         options: payload.RenderOptions,
+        *,
+        timeout: float = 10.0,
         on_close: ServiceAccountRefresher | None = None,
     ) -> None:
-        self._client = client
+        self._sender = sender
         self._tokens = tokens
-        self._path = f"/v1/projects/{project_id}/messages:send"
+        self._url = send_url
         self._options = options
+        self._timeout = timeout
         self._on_close = on_close
 
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         try:
+            body = payload.render(request, now, self._options)
+        except payload.PayloadError as exc:
+            return Rejected("failed", str(exc), None)
+        try:
             token = await self._tokens.get()
         except CredentialsError as exc:
             return Halt(f"no FCM access token: {exc}", None)
-        body = payload.render(request, now, self._options)
+        headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
         try:
-            response = await self._client.post(
-                self._path, json=body, headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.RequestError as exc:
-            return RetryLater(f"connection to FCM failed: {type(exc).__name__}: {exc}", None)
+            async with asyncio.timeout(self._timeout):
+                response = await self._sender.post(self._url, headers, json.dumps(body).encode())
+        except TimeoutError:
+            return RetryLater(f"no reply from FCM within {self._timeout:g}s", None)
+        except ConnectionFailed as exc:
+            return RetryLater(f"connection to FCM failed: {exc}", None)
         reply = classify.Reply(
-            status=response.status_code,
-            body=_json(response),
+            status=response.status,
+            body=_json(response.body),
             retry_after=response.headers.get("retry-after"),
         )
         verdict = classify.classify(reply, now)
@@ -64,14 +73,14 @@ class FcmProvider:
         return verdict
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._sender.aclose()
         if self._on_close is not None:
             self._on_close.close()
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(body: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         return None
 
@@ -88,23 +97,21 @@ async def create_fcm_provider(settings: DispatcherSettings, clock: Clock) -> Fcm
     tokens = AccessTokens(
         refresher, clock, timedelta(seconds=settings.fcm_token_refresh_margin_seconds)
     )
-    verify: ssl.SSLContext | bool = True
-    if settings.fcm_ca_bundle is not None:
-        verify = ssl.create_default_context(cafile=str(settings.fcm_ca_bundle))
-    client = httpx.AsyncClient(
-        base_url=settings.fcm_base_url,
+    sender = create_sender(
+        http2=settings.fcm_http2,
+        ca_bundle=settings.fcm_ca_bundle,
         timeout=settings.dispatcher_request_timeout_seconds,
-        limits=httpx.Limits(
-            max_connections=settings.dispatcher_max_in_flight,
-            max_keepalive_connections=settings.dispatcher_max_in_flight,
-        ),
-        verify=verify,
-        trust_env=False,
+        max_connections=settings.dispatcher_max_in_flight,
     )
+    base = settings.fcm_base_url.rstrip("/")
     return FcmProvider(
-        client,
+        sender,
         tokens,
-        refresher.project_id,
-        payload.RenderOptions(android_channel_id=settings.fcm_android_channel_id),
+        f"{base}/v1/projects/{refresher.project_id}/messages:send",
+        payload.RenderOptions(
+            android_channel_id=settings.fcm_android_channel_id,
+            validate_only=settings.fcm_validate_only,
+        ),
+        timeout=settings.dispatcher_request_timeout_seconds,
         on_close=refresher,
     )

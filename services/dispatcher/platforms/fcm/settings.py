@@ -29,6 +29,15 @@ class FcmSettings(HeraldSettings):
     fcm_android_channel_id: str | None = Field(
         default=None, description="Android notification channel for visible pushes."
     )
+    fcm_validate_only: bool = Field(
+        default=False, description="Ask FCM to validate messages without delivering them."
+    )
+    fcm_http2: bool = Field(
+        default=True,
+        description="Speak HTTP/2 to FCM over https through Herald's h2 client (one multiplexed "
+        "connection, ~1/5 of httpx's client CPU per request: tests/benchmarks/http_clients); "
+        "off: httpx HTTP/1.1.",
+    )
     fcm_token_refresh_margin_seconds: int = Field(
         default=300, ge=0, description="Refresh the access token this long before it expires."
     )

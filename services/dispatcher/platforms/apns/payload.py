@@ -1,0 +1,156 @@
+"""A push request rendered as an APNs notification: headers and the JSON payload. Pure.
+
+Visible pushes are ``alert`` pushes (priority 10, or 5 for normal priority). Silent data pushes
+wake the app (content-available, priority 5): ``background`` pushes, or ``alert`` ones when they
+also set the badge. A badge-sync push is badge-only (``alert``, just ``aps.badge``) unless it must
+wake the app to remove notifications (``background``, no badge: Apple forbids it there). The
+content's APNs override (headers and payload keys, as in FCM v1's ApnsConfig) is merged last.
+Reference: "Generating a remote notification" and "Sending notification requests to APNs",
+developer.apple.com/documentation/usernotifications.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.push import PushRequest
+from services.dispatcher.domain import deadline, remaining_ttl
+from services.dispatcher.platforms import fields
+
+MAX_PAYLOAD_BYTES = 4096
+MAX_VOIP_PAYLOAD_BYTES = 5120
+PUSH_TYPES = frozenset(
+    {"alert", "background", "voip", "complication", "fileprovider", "mdm", "liveactivity"}
+)
+OVERRIDABLE_HEADERS = frozenset(
+    {"apns-push-type", "apns-priority", "apns-collapse-id", "apns-expiration", "apns-topic"}
+)
+
+
+class PayloadError(ValueError):
+    """The push cannot be sent to APNs as it is (too large, bad override); never retried."""
+
+
+@dataclass(frozen=True)
+class ApnsMessage:
+    """One notification request: the JSON payload and the headers aioapns sends for it."""
+
+    payload: dict[str, Any]
+    push_type: str
+    priority: int
+    collapse_id: str | None
+    time_to_live: int | None
+    topic: str | None
+
+    @property
+    def size(self) -> int:
+        """Bytes of the payload as aioapns encodes it."""
+        return len(json.dumps(self.payload, ensure_ascii=False).encode())
+
+
+def render(request: PushRequest, now: datetime) -> ApnsMessage:
+    """The APNs notification for ``request``; raise PayloadError when APNs would refuse it."""
+    quiet = request.sync is not None or not request.content.visible
+    aps = _quiet_aps(request) if quiet else _alert_aps(request)
+    payload: dict[str, Any] = {"aps": aps}
+    push_type = "background" if quiet and "badge" not in aps else "alert"
+    if request.sync is None:
+        if "aps" in request.content.data:
+            raise PayloadError("data key 'aps' is APNs' own; choose another key")
+        payload.update(request.content.data)
+    payload.update(fields.herald_fields(request))
+    headers = {
+        "apns-push-type": push_type,
+        "apns-priority": "10" if not quiet and request.options.priority == "high" else "5",
+        "apns-collapse-id": request.options.collapse_key,
+        "apns-topic": None,
+    }
+    override = request.content.overrides.apns if request.content.overrides else None
+    if override is not None and request.sync is None:
+        unknown = sorted(set(override.headers) - OVERRIDABLE_HEADERS)
+        if unknown:
+            raise PayloadError(f"APNs override headers not supported: {', '.join(unknown)}")
+        headers.update(override.headers)
+        payload = fields.deep_merge(payload, override.payload)
+    message = ApnsMessage(
+        payload=payload,
+        push_type=_push_type(headers["apns-push-type"]),
+        priority=_priority(headers["apns-priority"]),
+        collapse_id=headers["apns-collapse-id"],
+        time_to_live=_time_to_live(request, now, headers.get("apns-expiration")),
+        topic=headers["apns-topic"],
+    )
+    limit = MAX_VOIP_PAYLOAD_BYTES if message.push_type == "voip" else MAX_PAYLOAD_BYTES
+    if message.size > limit:
+        raise PayloadError(
+            f"APNs payload is {message.size} bytes; the limit is {limit} bytes "
+            f"for {message.push_type} pushes"
+        )
+    return message
+
+
+def _alert_aps(request: PushRequest) -> dict[str, Any]:
+    content = request.content
+    alert = _compact(
+        {
+            "title": content.title,
+            "subtitle": content.subtitle,
+            "body": content.body,
+            "title-loc-key": content.title_loc_key,
+            "title-loc-args": content.title_loc_args or None,
+            "loc-key": content.body_loc_key,
+            "loc-args": content.body_loc_args or None,
+        }
+    )
+    return _compact(
+        {
+            "alert": alert,
+            "badge": request.badge,
+            "sound": content.sound,
+            "thread-id": content.thread_id,
+            "category": content.category,
+            "mutable-content": 1 if content.image_url else None,
+            "interruption-level": content.interruption_level,
+        }
+    )
+
+
+def _quiet_aps(request: PushRequest) -> dict[str, Any]:
+    """What a push without an alert asks of iOS: set the badge, wake the app, or both."""
+    sync = request.sync
+    if sync is not None:
+        return {"content-available": 1} if sync.wake_app else {"badge": sync.badge}
+    return _compact({"content-available": 1, "badge": request.badge})
+
+
+def _push_type(value: str | None) -> str:
+    if value is None or value not in PUSH_TYPES:
+        raise PayloadError(f"apns-push-type {value!r} is not one Herald sends")
+    return value
+
+
+def _priority(value: str | None) -> int:
+    if value not in ("1", "5", "10"):
+        raise PayloadError(f"apns-priority must be 1, 5 or 10, not {value!r}")
+    return int(value)
+
+
+def _time_to_live(request: PushRequest, now: datetime, expiration: str | None) -> int | None:
+    """Seconds APNs may keep the push (aioapns sends now + this as apns-expiration).
+
+    An explicit apns-expiration override wins; a TTL of 0 means "deliver now or never".
+    """
+    if expiration is not None:
+        if not expiration.isdigit():
+            raise PayloadError(f"apns-expiration must be a UNIX time, not {expiration!r}")
+        return max(0, int(expiration) - int(now.timestamp()))
+    if deadline(request) is None:
+        return None
+    return remaining_ttl(request, now)
+
+
+def _compact(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

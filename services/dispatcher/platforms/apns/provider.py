@@ -1,0 +1,108 @@
+"""The only module that talks to APNs: aioapns over HTTP/2, every send bounded by a timeout.
+
+aioapns matches replies to requests by apns-id and never gives up on one that gets no reply, so
+each send is bounded here. The apns-id is the push request's event id: every attempt of one
+notification to one device carries the same id, and a retry replaces rather than doubles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from datetime import datetime, timedelta
+
+from aioapns.common import NotificationRequest, PushType
+from aioapns.connection import APNsBaseConnectionPool
+from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
+
+from contracts.push import PushRequest
+from services.dispatcher.domain import Reauthenticate, Rejected, RetryLater, Verdict
+from services.dispatcher.platforms.apns import classify, payload
+from services.dispatcher.platforms.apns.connection import RetryAfterNotes, create_pool
+from services.dispatcher.platforms.apns.tokens import ProviderTokens, load_provider_tokens
+from services.dispatcher.settings import DispatcherSettings
+from shared.clock import Clock
+
+CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
+
+
+class ApnsProvider:
+    """Sends pushes for one app (bundle id) with one signing key or client certificate."""
+
+    def __init__(
+        self,
+        pool: APNsBaseConnectionPool,
+        notes: RetryAfterNotes,
+        tokens: ProviderTokens | None,
+        timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._notes = notes
+        self.tokens = tokens
+        self._timeout = timeout
+
+    async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
+        try:
+            message = payload.render(request, now)
+        except payload.PayloadError as exc:
+            return Rejected("failed", str(exc), None)
+        apns_id = str(request.event_id)
+        notification = NotificationRequest(
+            device_token=request.token,
+            message=message.payload,
+            notification_id=apns_id,
+            time_to_live=message.time_to_live,
+            priority=message.priority,
+            collapse_key=message.collapse_id,
+            push_type=PushType(message.push_type),
+            apns_topic=message.topic,
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                result = await self._pool.send_notification(notification)
+        except TimeoutError:
+            self._notes.take(apns_id)
+            return RetryLater(f"no reply from APNs within {self._timeout:g}s", None)
+        except CONNECTION_ERRORS as exc:
+            return RetryLater(f"connection to APNs failed: {type(exc).__name__}: {exc}", None)
+        reply = classify.Reply(
+            status=int(result.status),
+            reason=result.description,
+            timestamp=result.timestamp,
+            retry_after=self._notes.take(apns_id),
+            apns_id=result.notification_id,
+        )
+        verdict = classify.classify(reply, now)
+        if isinstance(verdict, Reauthenticate) and self.tokens is not None:
+            self.tokens.stale()
+        return verdict
+
+    async def close(self) -> None:
+        self._pool.close()
+
+
+async def create_apns_provider(settings: DispatcherSettings, clock: Clock) -> ApnsProvider:
+    """An APNs provider from settings; fails at start-up when credentials are unusable."""
+    if settings.apns_topic is None:
+        raise ValueError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
+    tokens = None
+    if settings.apns_key_file is not None:
+        tokens = load_provider_tokens(
+            settings.apns_key_file,
+            settings.apns_key_id,
+            settings.apns_team_id,
+            clock,
+            timedelta(minutes=settings.apns_token_refresh_minutes),
+        )
+    notes = RetryAfterNotes()
+    pool = create_pool(
+        host=settings.apns_endpoint_host,
+        port=settings.apns_port,
+        topic=settings.apns_topic,
+        tokens=tokens,
+        cert_file=settings.apns_cert_file,
+        ca_bundle=settings.apns_ca_bundle,
+        max_connections=settings.apns_max_connections,
+        notes=notes,
+    )
+    return ApnsProvider(pool, notes, tokens, settings.dispatcher_request_timeout_seconds)

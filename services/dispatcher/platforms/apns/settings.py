@@ -1,0 +1,53 @@
+"""APNs settings (environment, prefix ``HERALD_``): credentials, endpoint, topic and timeouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from shared.settings import HeraldSettings
+
+HOSTS = {"production": "api.push.apple.com", "sandbox": "api.sandbox.push.apple.com"}
+
+
+class ApnsSettings(HeraldSettings):
+    """Where APNs is and how to authenticate; every endpoint can point at an emulator."""
+
+    apns_topic: str | None = Field(
+        default=None, description="The app's bundle id (apns-topic); required for APNs."
+    )
+    apns_key_file: Path | None = Field(
+        default=None, description="Token auth: the AuthKey_<KEY ID>.p8 signing key from Apple."
+    )
+    apns_key_id: str | None = Field(
+        default=None, description="Token auth: the key id; default: read from the file name."
+    )
+    apns_team_id: str | None = Field(default=None, description="Token auth: the Apple team id.")
+    apns_cert_file: Path | None = Field(
+        default=None, description="Certificate auth: PEM with the client certificate and key."
+    )
+    apns_environment: Literal["production", "sandbox"] = Field(
+        default="production", description="Which Apple host to use when apns_host is unset."
+    )
+    apns_host: str | None = Field(
+        default=None, description="APNs host; default api.push.apple.com / api.sandbox..."
+    )
+    apns_port: int = Field(default=443, ge=1, le=65535, description="443, or Apple's 2197.")
+    apns_ca_bundle: Path | None = Field(
+        default=None, description="PEM bundle to trust for APNs (default: the system's)."
+    )
+    apns_max_connections: int = Field(
+        default=2, ge=1, le=100, description="HTTP/2 connections to APNs (each multiplexes)."
+    )
+    apns_token_refresh_minutes: float = Field(
+        default=40.0,
+        ge=20.0,
+        le=55.0,
+        description="Sign a new provider token this often (Apple: between 20 and 60 minutes).",
+    )
+
+    @property
+    def apns_endpoint_host(self) -> str:
+        return self.apns_host or HOSTS[self.apns_environment]

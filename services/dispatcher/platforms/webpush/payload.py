@@ -1,0 +1,118 @@
+"""A push request rendered as a Web Push message: the JSON the service worker gets, and headers.
+
+The service worker shows ``notification`` (title + Notification API options, tagged so a later
+push replaces it and a sync push can close it) and reads Herald's keys from ``herald``. A sync push
+carries only ``herald``: the badge and which notifications to close. Pure: the caller passes time.
+References: RFC 8030 (TTL, Urgency, Topic), RFC 8291 section 4 (3993 bytes of plaintext fit one
+4096-byte aes128gcm record).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.push import PushRequest
+from services.dispatcher.domain import remaining_ttl
+from services.dispatcher.platforms import fields
+
+MAX_PLAINTEXT_BYTES = 3993
+MAX_TTL_SECONDS = 2_419_200
+URGENCIES = frozenset({"very-low", "low", "normal", "high"})
+TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+OVERRIDABLE_HEADERS = {"ttl": "TTL", "urgency": "Urgency", "topic": "Topic"}
+
+
+class PayloadError(ValueError):
+    """The push cannot be sent as Web Push as it is (too large, bad override); never retried."""
+
+
+@dataclass(frozen=True)
+class WebPushMessage:
+    """The plaintext to encrypt and the RFC 8030 headers to send with it."""
+
+    plaintext: bytes
+    headers: dict[str, str]
+
+
+def render(request: PushRequest, now: datetime) -> WebPushMessage:
+    """The message for ``request``; raise PayloadError when it breaks a Web Push limit."""
+    body: dict[str, Any] = {"herald": fields.herald_fields(request)}
+    headers = {
+        "TTL": str(_ttl(request, now)),
+        "Urgency": "high" if request.options.priority == "high" else "normal",
+    }
+    if request.sync is not None:
+        headers["Urgency"] = "normal"
+    else:
+        body["data"] = dict(request.content.data)
+        if request.content.visible:
+            body["notification"] = _notification(request)
+        if request.options.collapse_key is not None:
+            headers["Topic"] = topic(request.options.collapse_key)
+        override = request.content.overrides.webpush if request.content.overrides else None
+        if override is not None:
+            headers.update(_override_headers(override.headers))
+            if "notification" in body:
+                body["notification"] = fields.deep_merge(
+                    body["notification"], override.notification
+                )
+    plaintext = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(plaintext) > MAX_PLAINTEXT_BYTES:
+        raise PayloadError(
+            f"Web Push payload is {len(plaintext)} bytes; the limit is {MAX_PLAINTEXT_BYTES} bytes "
+            "of plaintext (one 4096-byte aes128gcm record)"
+        )
+    return WebPushMessage(plaintext, headers)
+
+
+def _notification(request: PushRequest) -> dict[str, Any]:
+    content = request.content
+    options: dict[str, Any] = {
+        "body": content.body,
+        "tag": fields.tag(request),
+        "image": None if content.image_url is None else str(content.image_url),
+        "data": {fields.NOTIFICATION_ID_KEY: str(request.notification_id)},
+    }
+    if content.deep_link is not None:
+        options["data"][fields.DEEP_LINK_KEY] = content.deep_link
+    return {
+        "title": content.title or "",
+        "options": {key: value for key, value in options.items() if value is not None},
+    }
+
+
+def topic(collapse_key: str) -> str:
+    """The Topic header for a collapse key: the key itself when RFC 8030 allows it (at most 32
+    base64url characters), else a stable 32-character digest of it."""
+    if TOPIC.match(collapse_key):
+        return collapse_key
+    digest = hashlib.sha256(collapse_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:32]
+
+
+def _ttl(request: PushRequest, now: datetime) -> int:
+    """RFC 8030 requires TTL; without one Herald asks for the longest push services keep (28 d)."""
+    ttl = remaining_ttl(request, now)
+    return MAX_TTL_SECONDS if ttl is None else min(ttl, MAX_TTL_SECONDS)
+
+
+def _override_headers(headers: dict[str, str]) -> dict[str, str]:
+    chosen: dict[str, str] = {}
+    for name, value in headers.items():
+        canonical = OVERRIDABLE_HEADERS.get(name.lower())
+        if canonical is None:
+            raise PayloadError(f"Web Push override header {name!r} is not supported")
+        chosen[canonical] = value
+    if "Urgency" in chosen and chosen["Urgency"] not in URGENCIES:
+        raise PayloadError(f"Urgency must be one of {', '.join(sorted(URGENCIES))}")
+    if "TTL" in chosen and not chosen["TTL"].isdigit():
+        raise PayloadError("TTL is a number of seconds")
+    if "Topic" in chosen:
+        chosen["Topic"] = topic(chosen["Topic"])
+    return chosen

@@ -1,0 +1,122 @@
+"""The only module that talks to push services: encrypt (RFC 8291), sign (RFC 8292), POST.
+
+Each push goes to its subscription's endpoint, which must be https on an allowed host; anything
+else is refused before a connection is made, so a subscription cannot aim Herald at an internal
+address. Connection failures are passing failures and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import datetime, timedelta
+
+import http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from contracts.push import PushRequest, WebPushSubscription, host_allowed
+from services.dispatcher.domain import Rejected, RetryLater, Verdict
+from services.dispatcher.platforms.webpush import classify, payload
+from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
+from services.dispatcher.settings import DispatcherSettings
+from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
+from shared.clock import Clock
+
+
+def encrypt(plaintext: bytes, subscription: WebPushSubscription) -> bytes:
+    """RFC 8291 aes128gcm: a fresh sender key per message, one record."""
+    return bytes(
+        http_ece.encrypt(
+            plaintext,
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=_unbase64url(subscription.keys.p256dh),
+            auth_secret=_unbase64url(subscription.keys.auth),
+            version="aes128gcm",
+        )
+    )
+
+
+class WebPushProvider:
+    """Sends pushes to browsers' push services with one VAPID identity."""
+
+    def __init__(
+        self, sender: Sender, vapid: VapidSigner, allowed_hosts: list[str], timeout: float
+    ) -> None:
+        self._sender = sender
+        self.vapid = vapid
+        self._allowed = allowed_hosts
+        self._timeout = timeout
+
+    async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
+        try:
+            subscription = WebPushSubscription.from_token(request.token)
+        except ValueError as exc:
+            return Rejected("token_invalid", str(exc), None)
+        if not host_allowed(subscription.host, self._allowed):
+            return Rejected(
+                "token_invalid", f"push service {subscription.host} is not an allowed host", None
+            )
+        try:
+            message = payload.render(request, now)
+        except payload.PayloadError as exc:
+            return Rejected("failed", str(exc), None)
+        endpoint = str(subscription.endpoint)
+        headers = {
+            **message.headers,
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "Authorization": self.vapid.header(_origin(subscription)),
+        }
+        body = encrypt(message.plaintext, subscription)
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._sender.post(endpoint, headers, body)
+        except TimeoutError:
+            return RetryLater(f"no reply from the push service within {self._timeout:g}s", None)
+        except ConnectionFailed as exc:
+            return RetryLater(f"connection to the push service failed: {exc}", None)
+        reply = classify.Reply(
+            status=response.status,
+            text=response.body[:500].decode(errors="replace"),
+            location=response.headers.get("location"),
+            retry_after=response.headers.get("retry-after"),
+        )
+        return classify.classify(reply, now)
+
+    async def close(self) -> None:
+        await self._sender.aclose()
+
+
+def _origin(subscription: WebPushSubscription) -> str:
+    """The push service's origin, the VAPID audience: ``https://host[:port]``."""
+    url = subscription.endpoint
+    default_port = url.port in (None, 443)
+    return f"https://{url.host}" if default_port else f"https://{url.host}:{url.port}"
+
+
+def _unbase64url(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+async def create_webpush_provider(settings: DispatcherSettings, clock: Clock) -> WebPushProvider:
+    """A Web Push provider from settings; fails at start-up when the VAPID key is unusable."""
+    if settings.webpush_vapid_private_key_file is None:
+        raise ValueError("HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE is required for Web Push")
+    signer = VapidSigner(
+        load_vapid_key(settings.webpush_vapid_private_key_file),
+        settings.webpush_vapid_subject,
+        clock,
+        timedelta(hours=settings.webpush_vapid_token_hours),
+    )
+    sender = create_sender(
+        http2=settings.webpush_http2,
+        ca_bundle=settings.webpush_ca_bundle,
+        timeout=settings.dispatcher_request_timeout_seconds,
+        max_connections=settings.dispatcher_max_in_flight,
+    )
+    return WebPushProvider(
+        sender,
+        signer,
+        settings.webpush_allowed_hosts,
+        settings.dispatcher_request_timeout_seconds,
+    )

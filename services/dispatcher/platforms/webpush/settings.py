@@ -1,0 +1,38 @@
+"""Web Push settings (environment, prefix ``HERALD_``): VAPID identity, allowed hosts, transport."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from contracts.push import DEFAULT_WEBPUSH_HOSTS
+from shared.settings import HeraldSettings
+
+
+class WebPushSettings(HeraldSettings):
+    """Who Herald says it is to push services, and which push services it may call."""
+
+    webpush_vapid_private_key_file: Path | None = Field(
+        default=None, description="PEM file of the VAPID P-256 private key (required for Web Push)."
+    )
+    webpush_vapid_subject: str = Field(
+        default="mailto:push@example.com",
+        pattern=r"^(mailto:|https://)",
+        description="VAPID sub claim: a mailto: or https: contact for push services.",
+    )
+    webpush_vapid_token_hours: float = Field(
+        default=12.0, gt=0, le=24.0, description="Lifetime of a VAPID JWT (RFC 8292: at most 24 h)."
+    )
+    webpush_allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_WEBPUSH_HOSTS),
+        description='JSON list of push service hosts; "*.example.com" allows its subdomains.',
+    )
+    webpush_ca_bundle: Path | None = Field(
+        default=None, description="PEM bundle to trust for push services (default: the system's)."
+    )
+    webpush_http2: bool = Field(
+        default=True,
+        description="Speak HTTP/2 to push services that offer it (one connection per origin); "
+        "others, and this off, use httpx HTTP/1.1.",
+    )

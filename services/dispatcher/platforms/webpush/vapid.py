@@ -1,0 +1,87 @@
+"""VAPID (RFC 8292): the ES256 JWT that tells a push service who sends, one per push-service origin.
+
+A token is signed once per origin and reused until it is within a tenth of its lifetime of expiring;
+its lifetime is at most 24 hours (RFC 8292 section 2). The header is ``vapid t=<jwt>, k=<key>``.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from shared.clock import Clock
+
+MAX_LIFETIME = timedelta(hours=24)
+
+
+class VapidKeyError(ValueError):
+    """The VAPID key file is missing or not a P-256 private key."""
+
+
+@dataclass(frozen=True)
+class _Signed:
+    header: str
+    renew_at: datetime
+
+
+class VapidSigner:
+    """Authorization headers for push services, cached per origin."""
+
+    def __init__(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        subject: str,
+        clock: Clock,
+        lifetime: timedelta,
+    ) -> None:
+        if lifetime > MAX_LIFETIME:
+            raise VapidKeyError("a VAPID token lives at most 24 hours (RFC 8292)")
+        self._key = key
+        self._subject = subject
+        self._clock = clock
+        self._lifetime = lifetime
+        self._cache: dict[str, _Signed] = {}
+        self.public_key = base64url(
+            key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
+        self.signed = 0
+
+    def header(self, origin: str) -> str:
+        """``vapid t=..., k=...`` for the push service at ``origin`` (scheme://host[:port])."""
+        now = self._clock.now()
+        cached = self._cache.get(origin)
+        if cached is not None and now < cached.renew_at:
+            return cached.header
+        expires = now + self._lifetime
+        token = jwt.encode(
+            {"aud": origin, "exp": int(expires.timestamp()), "sub": self._subject},
+            self._key,
+            algorithm="ES256",
+        )
+        signed = _Signed(f"vapid t={token}, k={self.public_key}", expires - self._lifetime / 10)
+        self._cache[origin] = signed
+        self.signed += 1
+        return signed.header
+
+
+def base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def load_vapid_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The VAPID private key from a PEM file."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise VapidKeyError(f"{path}: not a readable PEM private key: {exc}") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise VapidKeyError(f"{path}: VAPID keys are P-256 keys")
+    return key

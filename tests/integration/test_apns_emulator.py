@@ -1,0 +1,224 @@
+"""The APNs emulator over TLS + HTTP/2: provider tokens, header and payload rules, faults, and
+certificate authentication, as a client that is not Herald's sees them."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services.dispatcher.domain import Delivered
+from services.dispatcher.platforms.apns.provider import create_apns_provider
+from services.dispatcher.settings import DispatcherSettings
+from services.emulators.apns.keys import key_id_of
+from tests.support.apns import TEAM_ID, TOPIC, RunningApnsEmulator, apns_emulator, apns_token
+from tests.support.apns import push_request as apns_push
+from tests.support.clock import FrozenClock
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+async def emulator(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[RunningApnsEmulator]:
+    async with apns_emulator(tmp_path, clock=clock) as running:
+        yield running
+
+
+def provider_token(
+    emulator: RunningApnsEmulator, clock: FrozenClock, *, kid: str | None = None, **claims: Any
+) -> str:
+    """A provider token signed with the emulator's trusted key, claims overridable."""
+    values = {"iss": TEAM_ID, "iat": int(clock.now().timestamp()), **claims}
+    headers = {"kid": kid or key_id_of(emulator.key_path)}
+    return jwt.encode(values, emulator.key_path.read_text(), algorithm="ES256", headers=headers)
+
+
+async def send(
+    emulator: RunningApnsEmulator,
+    token: str,
+    *,
+    headers: dict[str, str],
+    body: bytes = b'{"aps":{"alert":"hi"}}',
+) -> httpx.Response:
+    context = ssl.create_default_context(cafile=str(emulator.ca.cert_path))
+    async with httpx.AsyncClient(http2=True, verify=context, trust_env=False) as client:
+        response = await client.post(
+            f"https://127.0.0.1:{emulator.tls_port}/3/device/{token}", headers=headers, content=body
+        )
+        assert response.http_version == "HTTP/2"
+        return response
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"bearer {token}", "apns-topic": TOPIC}
+
+
+async def test_a_valid_request_is_accepted_and_its_apns_id_echoed(
+    emulator: RunningApnsEmulator, clock: FrozenClock
+) -> None:
+    apns_id = str(uuid.uuid4())
+    device = apns_token()
+
+    response = await send(
+        emulator,
+        device,
+        headers={**auth(provider_token(emulator, clock)), "apns-id": apns_id},
+    )
+
+    assert (response.status_code, response.headers["apns-id"]) == (200, apns_id)
+    [recorded] = await emulator.recorded(device)
+    assert recorded["payload"] == {"aps": {"alert": "hi"}}
+    assert recorded["headers"]["apns-push-type"] == "alert"
+
+
+@pytest.mark.parametrize(
+    ("make_token", "status", "reason"),
+    [
+        (lambda e, c: None, 403, "MissingProviderToken"),
+        (lambda e, c: provider_token(e, c, iss="OTHERTEAM1"), 403, "InvalidProviderToken"),
+        (lambda e, c: provider_token(e, c, kid="UNKNOWNKID"), 403, "InvalidProviderToken"),
+        (
+            lambda e, c: provider_token(e, c, iat=int((c.now() - timedelta(hours=2)).timestamp())),
+            403,
+            "ExpiredProviderToken",
+        ),
+        (
+            lambda e, c: jwt.encode(
+                {"iss": TEAM_ID, "iat": int(c.now().timestamp())},
+                ec.generate_private_key(ec.SECP256R1()),
+                algorithm="ES256",
+                headers={"kid": key_id_of(e.key_path)},
+            ),
+            403,
+            "InvalidProviderToken",
+        ),
+    ],
+)
+async def test_provider_tokens_are_checked_like_apple_does(
+    emulator: RunningApnsEmulator, clock: FrozenClock, make_token: Any, status: int, reason: str
+) -> None:
+    token = make_token(emulator, clock)
+    headers = auth(token) if token else {"apns-topic": TOPIC}
+
+    response = await send(emulator, apns_token(), headers=headers)
+
+    assert (response.status_code, response.json()["reason"]) == (status, reason)
+
+
+async def test_a_new_token_within_20_minutes_is_too_many_updates(
+    emulator: RunningApnsEmulator, clock: FrozenClock
+) -> None:
+    first = await send(emulator, apns_token(), headers=auth(provider_token(emulator, clock)))
+    clock.advance(minutes=5)
+    early = await send(emulator, apns_token(), headers=auth(provider_token(emulator, clock)))
+    clock.advance(minutes=20)
+    later = await send(emulator, apns_token(), headers=auth(provider_token(emulator, clock)))
+
+    assert first.status_code == 200
+    assert (early.status_code, early.json()["reason"]) == (429, "TooManyProviderTokenUpdates")
+    assert later.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("device", "headers", "body", "status", "reason"),
+    [
+        ("zz" * 32, {}, None, 400, "BadDeviceToken"),
+        (None, {"apns-topic": "com.other.app"}, None, 400, "TopicDisallowed"),
+        (None, {"apns-push-type": "telepathy"}, None, 400, "InvalidPushType"),
+        (None, {"apns-push-type": "voip"}, None, 400, "BadTopic"),
+        (None, {"apns-priority": "7"}, None, 400, "BadPriority"),
+        (
+            None,
+            {"apns-push-type": "background", "apns-priority": "10"},
+            None,
+            400,
+            "BadPriority",
+        ),
+        (None, {"apns-expiration": "soon"}, None, 400, "BadExpirationDate"),
+        (None, {"apns-collapse-id": "c" * 65}, None, 400, "BadCollapseId"),
+        (None, {"apns-id": "not-a-uuid"}, None, 400, "BadMessageId"),
+        (None, {}, b"", 400, "PayloadEmpty"),
+        (None, {}, json.dumps({"aps": {}, "x": "y" * 4100}).encode(), 413, "PayloadTooLarge"),
+    ],
+)
+async def test_header_and_payload_rules_answer_with_apples_reasons(
+    emulator: RunningApnsEmulator,
+    clock: FrozenClock,
+    device: str | None,
+    headers: dict[str, str],
+    body: bytes | None,
+    status: int,
+    reason: str,
+) -> None:
+    all_headers = {**auth(provider_token(emulator, clock)), **headers}
+    kwargs = {} if body is None else {"body": body}
+
+    response = await send(emulator, device or apns_token(), headers=all_headers, **kwargs)
+
+    assert (response.status_code, response.json()["reason"]) == (status, reason)
+
+
+async def test_voip_pushes_may_be_larger(emulator: RunningApnsEmulator, clock: FrozenClock) -> None:
+    body = json.dumps({"aps": {}, "x": "y" * 5000}).encode()
+    headers = {
+        **auth(provider_token(emulator, clock)),
+        "apns-push-type": "voip",
+        "apns-topic": f"{TOPIC}.voip",
+    }
+
+    response = await send(emulator, apns_token(), headers=headers, body=body)
+
+    assert response.status_code == 200
+
+
+async def test_faults_play_status_and_retry_after_then_stop(
+    emulator: RunningApnsEmulator, clock: FrozenClock
+) -> None:
+    await emulator.control("/emulator/faults", {"status": 429, "count": 1, "retry_after": "30"})
+    headers = auth(provider_token(emulator, clock))
+
+    refused = await send(emulator, apns_token(), headers=headers)
+    accepted = await send(emulator, apns_token(), headers=headers)
+
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "30")
+    assert refused.json()["reason"] == "TooManyRequests"
+    assert accepted.status_code == 200
+    assert [r["status"] for r in await emulator.requests()] == [429, 200]
+
+
+async def test_a_dispatcher_with_a_client_certificate_is_accepted(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    async with apns_emulator(tmp_path, clock=clock, client_ca=True) as emulator:
+        client = emulator.ca.issue_client(tmp_path / "client", "apns-client", TOPIC)
+        settings = DispatcherSettings(
+            **{
+                **emulator.dispatcher_settings(),
+                "apns_key_file": None,
+                "apns_cert_file": client.combined,
+            }
+        )
+        provider = await create_apns_provider(settings, clock)
+        try:
+            request = apns_push(clock.now())
+            verdict = await provider.attempt(request, clock.now())
+        finally:
+            await provider.close()
+        [recorded] = await emulator.recorded(request.token)
+
+    assert isinstance(verdict, Delivered)
+    assert recorded["auth"] == "certificate"

@@ -1,0 +1,145 @@
+"""The APNs emulator served for real (TLS + HTTP/2 by hypercorn) on free loopback ports, with a
+freshly generated CA, server certificate and signing key; and APNs push requests for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.base import derived_id
+from contracts.push import PushRequest
+from services.emulators.apns.app import create_app
+from services.emulators.apns.keys import write_auth_key
+from services.emulators.apns.settings import ApnsEmulatorSettings
+from services.emulators.serving import Listen, serve_until
+from services.emulators.tls import LocalCa, create_ca
+from shared.clock import Clock
+from shared.embedded.ports import free_port
+
+TEAM_ID = "TEAMHERALD"
+TOPIC = "com.example.herald"
+
+
+@dataclass(frozen=True)
+class RunningApnsEmulator:
+    """Where the emulator listens, the CA to trust and the key it trusts."""
+
+    host: str
+    tls_port: int
+    http_url: str
+    ca: LocalCa
+    key_path: Path
+    app: FastAPI
+
+    def dispatcher_settings(self) -> dict[str, Any]:
+        """DispatcherSettings fields that aim an APNs dispatcher at this emulator."""
+        return {
+            "dispatcher_platform": "apns",
+            "apns_topic": TOPIC,
+            "apns_key_file": self.key_path,
+            "apns_team_id": TEAM_ID,
+            "apns_host": self.host,
+            "apns_port": self.tls_port,
+            "apns_ca_bundle": self.ca.cert_path,
+        }
+
+    async def recorded(self, token: str | None = None) -> list[dict[str, Any]]:
+        return await self._get("/emulator/messages", "messages", token)
+
+    async def requests(self, token: str | None = None) -> list[dict[str, Any]]:
+        return await self._get("/emulator/requests", "requests", token)
+
+    async def control(self, path: str, body: dict[str, Any] | None = None) -> None:
+        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
+            reply = await client.post(path, json=body)
+            reply.raise_for_status()
+
+    async def _get(self, path: str, field: str, token: str | None) -> list[dict[str, Any]]:
+        params = {"token": token} if token is not None else None
+        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
+            reply = await client.get(path, params=params)
+            reply.raise_for_status()
+            found: list[dict[str, Any]] = reply.json()[field]
+            return found
+
+
+@asynccontextmanager
+async def apns_emulator(
+    folder: Path, *, clock: Clock | None = None, client_ca: bool = False
+) -> AsyncIterator[RunningApnsEmulator]:
+    """Serve an emulator trusting one fresh signing key (and, with ``client_ca``, client certs)."""
+    ca = create_ca(folder / "ca")
+    server = ca.issue_server(folder / "tls")
+    key_path = write_auth_key(folder / "keys")
+    tls_port, http_port = free_port(), free_port()
+    settings = ApnsEmulatorSettings(
+        http_port=http_port,
+        apns_emulator_tls_port=tls_port,
+        apns_emulator_auth_keys=[key_path],
+        apns_emulator_team_id=TEAM_ID,
+        apns_emulator_topics=[TOPIC],
+        apns_emulator_client_ca=ca.cert_path if client_ca else None,
+    )
+    app = create_app(settings, clock)
+    listen = Listen(
+        tls_port, http_port, server.cert, server.key, ca.cert_path if client_ca else None
+    )
+    running = RunningApnsEmulator(
+        "127.0.0.1", tls_port, f"http://127.0.0.1:{http_port}", ca, key_path, app
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_until(app, listen, stop))
+    try:
+        await _wait_listening(running.http_url, task)
+        yield running
+    finally:
+        stop.set()
+        await task
+
+
+async def _wait_listening(url: str, task: asyncio.Task[None]) -> None:
+    async with asyncio.timeout(10), httpx.AsyncClient(trust_env=False) as client:
+        while True:
+            if task.done():
+                task.result()
+                raise RuntimeError("the emulator stopped during start-up")
+            try:
+                if (await client.get(f"{url}/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.02)
+
+
+def apns_token() -> str:
+    """A unique 32-byte device token in hex."""
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def push_request(now: datetime, **fields: Any) -> PushRequest:
+    """A visible APNs push to one device, accepted at ``now``; ``fields`` override anything."""
+    notification_id = fields.pop("notification_id", uuid.uuid4())
+    device_id = fields.pop("device_id", uuid.uuid4())
+    values: dict[str, Any] = {
+        "event_id": derived_id(notification_id, device_id),
+        "app_id": "testapp",
+        "occurred_at": now,
+        "notification_id": notification_id,
+        "user_id": "user-1",
+        "device_id": device_id,
+        "platform": "apns",
+        "token": apns_token(),
+        "content": {"title": "Hello", "body": "World"},
+        "accepted_at": now,
+    }
+    values.update(fields)
+    return PushRequest.model_validate(values)

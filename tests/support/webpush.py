@@ -1,0 +1,144 @@
+"""The Web Push emulator served for real (TLS + HTTP/2 by hypercorn) on free loopback ports, with a
+fresh CA and VAPID key; subscriptions it issues; and Web Push requests for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.base import derived_id
+from contracts.push import PushRequest
+from services.emulators.serving import Listen, serve_until
+from services.emulators.tls import LocalCa, create_ca
+from services.emulators.webpush.app import create_app
+from services.emulators.webpush.keys import write_vapid_key
+from services.emulators.webpush.settings import WebPushEmulatorSettings
+from shared.clock import Clock
+from shared.embedded.ports import free_port
+
+VAPID_SUBJECT = "mailto:ops@herald.example"
+
+
+@dataclass(frozen=True)
+class RunningWebPushEmulator:
+    """Where the emulator listens, the CA to trust and the VAPID key Herald signs with."""
+
+    http_url: str
+    ca: LocalCa
+    vapid_key_path: Path
+    vapid_public_key: str
+    app: FastAPI
+
+    def dispatcher_settings(self) -> dict[str, Any]:
+        """DispatcherSettings fields that aim a Web Push dispatcher at this emulator."""
+        return {
+            "dispatcher_platform": "webpush",
+            "webpush_vapid_private_key_file": self.vapid_key_path,
+            "webpush_vapid_subject": VAPID_SUBJECT,
+            "webpush_allowed_hosts": ["127.0.0.1"],
+            "webpush_ca_bundle": self.ca.cert_path,
+        }
+
+    async def subscribe(self, *, bind_vapid: bool = True) -> str:
+        """A new subscription as a registry token (compact JSON), bound to Herald's VAPID key."""
+        body = {"application_server_key": self.vapid_public_key} if bind_vapid else {}
+        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
+            reply = await client.post("/emulator/subscriptions", json=body)
+            reply.raise_for_status()
+            subscription = reply.json()
+        return json.dumps(
+            {"endpoint": subscription["endpoint"], "keys": subscription["keys"]},
+            separators=(",", ":"),
+        )
+
+    async def recorded(self, token: str | None = None) -> list[dict[str, Any]]:
+        return await self._get("/emulator/messages", "messages", token)
+
+    async def requests(self, token: str | None = None) -> list[dict[str, Any]]:
+        return await self._get("/emulator/requests", "requests", token)
+
+    async def control(self, path: str, body: dict[str, Any] | None = None) -> None:
+        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
+            reply = await client.post(path, json=body)
+            reply.raise_for_status()
+
+    async def _get(self, path: str, field: str, token: str | None) -> list[dict[str, Any]]:
+        params = {"subscription": subscription_id(token)} if token is not None else None
+        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
+            reply = await client.get(path, params=params)
+            reply.raise_for_status()
+            found: list[dict[str, Any]] = reply.json()[field]
+            return found
+
+
+def subscription_id(token: str) -> str:
+    """The emulator's id of a subscription token (the last segment of its endpoint)."""
+    endpoint: str = json.loads(token)["endpoint"]
+    return endpoint.rsplit("/", 1)[-1]
+
+
+@asynccontextmanager
+async def webpush_emulator(
+    folder: Path, *, clock: Clock | None = None
+) -> AsyncIterator[RunningWebPushEmulator]:
+    """Serve an emulator with a fresh CA; write a fresh VAPID key for the dispatcher."""
+    ca = create_ca(folder / "ca")
+    server = ca.issue_server(folder / "tls")
+    vapid_key_path = folder / "vapid" / "vapid-private.pem"
+    vapid_public = write_vapid_key(vapid_key_path)
+    tls_port, http_port = free_port(), free_port()
+    settings = WebPushEmulatorSettings(http_port=http_port, webpush_emulator_tls_port=tls_port)
+    app = create_app(settings, clock)
+    running = RunningWebPushEmulator(
+        f"http://127.0.0.1:{http_port}", ca, vapid_key_path, vapid_public, app
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve_until(app, Listen(tls_port, http_port, server.cert, server.key), stop)
+    )
+    try:
+        async with asyncio.timeout(10), httpx.AsyncClient(trust_env=False) as client:
+            while True:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the Web Push emulator stopped during start-up")
+                try:
+                    if (await client.get(f"{running.http_url}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.02)
+        yield running
+    finally:
+        stop.set()
+        await task
+
+
+def push_request(now: datetime, token: str, **fields: Any) -> PushRequest:
+    """A visible Web Push to one subscription, accepted at ``now``; ``fields`` override anything."""
+    notification_id = fields.pop("notification_id", uuid.uuid4())
+    device_id = fields.pop("device_id", uuid.uuid4())
+    values: dict[str, Any] = {
+        "event_id": derived_id(notification_id, device_id),
+        "app_id": "testapp",
+        "occurred_at": now,
+        "notification_id": notification_id,
+        "user_id": "user-1",
+        "device_id": device_id,
+        "platform": "webpush",
+        "token": token,
+        "content": {"title": "Hello", "body": "World"},
+        "accepted_at": now,
+    }
+    values.update(fields)
+    return PushRequest.model_validate(values)

@@ -1,0 +1,127 @@
+"""The dispatcher's handlers with a recording publisher: where results, retries and dead letters go,
+and how a retry batch waits for its pushes' time without holding its partition for long."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import pytest
+
+from contracts import topics
+from contracts.base import Model
+from contracts.push import PushRequest, PushResult
+from contracts.topics import Topic
+from services.dispatcher.delivery import Deliverer
+from services.dispatcher.domain import Delivered, Rejected, RetryLater, RetryPolicy, Verdict
+from services.dispatcher.handlers import PushRequestHandler, RetryHandler
+from shared.kafka import Received
+from tests.support.clock import FrozenClock
+from tests.support.fcm import push_request
+
+pytestmark = pytest.mark.unit
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Model]] = []
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
+        self.sent.extend((topic.name, message) for topic, message in items)
+
+    def on(self, topic: Topic) -> list[Model]:
+        return [message for name, message in self.sent if name == topic.name]
+
+
+class ByToken:
+    """Answers by token, and notes when each push was sent."""
+
+    def __init__(self, clock: FrozenClock, verdicts: dict[str, Verdict]) -> None:
+        self.clock = clock
+        self.verdicts = verdicts
+        self.sent_at: dict[str, datetime] = {}
+
+    async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
+        self.sent_at[request.token] = self.clock.now()
+        return self.verdicts.get(request.token, Delivered(200, "id"))
+
+    async def close(self) -> None:
+        return None
+
+
+class ClockSleep:
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.advance(seconds=seconds)
+
+
+def received(request: PushRequest, offset: int = 0) -> Received[PushRequest]:
+    return Received(request, "push.fcm", 0, offset, None, request.model_dump_json().encode())
+
+
+def deliverer(provider: ByToken, clock: FrozenClock) -> Deliverer:
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=60.0)
+    return Deliverer(provider, clock, policy, jitter=lambda: 0.0)
+
+
+async def test_first_tries_publish_results_retries_and_dead_letters() -> None:
+    clock = FrozenClock()
+    provider = ByToken(
+        clock,
+        {
+            "busy:1": RetryLater("503", 503, 5.0),
+            "big:1": Rejected("failed", "too big", 400),
+        },
+    )
+    bus = Recorder()
+    handler = PushRequestHandler(bus, deliverer(provider, clock), "fcm")
+    fine, busy, big = (push_request(clock.now(), token=t) for t in ("fine:1", "busy:1", "big:1"))
+    stranger = push_request(clock.now(), platform="apns")
+
+    parked = await handler([received(r, i) for i, r in enumerate((fine, busy, big, stranger))])
+
+    results = {r.token: r.outcome for r in bus.on(topics.RESULTS) if isinstance(r, PushResult)}
+    assert results == {"fine:1": "delivered", "big:1": "failed"}
+    [retry] = bus.on(topics.RETRY["fcm"])
+    assert isinstance(retry, PushRequest)
+    assert (retry.event_id, retry.attempt) == (busy.event_id, 1)
+    assert retry.not_before == clock.now() + timedelta(seconds=5)
+    assert [(p.received.message.event_id, p.reason) for p in parked] == [
+        (stranger.event_id, "a apns push request on the fcm topic"),
+        (big.event_id, "too big"),
+    ]
+
+
+async def test_a_retry_batch_sends_each_push_at_its_time_and_requeues_far_ones() -> None:
+    clock = FrozenClock()
+    start = clock.now()
+    provider = ByToken(clock, {})
+    bus = Recorder()
+    sleep = ClockSleep(clock)
+    handler = RetryHandler(bus, deliverer(provider, clock), "fcm", clock, hold=10.0, sleep=sleep)
+
+    def retry(token: str, seconds: float) -> PushRequest:
+        request = push_request(start, token=token, device_id=uuid.uuid4())
+        return request.model_copy(
+            update={"attempt": 1, "not_before": start + timedelta(seconds=seconds)}
+        )
+
+    soon, sooner, far = retry("soon:1", 8), retry("sooner:1", 3), retry("far:1", 300)
+
+    await handler([received(soon, 0), received(sooner, 1), received(far, 2)])
+
+    assert provider.sent_at == {
+        "sooner:1": start + timedelta(seconds=3),
+        "soon:1": start + timedelta(seconds=8),
+    }
+    assert [r.token for r in bus.on(topics.RESULTS) if isinstance(r, PushResult)] == [
+        "sooner:1",
+        "soon:1",
+    ]
+    assert bus.on(topics.RETRY["fcm"]) == [far]
+    assert clock.now() - start == timedelta(seconds=10)
