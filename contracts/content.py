@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from contracts.base import Model, UserId
+from contracts.schedule import Schedule
 
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 DataValue = Annotated[str, StringConstraints(max_length=1024)]
@@ -146,3 +147,7 @@ class NotificationRequest(Model):
     audience: Audience
     content: Content
     options: DeliveryOptions = Field(default_factory=DeliveryOptions)
+    schedule: Schedule | None = Field(
+        default=None,
+        description="When to send; absent: now. Users' quiet hours apply unless it is urgent.",
+    )

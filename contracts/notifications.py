@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 
 from contracts.base import Event, Model, UserId
 from contracts.content import Content, DeliveryOptions, NotificationRequest
+from contracts.schedule import Schedule
 
 
 class NotificationSubmitted(NotificationRequest, Event):
@@ -64,10 +65,15 @@ class UserNotification(UserNotificationFields):
 
     type: Literal["notification.user"] = "notification.user"
     version: Literal[1] = 1
+    schedule: Schedule | None = None
 
 
 class NotificationDue(UserNotificationFields):
-    """A notification the scheduler released: it should go out now."""
+    """A notification the scheduler released: it should go out now.
+
+    ``due_at`` is when the scheduler released it. When the notification has a deadline,
+    ``options.ttl_seconds`` counts from ``accepted_at`` to that deadline.
+    """
 
     type: Literal["notification.due"] = "notification.due"
     version: Literal[1] = 1

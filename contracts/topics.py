@@ -20,6 +20,8 @@ from contracts.notifications import (
     UserNotification,
 )
 from contracts.push import PLATFORMS, Platform, PushRequest, PushResult
+from contracts.schedule import NotificationCancel, NotificationCancelResult, NotificationExpired
+from contracts.users import UserPreferences
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,39 @@ BADGES = Topic(
     dead_letter="badges.changed.dlq",
     doc="New unread counts; the registry turns them into sync pushes to the user's devices.",
 )
+CANCEL = Topic(
+    "notifications.cancel",
+    NotificationCancel,
+    key="notification_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.cancel.dlq",
+    doc="Senders' cancels (published by ingest for HTTP, or by senders directly); the scheduler "
+    "drops the held copies.",
+)
+CANCEL_RESULTS = Topic(
+    "notifications.cancel_results",
+    NotificationCancelResult,
+    key="notification_id",
+    partitions=PARTITIONS,
+    doc="What each cancel achieved, or that it came too late; ingest answers HTTP cancels from it.",
+)
+EXPIRED = Topic(
+    "notifications.expired",
+    NotificationExpired,
+    key="user_id",
+    partitions=PARTITIONS,
+    doc="Users' copies the scheduler dropped because they could not go out before their deadline.",
+)
+PREFERENCES = Topic(
+    "users.preferences",
+    UserPreferences,
+    key="user_id",
+    partitions=PARTITIONS,
+    dead_letter="users.preferences.dlq",
+    doc="Users' time zones and quiet hours (whole state per change) from the registry; the "
+    "scheduler keeps its own copy.",
+)
+
 _PRIMARY = (
     SUBMITTED,
     REJECTED,
@@ -158,6 +193,10 @@ _PRIMARY = (
     RESULTS,
     READS,
     BADGES,
+    CANCEL,
+    CANCEL_RESULTS,
+    EXPIRED,
+    PREFERENCES,
 )
 
 

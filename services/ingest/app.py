@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts import topics
+from services.ingest.cancel import CancelResults, add_cancel_routes
 from services.ingest.handlers import SubmittedHandler
 from services.ingest.http_api import add_routes
 from services.ingest.intake import Intake
@@ -29,7 +30,8 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
     await migrate(pool, SCHEMA, MIGRATIONS)
     await prepare_topics(settings)
     bus = create_bus(settings, client_id=NAME, observability=settings)
-    intake = Intake(SubmissionStore(pool), bus, clock, max_content_bytes=settings.max_content_bytes)
+    store = SubmissionStore(pool)
+    intake = Intake(store, bus, clock, max_content_bytes=settings.max_content_bytes)
     subscribe(
         bus,
         topics.SUBMITTED,
@@ -41,5 +43,23 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
         title="Herald ingest",
         description="Send notifications to your users. Authenticate with your app's API key.",
     )
-    add_routes(http_app, intake, app_key_auth(ApiKeys(settings)))
-    return ServiceParts(name=NAME, bus=bus, http_app=http_app, http=settings, on_stop=[pool.close])
+    authenticated_app = app_key_auth(ApiKeys(settings))
+    add_routes(http_app, intake, authenticated_app)
+    cancel_results = CancelResults(bus)
+    add_cancel_routes(
+        http_app,
+        store,
+        bus,
+        cancel_results,
+        clock,
+        authenticated_app,
+        reply_timeout=settings.cancel_reply_timeout_seconds,
+    )
+    return ServiceParts(
+        name=NAME,
+        bus=bus,
+        http_app=http_app,
+        http=settings,
+        on_stop=[pool.close],
+        background=[cancel_results.run],
+    )

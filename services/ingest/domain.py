@@ -41,9 +41,11 @@ def fingerprint(request: NotificationRequest) -> bytes:
     """A digest of what was asked, so a replay with a different body is told apart.
 
     Only the request's own fields count: the same request sent over HTTP or as an event (with its
-    own event id and timestamp) has the same fingerprint.
+    own event id and timestamp) has the same fingerprint. The schedule counts only when given, so
+    requests recorded before scheduling existed keep their fingerprint.
     """
-    canonical = request.model_dump_json(include={"audience", "content", "options"}).encode()
+    fields = {"audience", "content", "options"} | ({"schedule"} if request.schedule else set())
+    canonical = request.model_dump_json(include=fields).encode()
     return hashlib.sha256(canonical).digest()
 
 
@@ -70,4 +72,5 @@ def expand(
             content=request.content,
             options=request.options,
             accepted_at=accepted_at,
+            schedule=request.schedule,
         )

@@ -15,3 +15,10 @@ class IngestSettings(
     max_content_bytes: int = Field(
         default=4000, ge=256, description="Largest serialized content (title, body, data...)."
     )
+    cancel_reply_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How long an HTTP cancel waits for the scheduler's result before answering "
+        "202 pending.",
+    )

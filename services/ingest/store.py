@@ -94,6 +94,17 @@ class SubmissionStore:
             now,
         )
 
+    async def knows(self, app_id: str, notification_id: uuid.UUID) -> bool:
+        """True when ``app_id`` submitted the notification with this id."""
+        return bool(
+            await self.pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM submissions"
+                " WHERE app_id = $1 AND notification_id = $2)",
+                app_id,
+                notification_id,
+            )
+        )
+
     async def mark_published(self, app_id: str, idempotency_key: str, now: datetime) -> None:
         """Note that every per-user event of the submission is on the broker."""
         await self.pool.execute(

@@ -8,6 +8,8 @@ from pathlib import Path
 from contracts import topics
 from services.registry.api import add_routes
 from services.registry.handlers import FanOutHandler, ResultsHandler
+from services.registry.preferences import add_preference_routes
+from services.registry.preferences_store import PreferenceStore
 from services.registry.reads_api import add_read_routes
 from services.registry.settings import RegistrySettings
 from services.registry.store import DeviceStore
@@ -75,6 +77,9 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     keys = ApiKeys(settings)
     add_routes(http_app, store, clock, app_key_auth(keys))
     add_read_routes(http_app, store, bus, clock, caller_auth(keys, UserTokens(settings)))
+    add_preference_routes(
+        http_app, PreferenceStore(pool), bus, clock, caller_auth(keys, UserTokens(settings))
+    )
     return ServiceParts(
         name=NAME,
         bus=bus,

@@ -1,26 +1,92 @@
-"""Scheduler message handlers: decode is done by the glue, rules live in domain."""
+"""Scheduler consumers: copies to hold, cancels, and users' preference changes.
+
+The glue decodes and commits; each handler returns once its effects are durable (and, for
+cancels, once their results are acknowledged by the broker).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from contracts import topics
 from contracts.notifications import UserNotification
-from services.scheduler import domain
+from contracts.schedule import NotificationCancel
+from contracts.users import UserPreferences
+from services.scheduler import domain, outcomes
+from services.scheduler.intake import Intake
+from services.scheduler.preferences_store import UserKey, save_preferences
+from services.scheduler.store import SchedulerStore
 from shared.clock import Clock
-from shared.kafka import Bus, Received, Rejection
+from shared.kafka import Publisher, Received, Rejection
 
 
 class UserNotificationHandler:
-    """Releases per-user notifications that are due now."""
+    """Takes each batch of users' copies in; the release loop sends them when due."""
 
-    def __init__(self, bus: Bus, clock: Clock) -> None:
-        self.bus = bus
-        self.clock = clock
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
 
     async def __call__(self, batch: Sequence[Received[UserNotification]]) -> Sequence[Rejection]:
+        await self.intake.take_in([item.message for item in batch])
+        return ()
+
+
+class CancelHandler:
+    """Drops held copies of cancelled notifications and publishes what each cancel achieved."""
+
+    def __init__(self, store: SchedulerStore, publisher: Publisher, clock: Clock) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+
+    async def __call__(self, batch: Sequence[Received[NotificationCancel]]) -> Sequence[Rejection]:
         now = self.clock.now()
-        await self.bus.publish_all(
-            (topics.DUE, domain.release(item.message, now)) for item in batch
+        cancels = sorted(
+            (item.message for item in batch), key=lambda c: (c.app_id, c.notification_id)
         )
+        results = []
+        async with self.store.transaction() as conn:
+            for cancel in cancels:
+                dropped, released = await self.store.cancel(
+                    conn, cancel.app_id, cancel.notification_id, now
+                )
+                results.append(outcomes.cancel_result(cancel, dropped, released, now))
+        await self.publisher.publish_all((topics.CANCEL_RESULTS, result) for result in results)
+        return ()
+
+
+class PreferencesHandler:
+    """Keeps the scheduler's copy of users' preferences and re-plans their held copies."""
+
+    def __init__(
+        self, store: SchedulerStore, clock: Clock, wake: Callable[[datetime], None]
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.wake = wake
+
+    async def __call__(self, batch: Sequence[Received[UserPreferences]]) -> Sequence[Rejection]:
+        latest: dict[UserKey, UserPreferences] = {}
+        for item in batch:
+            event = item.message
+            key = (event.app_id, event.user_id)
+            if key not in latest or event.revision >= latest[key].revision:
+                latest[key] = event
+        now = self.clock.now()
+        plans = []
+        async with self.store.transaction() as conn:
+            changed = await save_preferences(conn, list(latest.values()), now)
+            if not changed:
+                return ()
+            for copy in await self.store.held_of_users(conn, changed):
+                n = copy.notification
+                event = latest[(n.app_id, n.user_id)]
+                preferences = domain.Preferences(event.time_zone, event.quiet_hours)
+                plan = domain.plan(n, preferences, copy.offset)
+                plans.append((copy.event_id, plan, domain.act_at(plan, now)))
+            if plans:
+                await self.store.replan(conn, plans)
+        if plans:
+            self.wake(min(act_at for _, _, act_at in plans))
         return ()

@@ -1,9 +1,34 @@
 """Scheduler settings (environment, prefix ``HERALD_``)."""
 
-from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
+from pydantic import Field
+
+from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
 
 
-class SchedulerSettings(KafkaSettings, HttpSettings, ObservabilitySettings):
-    """Broker, health endpoint and logging; the scheduler keeps no tables yet."""
+class SchedulerSettings(KafkaSettings, DatabaseSettings, HttpSettings, ObservabilitySettings):
+    """Broker, the scheduler's own PostgreSQL schema, health endpoint, logging, release loop."""
 
     http_port: int = 8083
+    scheduler_release_batch: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Copies the release loop claims, publishes and settles per transaction.",
+    )
+    scheduler_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Longest the release loop sleeps without looking; bounds how late a copy "
+        "taken in by a replica that died before releasing it goes out.",
+    )
+    scheduler_lock_timeout_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        description="A replica stalled this long mid-release loses its claim to another replica.",
+    )
+    scheduler_retention_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="How long settled copies are kept: cancels count them, redeliveries find them.",
+    )

@@ -1,0 +1,124 @@
+"""The preferences API: a user's time zone and quiet hours, published for the scheduler.
+
+A change is stored and published inside one transaction, and the answer comes only once the
+broker has the event: a failed call changed nothing the caller needs to know about, so retrying it
+is safe. Annotations stay evaluated (no ``from __future__ import annotations``) for FastAPI.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from contracts import topics
+from contracts.base import UserId
+from contracts.users import QuietHours, TimeZoneName, UserPreferences
+from services.registry.preferences_store import PreferenceStore, StoredPreferences
+from shared.clock import Clock
+from shared.http import Caller
+from shared.kafka import Bus
+
+
+class PreferencesBody(BaseModel):
+    """A user's preferences; every call replaces them whole (absent fields become unset)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_zone: TimeZoneName | None = None
+    quiet_hours: QuietHours | None = Field(
+        default=None,
+        description="Pushes that are not urgent wait until the window ends (in time_zone).",
+    )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _needs_a_zone(cls, quiet: QuietHours | None, info: ValidationInfo) -> QuietHours | None:
+        if quiet is not None and "time_zone" in info.data and info.data["time_zone"] is None:
+            raise ValueError("quiet hours need a time_zone to say whose night they are")
+        return quiet
+
+
+class PreferencesRecord(BaseModel):
+    """A user's preferences as stored; revision 0 means the user never set any."""
+
+    user_id: str
+    time_zone: str | None
+    quiet_hours: QuietHours | None
+    revision: int
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, stored: StoredPreferences) -> "PreferencesRecord":
+        return cls(
+            user_id=stored.user_id,
+            time_zone=stored.time_zone,
+            quiet_hours=stored.quiet_hours,
+            revision=stored.revision,
+            updated_at=stored.updated_at,
+        )
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or unknown API key or user token."},
+    404: {"description": "A user token asked about another user."},
+    422: {"description": "An unknown time zone, an empty window, or quiet hours without a zone."},
+}
+
+
+def add_preference_routes(
+    app: FastAPI, store: PreferenceStore, bus: Bus, clock: Clock, authenticated_caller: Any
+) -> None:
+    """Mount the preferences API on ``app``: the app's server key may set any of its users'
+    preferences, a user token only its own user's."""
+    caller = Depends(authenticated_caller)
+
+    @app.put(
+        "/v1/users/{user_id}/preferences",
+        response_model=PreferencesRecord,
+        responses=_ERRORS,
+        tags=["users"],
+        summary="Set a user's time zone and quiet hours",
+    )
+    async def put_preferences(
+        user_id: UserId, body: PreferencesBody, who: Annotated[Caller, caller]
+    ) -> PreferencesRecord:
+        """Local-time sends use the time zone; quiet hours defer pushes that are not urgent.
+        Held notifications of the user are re-planned."""
+        who.require_user(user_id)
+        app_id = who.app_id
+        now = clock.now()
+        async with store.transaction() as conn:
+            stored = await store.replace(
+                conn, app_id, user_id, body.time_zone, body.quiet_hours, now
+            )
+            await bus.publish(
+                topics.PREFERENCES,
+                UserPreferences(
+                    event_id=uuid.uuid4(),
+                    app_id=app_id,
+                    occurred_at=now,
+                    user_id=user_id,
+                    revision=stored.revision,
+                    time_zone=stored.time_zone,
+                    quiet_hours=stored.quiet_hours,
+                ),
+            )
+        return PreferencesRecord.of(stored)
+
+    @app.get(
+        "/v1/users/{user_id}/preferences",
+        response_model=PreferencesRecord,
+        responses=_ERRORS,
+        tags=["users"],
+        summary="Read a user's time zone and quiet hours",
+    )
+    async def get_preferences(user_id: UserId, who: Annotated[Caller, caller]) -> PreferencesRecord:
+        who.require_user(user_id)
+        stored = await store.get(who.app_id, user_id)
+        if stored is None:
+            return PreferencesRecord(
+                user_id=user_id, time_zone=None, quiet_hours=None, revision=0, updated_at=None
+            )
+        return PreferencesRecord.of(stored)

@@ -1,0 +1,95 @@
+"""The SQL of users' delivery preferences (time zone, quiet hours) in the registry's schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from contracts.users import QuietHours
+from shared.db import Connection
+
+
+@dataclass(frozen=True)
+class StoredPreferences:
+    """A user's preferences as stored, with the revision that numbers this version of them."""
+
+    app_id: str
+    user_id: str
+    revision: int
+    time_zone: str | None
+    quiet_hours: QuietHours | None
+    updated_at: datetime
+
+
+def _stored(row: asyncpg.Record) -> StoredPreferences:
+    quiet = None
+    if row["quiet_start"] is not None and row["quiet_end"] is not None:
+        quiet = QuietHours(start=row["quiet_start"], end=row["quiet_end"])
+    return StoredPreferences(
+        app_id=row["app_id"],
+        user_id=row["user_id"],
+        revision=row["revision"],
+        time_zone=row["time_zone"],
+        quiet_hours=quiet,
+        updated_at=row["updated_at"],
+    )
+
+
+class PreferenceStore:
+    """Reads and writes ``registry.user_preferences``."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction that commits when the block ends without error."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def replace(
+        self,
+        conn: Connection,
+        app_id: str,
+        user_id: str,
+        time_zone: str | None,
+        quiet_hours: QuietHours | None,
+        now: datetime,
+    ) -> StoredPreferences:
+        """Replace a user's preferences under the next revision; the row stays locked until the
+        caller's transaction ends, so concurrent changes of one user get ordered revisions."""
+        row = await conn.fetchrow(
+            """
+            INSERT INTO user_preferences AS p (app_id, user_id, revision, time_zone, quiet_start,
+                                               quiet_end, updated_at)
+            VALUES ($1, $2, 1, $3, $4, $5, $6)
+            ON CONFLICT (app_id, user_id) DO UPDATE SET
+                revision = p.revision + 1, time_zone = EXCLUDED.time_zone,
+                quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
+                updated_at = EXCLUDED.updated_at
+            RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at
+            """,
+            app_id,
+            user_id,
+            time_zone,
+            quiet_hours.start if quiet_hours else None,
+            quiet_hours.end if quiet_hours else None,
+            now,
+        )
+        if row is None:
+            raise RuntimeError("preferences upsert returned no row")
+        return _stored(row)
+
+    async def get(self, app_id: str, user_id: str) -> StoredPreferences | None:
+        """A user's preferences, or None when they never set any."""
+        row = await self.pool.fetchrow(
+            "SELECT app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at"
+            " FROM user_preferences WHERE app_id = $1 AND user_id = $2",
+            app_id,
+            user_id,
+        )
+        return _stored(row) if row is not None else None
