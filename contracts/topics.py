@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from contracts.apps import AppChanged
 from contracts.badges import BadgeChanged, ReadsReported
 from contracts.base import Model
 from contracts.deadletter import DeadLetter
@@ -182,6 +183,15 @@ PREFERENCES = Topic(
     "scheduler keeps its own copy.",
 )
 
+APPS = Topic(
+    "apps.changed",
+    AppChanged,
+    key="app_id",
+    partitions=1,
+    doc="Every app's whole state on each change (keys, signing keys, sealed credentials); every "
+    "service reads it all from the start, without a consumer group, and keeps its own copy.",
+)
+
 _PRIMARY = (
     SUBMITTED,
     REJECTED,
@@ -197,6 +207,7 @@ _PRIMARY = (
     CANCEL_RESULTS,
     EXPIRED,
     PREFERENCES,
+    APPS,
 )
 
 

@@ -1,13 +1,15 @@
 """Server API keys: an app's backend proves which app it speaks for.
 
-Keys are random strings shown once; Herald keeps only their SHA-256 digests (in settings for now),
-so a leaked configuration does not leak a usable key.
+Keys are random strings shown once; Herald keeps only their SHA-256 digests, so a leaked database
+or configuration does not leak a usable key. User tokens are JWTs an app's server signs for its
+signed-in user. Which keys exist is the AppDirectory's business (shared.appdir).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +23,11 @@ KEY_PREFIX = "hrld_"
 
 
 class ApiKeySettings(HeraldSettings):
-    """``HERALD_API_KEYS``: JSON object of app id to the SHA-256 hex digests of its keys."""
+    """``HERALD_API_KEYS``: JSON object of app id to SHA-256 hex digests of static keys.
+
+    Static keys bootstrap a deployment (and tests): they have every scope and are revoked only by
+    changing the setting. Managed keys (``herald keys create``) come from the AppDirectory.
+    """
 
     api_keys: dict[AppId, list[str]] = Field(default_factory=dict)
 
@@ -34,19 +40,6 @@ def new_api_key() -> str:
 def key_digest(key: str) -> str:
     """The stored form of a key."""
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-class ApiKeys:
-    """Resolves a presented server key to the app it belongs to."""
-
-    def __init__(self, settings: ApiKeySettings) -> None:
-        self._by_digest = {
-            digest.lower(): app for app, digests in settings.api_keys.items() for digest in digests
-        }
-
-    def app_for(self, key: str) -> str | None:
-        """The app id of ``key``, or None when it is unknown."""
-        return self._by_digest.get(key_digest(key))
 
 
 USER_TOKEN_AUDIENCE = "herald"  # noqa: S105 - a claim value, not a secret
@@ -110,12 +103,9 @@ def issue_user_token(
 class UserTokens:
     """Verifies user tokens against the signing keys of the app they claim to come from."""
 
-    def __init__(self, settings: UserTokenSettings) -> None:
-        self._keys = {
-            app: [key.get_secret_value() for key in keys]
-            for app, keys in settings.app_signing_keys.items()
-        }
-        self._max_lifetime = settings.user_token_max_lifetime_seconds
+    def __init__(self, keys_for: Callable[[str], list[str]], max_lifetime_seconds: int) -> None:
+        self._keys_for = keys_for
+        self._max_lifetime = max_lifetime_seconds
 
     def verify(self, token: str) -> UserIdentity | None:
         """The identity in ``token``; None when malformed, forged, expired or too long-lived."""
@@ -125,7 +115,7 @@ class UserTokens:
             return None
         if not isinstance(claimed_app, str):
             return None
-        for key in self._keys.get(claimed_app, []):
+        for key in self._keys_for(claimed_app):
             try:
                 claims = jwt.decode(
                     token,

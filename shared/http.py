@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -15,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import KEY_PREFIX, ApiKeys, UserTokens
+from contracts.apps import Scope
+from shared.callers import Authenticator, Caller
 from shared.errors import RETRYABLE
+from shared.ratelimit import RateLimiter, retry_after_header
 
 log = logging.getLogger(__name__)
 
@@ -96,62 +97,65 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
     return app
 
 
-_bearer = HTTPBearer(auto_error=False, description="A server API key of the app.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A server API key of the app, or a user token it signed."
+)
 
 
-def app_key_auth(keys: ApiKeys) -> Callable[..., Any]:
-    """A FastAPI dependency returning the app id a request's bearer key belongs to."""
+def authorize(
+    authenticator: Authenticator,
+    limiter: RateLimiter,
+    scope: Scope,
+    *,
+    users: bool = False,
+) -> Callable[..., Any]:
+    """A FastAPI dependency: the Caller, if its credential is valid, allowed here and not flooding.
 
-    async def authenticated_app(
+    ``users``: whether a user token may call the route at all (it then acts only for its user;
+    routes check that with ``Caller.require_user``).
+    """
+    who = "a server API key" + (" or a user token" if users else "")
+
+    async def authorized_caller(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        app_id = keys.app_for(credentials.credentials) if credentials else None
-        if app_id is None:
+    ) -> Caller:
+        caller = authenticator.identify(credentials.credentials if credentials else "")
+        if caller is None:
             raise ApiError(
                 401,
                 "unauthorized",
-                "a valid API key is required (Authorization: Bearer <key>)",
+                f"{who} is required (Authorization: Bearer <credential>)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        return app_id
+        if caller.user_id is not None and not users:
+            raise ApiError(
+                403, "forbidden", f"this route needs a server API key with scope {scope}"
+            )
+        if not caller.may(scope):
+            raise ApiError(403, "insufficient_scope", f"this API key lacks the scope {scope}")
+        wait = limiter.take(caller.credential, user=caller.user_id is not None)
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many requests with this credential; slow down",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        return caller
 
-    return authenticated_app
+    return authorized_caller
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: an app's server (``user_id`` None, may act for any of its users) or one
-    signed-in user of an app (may act only for themself)."""
-
-    app_id: str
-    user_id: str | None
-
-    def require_user(self, user_id: str) -> None:
-        """Refuse, as if ``user_id`` did not exist, a user token acting for somebody else."""
-        if self.user_id is not None and self.user_id != user_id:
-            raise ApiError(404, "not_found", f"no user {user_id!r}", field="user_id")
+def require_user(caller: Caller, user_id: str) -> None:
+    """Refuse, as if ``user_id`` did not exist, a user token acting for somebody else."""
+    if caller.user_id is not None and caller.user_id != user_id:
+        raise ApiError(404, "not_found", f"no user {user_id!r}", field="user_id")
 
 
-def caller_auth(keys: ApiKeys, tokens: UserTokens) -> Callable[..., Any]:
-    """A FastAPI dependency accepting either a server API key or a user token (Bearer)."""
+def app_of(authorized: Callable[..., Any]) -> Callable[..., Any]:
+    """A dependency answering just the caller's app id, for routes that need nothing more."""
 
-    async def authenticated_caller(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Caller:
-        presented = credentials.credentials if credentials else ""
-        if presented.startswith(KEY_PREFIX):
-            app_id = keys.app_for(presented)
-            if app_id is not None:
-                return Caller(app_id=app_id, user_id=None)
-        elif presented:
-            identity = tokens.verify(presented)
-            if identity is not None:
-                return Caller(app_id=identity.app_id, user_id=identity.user_id)
-        raise ApiError(
-            401,
-            "unauthorized",
-            "a valid API key or user token is required (Authorization: Bearer <credential>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    async def caller_app(caller: Caller = Depends(authorized)) -> str:  # noqa: B008 - FastAPI
+        return caller.app_id
 
-    return authenticated_caller
+    return caller_app

@@ -9,12 +9,12 @@ from services.badge_count.handlers import DueHandler, ReadsHandler
 from services.badge_count.http_api import add_routes
 from services.badge_count.settings import BadgeCountSettings
 from services.badge_count.store import BadgeStore
-from shared.auth import ApiKeys, UserTokens
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
-from shared.http import caller_auth, create_http_app
+from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
+from shared.tenancy import start_tenancy
 
 NAME = "badge-count"
 SCHEMA = "badge_count"
@@ -41,5 +41,15 @@ async def build(settings: BadgeCountSettings, clock: Clock | None = None) -> Ser
         title="Herald badge-count",
         description="Each user's badge and unread notifications, kept by the server.",
     )
-    add_routes(http_app, store, caller_auth(ApiKeys(settings), UserTokens(settings)))
-    return ServiceParts(name=NAME, bus=bus, http_app=http_app, http=settings, on_stop=[pool.close])
+    tenancy = await start_tenancy(settings, settings, NAME)
+    add_routes(
+        http_app, store, authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True)
+    )
+    return ServiceParts(
+        name=NAME,
+        bus=bus,
+        http_app=http_app,
+        http=settings,
+        on_stop=[pool.close],
+        background=[tenancy.feed.run],
+    )

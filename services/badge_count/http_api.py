@@ -8,7 +8,8 @@ from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
 
 from services.badge_count.store import BadgeStore
-from shared.http import Caller
+from shared.callers import Caller
+from shared.http import require_user
 
 
 class UnreadNotification(BaseModel):
@@ -45,7 +46,7 @@ def add_routes(app: FastAPI, store: BadgeStore, authenticated_caller: Any) -> No
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> BadgeView:
         """With a user token, only the token's own user; with the app's key, any of its users."""
-        caller.require_user(user_id)
+        require_user(caller, user_id)
         state = await store.badge_of(caller.app_id, user_id)
         unread = await store.unread_of(caller.app_id, user_id, limit)
         return BadgeView(

@@ -1,16 +1,11 @@
 """Badge-count settings (environment, prefix ``HERALD_``)."""
 
-from shared.auth import ApiKeySettings, UserTokenSettings
 from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
+from shared.tenancy import TenancySettings
 
 
 class BadgeCountSettings(
-    KafkaSettings,
-    DatabaseSettings,
-    HttpSettings,
-    ObservabilitySettings,
-    ApiKeySettings,
-    UserTokenSettings,
+    KafkaSettings, DatabaseSettings, HttpSettings, ObservabilitySettings, TenancySettings
 ):
     """Broker, database, the badge query API and who may call it."""
 

@@ -20,11 +20,12 @@ from contracts.topics import all_topics
 from services.devstack import credentials
 from services.devstack.credentials import StackCredentials
 from services.devstack.processes import ServiceProcess
-from shared.auth import key_digest, new_api_key, new_signing_key
+from services.devstack.provision import provision
 from shared.embedded.broker import EmbeddedBroker, start_broker
 from shared.embedded.ports import free_port, port_is_free
 from shared.embedded.postgres import EmbeddedPostgres, start_postgres
 from shared.kafka.admin import ensure_topics
+from shared.secrets import new_secrets_key
 
 DEFAULT_PORTS = {
     "broker": 9092,
@@ -46,13 +47,19 @@ EMULATORS = ("fcm-emulator", "apns-emulator", "webpush-emulator")
 
 @dataclass
 class StackOptions:
-    """How to run the stack: fixed well-known ports for people, free ports for tests."""
+    """How to run the stack: fixed well-known ports for people, free ports for tests.
+
+    ``emulator_latency_ms`` makes every emulator hold its replies (a slow provider);
+    ``service_env`` adds ``HERALD_*`` settings to every Herald service (benchmarks tune with it).
+    """
 
     prefer_default_ports: bool = True
     fast_group_membership: bool = False
     log_level: str = "INFO"
     app_id: str = "demo"
     run_dir: Path | None = None
+    emulator_latency_ms: float = 0.0
+    service_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +72,7 @@ class LocalStack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     api_key: str = ""
     signing_key: str = ""
+    secrets_key: str = field(default="", repr=False)
     run_dir: Path = field(default_factory=Path)
     credentials: StackCredentials | None = None
     tls_ports: dict[str, int] = field(default_factory=dict)
@@ -93,9 +101,20 @@ class LocalStack:
         self.postgres = start_postgres(prefix="herald-run-pg-")
         progress("creating topics from the contracts catalog")
         asyncio.run(ensure_topics(self.broker.bootstrap, all_topics()))
-        self.api_key = new_api_key()
-        self.signing_key = new_signing_key()
+        self.secrets_key = new_secrets_key()
         self._define_processes()
+        assert self.credentials is not None
+        progress(f"creating the app {self.options.app_id!r} with its keys and credentials")
+        demo = asyncio.run(
+            provision(
+                dsn=self.postgres.dsn,
+                bootstrap=self.broker.bootstrap,
+                secrets_key=self.secrets_key,
+                app_id=self.options.app_id,
+                creds=self.credentials,
+            )
+        )
+        self.api_key, self.signing_key = demo.api_key, demo.signing_key
         deadline = time.monotonic() + 90
         progress("starting the provider emulators: " + ", ".join(EMULATORS))
         for name in EMULATORS:
@@ -119,17 +138,15 @@ class LocalStack:
             "HERALD_HTTP_HOST": "127.0.0.1",
             "HERALD_HTTP_PORT": str(port),
             "HERALD_LOG_LEVEL": self.options.log_level,
+            "HERALD_SECRETS_KEYS": json.dumps([self.secrets_key]),
         }
         if self.options.fast_group_membership:
             env["HERALD_SESSION_TIMEOUT_MS"] = "3000"
             env["HERALD_HEARTBEAT_INTERVAL_MS"] = "1000"
-        return env
+        return env | self.options.service_env
 
     def _define_processes(self) -> None:
         logs = self.run_dir / "logs"
-        api_keys = json.dumps({self.options.app_id: [key_digest(self.api_key)]})
-        signing_keys = json.dumps({self.options.app_id: [self.signing_key]})
-        callers = {"HERALD_API_KEYS": api_keys, "HERALD_APP_SIGNING_KEYS": signing_keys}
         fcm_port = self.port("fcm-emulator")
         creds = credentials.generate(
             self.run_dir / "secrets", fcm_token_uri=f"http://127.0.0.1:{fcm_port}/token"
@@ -142,18 +159,14 @@ class LocalStack:
         self._define_emulators(fcm_port, creds)
         webpush_hosts = json.dumps([*DEFAULT_WEBPUSH_HOSTS, "127.0.0.1"])
         specs: dict[str, tuple[str, dict[str, str]]] = {
-            "ingest": ("services.ingest", {"HERALD_API_KEYS": api_keys}),
-            "registry": (
-                "services.registry",
-                {**callers, "HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts},
-            ),
+            "ingest": ("services.ingest", {}),
+            "registry": ("services.registry", {"HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts}),
             "scheduler": ("services.scheduler", {}),
-            "badge-count": ("services.badge_count", callers),
+            "badge-count": ("services.badge_count", {}),
             "dispatcher-fcm": (
                 "services.dispatcher",
                 {
                     "HERALD_DISPATCHER_PLATFORM": "fcm",
-                    "HERALD_FCM_SERVICE_ACCOUNT_FILE": str(creds.fcm_account),
                     "HERALD_FCM_BASE_URL": f"http://127.0.0.1:{fcm_port}",
                 },
             ),
@@ -161,9 +174,6 @@ class LocalStack:
                 "services.dispatcher",
                 {
                     "HERALD_DISPATCHER_PLATFORM": "apns",
-                    "HERALD_APNS_TOPIC": credentials.APNS_TOPIC,
-                    "HERALD_APNS_KEY_FILE": str(creds.apns_key),
-                    "HERALD_APNS_TEAM_ID": credentials.APNS_TEAM_ID,
                     "HERALD_APNS_HOST": "127.0.0.1",
                     "HERALD_APNS_PORT": str(self.tls_ports["apns-emulator"]),
                     "HERALD_APNS_CA_BUNDLE": str(creds.ca_bundle),
@@ -173,8 +183,6 @@ class LocalStack:
                 "services.dispatcher",
                 {
                     "HERALD_DISPATCHER_PLATFORM": "webpush",
-                    "HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE": str(creds.vapid_key),
-                    "HERALD_WEBPUSH_VAPID_SUBJECT": credentials.VAPID_SUBJECT,
                     "HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts,
                     "HERALD_WEBPUSH_CA_BUNDLE": str(creds.ca_bundle),
                 },
@@ -188,7 +196,11 @@ class LocalStack:
     def _define_emulators(self, fcm_port: int, creds: StackCredentials) -> None:
         """The three provider emulators; the TLS ones serve the provider API on a second port."""
         logs = self.run_dir / "logs"
-        common = {"HERALD_HTTP_HOST": "127.0.0.1", "HERALD_LOG_LEVEL": self.options.log_level}
+        common = {
+            "HERALD_HTTP_HOST": "127.0.0.1",
+            "HERALD_LOG_LEVEL": self.options.log_level,
+            "HERALD_EMULATOR_LATENCY_MS": str(self.options.emulator_latency_ms),
+        }
         tls = {"CERT_FILE": str(creds.server.cert), "KEY_FILE": str(creds.server.key)}
         envs: dict[str, tuple[str, int, dict[str, str]]] = {
             "fcm-emulator": (

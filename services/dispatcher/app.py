@@ -6,12 +6,16 @@ from contracts import topics
 from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import RetryPolicy
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
-from services.dispatcher.registry import provider_factory
+from services.dispatcher.registry import HAS_DEFAULT_CREDENTIALS, provider_factory
 from services.dispatcher.settings import DispatcherSettings
+from services.dispatcher.tenants import TenantProviders
+from shared.appdir import AppDirectory
+from shared.apps_feed import AppsFeed
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
+from shared.secrets import SecretBox
 
 
 def service_name(settings: DispatcherSettings) -> str:
@@ -26,7 +30,14 @@ async def build(
     clock = clock or SystemClock()
     name = service_name(settings)
     platform = settings.dispatcher_platform
-    provider = await provider_factory(platform)(settings, clock)
+    factory = provider_factory(platform)
+    configured = HAS_DEFAULT_CREDENTIALS[platform](settings)
+    default = await factory(settings, clock, None) if configured else None
+    await prepare_topics(settings)
+    directory = AppDirectory(SecretBox(settings))
+    feed = AppsFeed(settings, directory, name)
+    await feed.start()
+    provider = TenantProviders(platform, factory, settings, clock, directory, default)
     policy = RetryPolicy(
         max_attempts=settings.dispatcher_retry_max_attempts,
         base_delay=settings.dispatcher_retry_base_delay_seconds,
@@ -34,7 +45,6 @@ async def build(
         max_wait=settings.dispatcher_retry_after_max_seconds,
     )
     deliverer = Deliverer(provider, clock, policy, max_in_flight=settings.dispatcher_max_in_flight)
-    await prepare_topics(settings)
     bus = create_bus(settings, client_id=name, observability=settings)
     first_tries = PushRequestHandler(bus, deliverer, platform)
     subscribe(bus, topics.PUSH[platform], group=name, handler=first_tries, clock=clock)
@@ -49,5 +59,10 @@ async def build(
     subscribe(bus, topics.RETRY[platform], group=f"{name}-retry", handler=retries, clock=clock)
     http_app = create_http_app(title=f"Herald {name}", description="Health endpoints.")
     return ServiceParts(
-        name=name, bus=bus, http_app=http_app, http=settings, on_stop=[provider.close]
+        name=name,
+        bus=bus,
+        http_app=http_app,
+        http=settings,
+        on_stop=[provider.close],
+        background=[feed.run],
     )

@@ -8,11 +8,18 @@ from contracts.push import Platform
 from services.dispatcher.platforms.apns.settings import ApnsSettings
 from services.dispatcher.platforms.fcm.settings import FcmSettings
 from services.dispatcher.platforms.webpush.settings import WebPushSettings
+from shared.secrets import SecretsSettings
 from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
 
 
 class DispatcherSettings(
-    KafkaSettings, HttpSettings, ObservabilitySettings, FcmSettings, ApnsSettings, WebPushSettings
+    KafkaSettings,
+    HttpSettings,
+    ObservabilitySettings,
+    SecretsSettings,
+    FcmSettings,
+    ApnsSettings,
+    WebPushSettings,
 ):
     """Which platform this deployment serves, how hard it pushes and how it retries."""
 

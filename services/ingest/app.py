@@ -11,12 +11,12 @@ from services.ingest.http_api import add_routes
 from services.ingest.intake import Intake
 from services.ingest.settings import IngestSettings
 from services.ingest.store import SubmissionStore
-from shared.auth import ApiKeys
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
-from shared.http import app_key_auth, create_http_app
+from shared.http import app_of, authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
+from shared.tenancy import start_tenancy
 
 NAME = "ingest"
 SCHEMA = "ingest"
@@ -30,20 +30,21 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
     await migrate(pool, SCHEMA, MIGRATIONS)
     await prepare_topics(settings)
     bus = create_bus(settings, client_id=NAME, observability=settings)
+    tenancy = await start_tenancy(settings, settings, NAME)
     store = SubmissionStore(pool)
     intake = Intake(store, bus, clock, max_content_bytes=settings.max_content_bytes)
     subscribe(
         bus,
         topics.SUBMITTED,
         group=NAME,
-        handler=SubmittedHandler(intake, frozenset(settings.api_keys)),
+        handler=SubmittedHandler(intake, tenancy.directory.known),
         clock=clock,
     )
     http_app = create_http_app(
         title="Herald ingest",
         description="Send notifications to your users. Authenticate with your app's API key.",
     )
-    authenticated_app = app_key_auth(ApiKeys(settings))
+    authenticated_app = app_of(authorize(tenancy.authenticator, tenancy.limiter, "send"))
     add_routes(http_app, intake, authenticated_app)
     cancel_results = CancelResults(bus)
     add_cancel_routes(
@@ -61,5 +62,5 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
         http_app=http_app,
         http=settings,
         on_stop=[pool.close],
-        background=[cancel_results.run],
+        background=[cancel_results.run, tenancy.feed.run],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from contracts.notifications import NotificationSubmitted
 from services.ingest.domain import RequestProblem
@@ -13,9 +13,9 @@ from shared.kafka import Received, Rejection
 class SubmittedHandler:
     """Accepts each submitted event; refusals become rejections with the reason."""
 
-    def __init__(self, intake: Intake, known_apps: frozenset[str]) -> None:
+    def __init__(self, intake: Intake, known_app: Callable[[str], bool]) -> None:
         self.intake = intake
-        self.known_apps = known_apps
+        self.known_app = known_app
 
     async def __call__(
         self, batch: Sequence[Received[NotificationSubmitted]]
@@ -23,7 +23,7 @@ class SubmittedHandler:
         rejections: list[Rejection] = []
         for item in batch:
             event = item.message
-            if event.app_id not in self.known_apps:
+            if not self.known_app(event.app_id):
                 rejections.append(Rejection(item, f"app_id: unknown app {event.app_id!r}"))
                 continue
             try:

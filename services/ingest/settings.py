@@ -2,12 +2,12 @@
 
 from pydantic import Field
 
-from shared.auth import ApiKeySettings
 from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
+from shared.tenancy import TenancySettings
 
 
 class IngestSettings(
-    KafkaSettings, DatabaseSettings, HttpSettings, ObservabilitySettings, ApiKeySettings
+    KafkaSettings, DatabaseSettings, HttpSettings, ObservabilitySettings, TenancySettings
 ):
     """Broker, database, the public HTTP API and the apps allowed to send."""
 

@@ -1,6 +1,8 @@
-"""The device API apps call: register a token, unregister it, and look devices up.
+"""The device API: register a token, unregister it (logout), and look devices up.
 
-The app is always the one the API key belongs to; a device of another app does not exist here.
+Callers are the app's server (API key with the ``devices`` scope, acting for any of its users) or a
+signed-in user's device (user token, acting only for that user). The app always comes from the
+credential; a device of another app, or of another user for a user token, does not exist here.
 Annotations stay evaluated (no ``from __future__ import annotations``): FastAPI reads the routes'
 parameter types at definition time, and the auth dependency is a local of ``add_routes``.
 """
@@ -12,55 +14,99 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Response
 
 from contracts.base import UserId
-from services.registry.api_models import DeviceList, DeviceRecord, DeviceRegistration
-from services.registry.domain import UNREGISTERED
+from services.registry.api_models import (
+    DeviceList,
+    DeviceRecord,
+    DeviceRegistration,
+    RegisteredDevice,
+)
+from services.registry.domain import UNREGISTERED, Device
 from services.registry.store import DeviceStore
+from shared.callers import Caller
 from shared.clock import Clock
-from shared.http import ApiError
+from shared.http import ApiError, require_user
 from shared.logs import token_ref
 
 log = logging.getLogger(__name__)
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or unknown API key."}
+    401: {"description": "Missing or unknown API key or user token."},
+    403: {"description": "The API key lacks the devices scope."},
+    429: {"description": "Too many requests with this credential; see Retry-After."},
 }
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such device in this app."}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such device for you."}}
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"description": "A field breaks a limit; the message names the field and the limit."}
+}
+_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Another user holds this token; see the ownership rule."}
 }
 
 
 def _not_found(device_id: uuid.UUID) -> ApiError:
-    return ApiError(404, "not_found", f"no device {device_id} in this app", field="device_id")
+    return ApiError(404, "not_found", f"no device {device_id}", field="device_id")
 
 
-def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authenticated_app: Any) -> None:
-    """Mount the device API on ``app``; ``authenticated_app`` resolves a request's app id."""
-    caller = Depends(authenticated_app)
+def _visible(device: Device | None, caller: Caller) -> Device | None:
+    """The device if this caller may see it: its app's server, or the user who holds it."""
+    if device is None or (caller.user_id is not None and device.user_id != caller.user_id):
+        return None
+    return device
+
+
+def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authorized: Any) -> None:
+    """Mount the device API on ``app``; ``authorized`` resolves and checks the caller."""
+    who = Depends(authorized)
 
     @app.post(
         "/v1/devices",
         status_code=201,
-        response_model=DeviceRecord,
+        response_model=RegisteredDevice,
         responses={200: {"description": "The token was registered before; updated."}}
         | _UNAUTHORIZED
-        | _INVALID,
+        | _INVALID
+        | _TAKEN,
         tags=["devices"],
         summary="Register a device token for a user",
     )
     async def register_device(
-        body: DeviceRegistration, response: Response, app_id: Annotated[str, caller]
-    ) -> DeviceRecord:
-        """Register or refresh a token. The token's latest user owns it; it is active again."""
-        registered = await store.register(body.for_app(app_id), clock.now())
+        body: DeviceRegistration, response: Response, caller: Annotated[Caller, who]
+    ) -> RegisteredDevice:
+        """Register or refresh a token; its latest user owns it and it is active again.
+
+        A token another user holds moves only on the app server's word (API key), with the
+        ``device_secret`` issued to the device that holds it, or once that device logged out.
+        """
+        require_user(caller, body.user_id)
+        registered = await store.register(
+            body.for_app(caller.app_id),
+            clock.now(),
+            by_server=caller.user_id is None,
+            presented_secret=body.device_secret,
+        )
         device = registered.device
+        if registered.refused:
+            log.warning(
+                "refused to move %s of app %s from user %s to %s (no proof)",
+                token_ref(device.token),
+                caller.app_id,
+                device.user_id,
+                body.user_id,
+            )
+            raise ApiError(
+                409,
+                "token_taken",
+                "another user holds this token: the app's server (API key) can move it, or the "
+                "device can with the device_secret it was given when it registered",
+                field="token",
+            )
         if registered.created:
             log.info(
                 "device %s (%s) registered for user %s of app %s",
                 device.device_id,
                 token_ref(device.token),
                 device.user_id,
-                app_id,
+                caller.app_id,
             )
         else:
             response.status_code = 200
@@ -69,11 +115,13 @@ def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authenticated_app
                     "device %s (%s) of app %s moved from user %s to user %s",
                     device.device_id,
                     token_ref(device.token),
-                    app_id,
+                    caller.app_id,
                     registered.previous_user_id,
                     device.user_id,
                 )
-        return DeviceRecord.of(device)
+        return RegisteredDevice(
+            **DeviceRecord.of(device).model_dump(), device_secret=registered.device_secret
+        )
 
     @app.get(
         "/v1/devices/{device_id}",
@@ -82,8 +130,8 @@ def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authenticated_app
         tags=["devices"],
         summary="Read a device",
     )
-    async def get_device(device_id: uuid.UUID, app_id: Annotated[str, caller]) -> DeviceRecord:
-        device = await store.get(app_id, device_id)
+    async def get_device(device_id: uuid.UUID, caller: Annotated[Caller, who]) -> DeviceRecord:
+        device = _visible(await store.get(caller.app_id, device_id), caller)
         if device is None:
             raise _not_found(device_id)
         return DeviceRecord.of(device)
@@ -95,11 +143,12 @@ def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authenticated_app
         tags=["devices"],
         summary="Unregister a device (logout): it receives nothing more",
     )
-    async def unregister_device(device_id: uuid.UUID, app_id: Annotated[str, caller]) -> Response:
-        """Deactivate the device. Registering its token again brings it back."""
-        if not await store.unregister(app_id, device_id, UNREGISTERED, clock.now()):
+    async def unregister_device(device_id: uuid.UUID, caller: Annotated[Caller, who]) -> Response:
+        """Deactivate the device; its token is then free for anyone to register."""
+        if _visible(await store.get(caller.app_id, device_id), caller) is None:
             raise _not_found(device_id)
-        log.info("device %s of app %s unregistered", device_id, app_id)
+        await store.unregister(caller.app_id, device_id, UNREGISTERED, clock.now())
+        log.info("device %s of app %s unregistered", device_id, caller.app_id)
         return Response(status_code=204)
 
     @app.get(
@@ -110,8 +159,9 @@ def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authenticated_app
         summary="List a user's devices",
     )
     async def list_user_devices(
-        user_id: UserId, app_id: Annotated[str, caller], include_inactive: bool = False
+        user_id: UserId, caller: Annotated[Caller, who], include_inactive: bool = False
     ) -> DeviceList:
         """The user's active devices, or all of them with ``include_inactive=true``."""
-        devices = await store.of_user(app_id, user_id, include_inactive=include_inactive)
+        require_user(caller, user_id)
+        devices = await store.of_user(caller.app_id, user_id, include_inactive=include_inactive)
         return DeviceList(devices=[DeviceRecord.of(device) for device in devices])

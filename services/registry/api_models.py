@@ -66,6 +66,12 @@ class DeviceRegistration(BaseModel):
     app_version: str | None = Field(
         default=None, min_length=1, max_length=64, description="Printable ASCII."
     )
+    device_secret: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The secret this device was given when it registered the token: needed, "
+        "with a user token, to move a token another user holds.",
+    )
 
     @field_validator("token")
     @classmethod
@@ -158,6 +164,13 @@ class DeviceRecord(BaseModel):
             deactivated_at=device.deactivated_at,
             deactivation_reason=device.deactivation_reason,
         )
+
+
+class RegisteredDevice(DeviceRecord):
+    """The answer to a registration: the device, and a secret when one was issued (shown once;
+    the device keeps it to prove itself if its token must move to another user)."""
+
+    device_secret: str | None = None
 
 
 class DeviceList(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
 from contracts import topics
 from services.registry.api import add_routes
+from services.registry.apps.admin import AppAdmin
 from services.registry.handlers import FanOutHandler, ResultsHandler
 from services.registry.preferences import add_preference_routes
 from services.registry.preferences_store import PreferenceStore
@@ -15,12 +17,15 @@ from services.registry.settings import RegistrySettings
 from services.registry.store import DeviceStore
 from services.registry.sync import BadgeChangeHandler, SyncFlusher
 from services.registry.sync_store import SyncStore
-from shared.auth import ApiKeys, UserTokens
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
-from shared.http import app_key_auth, caller_auth, create_http_app
+from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
+from shared.secrets import SecretBox
+from shared.tenancy import start_tenancy
+
+log = logging.getLogger(__name__)
 
 NAME = "registry"
 SCHEMA = "registry"
@@ -74,17 +79,25 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         title="Herald registry",
         description="Register your users' device tokens. Authenticate with your app's API key.",
     )
-    keys = ApiKeys(settings)
-    add_routes(http_app, store, clock, app_key_auth(keys))
-    add_read_routes(http_app, store, bus, clock, caller_auth(keys, UserTokens(settings)))
-    add_preference_routes(
-        http_app, PreferenceStore(pool), bus, clock, caller_auth(keys, UserTokens(settings))
+    await bus.broker.connect()
+    announced = await AppAdmin(pool, bus, SecretBox(settings), clock).announce_all()
+    log.info("announced %d apps", announced)
+    tenancy = await start_tenancy(settings, settings, NAME)
+    devices_scope = authorize(tenancy.authenticator, tenancy.limiter, "devices", users=True)
+    add_routes(http_app, store, clock, devices_scope)
+    add_read_routes(
+        http_app,
+        store,
+        bus,
+        clock,
+        authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True),
     )
+    add_preference_routes(http_app, PreferenceStore(pool), bus, clock, devices_scope)
     return ServiceParts(
         name=NAME,
         bus=bus,
         http_app=http_app,
         http=settings,
         on_stop=[pool.close],
-        background=[flusher.run],
+        background=[flusher.run, tenancy.feed.run],
     )

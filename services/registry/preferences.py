@@ -16,8 +16,9 @@ from contracts import topics
 from contracts.base import UserId
 from contracts.users import QuietHours, TimeZoneName, UserPreferences
 from services.registry.preferences_store import PreferenceStore, StoredPreferences
+from shared.callers import Caller
 from shared.clock import Clock
-from shared.http import Caller
+from shared.http import require_user
 from shared.kafka import Bus
 
 
@@ -86,7 +87,7 @@ def add_preference_routes(
     ) -> PreferencesRecord:
         """Local-time sends use the time zone; quiet hours defer pushes that are not urgent.
         Held notifications of the user are re-planned."""
-        who.require_user(user_id)
+        require_user(who, user_id)
         app_id = who.app_id
         now = clock.now()
         async with store.transaction() as conn:
@@ -115,7 +116,7 @@ def add_preference_routes(
         summary="Read a user's time zone and quiet hours",
     )
     async def get_preferences(user_id: UserId, who: Annotated[Caller, caller]) -> PreferencesRecord:
-        who.require_user(user_id)
+        require_user(who, user_id)
         stored = await store.get(who.app_id, user_id)
         if stored is None:
             return PreferencesRecord(

@@ -16,8 +16,9 @@ from contracts import topics
 from contracts.badges import ReadsReported
 from contracts.base import UserId
 from services.registry.store import DeviceStore
+from shared.callers import Caller
 from shared.clock import Clock
-from shared.http import ApiError, Caller
+from shared.http import ApiError, require_user
 from shared.kafka import Publisher
 
 
@@ -71,7 +72,7 @@ def add_read_routes(
         caller: Annotated[Caller, Depends(authenticated_caller)],
     ) -> ReportAccepted:
         """Accepted once the report is on Kafka; badges and other devices update shortly after."""
-        caller.require_user(user_id)
+        require_user(caller, user_id)
         if report.device_id is not None:
             device = await store.get(caller.app_id, report.device_id)
             if device is None or device.user_id != user_id:

@@ -2,8 +2,8 @@
 
 from pydantic import Field
 
-from shared.auth import ApiKeySettings, UserTokenSettings
 from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
+from shared.tenancy import TenancySettings
 
 
 class RegistrySettings(
@@ -11,8 +11,7 @@ class RegistrySettings(
     DatabaseSettings,
     HttpSettings,
     ObservabilitySettings,
-    ApiKeySettings,
-    UserTokenSettings,
+    TenancySettings,
 ):
     """Broker, its own PostgreSQL schema, the device API and the apps' API keys."""
 

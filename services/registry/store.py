@@ -11,6 +11,7 @@ from typing import cast
 import asyncpg
 
 from contracts.push import Platform
+from services.registry import ownership
 from services.registry.domain import Device, Registration
 
 _COLUMNS = (
@@ -24,8 +25,9 @@ WITH previous AS (
     SELECT user_id FROM devices WHERE app_id = $2 AND platform = $4 AND token = $5
 )
 INSERT INTO devices AS d (device_id, app_id, user_id, platform, token, locale, time_zone,
-                          app_version, active, created_at, updated_at, last_registered_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9, $9)
+                          app_version, active, created_at, updated_at, last_registered_at,
+                          secret_digest)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9, $9, $10)
 ON CONFLICT (app_id, platform, token) DO UPDATE SET
     user_id = EXCLUDED.user_id,
     locale = EXCLUDED.locale,
@@ -35,9 +37,15 @@ ON CONFLICT (app_id, platform, token) DO UPDATE SET
     deactivated_at = NULL,
     deactivation_reason = NULL,
     updated_at = EXCLUDED.updated_at,
-    last_registered_at = EXCLUDED.last_registered_at
+    last_registered_at = EXCLUDED.last_registered_at,
+    secret_digest = COALESCE(EXCLUDED.secret_digest, d.secret_digest)
 RETURNING {_COLUMNS}, (SELECT user_id FROM previous) AS previous_user_id
 """  # noqa: S608 - only the constant column list is interpolated
+
+_FIND_TOKEN = f"""
+SELECT {_COLUMNS}, secret_digest FROM devices
+WHERE app_id = $1 AND platform = $2 AND token = $3 FOR UPDATE
+"""  # noqa: S608
 
 _GET = f"SELECT {_COLUMNS} FROM devices WHERE device_id = $1 AND app_id = $2"  # noqa: S608
 
@@ -86,6 +94,8 @@ class Registered:
     device: Device
     created: bool
     previous_user_id: str | None
+    device_secret: str | None = None
+    refused: bool = False
 
 
 def _device(row: asyncpg.Record) -> Device:
@@ -114,31 +124,60 @@ class DeviceStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def register(self, registration: Registration, now: datetime) -> Registered:
-        """Insert the token's device, or give the existing one to this user and reactivate it.
+    async def register(
+        self,
+        registration: Registration,
+        now: datetime,
+        *,
+        by_server: bool = True,
+        presented_secret: str | None = None,
+    ) -> Registered:
+        """Insert the token's device, or give the existing one to this user and reactivate it,
+        if the ownership rule allows (``Registered.refused`` otherwise).
 
         The device keeps its id and creation time; everything the app states is replaced and the
         device is active again whatever ended it before.
         """
         proposed_id = uuid.uuid4()
-        row = await self.pool.fetchrow(
-            _REGISTER,
-            proposed_id,
-            registration.app_id,
-            registration.user_id,
-            registration.platform,
-            registration.token,
-            registration.locale,
-            registration.time_zone,
-            registration.app_version,
-            now,
-        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            found = await conn.fetchrow(
+                _FIND_TOKEN, registration.app_id, registration.platform, registration.token
+            )
+            existing = _device(found) if found is not None else None
+            stored = found["secret_digest"] if found is not None else None
+            outcome = ownership.claim(
+                existing,
+                registration.user_id,
+                by_server=by_server,
+                presented_secret=presented_secret,
+                stored_digest=stored,
+            )
+            if outcome is ownership.Claim.REFUSED:
+                assert existing is not None
+                return Registered(existing, created=False, previous_user_id=None, refused=True)
+            secret = (
+                ownership.new_device_secret() if ownership.issues_secret(outcome, stored) else None
+            )
+            row = await conn.fetchrow(
+                _REGISTER,
+                proposed_id,
+                registration.app_id,
+                registration.user_id,
+                registration.platform,
+                registration.token,
+                registration.locale,
+                registration.time_zone,
+                registration.app_version,
+                now,
+                ownership.secret_digest(secret) if secret else None,
+            )
         if row is None:
             raise RuntimeError("device upsert returned no row")
         return Registered(
             device=_device(row),
             created=row["device_id"] == proposed_id,
             previous_user_id=row["previous_user_id"],
+            device_secret=secret,
         )
 
     async def get(self, app_id: str, device_id: uuid.UUID) -> Device | None:

@@ -19,15 +19,8 @@ from shared.auth import (
 pytestmark = pytest.mark.unit
 
 KEY, OLD_KEY, OTHER_KEY = new_signing_key(), new_signing_key(), new_signing_key()
-TOKENS = UserTokens(
-    UserTokenSettings(
-        app_signing_keys={
-            "app": [SecretStr(KEY), SecretStr(OLD_KEY)],
-            "other": [SecretStr(OTHER_KEY)],
-        },
-        user_token_max_lifetime_seconds=3600,
-    )
-)
+KEYS = {"app": [KEY, OLD_KEY], "other": [OTHER_KEY]}
+TOKENS = UserTokens(lambda app: KEYS.get(app, []), max_lifetime_seconds=3600)
 
 
 def token(

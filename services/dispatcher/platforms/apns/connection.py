@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import ssl
+import tempfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -125,32 +129,54 @@ class SharedTokenPool(APNsKeyConnectionPool):
         return protocol
 
 
+_MEMORY_DIR = Path("/dev/shm")  # noqa: S108 - memory-backed where it exists
+
+
+@contextlib.contextmanager
+def _briefly_on_disk(pem: bytes) -> Iterator[Path]:
+    """The PEM in a file readable only by us, removed as soon as OpenSSL has loaded it.
+
+    aioapns (through ssl.load_cert_chain) only takes a file path; the pool loads it at creation.
+    """
+    memory = _MEMORY_DIR if _MEMORY_DIR.is_dir() else None
+    folder = Path(tempfile.mkdtemp(prefix="herald-apns-", dir=memory))
+    path = folder / "client.pem"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def create_pool(
     *,
     host: str,
     port: int,
     topic: str,
     tokens: ProviderTokens | None,
-    cert_file: Path | None,
+    cert_pem: bytes | None,
     ca_bundle: Path | None,
     max_connections: int,
     notes: RetryAfterNotes,
 ) -> APNsBaseConnectionPool:
-    """A pool for token auth (``tokens``) or certificate auth (``cert_file``)."""
+    """A pool for token auth (``tokens``) or certificate auth (``cert_pem``: certificate + key)."""
     context = ssl_context(ca_bundle)
     pool: APNsBaseConnectionPool
     if tokens is not None:
         pool = SharedTokenPool(
             tokens, topic=topic, max_connections=max_connections, ssl_context=context
         )
-    elif cert_file is not None:
-        pool = APNsCertConnectionPool(
-            cert_file=str(cert_file),
-            topic=topic,
-            max_connections=max_connections,
-            max_connection_attempts=1,
-            ssl_context=context,
-        )
+    elif cert_pem is not None:
+        with _briefly_on_disk(cert_pem) as cert_file:
+            pool = APNsCertConnectionPool(
+                cert_file=str(cert_file),
+                topic=topic,
+                max_connections=max_connections,
+                max_connection_attempts=1,
+                ssl_context=context,
+            )
     else:
         raise ValueError("APNs needs HERALD_APNS_KEY_FILE (token auth) or HERALD_APNS_CERT_FILE")
     pool.protocol_class = protocol_class(host, port, notes)

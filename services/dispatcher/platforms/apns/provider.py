@@ -19,8 +19,14 @@ from contracts.push import PushRequest
 from services.dispatcher.domain import Reauthenticate, Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.apns import classify, payload
 from services.dispatcher.platforms.apns.connection import RetryAfterNotes, create_pool
-from services.dispatcher.platforms.apns.tokens import ProviderTokens, load_provider_tokens
+from services.dispatcher.platforms.apns.settings import HOSTS
+from services.dispatcher.platforms.apns.tokens import (
+    ProviderTokens,
+    load_provider_tokens,
+    provider_tokens,
+)
 from services.dispatcher.settings import DispatcherSettings
+from shared.appdir import AppCredential
 from shared.clock import Clock
 
 CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
@@ -81,26 +87,45 @@ class ApnsProvider:
         self._pool.close()
 
 
-async def create_apns_provider(settings: DispatcherSettings, clock: Clock) -> ApnsProvider:
-    """An APNs provider from settings; fails at start-up when credentials are unusable."""
-    if settings.apns_topic is None:
-        raise ValueError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
+async def create_apns_provider(
+    settings: DispatcherSettings, clock: Clock, credential: AppCredential | None = None
+) -> ApnsProvider:
+    """An APNs provider from an app's stored credentials, or else from settings; fails at once
+    when the credentials are unusable."""
+    refresh = timedelta(minutes=settings.apns_token_refresh_minutes)
     tokens = None
-    if settings.apns_key_file is not None:
-        tokens = load_provider_tokens(
-            settings.apns_key_file,
-            settings.apns_key_id,
-            settings.apns_team_id,
-            clock,
-            timedelta(minutes=settings.apns_token_refresh_minutes),
-        )
+    cert_pem: bytes | None = None
+    if credential is not None:
+        topic = credential.settings["topic"]
+        host = settings.apns_host or HOSTS[credential.settings.get("environment", "production")]
+        if credential.kind == "apns_token":
+            tokens = provider_tokens(
+                credential.secret.decode(),
+                credential.settings["key_id"],
+                credential.settings["team_id"],
+                clock,
+                refresh,
+                source=f"app {credential.app_id}",
+            )
+        else:
+            cert_pem = credential.secret
+    else:
+        if settings.apns_topic is None:
+            raise ValueError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
+        topic, host = settings.apns_topic, settings.apns_endpoint_host
+        if settings.apns_key_file is not None:
+            tokens = load_provider_tokens(
+                settings.apns_key_file, settings.apns_key_id, settings.apns_team_id, clock, refresh
+            )
+        elif settings.apns_cert_file is not None:
+            cert_pem = settings.apns_cert_file.read_bytes()
     notes = RetryAfterNotes()
     pool = create_pool(
-        host=settings.apns_endpoint_host,
+        host=host,
         port=settings.apns_port,
-        topic=settings.apns_topic,
+        topic=topic,
         tokens=tokens,
-        cert_file=settings.apns_cert_file,
+        cert_pem=cert_pem,
         ca_bundle=settings.apns_ca_bundle,
         max_connections=settings.apns_max_connections,
         notes=notes,

@@ -97,7 +97,23 @@ def load_provider_tokens(
         key_id = stem.removeprefix("AuthKey_")
     try:
         key_pem = key_file.read_text()
+    except OSError as exc:
+        raise SigningKeyError(f"{key_file}: cannot read the .p8 key: {exc}") from None
+    return provider_tokens(key_pem, key_id, team_id, clock, refresh_after, source=str(key_file))
+
+
+def provider_tokens(
+    key_pem: str,
+    key_id: str,
+    team_id: str,
+    clock: Clock,
+    refresh_after: timedelta,
+    *,
+    source: str,
+) -> ProviderTokens:
+    """Tokens from a .p8 key's PEM text; checks it signs before anything is sent."""
+    try:
         jwt.encode({"iss": team_id}, key_pem, algorithm="ES256")
-    except (OSError, ValueError, jwt.PyJWTError) as exc:
-        raise SigningKeyError(f"{key_file}: not a usable ES256 .p8 key: {exc}") from None
+    except (ValueError, jwt.PyJWTError) as exc:
+        raise SigningKeyError(f"{source}: not a usable ES256 .p8 key: {exc}") from None
     return ProviderTokens(key_pem, key_id, team_id, clock, refresh_after)

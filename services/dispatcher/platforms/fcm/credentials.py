@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import google.auth.exceptions
 import requests
@@ -36,13 +37,33 @@ class CredentialsError(Exception):
 class ServiceAccountRefresher:
     """Fetches access tokens for one service account file (a blocking call; run it in a thread)."""
 
-    def __init__(self, path: Path, *, token_uri: str | None, ca_bundle: Path | None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        info: dict[str, Any] | None = None,
+        token_uri: str | None,
+        ca_bundle: Path | None,
+    ) -> None:
+        """From a key file (``path``) or its parsed content (``info``, an app's stored key)."""
         try:
-            credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                str(path), scopes=[FCM_SCOPE]
-            )
+            if info is not None:
+                credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                    info, scopes=[FCM_SCOPE]
+                )
+            elif path is not None:
+                credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                    str(path), scopes=[FCM_SCOPE]
+                )
+            else:
+                raise CredentialsError("a service account file or its content is required")
         except (OSError, ValueError, KeyError) as exc:
-            raise CredentialsError(f"{path}: not a usable service account file: {exc}") from None
+            source = (
+                f"{path}: not a usable service account file"
+                if path
+                else ("the app's service account is not usable")
+            )
+            raise CredentialsError(f"{source}: {exc}") from None
         if token_uri is not None:
             credentials = credentials.with_token_uri(token_uri)
         self._credentials = credentials

@@ -22,6 +22,7 @@ from services.dispatcher.platforms.fcm.credentials import (
 )
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
+from shared.appdir import AppCredential
 from shared.clock import Clock
 
 
@@ -85,15 +86,29 @@ def _json(body: bytes) -> Any:
         return None
 
 
-async def create_fcm_provider(settings: DispatcherSettings, clock: Clock) -> FcmProvider:
-    """An FCM provider from settings; fails at start-up when the key file is unusable."""
-    if settings.fcm_service_account_file is None:
+async def create_fcm_provider(
+    settings: DispatcherSettings, clock: Clock, credential: AppCredential | None = None
+) -> FcmProvider:
+    """An FCM provider from an app's stored service account, or else from settings; fails at
+    once when the key is unusable."""
+    if credential is not None:
+        try:
+            info = json.loads(credential.secret)
+        except ValueError:
+            raise CredentialsError(
+                f"app {credential.app_id}: service account is not JSON"
+            ) from None
+        refresher = ServiceAccountRefresher(
+            info=info, token_uri=settings.fcm_token_uri, ca_bundle=settings.fcm_ca_bundle
+        )
+    elif settings.fcm_service_account_file is not None:
+        refresher = ServiceAccountRefresher(
+            settings.fcm_service_account_file,
+            token_uri=settings.fcm_token_uri,
+            ca_bundle=settings.fcm_ca_bundle,
+        )
+    else:
         raise CredentialsError("HERALD_FCM_SERVICE_ACCOUNT_FILE is required for the FCM dispatcher")
-    refresher = ServiceAccountRefresher(
-        settings.fcm_service_account_file,
-        token_uri=settings.fcm_token_uri,
-        ca_bundle=settings.fcm_ca_bundle,
-    )
     tokens = AccessTokens(
         refresher, clock, timedelta(seconds=settings.fcm_token_refresh_margin_seconds)
     )

@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from contracts.push import PushRequest, WebPushSubscription, host_allowed
 from services.dispatcher.domain import Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.webpush import classify, payload
-from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
+from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key, vapid_key
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
+from shared.appdir import AppCredential
 from shared.clock import Clock
 
 
@@ -98,16 +99,20 @@ def _unbase64url(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-async def create_webpush_provider(settings: DispatcherSettings, clock: Clock) -> WebPushProvider:
-    """A Web Push provider from settings; fails at start-up when the VAPID key is unusable."""
-    if settings.webpush_vapid_private_key_file is None:
+async def create_webpush_provider(
+    settings: DispatcherSettings, clock: Clock, credential: AppCredential | None = None
+) -> WebPushProvider:
+    """A Web Push provider from an app's stored VAPID key, or else from settings; fails at once
+    when the key is unusable."""
+    if credential is not None:
+        key = vapid_key(credential.secret, source=f"app {credential.app_id}")
+        subject = credential.settings["subject"]
+    elif settings.webpush_vapid_private_key_file is not None:
+        key = load_vapid_key(settings.webpush_vapid_private_key_file)
+        subject = settings.webpush_vapid_subject
+    else:
         raise ValueError("HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE is required for Web Push")
-    signer = VapidSigner(
-        load_vapid_key(settings.webpush_vapid_private_key_file),
-        settings.webpush_vapid_subject,
-        clock,
-        timedelta(hours=settings.webpush_vapid_token_hours),
-    )
+    signer = VapidSigner(key, subject, clock, timedelta(hours=settings.webpush_vapid_token_hours))
     sender = create_sender(
         http2=settings.webpush_http2,
         ca_bundle=settings.webpush_ca_bundle,

@@ -79,9 +79,18 @@ def base64url(data: bytes) -> str:
 def load_vapid_key(path: Path) -> ec.EllipticCurvePrivateKey:
     """The VAPID private key from a PEM file."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise VapidKeyError(f"{path}: not a readable PEM private key: {exc}") from None
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise VapidKeyError(f"{path}: cannot read the VAPID key: {exc}") from None
+    return vapid_key(pem, source=str(path))
+
+
+def vapid_key(pem: bytes, *, source: str) -> ec.EllipticCurvePrivateKey:
+    """The VAPID private key from PEM bytes."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except ValueError as exc:
+        raise VapidKeyError(f"{source}: not a readable PEM private key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise VapidKeyError(f"{path}: VAPID keys are P-256 keys")
+        raise VapidKeyError(f"{source}: VAPID keys are P-256 keys")
     return key

@@ -1,0 +1,73 @@
+"""An app (tenant) as every service sees it: its keys, signing keys and provider credentials.
+
+The registry owns apps and publishes an app's whole state on every change; services keep their own
+copy. Secrets travel sealed (AES-GCM with a key from settings), so neither the broker nor a
+consumer without the key ever holds them in the clear.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from contracts.base import Event, Model
+from contracts.push import Platform
+
+Scope = Literal["send", "devices", "badges", "admin"]
+SCOPES: tuple[Scope, ...] = ("send", "devices", "badges", "admin")
+
+CredentialKind = Literal["apns_token", "apns_certificate", "fcm_service_account", "vapid"]
+
+
+class ApiKeyEntry(Model):
+    """A server API key: only its SHA-256 digest, what it may do, and whether it was revoked."""
+
+    key_id: uuid.UUID
+    digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    scopes: list[Scope]
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+    revoked: bool = False
+
+
+class Sealed(Model):
+    """A secret sealed with the deployment's secrets key; base64 in JSON."""
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    ciphertext: bytes
+
+
+class SigningKeyEntry(Model):
+    """A key the app's server signs user tokens with (sealed)."""
+
+    key_id: uuid.UUID
+    secret: Sealed
+    revoked: bool = False
+
+
+class ProviderCredential(Model):
+    """How the app talks to one provider: public settings in ``settings``, secrets in ``secret``.
+
+    ``settings`` by kind: apns_token {key_id, team_id, topic, environment}; apns_certificate
+    {topic, environment}; fcm_service_account {project_id, client_email}; vapid {subject}.
+    """
+
+    platform: Platform
+    kind: CredentialKind
+    settings: dict[str, str] = Field(default_factory=dict)
+    secret: Sealed
+
+
+class AppChanged(Event):
+    """The whole current state of one app; a newer ``revision`` replaces an older one."""
+
+    type: Literal["app.changed"] = "app.changed"
+    version: Literal[1] = 1
+    revision: int = Field(ge=1)
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    disabled: bool = False
+    api_keys: list[ApiKeyEntry] = Field(default_factory=list)
+    signing_keys: list[SigningKeyEntry] = Field(default_factory=list)
+    credentials: list[ProviderCredential] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Apps (tenants): their keys and credentials, managed with the ``herald`` CLI, owned here."""

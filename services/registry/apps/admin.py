@@ -1,0 +1,150 @@
+"""Managing apps: every change is stored and announced in one transaction.
+
+Each operation locks the app, changes its rows, bumps its revision and publishes the whole new state
+on ``apps.changed``, committing only once the broker has it. Every service applies that state as
+soon as it arrives, so a revoked key stops working within moments everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+
+from contracts import topics
+from contracts.apps import SCOPES, Scope
+from services.registry.apps.credentials import CheckedCredential
+from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
+from shared.appdir import credential_purpose, signing_key_purpose
+from shared.auth import key_digest, new_api_key, new_signing_key
+from shared.clock import Clock
+from shared.db import Connection
+from shared.kafka import Publisher
+from shared.secrets import SecretBox
+
+_APP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class AdminError(ValueError):
+    """An operation that cannot be done as asked; the message says why."""
+
+
+class AppAdmin:
+    """Create apps, issue and revoke keys, set credentials."""
+
+    def __init__(self, pool: asyncpg.Pool, bus: Publisher, box: SecretBox, clock: Clock) -> None:
+        self.pool = pool
+        self.bus = bus
+        self.box = box
+        self.clock = clock
+        self.store = AppStore()
+
+    async def create_app(self, app_id: str, name: str = "") -> None:
+        if not _APP_ID.match(app_id):
+            raise AdminError(
+                "app id: lower-case letters, digits, '-' and '_', starting with a letter or digit,"
+                " at most 63 characters"
+            )
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await self.store.create_app(conn, app_id, name, self.clock.now()):
+                raise AdminError(f"app {app_id!r} exists already")
+            await self._announce(conn, app_id)
+
+    async def set_disabled(self, app_id: str, disabled: bool) -> None:
+        """A disabled app's keys and tokens stop working; its data stays."""
+
+        async def change(conn: Connection) -> None:
+            await self.store.set_disabled(conn, app_id, disabled, self.clock.now())
+
+        await self._change(app_id, change)
+
+    async def create_key(
+        self, app_id: str, scopes: Sequence[str], label: str = ""
+    ) -> tuple[uuid.UUID, str]:
+        """A new server key; the key itself is returned this once and stored only as a digest."""
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown or not scopes:
+            raise AdminError(f"scopes: choose from {', '.join(SCOPES)} (got {', '.join(unknown)})")
+        key_id, key = uuid.uuid4(), new_api_key()
+        chosen: list[Scope] = [s for s in SCOPES if s in scopes]
+
+        async def change(conn: Connection) -> None:
+            await self.store.add_key(
+                conn, app_id, key_id, key_digest(key), chosen, label, self.clock.now()
+            )
+
+        await self._change(app_id, change)
+        return key_id, key
+
+    async def revoke_key(self, app_id: str, key_id: uuid.UUID) -> None:
+        async def change(conn: Connection) -> None:
+            if not await self.store.revoke_key(conn, app_id, key_id, self.clock.now()):
+                raise AdminError(f"app {app_id!r} has no key {key_id}")
+
+        await self._change(app_id, change)
+
+    async def keys(self, app_id: str) -> list[KeyInfo]:
+        """The app's keys as an operator sees them (never the keys themselves)."""
+        async with self.pool.acquire() as conn:
+            return await self.store.keys(conn, app_id)
+
+    async def create_signing_key(self, app_id: str) -> tuple[uuid.UUID, str]:
+        """A new key for signing user tokens, returned this once."""
+        key_id, secret = uuid.uuid4(), new_signing_key()
+        sealed = self.box.seal(secret.encode(), signing_key_purpose(app_id, key_id))
+
+        async def change(conn: Connection) -> None:
+            await self.store.add_signing_key(conn, app_id, key_id, sealed, self.clock.now())
+
+        await self._change(app_id, change)
+        return key_id, secret
+
+    async def revoke_signing_key(self, app_id: str, key_id: uuid.UUID) -> None:
+        async def change(conn: Connection) -> None:
+            if not await self.store.revoke_signing_key(conn, app_id, key_id, self.clock.now()):
+                raise AdminError(f"app {app_id!r} has no signing key {key_id}")
+
+        await self._change(app_id, change)
+
+    async def set_credential(self, app_id: str, credential: CheckedCredential) -> None:
+        """Store (replacing) the app's credentials for one platform, sealed."""
+        sealed = self.box.seal(credential.secret, credential_purpose(app_id, credential.platform))
+
+        async def change(conn: Connection) -> None:
+            await self.store.set_credential(
+                conn,
+                app_id,
+                credential.platform,
+                credential.kind,
+                credential.settings,
+                sealed,
+                self.clock.now(),
+            )
+
+        await self._change(app_id, change)
+
+    async def announce_all(self) -> int:
+        """Publish every app's current state (at start-up: the broker may have lost it)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            app_ids = await self.store.app_ids(conn)
+            now = self.clock.now()
+            snapshots = [await self.store.snapshot(conn, app_id, now) for app_id in app_ids]
+        await self.bus.publish_all((topics.APPS, snapshot) for snapshot in snapshots)
+        return len(snapshots)
+
+    async def _change(self, app_id: str, change: Callable[[Connection], Awaitable[None]]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            try:
+                await self.store.lock_app(conn, app_id)
+            except AppNotFound:
+                raise AdminError(f"no app {app_id!r}") from None
+            await change(conn)
+            await self._announce(conn, app_id)
+
+    async def _announce(self, conn: Connection, app_id: str) -> None:
+        now = self.clock.now()
+        await self.store.bump_revision(conn, app_id, now)
+        snapshot = await self.store.snapshot(conn, app_id, now)
+        await self.bus.publish_all([(topics.APPS, snapshot)])

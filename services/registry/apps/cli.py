@@ -1,0 +1,173 @@
+"""``herald``: the operator's command line for apps, keys and provider credentials.
+
+It works directly on the registry's database and announces each change on the broker, so it needs
+the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_BOOTSTRAP, HERALD_SECRETS_KEYS (and
+HERALD_TOPIC_PREFIX when used). Keys are printed once and never again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from services.registry.apps import credentials
+from services.registry.apps.admin import AdminError, AppAdmin
+from services.registry.apps.credentials import CredentialError
+from shared.clock import SystemClock
+from shared.db import create_pool, migrate
+from shared.kafka import create_bus
+from shared.runtime import prepare_topics
+from shared.secrets import SecretBox, SecretsSettings
+from shared.settings import DatabaseSettings, KafkaSettings
+
+SCHEMA = "registry"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings):
+    """What the CLI needs: the registry's database, the broker and the secrets keys."""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="herald", description="Manage Herald apps and credentials.")
+    groups = top.add_subparsers(dest="group", required=True)
+
+    apps = groups.add_parser("apps", help="create, disable or enable apps").add_subparsers(
+        dest="command", required=True
+    )
+    create = apps.add_parser("create", help="create an app")
+    create.add_argument("app_id")
+    create.add_argument("--name", default="")
+    for verb in ("disable", "enable"):
+        apps.add_parser(verb, help=f"{verb} an app").add_argument("app_id")
+
+    keys = groups.add_parser("keys", help="server API keys").add_subparsers(
+        dest="command", required=True
+    )
+    key_create = keys.add_parser("create", help="issue a key (printed once)")
+    key_create.add_argument("app_id")
+    key_create.add_argument(
+        "--scopes", required=True, help="comma-separated: send, devices, badges, admin"
+    )
+    key_create.add_argument("--label", default="")
+    keys.add_parser("list", help="list an app's keys").add_argument("app_id")
+    revoke = keys.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("app_id")
+    revoke.add_argument("key_id", type=uuid.UUID)
+
+    signing = groups.add_parser(
+        "signing-keys", help="keys your server signs user tokens with"
+    ).add_subparsers(dest="command", required=True)
+    signing.add_parser("create", help="issue a signing key (printed once)").add_argument("app_id")
+    signing_revoke = signing.add_parser("revoke", help="revoke a signing key")
+    signing_revoke.add_argument("app_id")
+    signing_revoke.add_argument("key_id", type=uuid.UUID)
+
+    creds = groups.add_parser("credentials", help="provider credentials").add_subparsers(
+        dest="command", required=True
+    )
+    setter = creds.add_parser("set", help="store (replace) one platform's credentials")
+    setter.add_argument("app_id")
+    kinds = setter.add_subparsers(dest="kind", required=True)
+    token = kinds.add_parser("apns-token", help="APNs .p8 token auth")
+    token.add_argument("--key-file", type=Path, required=True)
+    token.add_argument("--key-id", required=True)
+    token.add_argument("--team-id", required=True)
+    token.add_argument("--topic", required=True, help="the app's bundle id")
+    token.add_argument("--environment", default="production", choices=credentials.ENVIRONMENTS)
+    cert = kinds.add_parser("apns-certificate", help="APNs certificate auth")
+    cert.add_argument("--cert-file", type=Path, required=True, help="PEM: certificate + key")
+    cert.add_argument("--topic", required=True)
+    cert.add_argument("--environment", default="production", choices=credentials.ENVIRONMENTS)
+    fcm = kinds.add_parser("fcm", help="FCM service account")
+    fcm.add_argument("--service-account", type=Path, required=True)
+    web = kinds.add_parser("webpush", help="VAPID key pair for Web Push")
+    web.add_argument("--vapid-key-file", type=Path, required=True)
+    web.add_argument("--subject", required=True, help="mailto: or https: contact")
+    return top
+
+
+def checked_credential(args: argparse.Namespace) -> credentials.CheckedCredential:
+    if args.kind == "apns-token":
+        return credentials.apns_token(
+            args.key_file.read_bytes(),
+            key_id=args.key_id,
+            team_id=args.team_id,
+            topic=args.topic,
+            environment=args.environment,
+        )
+    if args.kind == "apns-certificate":
+        return credentials.apns_certificate(
+            args.cert_file.read_bytes(), topic=args.topic, environment=args.environment
+        )
+    if args.kind == "fcm":
+        return credentials.fcm_service_account(args.service_account.read_bytes())
+    return credentials.vapid(args.vapid_key_file.read_bytes(), subject=args.subject)
+
+
+async def run(args: argparse.Namespace, settings: CliSettings) -> str:
+    """Carry out one command; the text to print."""
+    pool = await create_pool(settings, SCHEMA)
+    bus = create_bus(settings, client_id="herald-cli")
+    try:
+        await migrate(pool, SCHEMA, MIGRATIONS)
+        await prepare_topics(settings)
+        await bus.broker.start()
+        admin = AppAdmin(pool, bus, SecretBox(settings), SystemClock())
+        return await _dispatch(admin, args)
+    finally:
+        await bus.broker.stop()
+        await pool.close()
+
+
+async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
+    match (args.group, args.command):
+        case ("apps", "create"):
+            await admin.create_app(args.app_id, args.name)
+            return f"app {args.app_id} created"
+        case ("apps", "disable" | "enable"):
+            await admin.set_disabled(args.app_id, args.command == "disable")
+            return f"app {args.app_id} {args.command}d"
+        case ("keys", "create"):
+            scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+            key_id, key = await admin.create_key(args.app_id, scopes, args.label)
+            return f"key {key_id} ({', '.join(scopes)}); shown once, keep it secret:\n{key}"
+        case ("keys", "list"):
+            lines = [
+                f"{k.key_id}  {','.join(k.scopes):<28} {k.label:<20} "
+                f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'active'}"
+                for k in await admin.keys(args.app_id)
+            ]
+            return "\n".join(lines) or f"app {args.app_id} has no keys"
+        case ("keys", "revoke"):
+            await admin.revoke_key(args.app_id, args.key_id)
+            return f"key {args.key_id} revoked"
+        case ("signing-keys", "create"):
+            key_id, secret = await admin.create_signing_key(args.app_id)
+            return f"signing key {key_id}; shown once, keep it secret:\n{secret}"
+        case ("signing-keys", "revoke"):
+            await admin.revoke_signing_key(args.app_id, args.key_id)
+            return f"signing key {args.key_id} revoked"
+        case ("credentials", "set"):
+            credential = checked_credential(args)
+            await admin.set_credential(args.app_id, credential)
+            return f"{credential.platform} credentials of {args.app_id} stored ({credential.kind})"
+    raise AdminError(f"unknown command {args.group} {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        print(asyncio.run(run(args, CliSettings())))
+    except (AdminError, CredentialError, OSError) as error:
+        print(f"herald: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

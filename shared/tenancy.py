@@ -1,0 +1,44 @@
+"""Wiring a service into the apps: its directory, the feed that fills it, HTTP authentication.
+
+Every service that authenticates callers or needs an app's provider credentials calls
+``start_tenancy`` in its composition root and runs ``feed.run`` beside its consumers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.appdir import AppDirectory
+from shared.apps_feed import AppsFeed
+from shared.auth import ApiKeySettings, UserTokenSettings
+from shared.callers import Authenticator
+from shared.ratelimit import RateLimiter, RateLimitSettings
+from shared.secrets import SecretBox, SecretsSettings
+from shared.settings import KafkaSettings
+
+
+class TenancySettings(ApiKeySettings, UserTokenSettings, SecretsSettings, RateLimitSettings):
+    """Static bootstrap credentials, the secrets keys and the rate limits."""
+
+
+@dataclass
+class Tenancy:
+    """A service's view of the apps."""
+
+    directory: AppDirectory
+    feed: AppsFeed
+    authenticator: Authenticator
+    limiter: RateLimiter
+
+
+async def start_tenancy(kafka: KafkaSettings, settings: TenancySettings, client_id: str) -> Tenancy:
+    """Load every app published so far; the returned feed keeps following once run."""
+    directory = AppDirectory(SecretBox(settings), settings, settings)
+    feed = AppsFeed(kafka, directory, client_id)
+    await feed.start()
+    return Tenancy(
+        directory=directory,
+        feed=feed,
+        authenticator=Authenticator(directory, settings.user_token_max_lifetime_seconds),
+        limiter=RateLimiter(settings),
+    )

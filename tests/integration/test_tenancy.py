@@ -1,0 +1,184 @@
+"""Apps managed with the `herald` CLI: scoped keys, revocation everywhere within moments, sealed
+credentials, and per-credential rate limits. Real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from services.emulators.fcm.accounts import write_service_account
+from services.ingest.app import build as build_ingest
+from services.ingest.settings import IngestSettings
+from services.registry.apps.admin import AdminError
+from services.registry.apps.cli import CliSettings, parser, run
+from shared.auth import key_digest, new_api_key
+from shared.embedded.broker import EmbeddedBroker
+from shared.embedded.ports import free_port
+from shared.embedded.postgres import EmbeddedPostgres
+from shared.secrets import new_secrets_key
+from tests.support.clock import FrozenClock
+from tests.support.factories import unique
+from tests.support.kafka import kafka_settings_for_test
+from tests.support.services import running
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Deployment:
+    cli: CliSettings
+    ingest: IngestSettings
+
+    async def herald(self, *argv: str) -> str:
+        return await run(parser().parse_args(list(argv)), self.cli)
+
+
+@pytest.fixture
+async def deployment(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> Deployment:
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    secrets = [SecretStr(new_secrets_key())]
+    dsn = SecretStr(postgres.dsn)
+    return Deployment(
+        cli=CliSettings(**kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets),
+        ingest=IngestSettings(
+            **kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets, http_port=free_port()
+        ),
+    )
+
+
+def body() -> dict[str, object]:
+    return {
+        "idempotency_key": unique("key"),
+        "audience": {"user_ids": ["u1"]},
+        "content": {"title": "Hi"},
+    }
+
+
+async def test_scoped_keys_work_for_their_scope_and_revocation_reaches_services(
+    deployment: Deployment,
+) -> None:
+    app = unique("shop").lower()
+    await deployment.herald("apps", "create", app, "--name", "Shop")
+    sender = (await deployment.herald("keys", "create", app, "--scopes", "send")).splitlines()
+    reader = (await deployment.herald("keys", "create", app, "--scopes", "badges")).splitlines()
+    send_key, send_key_id = sender[-1], sender[0].split()[1]
+    base = f"http://127.0.0.1:{deployment.ingest.http_port}"
+
+    async with (
+        running(await build_ingest(deployment.ingest, FrozenClock())),
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        allowed = await http.post(
+            "/v1/notifications", json=body(), headers={"Authorization": f"Bearer {send_key}"}
+        )
+        wrong_scope = await http.post(
+            "/v1/notifications", json=body(), headers={"Authorization": f"Bearer {reader[-1]}"}
+        )
+        await deployment.herald("keys", "revoke", app, send_key_id)
+        revoked_at = time.monotonic()
+        async with asyncio.timeout(5):
+            while True:
+                after = await http.post(
+                    "/v1/notifications",
+                    json=body(),
+                    headers={"Authorization": f"Bearer {send_key}"},
+                )
+                if after.status_code == 401:
+                    break
+                await asyncio.sleep(0.01)
+        propagation = time.monotonic() - revoked_at
+        listing = await deployment.herald("keys", "list", app)
+
+    assert allowed.status_code == 202, allowed.text
+    assert wrong_scope.status_code == 403
+    assert wrong_scope.json()["error"]["code"] == "insufficient_scope"
+    assert propagation < 5
+    assert send_key not in listing
+    assert "revoked" in listing
+    assert "active" in listing
+
+
+async def test_credentials_are_sealed_at_rest_and_bad_ones_are_refused(
+    deployment: Deployment, postgres: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    app = unique("app").lower()
+    await deployment.herald("apps", "create", app)
+    account = tmp_path / "account.json"
+    written = write_service_account(
+        account, project_id="proj-1", token_uri="http://127.0.0.1:1/token"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"type": "service_account", "project_id": "p"}))
+
+    stored = await deployment.herald(
+        "credentials", "set", app, "fcm", "--service-account", str(account)
+    )
+    with pytest.raises(ValueError, match="client_email is missing") as refused:
+        await deployment.herald("credentials", "set", app, "fcm", "--service-account", str(broken))
+
+    conn = await asyncpg.connect(postgres.dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT settings, sealed FROM registry.provider_credentials WHERE app_id = $1", app
+        )
+    finally:
+        await conn.close()
+    assert "fcm credentials" in stored
+    assert row is not None
+    assert json.loads(row["settings"])["project_id"] == "proj-1"
+    assert b"PRIVATE KEY" not in bytes(row["sealed"])
+    assert written["private_key_id"].encode() not in bytes(row["sealed"])
+    assert written["private_key"][40:80] not in str(refused.value)
+
+
+async def test_one_apps_flood_is_turned_away_while_another_app_is_served(
+    deployment: Deployment,
+) -> None:
+    flooder, calm = new_api_key(), new_api_key()
+    settings = deployment.ingest.model_copy(
+        update={
+            "api_keys": {"flood": [key_digest(flooder)], "calm": [key_digest(calm)]},
+            "rate_limit_key_per_second": 5.0,
+            "rate_limit_key_burst": 5,
+        }
+    )
+    base = f"http://127.0.0.1:{settings.http_port}"
+
+    async with (
+        running(await build_ingest(settings, FrozenClock())),
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+    ):
+
+        async def send(key: str) -> httpx.Response:
+            return await http.post(
+                "/v1/notifications", json=body(), headers={"Authorization": f"Bearer {key}"}
+            )
+
+        flood = await asyncio.gather(*(send(flooder) for _ in range(30)))
+        served = [await send(calm) for _ in range(5)]
+
+    refused = [r for r in flood if r.status_code == 429]
+    assert len(refused) >= 20
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+    assert {r.json()["error"]["code"] for r in refused} == {"rate_limited"}
+    assert [r.status_code for r in served] == [202] * 5
+
+
+async def test_an_unknown_scope_or_app_is_refused_by_the_cli(deployment: Deployment) -> None:
+    app = unique("app").lower()
+    await deployment.herald("apps", "create", app)
+
+    with pytest.raises(AdminError, match="scopes: choose from"):
+        await deployment.herald("keys", "create", app, "--scopes", "send,everything")
+    with pytest.raises(AdminError, match="no app"):
+        await deployment.herald("keys", "create", "nosuchapp", "--scopes", "send")
+    with pytest.raises(AdminError, match="exists already"):
+        await deployment.herald("apps", "create", app)
