@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Response
 
+from contracts import topics
 from contracts.base import UserId
 from services.registry.api_models import (
     DeviceList,
@@ -21,10 +22,13 @@ from services.registry.api_models import (
     RegisteredDevice,
 )
 from services.registry.domain import UNREGISTERED, Device
+from services.registry.preferences import preferences_event
+from services.registry.preferences_store import PreferenceStore
 from services.registry.store import DeviceStore
 from shared.callers import Caller
 from shared.clock import Clock
 from shared.http import ApiError, require_user
+from shared.kafka import Publisher
 from shared.logs import token_ref
 
 log = logging.getLogger(__name__)
@@ -54,9 +58,24 @@ def _visible(device: Device | None, caller: Caller) -> Device | None:
     return device
 
 
-def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authorized: Any) -> None:
+def add_routes(
+    app: FastAPI,
+    store: DeviceStore,
+    clock: Clock,
+    authorized: Any,
+    preferences: PreferenceStore,
+    bus: Publisher,
+) -> None:
     """Mount the device API on ``app``; ``authorized`` resolves and checks the caller."""
     who = Depends(authorized)
+
+    async def adopt_zone(app_id: str, user_id: str, time_zone: str) -> None:
+        """A user who never stated a time zone gets their device's (local-time sends use it)."""
+        now = clock.now()
+        async with preferences.transaction() as conn:
+            changed = await preferences.adopt_device_zone(conn, app_id, user_id, time_zone, now)
+            if changed is not None:
+                await bus.publish_all([(topics.PREFERENCES, preferences_event(changed, now))])
 
     @app.post(
         "/v1/devices",
@@ -100,6 +119,8 @@ def add_routes(app: FastAPI, store: DeviceStore, clock: Clock, authorized: Any) 
                 "device can with the device_secret it was given when it registered",
                 field="token",
             )
+        if body.time_zone is not None:
+            await adopt_zone(caller.app_id, body.user_id, body.time_zone)
         if registered.created:
             log.info(
                 "device %s (%s) registered for user %s of app %s",

@@ -84,7 +84,8 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     log.info("announced %d apps", announced)
     tenancy = await start_tenancy(settings, settings, NAME)
     devices_scope = authorize(tenancy.authenticator, tenancy.limiter, "devices", users=True)
-    add_routes(http_app, store, clock, devices_scope)
+    preference_store = PreferenceStore(pool)
+    add_routes(http_app, store, clock, devices_scope, preference_store, bus)
     add_read_routes(
         http_app,
         store,
@@ -92,7 +93,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         clock,
         authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True),
     )
-    add_preference_routes(http_app, PreferenceStore(pool), bus, clock, devices_scope)
+    add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
     return ServiceParts(
         name=NAME,
         bus=bus,

@@ -68,6 +68,19 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def preferences_event(stored: StoredPreferences, now: datetime) -> UserPreferences:
+    """The whole current state of a user's preferences, as the scheduler keeps it."""
+    return UserPreferences(
+        event_id=uuid.uuid4(),
+        app_id=stored.app_id,
+        occurred_at=now,
+        user_id=stored.user_id,
+        revision=stored.revision,
+        time_zone=stored.time_zone,
+        quiet_hours=stored.quiet_hours,
+    )
+
+
 def add_preference_routes(
     app: FastAPI, store: PreferenceStore, bus: Bus, clock: Clock, authenticated_caller: Any
 ) -> None:
@@ -94,18 +107,7 @@ def add_preference_routes(
             stored = await store.replace(
                 conn, app_id, user_id, body.time_zone, body.quiet_hours, now
             )
-            await bus.publish(
-                topics.PREFERENCES,
-                UserPreferences(
-                    event_id=uuid.uuid4(),
-                    app_id=app_id,
-                    occurred_at=now,
-                    user_id=user_id,
-                    revision=stored.revision,
-                    time_zone=stored.time_zone,
-                    quiet_hours=stored.quiet_hours,
-                ),
-            )
+            await bus.publish(topics.PREFERENCES, preferences_event(stored, now))
         return PreferencesRecord.of(stored)
 
     @app.get(

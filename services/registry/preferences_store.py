@@ -70,7 +70,7 @@ class PreferenceStore:
             ON CONFLICT (app_id, user_id) DO UPDATE SET
                 revision = p.revision + 1, time_zone = EXCLUDED.time_zone,
                 quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
-                updated_at = EXCLUDED.updated_at
+                updated_at = EXCLUDED.updated_at, zone_from_device = false
             RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at
             """,
             app_id,
@@ -83,6 +83,30 @@ class PreferenceStore:
         if row is None:
             raise RuntimeError("preferences upsert returned no row")
         return _stored(row)
+
+    async def adopt_device_zone(
+        self, conn: Connection, app_id: str, user_id: str, time_zone: str, now: datetime
+    ) -> StoredPreferences | None:
+        """Give the user their device's time zone unless they stated one; None when nothing
+        changed (the zone was stated, or is already this one)."""
+        row = await conn.fetchrow(
+            """
+            INSERT INTO user_preferences AS p (app_id, user_id, revision, time_zone, updated_at,
+                                               zone_from_device)
+            VALUES ($1, $2, 1, $3, $4, true)
+            ON CONFLICT (app_id, user_id) DO UPDATE SET
+                revision = p.revision + 1, time_zone = EXCLUDED.time_zone,
+                updated_at = EXCLUDED.updated_at, zone_from_device = true
+            WHERE (p.time_zone IS NULL OR p.zone_from_device)
+              AND p.time_zone IS DISTINCT FROM EXCLUDED.time_zone
+            RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at
+            """,
+            app_id,
+            user_id,
+            time_zone,
+            now,
+        )
+        return _stored(row) if row is not None else None
 
     async def get(self, app_id: str, user_id: str) -> StoredPreferences | None:
         """A user's preferences, or None when they never set any."""
