@@ -22,11 +22,13 @@ run: $(STAMP)
 	@$(PY) -m services.devstack
 
 lint: $(STAMP)
-	@echo "==> ruff"
+	@echo "==> ruff (style, bugs, and bandit's security checks as rules S)"
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@echo "==> mypy"
 	@$(PY) -m mypy contracts shared services tests
+	@echo "==> pip-audit (known vulnerabilities; says so and passes when PyPI cannot answer)"
+	@$(PY) -m tests.security.dependency_audit
 
 test: lint
 	@echo "==> pytest"

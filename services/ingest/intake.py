@@ -56,12 +56,18 @@ class Intake:
         """
         domain.check(request, max_content_bytes=self.max_content_bytes)
         now = self.clock.now()
+        notification_id = domain.notification_id(app_id, request.idempotency_key)
+        try:
+            domain.check_timing(request, now)
+        except domain.RequestProblem:
+            if not await self.store.knows(app_id, notification_id):
+                raise
         fingerprint = domain.fingerprint(request)
         submission = await self.store.claim(
             app_id=app_id,
             idempotency_key=request.idempotency_key,
             fingerprint=fingerprint,
-            notification_id=domain.notification_id(app_id, request.idempotency_key),
+            notification_id=notification_id,
             recipients=len(request.audience.user_ids),
             source=source,
             now=now,

@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
 
 MAX_BACKOFF_SECONDS = 30.0
+#: A dead letter must fit on its topic whatever arrived: the key, the reason and ids copied from
+#: the input are cut to these lengths (all within the overhead), the value to what fits in base64.
+MAX_KEPT_KEY_BYTES = 1024
+MAX_REASON_CHARS = 4096
+MAX_COPIED_ID_CHARS = 128
+DEAD_LETTER_OVERHEAD_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -151,12 +157,22 @@ class BatchProcessor(Generic[M]):
     def _dead_letter(
         self, item: Received[Any] | Any, reason: str, error: DecodeError | None
     ) -> Model:
+        value: bytes = item.value if item.value is not None else b""
+        key: bytes | None = item.key
+        kept = max(0, (self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES) * 3 // 4)
+        cuts = []
+        if len(value) > kept:
+            cuts.append(f"value cut to its first {kept} of {len(value)} bytes")
+            value = value[:kept]
+        if key is not None and len(key) > MAX_KEPT_KEY_BYTES:
+            cuts.append(f"key cut to its first {MAX_KEPT_KEY_BYTES} of {len(key)} bytes")
+            key = key[:MAX_KEPT_KEY_BYTES]
+        if len(reason) > MAX_REASON_CHARS:
+            reason = reason[:MAX_REASON_CHARS] + "..."
+        if cuts:
+            reason = f"{reason} ({'; '.join(cuts)})"
         source = SourceRecord(
-            topic=item.topic,
-            partition=item.partition,
-            offset=item.offset,
-            key=item.key,
-            value=item.value if item.value is not None else b"",
+            topic=item.topic, partition=item.partition, offset=item.offset, key=key, value=value
         )
         now = self.clock.now()
         if self.dead_letter_topic.message is NotificationRejected:
@@ -164,9 +180,13 @@ class BatchProcessor(Generic[M]):
             return NotificationRejected(
                 event_id=uuid.uuid4(),
                 occurred_at=now,
-                app_id=getattr(message, "app_id", None) or (error.app_id if error else None),
-                idempotency_key=getattr(message, "idempotency_key", None)
-                or (error.idempotency_key if error else None),
+                app_id=_short(
+                    getattr(message, "app_id", None) or (error.app_id if error else None)
+                ),
+                idempotency_key=_short(
+                    getattr(message, "idempotency_key", None)
+                    or (error.idempotency_key if error else None)
+                ),
                 reason=reason,
                 source=source,
             )
@@ -178,6 +198,16 @@ class BatchProcessor(Generic[M]):
             attempts=self.max_attempts if error is None else 1,
             source=source,
         )
+
+
+def _short(copied: str | None) -> str | None:
+    """An id copied from bad input, unless it is too long to be one."""
+    return copied if copied is not None and len(copied) <= MAX_COPIED_ID_CHARS else None
+
+
+async def _undecoded(message: KafkaMessage) -> None:
+    """Stop FastStream from json-loading each record before the handler runs: the codec decodes
+    instead, so hostile bytes (nesting that raises RecursionError) cannot fail the whole batch."""
 
 
 def subscribe(
@@ -199,6 +229,7 @@ def subscribe(
         max_records=settings.consumer_max_records,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         ack_policy=AckPolicy.MANUAL,
+        decoder=_undecoded,
         auto_offset_reset="earliest",
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,

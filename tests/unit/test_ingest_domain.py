@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from contracts.content import NotificationRequest
@@ -68,3 +70,122 @@ def test_expansion_gives_one_stable_event_per_user() -> None:
     assert [e.user_id for e in events] == ["u1", "u2"]
     assert [e.event_id for e in events] == [e.event_id for e in again]
     assert len({e.event_id for e in events}) == 2
+
+
+def scheduled(schedule: dict[str, object], **options: object) -> NotificationRequest:
+    return NotificationRequest.model_validate(
+        {
+            "idempotency_key": "k-1",
+            "audience": {"user_ids": ["u1"]},
+            "content": {"title": "T"},
+            "options": options,
+            "schedule": schedule,
+        }
+    )
+
+
+NOW = FrozenClock().now()
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        ({"title": "a\x00b"}, "content.title"),
+        ({"title": "T", "data": {"k\x00": "v"}}, "content.data"),
+        ({"title": "T", "data": {"k": "\x00"}}, "content.data.k"),
+        ({"title": "T", "body_loc_args": ["x", "\x00"]}, "content.body_loc_args.1"),
+        (
+            {"title": "T", "overrides": {"android": {"notification": {"tag": "\x00"}}}},
+            "content.overrides.android.notification.tag",
+        ),
+    ],
+)
+def test_a_nul_character_is_refused_where_it_hides(content: dict[str, object], field: str) -> None:
+    with pytest.raises(domain.RequestProblem, match="NUL character") as caught:
+        domain.check(request(**content), max_content_bytes=4000)
+
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_refused(number: float) -> None:
+    bad = request(title="T", overrides={"apns": {"payload": {"x": [1, number]}}})
+
+    with pytest.raises(domain.RequestProblem, match="NaN and Infinity") as caught:
+        domain.check(bad, max_content_bytes=4000)
+
+    assert caught.value.field == "content.overrides.apns.payload.x.1"
+
+
+def test_content_too_large_for_a_platform_names_it_and_its_limit() -> None:
+    large = request(title="T", body="€" * 1300, deep_link="app://x")
+
+    with pytest.raises(domain.RequestProblem) as caught:
+        domain.check(large, max_content_bytes=8000)
+
+    assert caught.value.field == "content"
+    assert (
+        "for APNs (JSON payload, apns-push-type alert); the limit is 4096" in caught.value.message
+    )
+    assert "for Web Push (plaintext of one 4096-byte aes128gcm record); the limit is 3993" in (
+        caught.value.message
+    )
+
+
+def test_an_override_a_dispatcher_refuses_is_refused_at_ingest() -> None:
+    bad = request(title="T", overrides={"apns": {"headers": {"apns-priority": "7"}}})
+
+    with pytest.raises(domain.RequestProblem, match="must be 1, 5 or 10") as caught:
+        domain.check(bad, max_content_bytes=4000)
+
+    assert caught.value.field == "content.overrides.apns.headers.apns-priority"
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"send_at": NOW + timedelta(days=365)},
+        {"send_at": NOW - timedelta(days=7)},
+        {"local_time": "2027-01-15T23:59:00"},
+        {"expires_at": NOW + timedelta(seconds=1)},
+        {"expires_at": NOW + timedelta(days=393)},
+        {"send_at": NOW - timedelta(seconds=59), "urgent": True},
+    ],
+    ids=str,
+)
+def test_times_inside_the_window_are_accepted(schedule: dict[str, object]) -> None:
+    domain.check_timing(scheduled(schedule, ttl_seconds=60 if "urgent" in schedule else None), NOW)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "ttl", "field", "message"),
+    [
+        ({"send_at": NOW + timedelta(days=366)}, None, "schedule.send_at", "365 days ahead"),
+        ({"send_at": "9999-12-31T23:59:59Z"}, 60, "schedule.send_at", "the limit is 365 days"),
+        ({"send_at": NOW - timedelta(days=8)}, None, "schedule.send_at", "7 days in the past"),
+        ({"send_at": "0001-01-01T00:00:00+05:00"}, None, "schedule.send_at", "in the past"),
+        ({"local_time": "2027-01-16T15:00:00"}, None, "schedule.local_time", "every time zone"),
+        ({"local_time": "0001-01-01T00:00:00"}, 60, "schedule.local_time", "7 days in the past"),
+        ({"local_time": "9999-12-31T23:59:59"}, 60, "schedule.local_time", "365 days ahead"),
+        ({"expires_at": NOW}, None, "schedule.expires_at", "passed 0 s ago"),
+        ({"expires_at": NOW - timedelta(hours=3)}, None, "schedule.expires_at", "passed 3 h ago"),
+        ({"expires_at": NOW + timedelta(days=394)}, None, "schedule.expires_at", "393 days"),
+        ({"send_at": NOW - timedelta(seconds=60)}, 60, "options.ttl_seconds", "ended 0 s ago"),
+        ({"local_time": "2026-01-14T23:00:00"}, 3600, "options.ttl_seconds", "every time zone"),
+    ],
+    ids=str,
+)
+def test_times_outside_the_window_name_the_field_and_limit(
+    schedule: dict[str, object], ttl: int | None, field: str, message: str
+) -> None:
+    with pytest.raises(domain.RequestProblem) as caught:
+        domain.check_timing(scheduled(schedule, ttl_seconds=ttl), NOW)
+
+    assert caught.value.field == field
+    assert message in caught.value.message
+
+
+def test_a_local_time_still_ahead_somewhere_is_accepted() -> None:
+    eleven_hours_ago_in_utc = "2026-01-15T01:00:00"
+
+    domain.check_timing(scheduled({"local_time": eleven_hours_ago_in_utc}, ttl_seconds=3600), NOW)
