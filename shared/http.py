@@ -13,10 +13,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.apps import Scope
 from shared.callers import Authenticator, Caller
 from shared.errors import RETRYABLE
+from shared.http_limits import BodyLimit
 from shared.ratelimit import RateLimiter, retry_after_header
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
     """A FastAPI app with /healthz, /readyz and Herald's error handlers."""
     app = FastAPI(title=title, description=description, version=version)
     app.state.ready = False
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     async def healthz() -> dict[str, str]:
@@ -70,6 +73,13 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
             error_body(exc.code, exc.message, exc.field),
             status_code=exc.status,
             headers=exc.headers,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)

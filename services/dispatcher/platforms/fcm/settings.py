@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from contracts.limits import MAX_ANDROID_CHANNEL_ID_BYTES
 from shared.settings import HeraldSettings
 
 
@@ -27,7 +28,11 @@ class FcmSettings(HeraldSettings):
         default=None, description="PEM bundle to trust for FCM and the token endpoint."
     )
     fcm_android_channel_id: str | None = Field(
-        default=None, description="Android notification channel for visible pushes."
+        default=None,
+        max_length=MAX_ANDROID_CHANNEL_ID_BYTES,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Android notification channel for visible pushes (printable ASCII; ingest's "
+        "payload estimates count on its length).",
     )
     fcm_validate_only: bool = Field(
         default=False, description="Ask FCM to validate messages without delivering them."
