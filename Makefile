@@ -6,8 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install run test lint format schemas clean
+.PHONY: install run test lint format schemas clean bench bench-smoke
 
 install: $(STAMP)
 
@@ -33,6 +34,14 @@ lint: $(STAMP)
 test: lint
 	@echo "==> pytest"
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# The whole pipeline under load (minutes; writes bench-results/latest/). BENCH_ARGS: see --help.
+bench: $(STAMP)
+	@$(PY) -m tests.benchmarks.pipeline $(BENCH_ARGS)
+
+# Seconds of tiny load: checks the benchmark still produces figures and loses nothing (CI).
+bench-smoke: $(STAMP)
+	@$(PY) -m tests.benchmarks.pipeline --smoke $(BENCH_ARGS)
 
 format: $(STAMP)
 	@$(PY) -m ruff format .

@@ -44,11 +44,30 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 def decode(topic: Topic, raw: bytes | None) -> Model:
-    """Parse and validate one message of ``topic``; raise DecodeError with a reason otherwise."""
+    """Parse and validate one message of ``topic``; raise DecodeError with a reason otherwise.
+
+    A good message is parsed once; only a message that fails is parsed again, step by step, to
+    say why. ``type`` and ``version`` must be spelled out, not left to the model's defaults.
+    """
     if raw is None:
         raise DecodeError("empty message (tombstone) where an event was expected")
     if len(raw) > MAX_MESSAGE_BYTES:
         raise DecodeError(f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes")
+    try:
+        message = topic.message.model_validate_json(raw)
+    except ValidationError:
+        return _refuse(topic, raw)
+    if _PINNED.issubset(message.model_fields_set):
+        return message
+    return _refuse(topic, raw)
+
+
+_PINNED = frozenset({"type", "version"})
+
+
+def _refuse(topic: Topic, raw: bytes) -> Model:
+    """Find what is wrong with ``raw`` and raise DecodeError saying it (a message found good
+    after all is returned)."""
     try:
         data = pydantic_core.from_json(raw)
     except ValueError as exc:

@@ -29,8 +29,23 @@ class KafkaSettings(HeraldSettings):
     topic_prefix: str = Field(default="", description="Prepended to every catalog topic name.")
     consumer_max_records: int = Field(default=500, ge=1, le=10_000)
     consumer_batch_timeout_ms: int = Field(default=20, ge=1, le=5_000)
+    consumer_fetch_max_wait_ms: int = Field(
+        default=500,
+        ge=1,
+        le=5_000,
+        description="Longest a fetch waits on the broker for records. Kafka answers as soon as "
+        "records arrive; the embedded broker does not (~100 ms late at 500), so the local stack "
+        "sets a short wait, paid for with idle fetches.",
+    )
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    consumer_fetch_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes one fetch brings back, so most a consumer holds read ahead: the "
+        "embedded broker ignores the per-partition limit (aiokafka's 50 MiB default let a "
+        "dispatcher grow ~60 MB with a backlog; make bench).",
+    )
     producer_linger_ms: int = Field(default=2, ge=0, le=1_000)
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     handler_max_attempts: int = Field(

@@ -18,14 +18,19 @@ from contracts.base import derived_id
 from contracts.codec import decode_as, encode
 from contracts.notifications import NotificationCounted, NotificationDue
 from services.badge_count import domain
-from services.badge_count.store import BadgeStore
+from services.badge_count.store import BadgeStore, CountedRow, DeliveryRow
 from shared.clock import Clock
 from shared.db import Connection
 from shared.kafka import Publisher, Received, Rejection
 
 
 class DueHandler:
-    """Stamps each due notification with the user's badge, or drops it when already read."""
+    """Stamps each due notification with the user's badge, or drops it when already read.
+
+    A batch costs a handful of statements whatever its size: lock every user's state, read what
+    earlier deliveries decided and which notifications were read first, decide in memory message
+    by message (a user's later message sees the state the earlier one left), write it all back.
+    """
 
     def __init__(self, pool: asyncpg.Pool, store: BadgeStore, bus: Publisher, clock: Clock) -> None:
         self.pool = pool
@@ -35,56 +40,63 @@ class DueHandler:
 
     async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
         now = self.clock.now()
-        counted: list[NotificationCounted] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            for item in batch:
-                event = await self.count(conn, item.message, now)
-                if event is not None:
-                    counted.append(event)
+            counted = await self.count(conn, [item.message for item in batch], now)
         await self.bus.publish_all((topics.COUNTED, event) for event in counted)
         return ()
 
     async def count(
-        self, conn: Connection, due: NotificationDue, now: datetime
-    ) -> NotificationCounted | None:
-        """The counted event for ``due``, or None when the user read it before it came due."""
-        state = await self.store.lock_state(conn, due.app_id, due.user_id, now)
-        earlier = await self.store.counted(conn, due.app_id, due.user_id, due.notification_id)
-        if earlier is not None:
-            if earlier.suppressed:
-                return None
-            return counted_event(due, earlier.badge, earlier.seq, now)
-        read_by_id = await self.store.was_read_by_id(
-            conn, due.app_id, due.user_id, due.notification_id
-        )
-        decision = domain.on_delivery(
-            state,
-            due.options.badge,
-            due.content,
-            read_before=domain.already_read(state, due.due_at, read_by_id),
-            now=now,
-        )
-        if decision.clears_tracked:
-            await self.store.read_all_tracked(conn, due.app_id, due.user_id, now)
-        await self.store.record_delivery(
-            conn,
-            app_id=due.app_id,
-            user_id=due.user_id,
-            notification_id=due.notification_id,
-            counts=decision.tracked,
-            badge=decision.badge,
-            seq=decision.state.seq if decision.badge is not None else None,
-            suppressed=decision.suppressed,
-            accepted_at=due.accepted_at,
-            due_at=due.due_at,
-            now=now,
-        )
-        if decision.state != state:
-            await self.store.save_state(conn, due.app_id, due.user_id, decision.state, now)
-        if decision.suppressed:
-            return None
-        seq = decision.state.seq if decision.badge is not None else None
-        return counted_event(due, decision.badge, seq, now)
+        self, conn: Connection, dues: Sequence[NotificationDue], now: datetime
+    ) -> list[NotificationCounted]:
+        """The counted events of ``dues``, in order; none for those read before they came due."""
+        states = await self.store.lock_states(conn, {(d.app_id, d.user_id) for d in dues}, now)
+        initial = dict(states)
+        keys = {(d.app_id, d.user_id, d.notification_id) for d in dues}
+        earlier = await self.store.counted_of(conn, keys)
+        read_by_id = await self.store.read_by_id_of(conn, keys)
+        rows: list[DeliveryRow] = []
+        counted: list[NotificationCounted] = []
+        for due in dues:
+            user, key = (due.app_id, due.user_id), (due.app_id, due.user_id, due.notification_id)
+            before = earlier.get(key)
+            if before is not None:
+                if not before.suppressed:
+                    counted.append(counted_event(due, before.badge, before.seq, now))
+                continue
+            state = states[user]
+            decision = domain.on_delivery(
+                state,
+                due.options.badge,
+                due.content,
+                read_before=domain.already_read(state, due.due_at, key in read_by_id),
+                now=now,
+            )
+            if decision.clears_tracked:
+                await self.store.record_deliveries(conn, rows, now)
+                rows = []
+                await self.store.read_all_tracked(conn, due.app_id, due.user_id, now)
+            seq = decision.state.seq if decision.badge is not None else None
+            rows.append(
+                DeliveryRow(
+                    app_id=due.app_id,
+                    user_id=due.user_id,
+                    notification_id=due.notification_id,
+                    counts=decision.tracked,
+                    badge=decision.badge,
+                    seq=seq,
+                    suppressed=decision.suppressed,
+                    accepted_at=due.accepted_at,
+                    due_at=due.due_at,
+                )
+            )
+            earlier[key] = CountedRow(decision.badge, seq, decision.suppressed)
+            states[user] = decision.state
+            if not decision.suppressed:
+                counted.append(counted_event(due, decision.badge, seq, now))
+        await self.store.record_deliveries(conn, rows, now)
+        changed = {user: state for user, state in states.items() if state != initial[user]}
+        await self.store.save_states(conn, changed, now)
+        return counted
 
 
 def counted_event(

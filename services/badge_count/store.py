@@ -7,7 +7,7 @@ Each user's row in ``badges`` is locked before anything else of theirs is read, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,9 @@ import asyncpg
 
 from services.badge_count.domain import BadgeState
 from shared.db import Connection
+
+UserKey = tuple[str, str]
+DeliveryKey = tuple[str, str, uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,21 @@ class CountedRow:
     badge: int | None
     seq: int | None
     suppressed: bool
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """What to store for one notification that came due."""
+
+    app_id: str
+    user_id: str
+    notification_id: uuid.UUID
+    counts: bool
+    badge: int | None
+    seq: int | None
+    suppressed: bool
+    accepted_at: datetime
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -55,14 +73,9 @@ class BadgeStore:
             user_id,
             now,
         )
-        assert row is not None
-        return BadgeState(
-            tracked=row["tracked"],
-            baseline=row["baseline"],
-            seq=row["seq"],
-            baseline_set_at=row["baseline_set_at"],
-            read_up_to=row["read_up_to"],
-        )
+        if row is None:
+            raise RuntimeError("upserting a badge row returned nothing")
+        return _state(row)
 
     async def save_state(
         self, conn: Connection, app_id: str, user_id: str, state: BadgeState, now: datetime
@@ -83,65 +96,105 @@ class BadgeStore:
             now,
         )
 
-    async def counted(
-        self, conn: Connection, app_id: str, user_id: str, notification_id: uuid.UUID
-    ) -> CountedRow | None:
-        """The decision made when this notification came due, if it came due before."""
-        row = await conn.fetchrow(
-            "SELECT badge, badge_seq, suppressed FROM counted"
-            " WHERE app_id = $1 AND user_id = $2 AND notification_id = $3",
-            app_id,
-            user_id,
-            notification_id,
+    async def lock_states(
+        self, conn: Connection, users: Collection[UserKey], now: datetime
+    ) -> dict[UserKey, BadgeState]:
+        """Every user's state, creating missing ones at zero, locked in key order until commit."""
+        ordered = sorted(users)
+        rows = await conn.fetch(
+            """
+            INSERT INTO badges (app_id, user_id, updated_at)
+            SELECT a, u, $3 FROM unnest($1::text[], $2::text[]) AS k(a, u) ORDER BY a, u
+            ON CONFLICT (app_id, user_id) DO UPDATE SET tracked = badges.tracked
+            RETURNING app_id, user_id, tracked, baseline, seq, baseline_set_at, read_up_to
+            """,
+            [user[0] for user in ordered],
+            [user[1] for user in ordered],
+            now,
         )
-        if row is None:
-            return None
-        return CountedRow(row["badge"], row["badge_seq"], row["suppressed"])
+        return {(row["app_id"], row["user_id"]): _state(row) for row in rows}
 
-    async def was_read_by_id(
-        self, conn: Connection, app_id: str, user_id: str, notification_id: uuid.UUID
-    ) -> bool:
-        return bool(
-            await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM reads_by_id"
-                " WHERE app_id = $1 AND user_id = $2 AND notification_id = $3)",
-                app_id,
-                user_id,
-                notification_id,
-            )
-        )
-
-    async def record_delivery(
-        self,
-        conn: Connection,
-        *,
-        app_id: str,
-        user_id: str,
-        notification_id: uuid.UUID,
-        counts: bool,
-        badge: int | None,
-        seq: int | None,
-        suppressed: bool,
-        accepted_at: datetime,
-        due_at: datetime,
-        now: datetime,
+    async def save_states(
+        self, conn: Connection, states: Mapping[UserKey, BadgeState], now: datetime
     ) -> None:
+        """Store the users' new states in one statement."""
+        if not states:
+            return
+        users = list(states)
+        await conn.execute(
+            """
+            UPDATE badges AS b SET tracked = s.t, baseline = s.bl, seq = s.q,
+                                   baseline_set_at = s.bs, read_up_to = s.r, updated_at = $8
+            FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bigint[],
+                        $6::timestamptz[], $7::timestamptz[]) AS s(a, u, t, bl, q, bs, r)
+            WHERE b.app_id = s.a AND b.user_id = s.u
+            """,
+            [user[0] for user in users],
+            [user[1] for user in users],
+            [states[user].tracked for user in users],
+            [states[user].baseline for user in users],
+            [states[user].seq for user in users],
+            [states[user].baseline_set_at for user in users],
+            [states[user].read_up_to for user in users],
+            now,
+        )
+
+    async def counted_of(
+        self, conn: Connection, keys: Collection[DeliveryKey]
+    ) -> dict[DeliveryKey, CountedRow]:
+        """The decisions made when these notifications came due, for those that came before."""
+        rows = await conn.fetch(
+            "SELECT c.app_id, c.user_id, c.notification_id, c.badge, c.badge_seq, c.suppressed"
+            " FROM counted AS c"
+            " JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS k(a, u, n)"
+            " ON c.app_id = k.a AND c.user_id = k.u AND c.notification_id = k.n",
+            *_columns(keys),
+        )
+        return {
+            (row["app_id"], row["user_id"], row["notification_id"]): CountedRow(
+                row["badge"], row["badge_seq"], row["suppressed"]
+            )
+            for row in rows
+        }
+
+    async def read_by_id_of(
+        self, conn: Connection, keys: Collection[DeliveryKey]
+    ) -> set[DeliveryKey]:
+        """The notifications among ``keys`` a device named as read."""
+        rows = await conn.fetch(
+            "SELECT r.app_id, r.user_id, r.notification_id FROM reads_by_id AS r"
+            " JOIN unnest($1::text[], $2::text[], $3::uuid[]) AS k(a, u, n)"
+            " ON r.app_id = k.a AND r.user_id = k.u AND r.notification_id = k.n",
+            *_columns(keys),
+        )
+        return {(row["app_id"], row["user_id"], row["notification_id"]) for row in rows}
+
+    async def record_deliveries(
+        self, conn: Connection, deliveries: Sequence[DeliveryRow], now: datetime
+    ) -> None:
+        """Insert what was decided for each notification that came due, in one statement."""
+        if not deliveries:
+            return
         await conn.execute(
             """
             INSERT INTO counted (app_id, user_id, notification_id, counts, badge, badge_seq,
                                  accepted_at, counted_at, suppressed, read_at, due_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 THEN $8::timestamptz END, $10)
+            SELECT a, u, n, c, b, q, acc, $10::timestamptz, sup,
+                   CASE WHEN sup THEN $10::timestamptz END, due
+            FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bool[], $5::int[],
+                        $6::bigint[], $7::timestamptz[], $8::bool[], $9::timestamptz[])
+              AS r(a, u, n, c, b, q, acc, sup, due)
             """,
-            app_id,
-            user_id,
-            notification_id,
-            counts,
-            badge,
-            seq,
-            accepted_at,
+            [d.app_id for d in deliveries],
+            [d.user_id for d in deliveries],
+            [d.notification_id for d in deliveries],
+            [d.counts for d in deliveries],
+            [d.badge for d in deliveries],
+            [d.seq for d in deliveries],
+            [d.accepted_at for d in deliveries],
+            [d.suppressed for d in deliveries],
+            [d.due_at for d in deliveries],
             now,
-            suppressed,
-            due_at,
         )
 
     async def read_all_tracked(
@@ -238,13 +291,7 @@ class BadgeStore:
         )
         if row is None:
             return BadgeState()
-        return BadgeState(
-            tracked=row["tracked"],
-            baseline=row["baseline"],
-            seq=row["seq"],
-            baseline_set_at=row["baseline_set_at"],
-            read_up_to=row["read_up_to"],
-        )
+        return _state(row)
 
     async def unread_of(self, app_id: str, user_id: str, limit: int) -> list[Unread]:
         """The user's unread notifications that count toward the badge, newest first."""
@@ -257,3 +304,18 @@ class BadgeStore:
             limit,
         )
         return [Unread(row["notification_id"], row["accepted_at"], row["due_at"]) for row in rows]
+
+
+def _state(row: asyncpg.Record) -> BadgeState:
+    return BadgeState(
+        tracked=row["tracked"],
+        baseline=row["baseline"],
+        seq=row["seq"],
+        baseline_set_at=row["baseline_set_at"],
+        read_up_to=row["read_up_to"],
+    )
+
+
+def _columns(keys: Collection[DeliveryKey]) -> tuple[list[str], list[str], list[uuid.UUID]]:
+    ordered = list(keys)
+    return [k[0] for k in ordered], [k[1] for k in ordered], [k[2] for k in ordered]

@@ -20,13 +20,14 @@ def banner(stack: LocalStack) -> str:
     ingest, registry, fcm = s["ingest"].url, s["registry"].url, s["fcm-emulator"].url
     apns, webpush = s["apns-emulator"].url, s["webpush-emulator"].url
     apns_tls, webpush_tls = stack.tls_ports["apns-emulator"], stack.tls_ports["webpush-emulator"]
+    fcm_tls = stack.tls_ports["fcm-emulator"]
     key = stack.api_key
     return f"""
 Herald is running.
 
   ingest    (send notifications)   {ingest}/docs
   registry  (register devices)     {registry}/docs
-  what was pushed:  FCM {fcm}/emulator/messages
+  what was pushed:  FCM {fcm}/emulator/messages   (FCM's API: TLS + HTTP/2 on :{fcm_tls})
                     APNs {apns}/emulator/messages   (Apple's API: TLS + HTTP/2 on :{apns_tls})
                     Web Push {webpush}/emulator/messages   (push service: TLS on :{webpush_tls})
   health: scheduler {s["scheduler"].url}/readyz, badge-count {s["badge-count"].url}/readyz,

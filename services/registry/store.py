@@ -153,7 +153,8 @@ class DeviceStore:
                 stored_digest=stored,
             )
             if outcome is ownership.Claim.REFUSED:
-                assert existing is not None
+                if existing is None:
+                    raise RuntimeError("ownership refused a claim on a device that does not exist")
                 return Registered(existing, created=False, previous_user_id=None, refused=True)
             secret = (
                 ownership.new_device_secret() if ownership.issues_secret(outcome, stored) else None

@@ -228,6 +228,8 @@ def subscribe(
         batch=True,
         max_records=settings.consumer_max_records,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        fetch_max_bytes=settings.consumer_fetch_max_bytes,
         ack_policy=AckPolicy.MANUAL,
         decoder=_undecoded,
         auto_offset_reset="earliest",

@@ -111,13 +111,28 @@ class _BareH2(asyncio.Protocol):
         await done
 
 
-async def with_herald(url: str, ca: Path, requests: int) -> tuple[float, float]:
+#: What a Web Push request carries: a long VAPID authorization and a path per subscription.
+WEBPUSH_HEADERS = {
+    "authorization": f"vapid t={'x' * 250}, k={'y' * 87}",
+    "ttl": "2419200",
+    "content-encoding": "aes128gcm",
+    "content-type": "application/octet-stream",
+}
+
+
+async def with_herald(
+    url: str, ca: Path, requests: int, *, webpush: bool = False
+) -> tuple[float, float]:
     tls = ssl.create_default_context(cafile=str(ca))
     fallback = HttpxSender(httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(ca))))
     client = H2Client(tls, connect_timeout=5, fallback=fallback)
+    sent = iter(range(10**9))
 
     async def send() -> None:
-        response = await client.post(url + PATH, HEADERS, BODY)
+        if webpush:
+            response = await client.post(f"{url}/push/s-{next(sent)}", WEBPUSH_HEADERS, BODY)
+        else:
+            response = await client.post(url + PATH, HEADERS, BODY)
         assert response.status == 200
 
     try:
@@ -165,6 +180,9 @@ def main() -> int:
                 ),
                 "bare h2, 1 connection": lambda: with_bare_h2(port, ca, requests),
                 "Herald H2Client, 1 connection": lambda: with_herald(url, ca, requests),
+                "Herald H2Client, Web Push headers": lambda: with_herald(
+                    url, ca, requests, webpush=True
+                ),
             }
             for name, case in cases.items():
                 wall, cpu = asyncio.run(case())

@@ -2,6 +2,13 @@
 requests multiplexed up to the server's stream limit, flow control honoured both ways, and a
 GOAWAY or a lost connection reported as ConnectionFailed so the push is retried.
 
+Headers are normalised here (names lower-cased, values stripped), so h2 does not do it again; that
+also keeps h2 from sending ``authorization`` never-indexed, which Huffman-codes the long provider
+token (VAPID JWT, OAuth token) on every request: indexed, it goes once per connection (~60 µs of
+CPU less per request with Web Push headers, tests/benchmarks/http_clients). The token is the
+deployment's own credential for that provider: probing it through compression would take both
+header values of one's choosing on this connection and sight of its encrypted traffic.
+
 httpx's HTTP/2 path measured ~690 µs of client CPU per request here, this ~135 µs
 (tests/benchmarks/http_clients); aioapns works the same way for APNs. Origins that do not offer h2
 by ALPN, and plain http, go to the fallback sender.
@@ -24,6 +31,14 @@ import h2.exceptions
 from services.dispatcher.transport.base import ConnectionFailed, Response, Sender
 
 
+class _H2Connection(h2.connection.H2Connection):
+    """h2's connection state, remembering fewer closed streams: h2 keeps 65,536 per connection
+    (~15 MB once a connection has carried that many pushes); a few thousand still recognise any
+    frame that arrives late for a stream just closed."""
+
+    MAX_CLOSED_STREAMS = 4096
+
+
 class _Stream:
     """One request in flight: its reply as it arrives."""
 
@@ -43,8 +58,10 @@ class _Connection(asyncio.Protocol):
     """One HTTP/2 connection; ``usable`` turns False for good after a GOAWAY or a loss."""
 
     def __init__(self, authority: str) -> None:
-        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
-        self.h2 = h2.connection.H2Connection(config)
+        config = h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", normalize_outbound_headers=False
+        )
+        self.h2 = _H2Connection(config)
         self.authority = authority
         self.streams: dict[int, _Stream] = {}
         self.transport: asyncio.Transport | None = None
@@ -53,7 +70,8 @@ class _Connection(asyncio.Protocol):
         self._changed = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        if not isinstance(transport, asyncio.Transport):
+            raise TypeError(f"HTTP/2 needs a stream transport, got {type(transport).__name__}")
         self.transport = transport
         tls = transport.get_extra_info("ssl_object")
         self.protocol = tls.selected_alpn_protocol() if tls is not None else None
@@ -134,7 +152,7 @@ class _Connection(asyncio.Protocol):
                 (":scheme", "https"),
                 (":authority", self.authority),
                 (":path", path),
-                *((name.lower(), value) for name, value in headers.items()),
+                *((name.lower(), value.strip()) for name, value in headers.items()),
                 ("content-length", str(len(body))),
             ]
             self.h2.send_headers(stream_id, request_headers, end_stream=not body)

@@ -6,6 +6,7 @@ Replies carry the request's ``apns-id`` (or a new one), as APNs does.
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ from services.emulators.apns.rules import check
 from services.emulators.apns.settings import ApnsEmulatorSettings
 from services.emulators.apns.state import ApnsEmulatorState, Attempt, Recorded
 from services.emulators.faults import FaultSpecError, parse_fault
+from services.emulators.load import add_load_routes
 from shared.clock import Clock, SystemClock
 from shared.http import ApiError, create_http_app
 from shared.logs import token_ref
@@ -39,6 +41,7 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
     keys = load_trusted_keys(settings.apns_emulator_auth_keys, settings.apns_emulator_team_id)
     checker = ProviderTokenChecker(keys, clock)
     state = ApnsEmulatorState(settings.apns_emulator_max_messages)
+    load = settings.load_report()
     certificates = settings.apns_emulator_client_ca is not None
     app = create_http_app(
         title="Herald APNs emulator",
@@ -46,10 +49,12 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
     )
     app.state.apns = state
     app.state.checker = checker
+    add_load_routes(app, load)
 
     @app.post("/3/device/{token}", tags=["apns"])
     async def send(token: str, request: Request) -> Response:
         apns_id = request.headers.get("apns-id") or str(uuid.uuid4())
+        arrived = time.time()
         now = clock.now()
         try:
             auth = _authenticate(checker, request, certificates)
@@ -69,7 +74,9 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
                 raise ApnsReject(410, "Unregistered", timestamp=int(since.timestamp() * 1000))
         except ApnsReject as reject:
             state.attempts.append(Attempt(now, token, reject.status, reject.reason))
+            load.note(arrived, None, reject.status)
             log.info("refused %s for %s: %s", apns_id, token_ref(token), reject)
+            await load.wait()
             return JSONResponse(
                 reject.body(),
                 status_code=reject.status,
@@ -77,7 +84,9 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
             )
         state.attempts.append(Attempt(now, token, 200, None))
         state.messages.append(Recorded(apns_id, token, now, auth, checked))
+        load.note(arrived, _notification_id(checked.payload), 200)
         log.info("accepted %s for %s", apns_id, token_ref(token))
+        await load.wait()
         return Response(status_code=200, headers={"apns-id": apns_id})
 
     @app.api_route("/3/device/{token}", methods=["GET", "PUT", "DELETE"], tags=["apns"])
@@ -117,6 +126,11 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
 
     app.state.ready = True
     return app
+
+
+def _notification_id(payload: dict[str, Any]) -> str | None:
+    value = payload.get("herald_notification_id")
+    return value if isinstance(value, str) else None
 
 
 def _authenticate(checker: ProviderTokenChecker, request: Request, certificates: bool) -> str:

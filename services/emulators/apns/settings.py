@@ -6,10 +6,11 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.emulators.load import LoadSettings
 from shared.settings import HttpSettings, ObservabilitySettings
 
 
-class ApnsEmulatorSettings(HttpSettings, ObservabilitySettings):
+class ApnsEmulatorSettings(HttpSettings, ObservabilitySettings, LoadSettings):
     """Where to listen (TLS for the provider API, plain HTTP for inspection) and whom to trust."""
 
     http_port: int = 8096

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import urllib.parse
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from services.emulators.fcm.oauth import AccessToken, GrantError, TokenIssuer
 from services.emulators.fcm.schema import check_size, parse_send_request
 from services.emulators.fcm.settings import FcmEmulatorSettings
 from services.emulators.fcm.state import TOKEN_FORMAT, EmulatorState, Recorded
+from services.emulators.load import LoadReport, add_load_routes
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.logs import token_ref
@@ -49,13 +51,19 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
         accounts, clock, timedelta(seconds=settings.fcm_emulator_token_lifetime_seconds)
     )
     state = EmulatorState(settings.fcm_emulator_max_messages)
+    load = settings.load_report()
     app = create_http_app(
         title="Herald FCM emulator",
         description="FCM HTTP v1 and Google's OAuth2 token endpoint, for local stacks and tests.",
     )
 
+    add_load_routes(app, load)
+
     @app.exception_handler(FcmApiError)
-    async def fcm_error(_: Request, exc: FcmApiError) -> JSONResponse:
+    async def fcm_error(request: Request, exc: FcmApiError) -> JSONResponse:
+        if request.url.path.endswith(":send"):
+            load.note(getattr(request.state, "arrived", time.time()), None, exc.code)
+            await load.wait()
         return JSONResponse(exc.body(), status_code=exc.code, headers=exc.headers)
 
     @app.exception_handler(GrantError)
@@ -77,6 +85,7 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
 
     @app.post("/v1/projects/{project}/messages:send", tags=["fcm"])
     async def send(project: str, request: Request) -> JSONResponse:
+        request.state.arrived = time.time()
         _authorize(issuer, request, project)
         fault = state.faults.take()
         if fault is not None:
@@ -98,6 +107,8 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
         if not parsed.validate_only:
             state.record(Recorded(name=name, project=project, received_at=now, message=raw_message))
             log.info("accepted %s for %s", name, token_ref(token) if token else "a topic")
+        _note_success(load, request.state.arrived, raw_message)
+        await load.wait()
         return JSONResponse({"name": name})
 
     @app.get("/emulator/messages", tags=["emulator"])
@@ -124,6 +135,12 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
 
     app.state.ready = True
     return app
+
+
+def _note_success(load: LoadReport, arrived: float, message: dict[str, Any]) -> None:
+    data = message.get("data")
+    value = data.get("herald_notification_id") if isinstance(data, dict) else None
+    load.note(arrived, value if isinstance(value, str) else None, 200)
 
 
 def _account_files(settings: FcmEmulatorSettings) -> list[Path]:

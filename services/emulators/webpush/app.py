@@ -7,6 +7,7 @@ plain HTTP. A subscription's endpoint uses the TLS port, so it passes Herald's h
 import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.emulators.faults import FaultSpecError, parse_fault
+from services.emulators.load import add_load_routes
 from services.emulators.webpush.checks import PushRefused, check_headers, check_vapid, decrypt
 from services.emulators.webpush.settings import WebPushEmulatorSettings
 from services.emulators.webpush.state import Attempt, Received, WebPushEmulatorState
@@ -24,18 +26,21 @@ log = logging.getLogger(__name__)
 
 FAULT_STATUSES = frozenset({404, 410, 429, 500, 503})
 KEPT_HEADERS = ("ttl", "urgency", "topic", "content-encoding", "content-type")
+MAX_FAMILY = 10_000_000
 
 
 def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) -> FastAPI:
     """The emulator as an ASGI app; endpoints it hands out point at its TLS port."""
     clock = clock or SystemClock()
     state = WebPushEmulatorState(settings.webpush_emulator_max_messages)
+    load = settings.load_report()
     origin = f"https://127.0.0.1:{settings.webpush_emulator_tls_port}"
     app = create_http_app(
         title="Herald Web Push emulator",
         description="An RFC 8030 push service that decrypts and checks what it receives.",
     )
     app.state.webpush = state
+    add_load_routes(app, load)
 
     @app.post("/emulator/subscriptions", tags=["emulator"], status_code=201)
     async def subscribe(request: Request) -> dict[str, Any]:
@@ -50,6 +55,22 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
             "keys": {"p256dh": subscription.keys.p256dh, "auth": subscription.keys.auth},
         }
 
+    @app.post("/emulator/subscription-families", tags=["emulator"], status_code=201)
+    async def subscribe_family(request: Request) -> dict[str, Any]:
+        """``count`` subscriptions sharing one key pair: endpoint ``{endpoint_prefix}{n}``."""
+        try:
+            count = int(json.loads(await request.body())["count"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ApiError(400, "invalid_family", f'expected {{"count": n}}: {exc}') from None
+        if not 1 <= count <= MAX_FAMILY:
+            raise ApiError(400, "invalid_family", f"count must be between 1 and {MAX_FAMILY}")
+        family = state.subscribe_family(count)
+        return {
+            "endpoint_prefix": f"{origin}/push/{family.id}-",
+            "count": count,
+            "keys": {"p256dh": family.keys.p256dh, "auth": family.keys.auth},
+        }
+
     @app.post("/emulator/subscriptions/{subscription_id}/unsubscribe", tags=["emulator"])
     async def unsubscribe(subscription_id: str) -> Response:
         subscription = state.subscriptions.get(subscription_id)
@@ -60,22 +81,27 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
 
     @app.post("/push/{subscription_id}", tags=["push"])
     async def push(subscription_id: str, request: Request) -> Response:
+        arrived = time.time()
         now = clock.now()
         try:
             received = await _receive(subscription_id, request)
         except PushRefused as refused:
             state.attempts.append(Attempt(now, subscription_id, refused.status, refused.reason))
+            load.note(arrived, None, refused.status)
             log.info("refused a message for %s: %s", subscription_id, refused)
+            await load.wait()
             headers = {"retry-after": refused.retry_after} if refused.retry_after else None
             return JSONResponse(
                 {"reason": refused.reason}, status_code=refused.status, headers=headers
             )
         state.attempts.append(Attempt(now, subscription_id, 201, None))
         state.messages.append(received)
+        load.note(arrived, _notification_id(received.plaintext), 201)
+        await load.wait()
         return Response(status_code=201, headers={"location": f"{origin}/m/{received.id}"})
 
     async def _receive(subscription_id: str, request: Request) -> Received:
-        subscription = state.subscriptions.get(subscription_id)
+        subscription = state.subscription(subscription_id)
         if subscription is None:
             raise PushRefused(404, "no such subscription")
         fault = state.faults.take()
@@ -132,3 +158,13 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
 
     app.state.ready = True
     return app
+
+
+def _notification_id(plaintext: str) -> str | None:
+    """Herald's notification id in a decrypted payload (``{"herald": {...}}``), if any."""
+    try:
+        herald = json.loads(plaintext).get("herald")
+    except (ValueError, AttributeError):
+        return None
+    value = herald.get("herald_notification_id") if isinstance(herald, dict) else None
+    return value if isinstance(value, str) else None

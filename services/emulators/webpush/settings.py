@@ -6,10 +6,11 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.emulators.load import LoadSettings
 from shared.settings import HttpSettings, ObservabilitySettings
 
 
-class WebPushEmulatorSettings(HttpSettings, ObservabilitySettings):
+class WebPushEmulatorSettings(HttpSettings, ObservabilitySettings, LoadSettings):
     """Where to listen: TLS for push messages, plain HTTP for subscriptions and inspection."""
 
     http_port: int = 8097

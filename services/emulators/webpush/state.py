@@ -1,5 +1,9 @@
 """What the Web Push emulator remembers: subscriptions and their keys, messages it decrypted,
-every request and its answer, and faults to play. In memory and bounded."""
+every request and its answer, and faults to play. In memory and bounded.
+
+A load test that needs many subscriptions asks for a family: ``count`` subscriptions sharing one
+key pair, numbered ``<family>-<n>``, which costs one entry however large it is.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +68,15 @@ class Attempt:
         }
 
 
+@dataclass(frozen=True)
+class Family:
+    """``count`` subscriptions ``<id>-0`` ... sharing ``keys``."""
+
+    id: str
+    keys: SubscriptionKeys
+    count: int
+
+
 @dataclass
 class WebPushEmulatorState:
     capacity: int
@@ -71,6 +84,7 @@ class WebPushEmulatorState:
     messages: deque[Received] = field(init=False)
     attempts: deque[Attempt] = field(init=False)
     faults: FaultQueue = field(default_factory=FaultQueue)
+    families: dict[str, Family] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.messages = deque(maxlen=self.capacity)
@@ -84,6 +98,22 @@ class WebPushEmulatorState:
         while len(self.subscriptions) > self.capacity:
             self.subscriptions.popitem(last=False)
         return subscription
+
+    def subscribe_family(self, count: int) -> Family:
+        family = Family(secrets.token_hex(8), new_subscription_keys(), count)
+        self.families[family.id] = family
+        return family
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        """An issued subscription, or a member of a family."""
+        found = self.subscriptions.get(subscription_id)
+        if found is not None:
+            return found
+        family_id, _, number = subscription_id.partition("-")
+        family = self.families.get(family_id)
+        if family is None or not number.isdigit() or int(number) >= family.count:
+            return None
+        return Subscription(subscription_id, family.keys, None)
 
     def listing(self, subscription_id: str | None) -> list[dict[str, Any]]:
         return [
