@@ -31,7 +31,7 @@ import h2.exceptions
 from services.dispatcher.transport.base import ConnectionFailed, Response, Sender
 
 
-class _H2Connection(h2.connection.H2Connection):
+class CompactH2Connection(h2.connection.H2Connection):
     """h2's connection state, remembering fewer closed streams: h2 keeps 65,536 per connection
     (~15 MB once a connection has carried that many pushes); a few thousand still recognise any
     frame that arrives late for a stream just closed."""
@@ -61,7 +61,7 @@ class _Connection(asyncio.Protocol):
         config = h2.config.H2Configuration(
             client_side=True, header_encoding="utf-8", normalize_outbound_headers=False
         )
-        self.h2 = _H2Connection(config)
+        self.h2 = CompactH2Connection(config)
         self.authority = authority
         self.streams: dict[int, _Stream] = {}
         self.transport: asyncio.Transport | None = None

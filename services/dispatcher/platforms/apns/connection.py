@@ -5,6 +5,11 @@ aioapns has no host or port argument: its pool opens connections with ``protocol
 keeps a reply's Retry-After (aioapns drops other headers), reassembles an error body split over
 several DATA frames (aioapns parses each frame alone) and returns the flow-control credit of what
 it read (aioapns never does, so a long-lived connection would stall after 64 KiB of error bodies).
+
+Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
+already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
+request, a fifth of the dispatcher's CPU per push under load (make bench, py-spy); indexed, it is
+sent once per connection and then referenced. See services/dispatcher/transport/http2.py.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import h2.config
 import h2.exceptions
 from aioapns.connection import (
     APNsBaseClientProtocol,
@@ -30,6 +37,7 @@ from aioapns.connection import (
 )
 
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
+from services.dispatcher.transport.http2 import CompactH2Connection
 
 #: Keep connections open while idle for this long (aioapns closes them after 10 s).
 IDLE_SECONDS = 300
@@ -61,6 +69,12 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
         INACTIVITY_TIME = IDLE_SECONDS
 
         partial: dict[int, bytes]
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.conn = CompactH2Connection(
+                h2.config.H2Configuration(client_side=True, normalize_outbound_headers=False)
+            )
 
         def on_response_received(self, headers: dict[bytes, bytes]) -> None:
             retry_after = headers.get(b"retry-after")
