@@ -127,7 +127,8 @@ class DeviceRegistration(BaseModel):
 
 
 class DeviceRecord(BaseModel):
-    """A registered device as the API shows it. ``token_ref`` is how logs refer to the token."""
+    """A registered device as the API shows it. ``token_ref`` is how logs refer to the token;
+    ``last_success_at`` is the last delivery the provider accepted, to within an hour."""
 
     device_id: uuid.UUID
     user_id: str

@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationCounted
@@ -27,6 +27,10 @@ from contracts.push import (
 UNREGISTERED = "unregistered"
 #: The reason used when a provider calls a token invalid without saying why.
 TOKEN_INVALID = "token_invalid"  # noqa: S105 - a reason, not a secret
+#: How exact ``last_success_at`` is: a delivery within this of the recorded success is not
+#: written, so steady traffic does not rewrite a device's row on every push (a broadcast to a
+#: million devices would otherwise update a million rows).
+SUCCESS_RESOLUTION = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,8 @@ def deactivates(device: Device, result: PushResult) -> bool:
 
 
 def apply_result(device: Device, result: PushResult, now: datetime) -> Device:
-    """The device after ``result``: deactivated, with a newer last success, or unchanged."""
+    """The device after ``result``: deactivated, with a newer last success (one at least
+    SUCCESS_RESOLUTION after the recorded one), or unchanged."""
     if deactivates(device, result):
         return dataclasses.replace(
             device,
@@ -192,7 +197,10 @@ def apply_result(device: Device, result: PushResult, now: datetime) -> Device:
             deactivation_reason=result.reason or TOKEN_INVALID,
             updated_at=now,
         )
-    newer = device.last_success_at is None or result.occurred_at > device.last_success_at
+    newer = (
+        device.last_success_at is None
+        or result.occurred_at - device.last_success_at >= SUCCESS_RESOLUTION
+    )
     if result.outcome == "delivered" and is_about(device, result) and newer:
         return dataclasses.replace(device, last_success_at=result.occurred_at)
     return device

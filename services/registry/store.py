@@ -73,6 +73,10 @@ _LOCK = f"""
 SELECT {_COLUMNS} FROM devices WHERE device_id = ANY($1::uuid[]) ORDER BY device_id FOR UPDATE
 """  # noqa: S608
 
+_READ = f"""
+SELECT {_COLUMNS} FROM devices WHERE device_id = ANY($1::uuid[])
+"""  # noqa: S608
+
 _SAVE_STATE = """
 UPDATE devices AS d SET
     active = c.active,
@@ -216,23 +220,31 @@ class DeviceStore:
         device_ids: Iterable[uuid.UUID],
         change: Callable[[dict[uuid.UUID, Device]], Sequence[Device]],
     ) -> list[tuple[Device, Device]]:
-        """Lock the devices, let ``change`` decide their new state, save it; one transaction.
+        """Let ``change`` decide the devices' new state and save it, under a lock.
 
-        The lock keeps a registration from slipping in between the decision and the write.
-        Returns each device ``change`` altered, before and after.
+        ``change`` first sees the devices as read without a lock; only those it would alter are
+        then locked, decided again and saved in one transaction, so a batch that changes nothing
+        (most results of steady delivery) writes nothing. The lock keeps a registration from
+        slipping in between the decision and the write. Returns each device ``change`` altered,
+        before and after.
         """
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_LOCK, sorted(set(device_ids)))
-            before = {row["device_id"]: _device(row) for row in rows}
-            changed = change(before)
-            if changed:
-                await conn.execute(
-                    _SAVE_STATE,
-                    [d.device_id for d in changed],
-                    [d.active for d in changed],
-                    [d.deactivated_at for d in changed],
-                    [d.deactivation_reason for d in changed],
-                    [d.last_success_at for d in changed],
-                    [d.updated_at for d in changed],
-                )
+        async with self.pool.acquire() as conn:
+            seen = await conn.fetch(_READ, list(set(device_ids)))
+            candidates = change({row["device_id"]: _device(row) for row in seen})
+            if not candidates:
+                return []
+            async with conn.transaction():
+                rows = await conn.fetch(_LOCK, sorted(d.device_id for d in candidates))
+                before = {row["device_id"]: _device(row) for row in rows}
+                changed = change(before)
+                if changed:
+                    await conn.execute(
+                        _SAVE_STATE,
+                        [d.device_id for d in changed],
+                        [d.active for d in changed],
+                        [d.deactivated_at for d in changed],
+                        [d.deactivation_reason for d in changed],
+                        [d.last_success_at for d in changed],
+                        [d.updated_at for d in changed],
+                    )
         return [(before[d.device_id], d) for d in changed]

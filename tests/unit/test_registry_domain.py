@@ -219,6 +219,13 @@ class TestResults:
         assert after.last_success_at == delivered.occurred_at
         assert after.active
 
+    def test_the_last_success_is_written_again_only_once_it_is_an_hour_old(self) -> None:
+        phone = device(last_success_at=NOW)
+        soon = result(phone, "delivered", occurred_at=NOW + timedelta(minutes=59))
+        later = result(phone, "delivered", occurred_at=NOW + domain.SUCCESS_RESOLUTION)
+        assert domain.apply_result(phone, soon, NOW) == phone
+        assert domain.apply_result(phone, later, NOW).last_success_at == later.occurred_at
+
     def test_an_older_delivery_never_moves_the_last_success_back(self) -> None:
         phone = device(last_success_at=NOW + timedelta(hours=1))
         assert domain.apply_result(phone, result(phone, "delivered"), NOW) == phone
