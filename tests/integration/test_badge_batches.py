@@ -8,27 +8,22 @@ came first). Two users get the same story: one message by message, the other in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from contracts.badges import ReadsReported
 from contracts.base import Model, derived_id
 from contracts.content import Content, DeliveryOptions
 from contracts.notifications import NotificationCounted, NotificationDue
 from contracts.topics import Topic
-from services.badge_count.app import MIGRATIONS, SCHEMA
 from services.badge_count.handlers import DueHandler, ReadsHandler
 from services.badge_count.store import BadgeStore
-from shared.db import create_pool, migrate
-from shared.embedded.postgres import EmbeddedPostgres
 from shared.kafka import Received
-from shared.settings import DatabaseSettings
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.integration
@@ -44,14 +39,6 @@ class RecordingBus:
 
     async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
         self.sent.extend(message for _, message in items)
-
-
-@pytest.fixture(scope="module")
-async def pool(postgres: EmbeddedPostgres) -> AsyncIterator[asyncpg.Pool]:
-    created = await create_pool(DatabaseSettings(database_dsn=SecretStr(postgres.dsn)), SCHEMA)
-    await migrate(created, SCHEMA, MIGRATIONS)
-    yield created
-    await created.close()
 
 
 def story(user: str, steps: list[tuple[int, Any, bool]]) -> list[NotificationDue]:
@@ -108,8 +95,9 @@ def outcome(bus: RecordingBus) -> list[tuple[str, int | None, int | None]]:
 )
 @given(steps=deliveries, read=st.sets(st.integers(0, 5), max_size=3))
 async def test_a_batch_decides_as_messages_one_at_a_time_would(
-    pool: asyncpg.Pool, steps: list[tuple[int, Any, bool]], read: set[int]
+    badge_pool: asyncpg.Pool, steps: list[tuple[int, Any, bool]], read: set[int]
 ) -> None:
+    pool = badge_pool
     store = BadgeStore(pool)
     alone, together = f"one-{uuid.uuid4().hex[:10]}", f"all-{uuid.uuid4().hex[:10]}"
     for user in (alone, together):

@@ -7,7 +7,7 @@ compares the result with a small reference model after every step.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,20 +16,15 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from contracts.badges import BadgeChanged, ReadsReported
 from contracts.base import Model, derived_id
 from contracts.content import BadgeRule, Content, DeliveryOptions
 from contracts.notifications import NotificationCounted, NotificationDue
 from contracts.topics import Topic
-from services.badge_count.app import MIGRATIONS, SCHEMA
 from services.badge_count.handlers import DueHandler, ReadsHandler
 from services.badge_count.store import BadgeStore
-from shared.db import create_pool, migrate
-from shared.embedded.postgres import EmbeddedPostgres
 from shared.kafka import Received
-from shared.settings import DatabaseSettings
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.integration
@@ -109,14 +104,6 @@ operations = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-async def pool(postgres: EmbeddedPostgres) -> AsyncIterator[asyncpg.Pool]:
-    created = await create_pool(DatabaseSettings(database_dsn=SecretStr(postgres.dsn)), SCHEMA)
-    await migrate(created, SCHEMA, MIGRATIONS)
-    yield created
-    await created.close()
-
-
 def received(message: Any) -> Received[Any]:
     return Received(message, "t", 0, 0, None, b"")
 
@@ -128,8 +115,9 @@ def received(message: Any) -> Received[Any]:
 )
 @given(ops=operations)
 async def test_badge_always_equals_unread_and_never_goes_back(
-    pool: asyncpg.Pool, ops: list[tuple[Any, ...]]
+    badge_pool: asyncpg.Pool, ops: list[tuple[Any, ...]]
 ) -> None:
+    pool = badge_pool
     clock = FrozenClock(START)
     bus = RecordingBus()
     store = BadgeStore(pool)
