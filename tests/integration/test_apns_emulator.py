@@ -222,3 +222,30 @@ async def test_a_dispatcher_with_a_client_certificate_is_accepted(
 
     assert isinstance(verdict, Delivered)
     assert recorded["auth"] == "certificate"
+
+
+async def test_finished_streams_leave_nothing_behind_on_the_connection(
+    emulator: RunningApnsEmulator, clock: FrozenClock
+) -> None:
+    provider = await create_apns_provider(
+        DispatcherSettings(**emulator.dispatcher_settings()), clock
+    )
+    gone = apns_token()
+    await emulator.control(f"/emulator/tokens/{gone}/unregister")
+    try:
+        pushes = [
+            apns_push(clock.now(), token=gone if n % 5 == 0 else apns_token()) for n in range(20)
+        ]
+        verdicts = [await provider.attempt(push, clock.now()) for push in pushes]
+        connections = list(provider._pool.connections)
+    finally:
+        await provider.close()
+
+    assert sum(isinstance(verdict, Delivered) for verdict in verdicts) == 16
+    assert connections
+    for connection in connections:
+        assert (connection.requests, connection.request_streams, connection.request_statuses) == (
+            {},
+            {},
+            {},
+        )
