@@ -24,13 +24,14 @@ from services.emulators.serving import Listen, serve_until
 from services.emulators.tls import LocalCa, create_ca
 from shared.clock import Clock
 from shared.embedded.ports import free_port
+from tests.support.emulator_client import EmulatorInspection
 
 TEAM_ID = "TEAMHERALD"
 TOPIC = "com.example.herald"
 
 
 @dataclass(frozen=True)
-class RunningApnsEmulator:
+class RunningApnsEmulator(EmulatorInspection):
     """Where the emulator listens, the CA to trust and the key it trusts."""
 
     host: str
@@ -52,24 +53,12 @@ class RunningApnsEmulator:
             "apns_ca_bundle": self.ca.cert_path,
         }
 
-    async def recorded(self, token: str | None = None) -> list[dict[str, Any]]:
-        return await self._get("/emulator/messages", "messages", token)
+    @property
+    def inspection_url(self) -> str:
+        return self.http_url
 
     async def requests(self, token: str | None = None) -> list[dict[str, Any]]:
-        return await self._get("/emulator/requests", "requests", token)
-
-    async def control(self, path: str, body: dict[str, Any] | None = None) -> None:
-        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
-            reply = await client.post(path, json=body)
-            reply.raise_for_status()
-
-    async def _get(self, path: str, field: str, token: str | None) -> list[dict[str, Any]]:
-        params = {"token": token} if token is not None else None
-        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
-            reply = await client.get(path, params=params)
-            reply.raise_for_status()
-            found: list[dict[str, Any]] = reply.json()[field]
-            return found
+        return await self.listing("/emulator/requests", "requests", token)
 
 
 @asynccontextmanager

@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -24,6 +23,7 @@ from services.emulators.fcm.app import create_app
 from services.emulators.fcm.settings import FcmEmulatorSettings
 from shared.clock import Clock
 from shared.embedded.ports import free_port
+from tests.support.emulator_client import EmulatorInspection
 
 
 class _QuietServer(uvicorn.Server):
@@ -35,7 +35,7 @@ class _QuietServer(uvicorn.Server):
 
 
 @dataclass(frozen=True)
-class RunningEmulator:
+class RunningEmulator(EmulatorInspection):
     """Where the emulator listens and the service account it trusts."""
 
     base_url: str
@@ -51,18 +51,9 @@ class RunningEmulator:
     def send_url(self) -> str:
         return f"{self.base_url}/v1/projects/{self.project_id}/messages:send"
 
-    async def recorded(self, token: str | None = None) -> list[dict[str, Any]]:
-        params = {"token": token} if token is not None else None
-        async with httpx.AsyncClient(base_url=self.base_url, trust_env=False) as client:
-            reply = await client.get("/emulator/messages", params=params)
-            reply.raise_for_status()
-            messages: list[dict[str, Any]] = reply.json()["messages"]
-            return messages
-
-    async def control(self, path: str, body: dict[str, Any] | None = None) -> None:
-        async with httpx.AsyncClient(base_url=self.base_url, trust_env=False) as client:
-            reply = await client.post(path, json=body)
-            reply.raise_for_status()
+    @property
+    def inspection_url(self) -> str:
+        return self.base_url
 
 
 @asynccontextmanager

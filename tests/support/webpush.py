@@ -25,12 +25,13 @@ from services.emulators.webpush.keys import write_vapid_key
 from services.emulators.webpush.settings import WebPushEmulatorSettings
 from shared.clock import Clock
 from shared.embedded.ports import free_port
+from tests.support.emulator_client import EmulatorInspection
 
 VAPID_SUBJECT = "mailto:ops@herald.example"
 
 
 @dataclass(frozen=True)
-class RunningWebPushEmulator:
+class RunningWebPushEmulator(EmulatorInspection):
     """Where the emulator listens, the CA to trust and the VAPID key Herald signs with."""
 
     http_url: str
@@ -61,24 +62,15 @@ class RunningWebPushEmulator:
             separators=(",", ":"),
         )
 
-    async def recorded(self, token: str | None = None) -> list[dict[str, Any]]:
-        return await self._get("/emulator/messages", "messages", token)
+    @property
+    def inspection_url(self) -> str:
+        return self.http_url
+
+    def token_filter(self, token: str) -> dict[str, str]:
+        return {"subscription": subscription_id(token)}
 
     async def requests(self, token: str | None = None) -> list[dict[str, Any]]:
-        return await self._get("/emulator/requests", "requests", token)
-
-    async def control(self, path: str, body: dict[str, Any] | None = None) -> None:
-        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
-            reply = await client.post(path, json=body)
-            reply.raise_for_status()
-
-    async def _get(self, path: str, field: str, token: str | None) -> list[dict[str, Any]]:
-        params = {"subscription": subscription_id(token)} if token is not None else None
-        async with httpx.AsyncClient(base_url=self.http_url, trust_env=False) as client:
-            reply = await client.get(path, params=params)
-            reply.raise_for_status()
-            found: list[dict[str, Any]] = reply.json()[field]
-            return found
+        return await self.listing("/emulator/requests", "requests", token)
 
 
 def subscription_id(token: str) -> str:
