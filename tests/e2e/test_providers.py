@@ -16,20 +16,13 @@ import pytest
 from services.devstack.stack import LocalStack
 from tests.support.factories import unique
 from tests.support.registry import apns_token, eventually
+from tests.support.stack_client import StackCaller
 
 pytestmark = pytest.mark.e2e
 
 
-class Devices:
+class Devices(StackCaller):
     """A user's devices on each platform, registered through the registry's API."""
-
-    def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
-        self.stack = stack
-        self.http = http
-        self.auth = {"Authorization": f"Bearer {stack.api_key}"}
-
-    def url(self, service: str, path: str) -> str:
-        return f"{self.stack.services[service].url}{path}"
 
     async def register(self, user: str, platform: str, token: str) -> str:
         response = await self.http.post(

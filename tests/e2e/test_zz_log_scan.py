@@ -26,20 +26,13 @@ from tests.support.log_scan import (
     value_needles,
 )
 from tests.support.registry import apns_token, eventually
+from tests.support.stack_client import StackCaller
 
 pytestmark = pytest.mark.e2e
 
 
-class Traffic:
+class Traffic(StackCaller):
     """Calls a product's server, its devices and the provider emulators make."""
-
-    def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
-        self.stack = stack
-        self.http = http
-        self.auth = {"Authorization": f"Bearer {stack.api_key}"}
-
-    def url(self, service: str, path: str) -> str:
-        return f"{self.stack.services[service].url}{path}"
 
     async def register(self, user: str, platform: str, token: str) -> httpx.Response:
         return await self.http.post(

@@ -16,14 +16,12 @@ from tests.support.factories import unique
 from tests.support.kafka import TopicIO
 
 
-class StackClient:
-    """An app's backend (API key), its devices, and a person watching the FCM emulator."""
+class StackCaller:
+    """Calls into a running stack with the demo app's key: the base of each test's client."""
 
     def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
         self.stack = stack
         self.http = http
-        assert stack.broker is not None
-        self.topics = TopicIO(KafkaSettings(kafka_bootstrap=stack.broker.bootstrap))
 
     def url(self, service: str, path: str) -> str:
         return f"{self.stack.services[service].url}{path}"
@@ -31,6 +29,15 @@ class StackClient:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.stack.api_key}"}
+
+
+class StackClient(StackCaller):
+    """An app's backend (API key), its devices, and a person watching the FCM emulator."""
+
+    def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
+        super().__init__(stack, http)
+        assert stack.broker is not None
+        self.topics = TopicIO(KafkaSettings(kafka_bootstrap=stack.broker.bootstrap))
 
     async def register_fcm_device(self, user_id: str) -> str:
         token, _ = await self.register_fcm(user_id)
