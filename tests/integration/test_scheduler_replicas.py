@@ -151,7 +151,10 @@ async def test_a_replica_killed_mid_release_loses_nothing(
         assert await kill_sessions(dsn, VICTIM) >= 1
         releasing.cancel()
         with contextlib.suppress(
-            asyncio.CancelledError, asyncpg.InterfaceError, asyncpg.PostgresError
+            asyncio.CancelledError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+            asyncpg.PostgresError,
         ):
             await releasing
         victim_pool.terminate()
