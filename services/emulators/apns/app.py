@@ -6,6 +6,7 @@ Replies carry the request's ``apns-id`` (or a new one), as APNs does.
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -19,6 +20,7 @@ from services.emulators.apns.keys import load_trusted_keys
 from services.emulators.apns.rules import check
 from services.emulators.apns.settings import ApnsEmulatorSettings
 from services.emulators.apns.state import ApnsEmulatorState, Attempt, Recorded
+from services.emulators.fast_routes import FastRoute, add_fast_routes
 from services.emulators.faults import FaultSpecError, parse_fault
 from services.emulators.load import add_load_routes
 from shared.clock import Clock, SystemClock
@@ -26,6 +28,8 @@ from shared.http import ApiError, create_http_app
 from shared.logs import token_ref
 
 log = logging.getLogger(__name__)
+
+DEVICE_PATH = re.compile(r"/3/device/(?P<token>[^/]+)")
 
 FAULT_REASONS = {
     410: "Unregistered",
@@ -51,8 +55,7 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
     app.state.checker = checker
     add_load_routes(app, load)
 
-    @app.post("/3/device/{token}", tags=["apns"])
-    async def send(token: str, request: Request) -> Response:
+    async def send(request: Request, token: str) -> Response:
         apns_id = request.headers.get("apns-id") or str(uuid.uuid4())
         arrived = time.time()
         now = clock.now()
@@ -88,6 +91,8 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
         log.info("accepted %s for %s", apns_id, token_ref(token))
         await load.wait()
         return Response(status_code=200, headers={"apns-id": apns_id})
+
+    add_fast_routes(app, FastRoute("POST", DEVICE_PATH, send))
 
     @app.api_route("/3/device/{token}", methods=["GET", "PUT", "DELETE"], tags=["apns"])
     async def wrong_method(token: str) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import urllib.parse
 from datetime import timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from services.emulators.fast_routes import FastRoute, add_fast_routes
 from services.emulators.faults import Fault, FaultSpecError, parse_fault
 from services.emulators.fcm.accounts import load_trusted_accounts, write_service_account
 from services.emulators.fcm.errors import FcmApiError, invalid_argument
@@ -39,6 +41,7 @@ SEND_SCOPES = frozenset(
     }
 )
 FAULT_STATUSES = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+SEND_PATH = re.compile(r"/v1/projects/(?P<project>[^/]+)/messages:send")
 
 
 def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> FastAPI:
@@ -60,11 +63,8 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
     add_load_routes(app, load)
 
     @app.exception_handler(FcmApiError)
-    async def fcm_error(request: Request, exc: FcmApiError) -> JSONResponse:
-        if request.url.path.endswith(":send"):
-            load.note(getattr(request.state, "arrived", time.time()), None, exc.code)
-            await load.wait()
-        return JSONResponse(exc.body(), status_code=exc.code, headers=exc.headers)
+    async def fcm_error(_: Request, exc: FcmApiError) -> JSONResponse:
+        return _error_response(exc)
 
     @app.exception_handler(GrantError)
     async def grant_error(_: Request, exc: GrantError) -> JSONResponse:
@@ -83,9 +83,8 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
             }
         )
 
-    @app.post("/v1/projects/{project}/messages:send", tags=["fcm"])
-    async def send(project: str, request: Request) -> JSONResponse:
-        request.state.arrived = time.time()
+    async def accept(request: Request, project: str) -> tuple[str, dict[str, Any]]:
+        """The accepted message's name and body; raises FcmApiError as FCM would refuse it."""
         _authorize(issuer, request, project)
         fault = state.faults.take()
         if fault is not None:
@@ -107,9 +106,21 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
         if not parsed.validate_only:
             state.record(Recorded(name=name, project=project, received_at=now, message=raw_message))
             log.info("accepted %s for %s", name, token_ref(token) if token else "a topic")
-        _note_success(load, request.state.arrived, raw_message)
+        return name, raw_message
+
+    async def send(request: Request, project: str) -> Response:
+        arrived = time.time()
+        try:
+            name, raw_message = await accept(request, project)
+        except FcmApiError as exc:
+            load.note(arrived, None, exc.code)
+            await load.wait()
+            return _error_response(exc)
+        _note_success(load, arrived, raw_message)
         await load.wait()
         return JSONResponse({"name": name})
+
+    add_fast_routes(app, FastRoute("POST", SEND_PATH, send))
 
     @app.get("/emulator/messages", tags=["emulator"])
     async def messages(token: str | None = None) -> dict[str, Any]:
@@ -135,6 +146,10 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
 
     app.state.ready = True
     return app
+
+
+def _error_response(exc: FcmApiError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.code, headers=exc.headers)
 
 
 def _note_success(load: LoadReport, arrived: float, message: dict[str, Any]) -> None:

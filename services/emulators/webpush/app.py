@@ -7,6 +7,7 @@ plain HTTP. A subscription's endpoint uses the TLS port, so it passes Herald's h
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from services.emulators.fast_routes import FastRoute, add_fast_routes
 from services.emulators.faults import FaultSpecError, parse_fault
 from services.emulators.load import add_load_routes
 from services.emulators.webpush.checks import PushRefused, check_headers, check_vapid, decrypt
@@ -23,6 +25,8 @@ from shared.clock import Clock, SystemClock
 from shared.http import ApiError, create_http_app
 
 log = logging.getLogger(__name__)
+
+PUSH_PATH = re.compile(r"/push/(?P<subscription_id>[^/]+)")
 
 FAULT_STATUSES = frozenset({404, 410, 429, 500, 503})
 KEPT_HEADERS = ("ttl", "urgency", "topic", "content-encoding", "content-type")
@@ -79,8 +83,7 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
         subscription.active = False
         return Response(status_code=204)
 
-    @app.post("/push/{subscription_id}", tags=["push"])
-    async def push(subscription_id: str, request: Request) -> Response:
+    async def push(request: Request, subscription_id: str) -> Response:
         arrived = time.time()
         now = clock.now()
         try:
@@ -99,6 +102,8 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
         load.note(arrived, _notification_id(received.plaintext), 201)
         await load.wait()
         return Response(status_code=201, headers={"location": f"{origin}/m/{received.id}"})
+
+    add_fast_routes(app, FastRoute("POST", PUSH_PATH, push))
 
     async def _receive(subscription_id: str, request: Request) -> Received:
         subscription = state.subscription(subscription_id)
