@@ -119,6 +119,18 @@ async def test_provider_tokens_are_checked_like_apple_does(
     assert (response.status_code, response.json()["reason"]) == (status, reason)
 
 
+async def test_a_token_accepted_before_is_refused_once_it_is_an_hour_old(
+    emulator: RunningApnsEmulator, clock: FrozenClock
+) -> None:
+    token = provider_token(emulator, clock)
+    fresh = await send(emulator, apns_token(), headers=auth(token))
+    clock.advance(minutes=61)
+    stale = await send(emulator, apns_token(), headers=auth(token))
+
+    assert fresh.status_code == 200
+    assert (stale.status_code, stale.json()["reason"]) == (403, "ExpiredProviderToken")
+
+
 async def test_a_new_token_within_20_minutes_is_too_many_updates(
     emulator: RunningApnsEmulator, clock: FrozenClock
 ) -> None:

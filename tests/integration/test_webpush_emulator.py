@@ -140,6 +140,21 @@ async def test_vapid_tokens_are_checked_as_rfc_8292_says(
     assert reason in response.json()["reason"]
 
 
+async def test_a_vapid_token_accepted_before_is_refused_once_it_expires(
+    emulator: RunningWebPushEmulator, clock: FrozenClock
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    token = await emulator.subscribe(bind_vapid=False)
+    header = vapid_header(key, clock, origin(token))
+    fresh = await post(emulator, token, headers=basic({"Authorization": header}))
+    clock.advance(hours=25)
+    stale = await post(emulator, token, headers=basic({"Authorization": header}))
+
+    assert fresh.status_code == 201
+    assert stale.status_code == 403
+    assert "expired" in stale.json()["reason"]
+
+
 async def test_a_subscription_bound_to_a_key_refuses_another(
     emulator: RunningWebPushEmulator, clock: FrozenClock
 ) -> None:

@@ -10,11 +10,13 @@ Reference: "Establishing a token-based connection to APNs"
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import jwt
 
 from services.emulators.apns.errors import ApnsReject
 from services.emulators.apns.keys import TrustedKey
+from services.emulators.verified import VerifiedTokens
 from shared.clock import Clock
 
 MAX_AGE_SECONDS = 3600
@@ -31,6 +33,7 @@ class ProviderTokenChecker:
         self.clock = clock
         self._issued: dict[str, dict[str, int]] = {}
         self.updates: dict[str, int] = {}
+        self._verified: VerifiedTokens[tuple[TrustedKey, dict[str, Any]]] = VerifiedTokens()
 
     def check(self, authorization: str | None) -> TrustedKey:
         """The key that signed the request's token; raise ApnsReject (403 or 429) otherwise."""
@@ -40,6 +43,24 @@ class ProviderTokenChecker:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise ApnsReject(403, "InvalidProviderToken")
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._verify(token)
+            self._verified.add(token, verified)
+        key, claims = verified
+        issued_at = claims.get("iat")
+        if claims.get("iss") != key.team_id or not isinstance(issued_at, int):
+            raise ApnsReject(403, "InvalidProviderToken")
+        now = self.clock.now().timestamp()
+        if issued_at > now + CLOCK_SKEW_SECONDS:
+            raise ApnsReject(403, "InvalidProviderToken")
+        if now - issued_at > MAX_AGE_SECONDS:
+            raise ApnsReject(403, "ExpiredProviderToken")
+        self._note(key.key_id, token, issued_at)
+        return key
+
+    def _verify(self, token: str) -> tuple[TrustedKey, dict[str, Any]]:
+        """The trusted key that signed ``token`` and its claims (signature and header checked)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -56,16 +77,7 @@ class ProviderTokenChecker:
             )
         except jwt.InvalidTokenError:
             raise ApnsReject(403, "InvalidProviderToken") from None
-        issued_at = claims.get("iat")
-        if claims.get("iss") != key.team_id or not isinstance(issued_at, int):
-            raise ApnsReject(403, "InvalidProviderToken")
-        now = self.clock.now().timestamp()
-        if issued_at > now + CLOCK_SKEW_SECONDS:
-            raise ApnsReject(403, "InvalidProviderToken")
-        if now - issued_at > MAX_AGE_SECONDS:
-            raise ApnsReject(403, "ExpiredProviderToken")
-        self._note(key.key_id, token, issued_at)
-        return key
+        return key, claims
 
     def _note(self, key_id: str, token: str, issued_at: int) -> None:
         """Remember the key's tokens; a new one within 20 minutes of the newest is refused."""

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from services.emulators.fast_routes import FastRoute, add_fast_routes
 from services.emulators.faults import FaultSpecError, parse_fault
 from services.emulators.load import add_load_routes
+from services.emulators.verified import VerifiedTokens
 from services.emulators.webpush.checks import PushRefused, check_headers, check_vapid, decrypt
 from services.emulators.webpush.settings import WebPushEmulatorSettings
 from services.emulators.webpush.state import Attempt, Received, WebPushEmulatorState
@@ -44,6 +45,7 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
         description="An RFC 8030 push service that decrypts and checks what it receives.",
     )
     app.state.webpush = state
+    verified: VerifiedTokens[dict[str, Any]] = VerifiedTokens()
     add_load_routes(app, load)
 
     @app.post("/emulator/subscriptions", tags=["emulator"], status_code=201)
@@ -121,7 +123,7 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
         if not subscription.active:
             raise PushRefused(410, "the subscription was removed")
         now = clock.now()
-        vapid = check_vapid(request.headers.get("authorization"), origin, now.timestamp())
+        vapid = check_vapid(request.headers.get("authorization"), origin, now.timestamp(), verified)
         bound = subscription.application_server_key
         if bound is not None and bound.rstrip("=") != vapid.public_key.rstrip("="):
             raise PushRefused(403, "the VAPID key is not the subscription's applicationServerKey")

@@ -12,6 +12,7 @@ import http_ece
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.emulators.verified import VerifiedTokens
 from services.emulators.webpush.keys import SubscriptionKeys, unb64url
 
 MAX_BODY_BYTES = 4096
@@ -40,25 +41,28 @@ class Vapid:
     public_key: str
 
 
-def check_vapid(authorization: str | None, audience: str, now: float) -> Vapid:
-    """RFC 8292: ``vapid t=<jwt>, k=<key>``, ES256 by k, aud = origin, exp within 24 h, sub."""
+def check_vapid(
+    authorization: str | None,
+    audience: str,
+    now: float,
+    verified: VerifiedTokens[dict[str, Any]] | None = None,
+) -> Vapid:
+    """RFC 8292: ``vapid t=<jwt>, k=<key>``, ES256 by k, aud = origin, exp within 24 h, sub.
+
+    ``verified`` keeps the claims of signatures already checked (the times are checked anew).
+    """
     if not authorization:
         raise PushRefused(401, "missing Authorization: vapid t=..., k=...")
     scheme, _, rest = authorization.partition(" ")
     params = dict(part.strip().split("=", 1) for part in rest.split(",") if "=" in part.strip())
     if scheme.lower() != "vapid" or "t" not in params or "k" not in params:
         raise PushRefused(401, "the Authorization scheme is vapid with t= and k= parameters")
-    try:
-        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(params["k"]))
-        claims = jwt.decode(
-            params["t"],
-            public,
-            algorithms=["ES256"],
-            audience=audience,
-            options={"require": ["aud", "exp", "sub"], "verify_exp": False},
-        )
-    except (ValueError, jwt.InvalidTokenError) as exc:
-        raise PushRefused(403, f"VAPID token refused: {exc}") from None
+    seen = f"{audience} {params['k']} {params['t']}"
+    claims = verified.get(seen) if verified is not None else None
+    if claims is None:
+        claims = _signed_claims(params["t"], params["k"], audience)
+        if verified is not None:
+            verified.add(seen, claims)
     if not isinstance(claims["exp"], int) or claims["exp"] < now - CLOCK_SKEW_SECONDS:
         raise PushRefused(403, "VAPID token expired")
     if claims["exp"] - now > MAX_VAPID_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
@@ -66,6 +70,21 @@ def check_vapid(authorization: str | None, audience: str, now: float) -> Vapid:
     if not isinstance(claims["sub"], str) or not SUBJECT.match(claims["sub"]):
         raise PushRefused(403, "VAPID sub must be a mailto: or https: contact")
     return Vapid(claims, params["k"])
+
+
+def _signed_claims(token: str, key: str, audience: str) -> dict[str, Any]:
+    try:
+        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            public,
+            algorithms=["ES256"],
+            audience=audience,
+            options={"require": ["aud", "exp", "sub"], "verify_exp": False},
+        )
+    except (ValueError, jwt.InvalidTokenError) as exc:
+        raise PushRefused(403, f"VAPID token refused: {exc}") from None
+    return claims
 
 
 def check_headers(headers: Mapping[str, str]) -> None:
