@@ -22,24 +22,69 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
+from typing import Any
 
 import h2.config
 import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import hpack
+from hpack.struct import HeaderWeaklyTyped
 
 from services.dispatcher.transport.base import ConnectionFailed, Response, Sender
 
+#: Header values that differ on every request (the device in the path, APNs' id and expiry):
+#: entering them in the HPACK table only evicts the ones that repeat (authorization, topic).
+ONE_OFF_HEADERS = frozenset({":path", "apns-id", "apns-expiration"})
+
+
+class _LiteralEncoder(hpack.Encoder):
+    """HPACK without Huffman coding: on a provider connection the few bytes it saves on one-off
+    values cost more CPU (a pure-Python bit coder, per character) than sending them."""
+
+    def encode(self, headers: Any, huffman: bool = False) -> bytes:
+        return super().encode(headers, huffman=False)
+
 
 class CompactH2Connection(h2.connection.H2Connection):
-    """h2's connection state, remembering fewer closed streams: h2 keeps 65,536 per connection
-    (~15 MB once a connection has carried that many pushes); a few thousand still recognise any
-    frame that arrives late for a stream just closed."""
+    """h2's connection state, cheaper for a stream of pushes.
+
+    It remembers fewer closed streams: h2 keeps 65,536 per connection (~15 MB once a connection
+    has carried that many pushes); a few thousand still recognise any frame that arrives late for a
+    stream just closed. Header values are sent as plain literals, and the one-off ones are kept
+    out of the HPACK table.
+    """
 
     MAX_CLOSED_STREAMS = 4096
+
+    def __init__(self, config: h2.config.H2Configuration | None = None) -> None:
+        super().__init__(config)
+        self.encoder = _LiteralEncoder()
+
+    def send_headers(
+        self,
+        stream_id: int,
+        headers: Iterable[HeaderWeaklyTyped],
+        end_stream: bool = False,
+        priority_weight: int | None = None,
+        priority_depends_on: int | None = None,
+        priority_exclusive: bool | None = None,
+    ) -> None:
+        marked = [
+            hpack.NeverIndexedHeaderTuple(name, value) if name in ONE_OFF_HEADERS else (name, value)
+            for name, value in headers
+        ]
+        super().send_headers(
+            stream_id,
+            marked,
+            end_stream,
+            priority_weight,
+            priority_depends_on,
+            priority_exclusive,
+        )
 
 
 class _Stream:
