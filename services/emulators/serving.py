@@ -1,5 +1,6 @@
-"""Serve an emulator the way its provider is served: TLS with HTTP/2 (ALPN) on one loopback port,
-plain HTTP on another for health checks and inspection. Hypercorn does the HTTP/2.
+"""Serve an emulator the way its provider is served: TLS with HTTP/2 (ALPN h2) on one loopback
+port, plain HTTP on another for health checks and inspection. The provider port is Herald's own
+small HTTP/2 server (h2_server.py); Hypercorn serves the plain port.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+
+from services.emulators.h2_server import H2Server
 
 LOOPBACK = "127.0.0.1"
 
@@ -30,26 +33,32 @@ class Listen:
 
 
 def hypercorn_config(listen: Listen) -> Config:
-    """A loopback-only configuration; connections are not recycled after 1000 requests."""
+    """The plain inspection port, loopback only."""
     config = Config()
-    config.bind = [f"{LOOPBACK}:{listen.tls_port}"]
-    config.insecure_bind = [f"{LOOPBACK}:{listen.http_port}"]
-    config.certfile = str(listen.cert_file)
-    config.keyfile = str(listen.key_file)
-    config.alpn_protocols = ["h2", "http/1.1"]
-    config.keep_alive_max_requests = 1_000_000
-    config.h2_max_concurrent_streams = 1000
+    config.bind = [f"{LOOPBACK}:{listen.http_port}"]
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    if listen.client_ca is not None:
-        config.ca_certs = str(listen.client_ca)
-        config.verify_mode = ssl.CERT_REQUIRED
     return config
 
 
+def provider_tls(listen: Listen) -> ssl.SSLContext:
+    """The provider port's TLS: the emulator's certificate, client certificates when asked for."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(listen.cert_file, listen.key_file)
+    if listen.client_ca is not None:
+        context.load_verify_locations(listen.client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 async def serve_until(app: FastAPI, listen: Listen, stop: asyncio.Event) -> None:
-    """Serve ``app`` until ``stop`` is set."""
-    await serve(app, hypercorn_config(listen), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    """Serve ``app`` on both ports until ``stop`` is set."""
+    provider = H2Server(app, provider_tls(listen))
+    await provider.start(LOOPBACK, listen.tls_port)
+    try:
+        await serve(app, hypercorn_config(listen), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    finally:
+        await provider.close()
 
 
 def run(app: FastAPI, listen: Listen) -> int:

@@ -79,8 +79,10 @@ async def post(
         version="aes128gcm",
     )
     context = ssl.create_default_context(cafile=str(emulator.ca.cert_path))
-    async with httpx.AsyncClient(verify=context, trust_env=False) as client:
-        return await client.post(subscription["endpoint"], headers=headers, content=body)
+    async with httpx.AsyncClient(http2=True, verify=context, trust_env=False) as client:
+        response = await client.post(subscription["endpoint"], headers=headers, content=body)
+    assert response.http_version == "HTTP/2"
+    return response
 
 
 def origin(token: str) -> str:

@@ -1,0 +1,251 @@
+"""A small HTTP/2-over-TLS server for an emulator's provider port, running its ASGI app.
+
+Providers' send APIs are HTTP/2 (APNs accepts nothing else). Hypercorn served them before and cost
+the benchmark machine as much CPU per push as the dispatcher it answered (a task, a priority tree
+and an event queue per stream). This server does only what a provider port needs: one request
+body in, one response out, flow control both ways, and resets. Plain-HTTP inspection routes stay
+on Hypercorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+from starlette.types import ASGIApp, Message
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT_STREAMS = 1000
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+class _Stream:
+    """One request: its headers and body as they arrive, then the app's answer."""
+
+    __slots__ = ("body", "closed", "headers", "task")
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers = headers
+        self.body = bytearray()
+        self.closed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection; each finished request runs the app in its own task."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        tasks: set[asyncio.Task[None]],
+        on_lost: Callable[[_Connection], None],
+    ) -> None:
+        self.app = app
+        self.tasks = tasks
+        self.on_lost = on_lost
+        self.h2 = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding=None)
+        )
+        self.streams: dict[int, _Stream] = {}
+        self.transport: asyncio.Transport | None = None
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int] | None = None
+        self.window_opened = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not isinstance(transport, asyncio.Transport):
+            raise TypeError(f"HTTP/2 needs a stream transport, got {type(transport).__name__}")
+        self.transport = transport
+        self.client = transport.get_extra_info("peername")
+        self.server = transport.get_extra_info("sockname")
+        self.h2.local_settings = h2.settings.Settings(
+            client=False,
+            initial_values={
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS
+            },
+        )
+        self.h2.initiate_connection()
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            log.info("closing a connection after a protocol error: %s", exc)
+            self._flush()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for event in events:
+            self._on(event)
+        self._flush()
+
+    def _on(self, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.RequestReceived) and event.stream_id is not None:
+            self.streams[event.stream_id] = _Stream(list(event.headers or ()))
+        elif isinstance(event, h2.events.DataReceived) and event.stream_id is not None:
+            self.h2.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+            stream = self.streams.get(event.stream_id)
+            if stream is not None:
+                stream.body.extend(event.data or b"")
+                if len(stream.body) > MAX_REQUEST_BYTES:
+                    self._reset(event.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+        elif isinstance(event, h2.events.StreamEnded) and event.stream_id is not None:
+            stream = self.streams.get(event.stream_id)
+            if stream is not None and stream.task is None:
+                stream.task = asyncio.get_running_loop().create_task(
+                    self._answer(event.stream_id, stream)
+                )
+                self.tasks.add(stream.task)
+                stream.task.add_done_callback(self.tasks.discard)
+        elif isinstance(event, h2.events.StreamReset) and event.stream_id is not None:
+            self._forget(event.stream_id)
+        elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+            self.window_opened.set()
+        elif isinstance(event, h2.events.ConnectionTerminated) and self.transport is not None:
+            self.transport.close()
+
+    def _reset(self, stream_id: int, code: h2.errors.ErrorCodes) -> None:
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.h2.reset_stream(stream_id, code)
+        self._forget(stream_id)
+
+    def _forget(self, stream_id: int) -> None:
+        stream = self.streams.pop(stream_id, None)
+        if stream is not None:
+            stream.closed.set()
+            if stream.task is not None and not stream.task.done():
+                stream.task.cancel()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for stream_id in list(self.streams):
+            self._forget(stream_id)
+        self.window_opened.set()
+        self.on_lost(self)
+
+    def _flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """Say goodbye (GOAWAY) and close; requests in flight are cancelled."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.h2.close_connection()
+            self._flush()
+            self.transport.close()
+
+    def _scope(self, stream: _Stream) -> dict[str, Any]:
+        pseudo = {name: value for name, value in stream.headers if name.startswith(b":")}
+        path, _, query = pseudo.get(b":path", b"/").partition(b"?")
+        headers = [(name, value) for name, value in stream.headers if not name.startswith(b":")]
+        if b":authority" in pseudo:
+            headers.append((b"host", pseudo[b":authority"]))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "2",
+            "method": pseudo.get(b":method", b"GET").decode(),
+            "scheme": "https",
+            "path": path.decode("utf-8", errors="replace"),
+            "raw_path": path,
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "client": self.client,
+            "server": self.server,
+            "extensions": {},
+        }
+
+    async def _answer(self, stream_id: int, stream: _Stream) -> None:
+        """Run the app for one request and send what it answers."""
+        delivered = False
+
+        async def receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": bytes(stream.body), "more_body": False}
+            await stream.closed.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if stream_id not in self.streams:
+                return
+            if message["type"] == "http.response.start":
+                headers = [(b":status", str(message["status"]).encode())]
+                headers += [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", ())]
+                self.h2.send_headers(stream_id, headers)
+            elif message["type"] == "http.response.body":
+                await self._send_body(stream_id, message.get("body", b""))
+                if not message.get("more_body", False) and stream_id in self.streams:
+                    self.h2.end_stream(stream_id)
+                    self.streams.pop(stream_id).closed.set()
+            self._flush()
+
+        try:
+            await self.app(self._scope(stream), receive, send)
+        except Exception:
+            log.exception("the app failed on stream %d", stream_id)
+            if stream_id in self.streams:
+                self._reset(stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
+                self._flush()
+
+    async def _send_body(self, stream_id: int, body: bytes) -> None:
+        """Send ``body`` as the client's flow-control windows allow."""
+        sent = 0
+        while sent < len(body) and stream_id in self.streams:
+            window = min(
+                self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size
+            )
+            if window <= 0:
+                self.window_opened.clear()
+                await self.window_opened.wait()
+                continue
+            chunk = body[sent : sent + window]
+            self.h2.send_data(stream_id, chunk)
+            sent += len(chunk)
+
+
+class H2Server:
+    """Serves an ASGI app over HTTP/2 with TLS on one address until closed."""
+
+    def __init__(self, app: ASGIApp, tls: ssl.SSLContext) -> None:
+        tls.set_alpn_protocols(["h2"])
+        self.app = app
+        self.tls = tls
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.connections: set[_Connection] = set()
+        self._server: asyncio.Server | None = None
+
+    def _connection(self) -> _Connection:
+        connection = _Connection(self.app, self.tasks, self.connections.discard)
+        self.connections.add(connection)
+        return connection
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._connection, host, port, ssl=self.tls)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self.connections):
+            connection.close()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
