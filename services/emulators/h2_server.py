@@ -62,6 +62,7 @@ class _Connection(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.window_opened = asyncio.Event()
+        self._flush_pending = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not isinstance(transport, asyncio.Transport):
@@ -134,7 +135,14 @@ class _Connection(asyncio.Protocol):
         self.window_opened.set()
         self.on_lost(self)
 
+    def _flush_soon(self) -> None:
+        """Write at the end of this loop pass: answers finished together leave in one TLS write."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
     def _flush(self) -> None:
+        self._flush_pending = False
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
@@ -192,7 +200,7 @@ class _Connection(asyncio.Protocol):
                 if not message.get("more_body", False) and stream_id in self.streams:
                     self.h2.end_stream(stream_id)
                     self.streams.pop(stream_id).closed.set()
-            self._flush()
+            self._flush_soon()
 
         try:
             await self.app(self._scope(stream), receive, send)

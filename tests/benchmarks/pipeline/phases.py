@@ -16,6 +16,7 @@ from tests.benchmarks.pipeline.processes import (
     Processes,
     Usage,
     machine_busy_seconds,
+    machine_stolen_seconds,
 )
 from tests.benchmarks.pipeline.progress import Progress
 from tests.benchmarks.pipeline.tally import PhaseTally
@@ -86,6 +87,7 @@ async def run_phase(
     """Send, wait for every delivery (at most ``timeout`` seconds after sending), measure."""
     before = processes.usage()
     busy_before = machine_busy_seconds()
+    stolen_before = machine_stolen_seconds()
     watch = MemoryWatch(processes)
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch.run(stop))
@@ -111,6 +113,7 @@ async def run_phase(
     figures["machine"] = {
         "busy_cpu_seconds": round(busy, 2),
         "others_cpu_seconds": round(max(0.0, busy - ours), 2),
+        "stolen_cpu_seconds": round(machine_stolen_seconds() - stolen_before, 2),
         "wall_seconds": round(time.time() - started, 2),
     }
     return figures

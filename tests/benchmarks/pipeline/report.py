@@ -141,6 +141,7 @@ def render(results: dict[str, Any]) -> str:
                 "fcm/s",
                 "webpush/s",
                 "others' CPU s",
+                "stolen CPU s",
             ],
             (
                 [
@@ -156,6 +157,7 @@ def render(results: dict[str, Any]) -> str:
                         for pl in PLATFORMS
                     ),
                     p["machine"]["others_cpu_seconds"],
+                    p["machine"].get("stolen_cpu_seconds"),
                 ]
                 for name, p in phases.items()
             ),
