@@ -197,6 +197,19 @@ async def test_voip_pushes_may_be_larger(emulator: RunningApnsEmulator, clock: F
     assert response.status_code == 200
 
 
+async def test_a_body_beyond_the_flow_control_window_is_read_and_refused(
+    emulator: RunningApnsEmulator, clock: FrozenClock
+) -> None:
+    body = json.dumps({"aps": {}, "x": "y" * 200_000}).encode()
+    headers = auth(provider_token(emulator, clock))
+
+    responses = [await send(emulator, apns_token(), headers=headers, body=body) for _ in range(3)]
+
+    assert [(r.status_code, r.json()["reason"]) for r in responses] == [
+        (413, "PayloadTooLarge")
+    ] * 3
+
+
 async def test_faults_play_status_and_retry_after_then_stop(
     emulator: RunningApnsEmulator, clock: FrozenClock
 ) -> None:
