@@ -24,6 +24,8 @@ import h2.exceptions
 import h2.settings
 from starlette.types import ASGIApp, Message
 
+from shared.http2_io import H2Writer
+
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_STREAMS = 1000
@@ -62,12 +64,10 @@ class _Connection(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.window_opened = asyncio.Event()
-        self._flush_pending = False
+        self.out = H2Writer(self.h2)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError(f"HTTP/2 needs a stream transport, got {type(transport).__name__}")
-        self.transport = transport
+        self.transport = self.out.attach(transport)
         self.client = transport.get_extra_info("peername")
         self.server = transport.get_extra_info("sockname")
         self.h2.local_settings = h2.settings.Settings(
@@ -77,20 +77,20 @@ class _Connection(asyncio.Protocol):
             },
         )
         self.h2.initiate_connection()
-        self._flush()
+        self.out.now()
 
     def data_received(self, data: bytes) -> None:
         try:
             events = self.h2.receive_data(data)
         except h2.exceptions.ProtocolError as exc:
             log.info("closing a connection after a protocol error: %s", exc)
-            self._flush()
+            self.out.now()
             if self.transport is not None:
                 self.transport.close()
             return
         for event in events:
             self._on(event)
-        self._flush()
+        self.out.now()
 
     def _on(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RequestReceived) and event.stream_id is not None:
@@ -135,23 +135,11 @@ class _Connection(asyncio.Protocol):
         self.window_opened.set()
         self.on_lost(self)
 
-    def _flush_soon(self) -> None:
-        """Write at the end of this loop pass: answers finished together leave in one TLS write."""
-        if not self._flush_pending:
-            self._flush_pending = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_pending = False
-        data = self.h2.data_to_send()
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
     def close(self) -> None:
         """Say goodbye (GOAWAY) and close; requests in flight are cancelled."""
         if self.transport is not None and not self.transport.is_closing():
             self.h2.close_connection()
-            self._flush()
+            self.out.now()
             self.transport.close()
 
     def _scope(self, stream: _Stream) -> dict[str, Any]:
@@ -196,11 +184,17 @@ class _Connection(asyncio.Protocol):
                 headers += [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", ())]
                 self.h2.send_headers(stream_id, headers)
             elif message["type"] == "http.response.body":
-                await self._send_body(stream_id, message.get("body", b""))
+                await self.out.send_body(
+                    stream_id,
+                    message.get("body", b""),
+                    end_stream=False,
+                    sending=lambda: stream_id in self.streams,
+                    window_opened=self._window_opened,
+                )
                 if not message.get("more_body", False) and stream_id in self.streams:
                     self.h2.end_stream(stream_id)
                     self.streams.pop(stream_id).closed.set()
-            self._flush_soon()
+            self.out.soon()
 
         try:
             await self.app(self._scope(stream), receive, send)
@@ -208,22 +202,11 @@ class _Connection(asyncio.Protocol):
             log.exception("the app failed on stream %d", stream_id)
             if stream_id in self.streams:
                 self._reset(stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
-                self._flush()
+                self.out.now()
 
-    async def _send_body(self, stream_id: int, body: bytes) -> None:
-        """Send ``body`` as the client's flow-control windows allow."""
-        sent = 0
-        while sent < len(body) and stream_id in self.streams:
-            window = min(
-                self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size
-            )
-            if window <= 0:
-                self.window_opened.clear()
-                await self.window_opened.wait()
-                continue
-            chunk = body[sent : sent + window]
-            self.h2.send_data(stream_id, chunk)
-            sent += len(chunk)
+    async def _window_opened(self) -> None:
+        self.window_opened.clear()
+        await self.window_opened.wait()
 
 
 class H2Server:

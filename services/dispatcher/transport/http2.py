@@ -35,6 +35,7 @@ import hpack
 from hpack.struct import HeaderWeaklyTyped
 
 from services.dispatcher.transport.base import ConnectionFailed, Response, Sender
+from shared.http2_io import H2Writer
 
 #: Header values that differ on every request (the device in the path, APNs' id and expiry):
 #: entering them in the HPACK table only evicts the ones that repeat (authorization, topic).
@@ -120,16 +121,14 @@ class _Connection(asyncio.Protocol):
         self.usable = True
         self.protocol: str | None = None
         self._changed = asyncio.Event()
-        self._flush_pending = False
+        self.out = H2Writer(self.h2)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError(f"HTTP/2 needs a stream transport, got {type(transport).__name__}")
-        self.transport = transport
+        self.transport = self.out.attach(transport)
         tls = transport.get_extra_info("ssl_object")
         self.protocol = tls.selected_alpn_protocol() if tls is not None else None
         self.h2.initiate_connection()
-        self._flush()
+        self.out.now()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -139,7 +138,7 @@ class _Connection(asyncio.Protocol):
             return
         for event in events:
             self._on(event)
-        self._flush()
+        self.out.now()
         self._changed.set()
 
     def _on(self, event: h2.events.Event) -> None:
@@ -180,18 +179,6 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def _flush_soon(self) -> None:
-        """Write at the end of this loop pass: requests issued together leave in one TLS write."""
-        if not self._flush_pending:
-            self._flush_pending = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_pending = False
-        data = self.h2.data_to_send()
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
     async def _wait(self) -> None:
         """Until the server sends something (window updates, settings, replies) or leaves."""
         self._changed.clear()
@@ -216,8 +203,16 @@ class _Connection(asyncio.Protocol):
                 ("content-length", str(len(body))),
             ]
             self.h2.send_headers(stream_id, request_headers, end_stream=not body)
-            self._flush_soon()
-            await self._send_body(stream_id, stream, body)
+            self.out.soon()
+            sent = await self.out.send_body(
+                stream_id,
+                body,
+                end_stream=True,
+                sending=lambda: self.usable and not stream.done.done(),
+                window_opened=self._wait,
+            )
+            if not sent and not self.usable:
+                raise ConnectionFailed("the connection closed while sending")
         except h2.exceptions.ProtocolError as exc:
             self._lose(f"HTTP/2 protocol error: {exc}")
             raise ConnectionFailed(f"HTTP/2 protocol error: {exc}") from None
@@ -227,29 +222,12 @@ class _Connection(asyncio.Protocol):
             self._cancel(stream_id)
             raise
 
-    async def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> None:
-        """Send as much as the peer's flow-control window allows, waiting for more credit."""
-        sent = 0
-        while sent < len(body) and not stream.done.done():
-            if not self.usable:
-                raise ConnectionFailed("the connection closed while sending")
-            window = min(
-                self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size
-            )
-            if window <= 0:
-                await self._wait()
-                continue
-            chunk = body[sent : sent + window]
-            sent += len(chunk)
-            self.h2.send_data(stream_id, chunk, end_stream=sent >= len(body))
-            self._flush_soon()
-
     def _cancel(self, stream_id: int) -> None:
         """The caller gave up (timeout): tell the server, free the stream slot."""
         if self.streams.pop(stream_id, None) is not None and self.usable:
             try:
                 self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
-                self._flush()
+                self.out.now()
             except h2.exceptions.ProtocolError:
                 self._lose("HTTP/2 state lost while cancelling a request")
         self._changed.set()
