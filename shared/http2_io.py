@@ -33,11 +33,19 @@ class H2Writer:
             self._pending = True
             asyncio.get_running_loop().call_soon(self.now)
 
+    @property
+    def open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
     def now(self) -> None:
         self._pending = False
         data = self.connection.data_to_send()
-        if data and self.transport is not None and not self.transport.is_closing():
+        if data and self.transport is not None and self.open:
             self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
     async def send_body(
         self,

@@ -60,14 +60,13 @@ class _Connection(asyncio.Protocol):
             h2.config.H2Configuration(client_side=False, header_encoding=None)
         )
         self.streams: dict[int, _Stream] = {}
-        self.transport: asyncio.Transport | None = None
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.window_opened = asyncio.Event()
         self.out = H2Writer(self.h2)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = self.out.attach(transport)
+        self.out.attach(transport)
         self.client = transport.get_extra_info("peername")
         self.server = transport.get_extra_info("sockname")
         self.h2.local_settings = h2.settings.Settings(
@@ -85,8 +84,7 @@ class _Connection(asyncio.Protocol):
         except h2.exceptions.ProtocolError as exc:
             log.info("closing a connection after a protocol error: %s", exc)
             self.out.now()
-            if self.transport is not None:
-                self.transport.close()
+            self.out.close()
             return
         for event in events:
             self._on(event)
@@ -114,8 +112,8 @@ class _Connection(asyncio.Protocol):
             self._forget(event.stream_id)
         elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
             self.window_opened.set()
-        elif isinstance(event, h2.events.ConnectionTerminated) and self.transport is not None:
-            self.transport.close()
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.out.close()
 
     def _reset(self, stream_id: int, code: h2.errors.ErrorCodes) -> None:
         with contextlib.suppress(h2.exceptions.ProtocolError):
@@ -137,10 +135,10 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         """Say goodbye (GOAWAY) and close; requests in flight are cancelled."""
-        if self.transport is not None and not self.transport.is_closing():
+        if self.out.open:
             self.h2.close_connection()
             self.out.now()
-            self.transport.close()
+            self.out.close()
 
     def _scope(self, stream: _Stream) -> dict[str, Any]:
         pseudo = {name: value for name, value in stream.headers if name.startswith(b":")}

@@ -117,14 +117,13 @@ class _Connection(asyncio.Protocol):
         self.h2 = CompactH2Connection(config)
         self.authority = authority
         self.streams: dict[int, _Stream] = {}
-        self.transport: asyncio.Transport | None = None
         self.usable = True
         self.protocol: str | None = None
         self._changed = asyncio.Event()
         self.out = H2Writer(self.h2)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = self.out.attach(transport)
+        self.out.attach(transport)
         tls = transport.get_extra_info("ssl_object")
         self.protocol = tls.selected_alpn_protocol() if tls is not None else None
         self.h2.initiate_connection()
@@ -154,8 +153,8 @@ class _Connection(asyncio.Protocol):
             status = int(stream.headers.pop(":status", "0"))
             if not stream.done.done():
                 stream.done.set_result(Response(status, stream.headers, bytes(stream.body)))
-            if not self.usable and not self.streams and self.transport is not None:
-                self.transport.close()
+            if not self.usable and not self.streams:
+                self.out.close()
         elif isinstance(event, h2.events.StreamReset) and stream is not None:
             del self.streams[event.stream_id or 0]
             stream.fail(f"the server reset the stream ({event.error_code!r})")
@@ -164,8 +163,8 @@ class _Connection(asyncio.Protocol):
             last = event.last_stream_id or 0
             for stream_id in [s for s in self.streams if s > last]:
                 self.streams.pop(stream_id).fail("the server sent GOAWAY before this request")
-            if not self.streams and self.transport is not None:
-                self.transport.close()
+            if not self.streams:
+                self.out.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lose(f"connection lost: {exc}" if exc else "the server closed the connection")
@@ -176,8 +175,7 @@ class _Connection(asyncio.Protocol):
             stream.fail(reason)
         self.streams.clear()
         self._changed.set()
-        if self.transport is not None:
-            self.transport.close()
+        self.out.close()
 
     async def _wait(self) -> None:
         """Until the server sends something (window updates, settings, replies) or leaves."""
@@ -234,8 +232,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.usable = False
-        if self.transport is not None:
-            self.transport.close()
+        self.out.close()
 
 
 class H2Client:
