@@ -1,22 +1,73 @@
-"""Session fixtures: the embedded broker and PostgreSQL, started once and torn down after."""
+"""Session fixtures: the broker (embedded or Apache Kafka, per HERALD_TEST_BROKER) and PostgreSQL,
+started once and torn down after."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.embedded.broker import EmbeddedBroker, start_broker
+from shared.embedded.brokers import LocalBroker, start_local_broker
 from shared.embedded.postgres import EmbeddedPostgres, start_postgres
+from tests.support.brokers import ON_KAFKA, TEST_BROKER
+
+
+def pytest_report_header() -> str:
+    return f"broker: {TEST_BROKER} (HERALD_TEST_BROKER)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests only Apache Kafka can run are reported as skipped, with the reason, never hidden."""
+    if ON_KAFKA:
+        return
+    skip = pytest.mark.skip(reason="needs Apache Kafka: run with make test-kafka")
+    for item in items:
+        if item.get_closest_marker("kafka_only"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[EmbeddedBroker]:
-    running = start_broker()
+def broker() -> Iterator[LocalBroker]:
+    running = start_local_broker(TEST_BROKER)
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drop_module_topics(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On Kafka, delete the topics a module created once it ends: every test makes its own
+    prefixed set, and thousands of idle partitions would slow one broker to a crawl."""
+    if not ON_KAFKA or "integration" not in request.path.parts:
+        yield
+        return
+    bootstrap = request.getfixturevalue("broker").bootstrap
+    before = asyncio.run(_topics(bootstrap))
+    yield
+    asyncio.run(_delete_topics(bootstrap, keep=before))
+
+
+async def _topics(bootstrap: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def _delete_topics(bootstrap: str, keep: set[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t not in keep and not t.startswith("__")]
+        if doomed:
+            await admin.delete_topics(doomed, timeout_ms=30_000)
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ class EmbeddedBroker:
     port: int
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    kind = "embedded"
 
     @property
     def bootstrap(self) -> str:

@@ -13,6 +13,7 @@ from contracts.base import Model
 from contracts.codec import decode, encode
 from contracts.topics import Topic
 from shared.settings import KafkaSettings
+from tests.support.brokers import ON_KAFKA
 
 
 def kafka_settings_for_test(
@@ -25,6 +26,7 @@ def kafka_settings_for_test(
         "session_timeout_ms": 3000,
         "heartbeat_interval_ms": 1000,
         "handler_max_attempts": 2,
+        "kafka_idempotence": ON_KAFKA,
     }
     values.update(overrides)
     return KafkaSettings(**values)
