@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+RUN_ARGS ?=
 
-.PHONY: install run test lint format schemas clean bench bench-smoke
+.PHONY: install run test test-kafka lint format schemas clean bench bench-smoke
 
 install: $(STAMP)
 
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 	@echo "==> installed"
 
 run: $(STAMP)
-	@$(PY) -m services.devstack
+	@$(PY) -m services.devstack $(RUN_ARGS)
 
 lint: $(STAMP)
 	@echo "==> ruff (style, bugs, and bandit's security checks as rules S)"
@@ -34,6 +35,12 @@ lint: $(STAMP)
 test: lint
 	@echo "==> pytest"
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# The integration and end-to-end suites on Apache Kafka (a KRaft node started by the session; the
+# first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
+test-kafka: $(STAMP)
+	@echo "==> pytest on Apache Kafka (integration + e2e)"
+	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
 
 # The whole pipeline under load (minutes; writes bench-results/latest/). BENCH_ARGS: see --help.
 bench: $(STAMP)

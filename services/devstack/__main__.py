@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
 import time
 
 from services.devstack.stack import LocalStack, StackOptions
+from shared.embedded.brokers import broker_kind
 
 
 def say(line: str) -> None:
@@ -63,11 +65,19 @@ Press Ctrl-C to stop everything.
 """
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    options = argparse.ArgumentParser(prog="make run", description=__doc__)
+    options.add_argument(
+        "--broker",
+        type=broker_kind,
+        default="embedded",
+        help="embedded (default, in memory) or kafka (one Apache Kafka node; needs Java and Maven)",
+    )
+    args = options.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stack = LocalStack(StackOptions())
+    stack = LocalStack(StackOptions(broker=args.broker))
     started = time.monotonic()
     try:
         stack.start(progress=say)

@@ -32,11 +32,11 @@ class DemoApp:
 
 
 async def provision(
-    *, dsn: str, bootstrap: str, secrets_key: str, app_id: str, creds: StackCredentials
+    *, dsn: str, kafka: KafkaSettings, secrets_key: str, app_id: str, creds: StackCredentials
 ) -> DemoApp:
     """Create ``app_id`` with every credential the emulators accept."""
     pool = await create_pool(DatabaseSettings(database_dsn=SecretStr(dsn)), SCHEMA)
-    bus = create_bus(KafkaSettings(kafka_bootstrap=bootstrap), client_id="devstack")
+    bus = create_bus(kafka, client_id="devstack")
     try:
         await migrate(pool, SCHEMA, MIGRATIONS)
         await bus.broker.start()

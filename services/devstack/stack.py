@@ -21,11 +21,12 @@ from services.devstack import credentials
 from services.devstack.credentials import StackCredentials
 from services.devstack.processes import ServiceProcess
 from services.devstack.provision import provision
-from shared.embedded.broker import EmbeddedBroker, start_broker
+from shared.embedded.brokers import BrokerKind, LocalBroker, start_local_broker
 from shared.embedded.ports import free_port, port_is_free
 from shared.embedded.postgres import EmbeddedPostgres, start_postgres
 from shared.kafka.admin import ensure_topics
 from shared.secrets import new_secrets_key
+from shared.settings import KafkaSettings
 
 DEFAULT_PORTS = {
     "broker": 9092,
@@ -55,10 +56,12 @@ class StackOptions:
     """How to run the stack: fixed well-known ports for people, free ports for tests.
 
     ``emulator_latency_ms`` makes every emulator hold its replies (a slow provider);
-    ``service_env`` adds ``HERALD_*`` settings to every Herald service (benchmarks tune with it).
+    ``service_env`` adds ``HERALD_*`` settings to every Herald service (benchmarks tune with it);
+    ``broker`` picks the embedded broker (default) or a single-node Apache Kafka.
     """
 
     prefer_default_ports: bool = True
+    broker: BrokerKind = "embedded"
     fast_group_membership: bool = False
     log_level: str = "INFO"
     app_id: str = "demo"
@@ -72,7 +75,7 @@ class LocalStack:
     """The running stack; ``stop()`` ends every process it started, by PID, in reverse order."""
 
     options: StackOptions = field(default_factory=StackOptions)
-    broker: EmbeddedBroker | None = None
+    broker: LocalBroker | None = None
     postgres: EmbeddedPostgres | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     api_key: str = ""
@@ -100,8 +103,13 @@ class LocalStack:
             raise
 
     def _start(self, progress: Callable[[str], None]) -> None:
-        progress("starting the Kafka-protocol broker (Tansu, in memory)")
-        self.broker = start_broker(self.port("broker"), log_path=self.run_dir / "broker.log")
+        if self.options.broker == "kafka":
+            progress("starting Apache Kafka (one KRaft node; first run fetches its jars)")
+        else:
+            progress("starting the Kafka-protocol broker (Tansu, in memory)")
+        self.broker = start_local_broker(
+            self.options.broker, port=self.port("broker"), folder=self.run_dir
+        )
         progress("starting PostgreSQL (embedded)")
         self.postgres = start_postgres(prefix="herald-run-pg-")
         progress("creating topics from the contracts catalog")
@@ -114,7 +122,7 @@ class LocalStack:
         demo = asyncio.run(
             provision(
                 dsn=self.postgres.dsn,
-                bootstrap=self.broker.bootstrap,
+                kafka=self.kafka_settings(),
                 secrets_key=self.secrets_key,
                 app_id=self.options.app_id,
                 creds=self.credentials,
@@ -134,19 +142,31 @@ class LocalStack:
         for process in self.services.values():
             process.wait_ready(deadline)
 
+    def kafka_settings(self) -> KafkaSettings:
+        """Settings for a client of this stack's broker (provisioning, tests, benchmarks)."""
+        if self.broker is None:
+            raise RuntimeError("the broker is not running")
+        return KafkaSettings(
+            kafka_bootstrap=self.broker.bootstrap,
+            kafka_idempotence=self.broker.kind == "kafka",
+        )
+
     def _common_env(self, port: int) -> dict[str, str]:
         if self.broker is None or self.postgres is None:
             raise RuntimeError("the broker and PostgreSQL start before any service")
         env = {
             "HERALD_KAFKA_BOOTSTRAP": self.broker.bootstrap,
-            "HERALD_KAFKA_IDEMPOTENCE": "false",
             "HERALD_DATABASE_DSN": self.postgres.dsn,
             "HERALD_HTTP_HOST": "127.0.0.1",
             "HERALD_HTTP_PORT": str(port),
             "HERALD_LOG_LEVEL": self.options.log_level,
             "HERALD_SECRETS_KEYS": json.dumps([self.secrets_key]),
-            "HERALD_CONSUMER_FETCH_MAX_WAIT_MS": str(EMBEDDED_FETCH_WAIT_MS),
         }
+        if self.broker.kind == "embedded":
+            env["HERALD_KAFKA_IDEMPOTENCE"] = "false"
+            env["HERALD_CONSUMER_FETCH_MAX_WAIT_MS"] = str(EMBEDDED_FETCH_WAIT_MS)
+        else:
+            env["HERALD_KAFKA_IDEMPOTENCE"] = "true"
         if self.options.fast_group_membership:
             env["HERALD_SESSION_TIMEOUT_MS"] = "3000"
             env["HERALD_HEARTBEAT_INTERVAL_MS"] = "1000"

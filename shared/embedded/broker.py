@@ -59,6 +59,9 @@ class EmbeddedBroker:
             stdin=subprocess.DEVNULL,
         )
 
+    def pids(self) -> list[int]:
+        return [self.process.pid] if self.process is not None else []
+
     def stop(self) -> None:
         """Terminate the broker process (it keeps nothing on disk)."""
         if self.process and self.process.poll() is None:

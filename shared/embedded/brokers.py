@@ -21,6 +21,10 @@ class LocalBroker(Protocol):
     @property
     def bootstrap(self) -> str: ...
 
+    def pids(self) -> list[int]:
+        """The running processes (one per Kafka node), for CPU and memory accounting."""
+        ...
+
     def stop(self) -> None: ...
 
 

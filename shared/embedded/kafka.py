@@ -128,6 +128,9 @@ class KafkaCluster:
             raise KafkaUnavailable("this cluster was started without a SASL_SSL listener")
         return ",".join(f"127.0.0.1:{node.secure_port}" for node in self.nodes)
 
+    def pids(self) -> list[int]:
+        return [node.process.pid for node in self.nodes if node.process is not None]
+
     def start(self, timeout: float = 90.0) -> KafkaCluster:
         """Format every node's storage, start them and wait until each takes connections."""
         for node in self.nodes:

@@ -27,7 +27,6 @@ from contracts.content import Content, DeliveryOptions
 from contracts.push import PLATFORMS, Platform, PushRequest
 from services.devstack.stack import LocalStack, StackOptions
 from shared.kafka import create_bus
-from shared.settings import KafkaSettings
 from tests.benchmarks.pipeline.population import Family, new_family, token_for
 from tests.benchmarks.pipeline.processes import Processes
 
@@ -100,7 +99,7 @@ async def measure(
             if service.process is not None
         }
     )
-    bus = create_bus(KafkaSettings(kafka_bootstrap=stack.broker.bootstrap), client_id="bench")
+    bus = create_bus(stack.kafka_settings(), client_id="bench")
     await bus.broker.start()
     results = []
     try:

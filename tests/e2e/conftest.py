@@ -7,12 +7,18 @@ from collections.abc import Iterator
 import pytest
 
 from services.devstack.stack import LocalStack, StackOptions
+from tests.support.brokers import TEST_BROKER
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     running = LocalStack(
-        StackOptions(prefer_default_ports=False, fast_group_membership=True, log_level="INFO")
+        StackOptions(
+            prefer_default_ports=False,
+            fast_group_membership=True,
+            log_level="INFO",
+            broker=TEST_BROKER,
+        )
     )
     running.start()
     try:

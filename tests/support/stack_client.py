@@ -11,7 +11,6 @@ import httpx
 
 from services.devstack.stack import LocalStack
 from shared.auth import issue_user_token
-from shared.settings import KafkaSettings
 from tests.support.factories import unique
 from tests.support.kafka import TopicIO
 
@@ -36,8 +35,7 @@ class StackClient(StackCaller):
 
     def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
         super().__init__(stack, http)
-        assert stack.broker is not None
-        self.topics = TopicIO(KafkaSettings(kafka_bootstrap=stack.broker.bootstrap))
+        self.topics = TopicIO(stack.kafka_settings())
 
     async def register_fcm_device(self, user_id: str) -> str:
         token, _ = await self.register_fcm(user_id)

@@ -40,7 +40,7 @@ async def create_app(stack: LocalStack) -> Tenant:
     assert stack.postgres is not None
     assert stack.broker is not None
     settings = CliSettings(
-        kafka_bootstrap=stack.broker.bootstrap,
+        **stack.kafka_settings().model_dump(),
         database_dsn=SecretStr(stack.postgres.dsn),
         secrets_keys=[SecretStr(stack.secrets_key)],
     )

@@ -46,9 +46,9 @@ def stack_processes(stack: LocalStack) -> Processes:
         if service.process is not None
     }
     assert stack.broker is not None
-    assert stack.broker.process is not None
     assert stack.postgres is not None
-    pids["broker"] = stack.broker.process.pid
+    for number, pid in enumerate(stack.broker.pids()):
+        pids["broker" if number == 0 else f"broker-{number + 1}"] = pid
     pids["bench"] = os.getpid()
     pids["postgres"] = postmaster_pid(stack.postgres.data_dir / "pgdata")
     return Processes(pids, tree=frozenset({"postgres"}))
