@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from contracts.apps import Scope
 from shared.callers import Authenticator, Caller
 from shared.errors import RETRYABLE
+from shared.health import Readiness
 from shared.http_limits import BodyLimit
 from shared.ratelimit import RateLimiter, retry_after_header
 
@@ -53,9 +54,15 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def create_http_app(*, title: str, description: str, version: str = "1") -> FastAPI:
-    """A FastAPI app with /healthz, /readyz and Herald's error handlers."""
+    """A FastAPI app with /healthz, /readyz and Herald's error handlers.
+
+    /healthz answers 200 while the process runs (liveness). /readyz answers 200 only once the
+    runtime serves and, when the runtime set ``state.readiness``, every dependency answered its
+    last probe; 503 with what is down otherwise.
+    """
     app = FastAPI(title=title, description=description, version=version)
     app.state.ready = False
+    app.state.readiness = None
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
@@ -64,8 +71,12 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
 
     @app.get("/readyz", tags=["health"])
     async def readyz(request: Request) -> JSONResponse:
-        ready = bool(request.app.state.ready)
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        serving = bool(request.app.state.ready)
+        readiness: Readiness | None = request.app.state.readiness
+        if readiness is None:
+            return JSONResponse({"ready": serving}, status_code=200 if serving else 503)
+        status, body = readiness.answer(serving)
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:

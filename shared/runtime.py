@@ -1,7 +1,8 @@
 """How every service process runs: start, serve until SIGTERM/SIGINT, stop cleanly.
 
 Stopping goes outside in: stop taking HTTP requests, let consumers finish and commit their current
-batch, then close the database pool, so a normal shutdown never leaves half-done work.
+batch, then close the database pool, so a normal shutdown never leaves half-done work. While it
+runs, the broker and the service's own probes (its database) decide what /readyz answers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from contracts.topics import all_topics
+from shared.clock import SystemClock
+from shared.health import BrokerProbe, Probe, Readiness, ReadinessSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.bus import Bus
 from shared.logs import configure_logging
@@ -34,7 +37,10 @@ BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 @dataclass
 class ServiceParts:
-    """What a service's composition root hands to the runtime."""
+    """What a service's composition root hands to the runtime.
+
+    ``probes``: dependencies besides the broker that /readyz must see answering (the database).
+    """
 
     name: str
     bus: Bus
@@ -42,6 +48,8 @@ class ServiceParts:
     http: HttpSettings
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    readiness: ReadinessSettings = field(default_factory=ReadinessSettings)
 
 
 class _Server(uvicorn.Server):
@@ -73,7 +81,15 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
     server_task = asyncio.create_task(server.serve())
     stop_task = asyncio.create_task(stop.wait())
     stopping = asyncio.Event()
-    background = [asyncio.create_task(task(stopping)) for task in parts.background]
+    readiness = Readiness(
+        [BrokerProbe(parts.bus.broker, parts.readiness.timeout), *parts.probes],
+        SystemClock(),
+        parts.readiness,
+    )
+    parts.http_app.state.readiness = readiness
+    background = [
+        asyncio.create_task(task(stopping)) for task in [*parts.background, readiness.run]
+    ]
     try:
         while not server.started:
             if server_task.done():

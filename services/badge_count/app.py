@@ -11,6 +11,7 @@ from services.badge_count.settings import BadgeCountSettings
 from services.badge_count.store import BadgeStore
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
+from shared.health import DatabaseProbe
 from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
@@ -51,5 +52,6 @@ async def build(settings: BadgeCountSettings, clock: Clock | None = None) -> Ser
         http_app=http_app,
         http=settings,
         on_stop=[pool.close],
+        probes=[DatabaseProbe(pool)],
         background=[tenancy.feed.run],
     )

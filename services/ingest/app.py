@@ -13,6 +13,7 @@ from services.ingest.settings import IngestSettings
 from services.ingest.store import SubmissionStore
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
+from shared.health import DatabaseProbe
 from shared.http import app_of, authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
@@ -62,5 +63,6 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
         http_app=http_app,
         http=settings,
         on_stop=[pool.close],
+        probes=[DatabaseProbe(pool)],
         background=[cancel_results.run, tenancy.feed.run],
     )

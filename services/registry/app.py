@@ -19,6 +19,7 @@ from services.registry.sync import BadgeChangeHandler, SyncFlusher
 from services.registry.sync_store import SyncStore
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
+from shared.health import DatabaseProbe
 from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
@@ -100,5 +101,6 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         http_app=http_app,
         http=settings,
         on_stop=[pool.close],
+        probes=[DatabaseProbe(pool)],
         background=[flusher.run, tenancy.feed.run],
     )

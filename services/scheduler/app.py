@@ -18,6 +18,7 @@ from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import SchedulerStore
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
+from shared.health import DatabaseProbe
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
@@ -81,6 +82,7 @@ async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> S
         http_app=http_app,
         http=settings,
         on_stop=[pool.close],
+        probes=[DatabaseProbe(pool)],
         background=[releaser.run],
     )
     return Scheduler(parts, releaser)
