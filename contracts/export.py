@@ -56,10 +56,11 @@ def asyncapi_document() -> dict[str, Any]:
                 "kafka": {
                     "topic": topic.name,
                     "partitions": topic.partitions,
+                    "topicConfiguration": _topic_configuration(topic),
                     "bindingVersion": "0.5.0",
                 }
             },
-            "x-herald-key": topic.key,
+            "x-herald-key": "/".join(topic.key_fields),
             "x-herald-dead-letter": topic.dead_letter,
         }
     return {
@@ -72,6 +73,14 @@ def asyncapi_document() -> dict[str, Any]:
         "channels": channels,
         "components": {"messages": messages},
     }
+
+
+def _topic_configuration(topic: Topic) -> dict[str, Any]:
+    """The catalog's topic configs in the Kafka binding's shape (replication is per deployment)."""
+    configuration: dict[str, Any] = {"cleanup.policy": [topic.cleanup_policy]}
+    if topic.retention is not None:
+        configuration["retention.ms"] = int(topic.retention.total_seconds() * 1000)
+    return configuration
 
 
 def rendered_files() -> dict[str, str]:

@@ -1,13 +1,16 @@
-"""The topic catalog: every topic's name, key, partition count, message type and dead-letter topic.
+"""The topic catalog: every topic's name, key, partition count, message type, dead-letter topic,
+cleanup policy and retention.
 
 Start-up creates topics from this list, the AsyncAPI document is generated from it, and no other
-module spells a topic name.
+module spells a topic name. Replication and partition overrides belong to a deployment's settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
 
 from contracts.apps import AppChanged
 from contracts.badges import BadgeChanged, ReadsReported
@@ -24,17 +27,42 @@ from contracts.push import PLATFORMS, Platform, PushRequest, PushResult
 from contracts.schedule import NotificationCancel, NotificationCancelResult, NotificationExpired
 from contracts.users import UserPreferences
 
+#: Pipeline topics: a weekend-long outage of a consumer can still be replayed, and push content
+#: does not stay on the brokers much longer than that.
+PIPELINE_RETENTION = timedelta(days=7)
+#: Parked and refused messages wait for a person to look, fix and replay them: a month.
+DEAD_LETTER_RETENTION = timedelta(days=30)
+#: Answers that waiting requests read within seconds; a day leaves time to look at one.
+ANSWER_RETENTION = timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Topic:
-    """One Kafka topic and the single message type it carries."""
+    """One Kafka topic and the single message type it carries.
+
+    A compacted topic holds state: every message carries the whole state of its key, so Kafka may
+    drop all but the newest per key and a reader starting from the beginning still sees everything
+    current. Its key must name the state exactly (app and user, not user alone), or one app's
+    state would replace another's. Compacted topics have no retention: state never expires.
+    """
 
     name: str
     message: type[Model]
-    key: str
+    key: str | tuple[str, ...]
     partitions: int
     doc: str
     dead_letter: str | None = None
+    cleanup_policy: Literal["delete", "compact"] = "delete"
+    retention: timedelta | None = PIPELINE_RETENTION
+
+    def __post_init__(self) -> None:
+        if (self.cleanup_policy == "compact") != (self.retention is None):
+            raise ValueError(f"{self.name}: compacted topics, and only they, have no retention")
+
+    @property
+    def key_fields(self) -> tuple[str, ...]:
+        """The message fields that make up the key, in order."""
+        return (self.key,) if isinstance(self.key, str) else self.key
 
     @property
     def message_type(self) -> str:
@@ -47,8 +75,19 @@ class Topic:
         return int(self.message.model_fields["version"].default)
 
     def key_of(self, message: Model) -> bytes:
-        """The partition key of a message on this topic: the catalog's one rule for keys."""
-        return str(getattr(message, self.key)).encode()
+        """The partition key of a message on this topic: the catalog's one rule for keys.
+
+        Several fields are joined with '/', which no app id contains, so keys stay unambiguous.
+        """
+        return "/".join(str(getattr(message, field)) for field in self.key_fields).encode()
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """The Kafka topic configs the catalog decides (replication is the deployment's)."""
+        configs: dict[str, str] = {"cleanup.policy": self.cleanup_policy}
+        if self.retention is not None:
+            configs["retention.ms"] = str(int(self.retention.total_seconds() * 1000))
+        return configs
 
 
 PARTITIONS = 8
@@ -61,6 +100,7 @@ def _dead_letters(name: str) -> Topic:
         key="consumer_group",
         partitions=1,
         doc=f"Messages from {name} a consumer could not process, with the reason and bytes.",
+        retention=DEAD_LETTER_RETENTION,
     )
 
 
@@ -78,6 +118,7 @@ REJECTED = Topic(
     key="event_id",
     partitions=1,
     doc="Submitted events ingest refused, with the reason and the original bytes.",
+    retention=DEAD_LETTER_RETENTION,
 )
 USER = Topic(
     "notifications.user",
@@ -165,6 +206,7 @@ CANCEL_RESULTS = Topic(
     key="notification_id",
     partitions=PARTITIONS,
     doc="What each cancel achieved, or that it came too late; ingest answers HTTP cancels from it.",
+    retention=ANSWER_RETENTION,
 )
 EXPIRED = Topic(
     "notifications.expired",
@@ -176,11 +218,13 @@ EXPIRED = Topic(
 PREFERENCES = Topic(
     "users.preferences",
     UserPreferences,
-    key="user_id",
+    key=("app_id", "user_id"),
     partitions=PARTITIONS,
     dead_letter="users.preferences.dlq",
     doc="Users' time zones and quiet hours (whole state per change) from the registry; the "
-    "scheduler keeps its own copy.",
+    "scheduler keeps its own copy. Compacted: the newest state of each app's user survives.",
+    cleanup_policy="compact",
+    retention=None,
 )
 
 APPS = Topic(
@@ -189,7 +233,10 @@ APPS = Topic(
     key="app_id",
     partitions=1,
     doc="Every app's whole state on each change (keys, signing keys, sealed credentials); every "
-    "service reads it all from the start, without a consumer group, and keeps its own copy.",
+    "service reads it all from the start, without a consumer group, and keeps its own copy. "
+    "Compacted: the newest state of every app survives however long ago it changed.",
+    cleanup_policy="compact",
+    retention=None,
 )
 
 _PRIMARY = (

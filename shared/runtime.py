@@ -61,8 +61,9 @@ class _Server(uvicorn.Server):
 
 
 async def prepare_topics(settings: KafkaSettings) -> None:
-    """Create the catalog's topics (idempotent; deployments may pre-create them instead)."""
-    await ensure_topics(settings.kafka_bootstrap, all_topics(), prefix=settings.topic_prefix)
+    """Create the catalog's missing topics, unless operators own them (topic creation off)."""
+    if settings.kafka_create_topics:
+        await ensure_topics(settings, all_topics())
 
 
 async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
 
@@ -23,6 +23,7 @@ from services.ingest.store import SubmissionStore
 from shared.clock import Clock
 from shared.http import ApiError
 from shared.kafka import Bus
+from shared.kafka.follower import TopicFollower
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +53,19 @@ class CancelResults:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Listen until ``stopping`` is set; ``ready`` once every partition has a position."""
-        topic = self.bus.address(topics.CANCEL_RESULTS)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bus.settings.kafka_bootstrap,
-            enable_auto_commit=False,
+        follower = TopicFollower(
+            self.bus.settings,
+            topics.CANCEL_RESULTS,
             client_id="ingest-cancel-results",
+            start_at="end",
         )
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topic, p) for p in range(topics.CANCEL_RESULTS.partitions)]
-            consumer.assign(partitions)
-            await consumer.seek_to_end(*partitions)
-            for partition in partitions:
-                await consumer.position(partition)
-            self.ready.set()
-            while not stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=200)
-                for records in batches.values():
-                    for record in records:
-                        self._deliver(record.value)
-        finally:
-            await consumer.stop()
+        await follower.start()
+        self.ready.set()
+        await follower.follow(self._deliver, stopping)
 
-    def _deliver(self, raw: bytes | None) -> None:
+    def _deliver(self, record: ConsumerRecord) -> None:
         try:
-            result = decode_as(topics.CANCEL_RESULTS, raw, NotificationCancelResult)
+            result = decode_as(topics.CANCEL_RESULTS, record.value, NotificationCancelResult)
         except DecodeError as error:
             log.warning("ignoring an unreadable cancel result: %s", error.reason)
             return

@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from contracts.base import Model
 from contracts.codec import encode
 from contracts.topics import Topic
+from shared.kafka.clients import bootstrap_servers, broker_security
 from shared.settings import KafkaSettings, ObservabilitySettings
 
 HEADERS = {"content-type": "application/json"}
@@ -80,7 +81,9 @@ def create_bus(
     client_id: str,
     observability: ObservabilitySettings | None = None,
 ) -> Bus:
-    """A broker configured for Herald: explicit topics only, acks from all replicas."""
+    """A broker configured for Herald: explicit topics only, acks from all in-sync replicas (so a
+    write survives the loss of a broker), idempotent where the settings say, TLS and SASL per the
+    settings."""
     middlewares = []
     if observability is not None and observability.trace_exporter != "none":
         from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -89,7 +92,8 @@ def create_bus(
     logger = logging.getLogger(f"herald.kafka.{client_id}")
     logger.addFilter(_TopicsAreCreatedExplicitly())
     broker = KafkaBroker(
-        settings.kafka_bootstrap,
+        bootstrap_servers(settings),
+        security=broker_security(settings),
         client_id=client_id,
         allow_auto_create_topics=False,
         enable_idempotence=settings.kafka_idempotence,

@@ -7,11 +7,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
 from contracts.base import Model
 from contracts.codec import decode, encode
 from contracts.topics import Topic
+from shared.kafka.clients import client_options
+from shared.kafka.follower import TopicFollower
 from shared.settings import KafkaSettings
 from tests.support.brokers import ON_KAFKA
 
@@ -19,7 +22,8 @@ from tests.support.brokers import ON_KAFKA
 def kafka_settings_for_test(
     bootstrap: str, prefix: str | None = None, **overrides: Any
 ) -> KafkaSettings:
-    """Settings for a test: a unique topic prefix and fast group membership."""
+    """Settings for a test: a unique topic prefix, fast group membership, and the idempotent
+    producer only on Apache Kafka (the embedded broker refuses it)."""
     values: dict[str, Any] = {
         "kafka_bootstrap": bootstrap,
         "topic_prefix": prefix if prefix is not None else f"t{uuid.uuid4().hex[:10]}.",
@@ -46,7 +50,7 @@ class TopicIO:
         await self.produce_raw(topic, *((topic.key_of(m), encode(m)) for m in messages))
 
     async def produce_raw(self, topic: Topic | str, *records: tuple[bytes | None, bytes]) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+        producer = AIOKafkaProducer(**client_options(self.settings))
         await producer.start()
         try:
             futures = [
@@ -66,27 +70,21 @@ class TopicIO:
         decoded: bool = True,
     ) -> list[Any]:
         """Read ``topic`` from the start until ``until(messages)`` holds; fail after ``timeout``."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        name = self.address(topic)
-        consumer.assign([TopicPartition(name, p) for p in range(topic.partitions)])
-        await consumer.seek_to_beginning()
         found: list[Any] = []
+
+        def keep(record: ConsumerRecord) -> None:
+            found.append(decode(topic, record.value) if decoded else record)
+
+        follower = TopicFollower(self.settings, topic, client_id="test-topic-io")
+        await follower.start()
         try:
             async with asyncio.timeout(timeout):
                 while not until(found):
-                    batches = await consumer.getmany(timeout_ms=200)
-                    for records in batches.values():
-                        for record in records:
-                            found.append(decode(topic, record.value) if decoded else record)
+                    await follower.poll(keep)
         except TimeoutError:
             raise AssertionError(
                 f"{topic.name}: condition not met after {timeout}s; read {len(found)} messages"
             ) from None
         finally:
-            await consumer.stop()
+            await follower.stop()
         return found
