@@ -124,4 +124,4 @@ def differences(
 def needs(spec: TopicSpec) -> str:
     """Everything a topic needs, in one line."""
     configs = " ".join(f"{name}={value}" for name, value in sorted(spec.configs.items()))
-    return f"{spec.partitions} partitions, replication {spec.replication}, {configs}"
+    return f"partitions={spec.partitions} replication={spec.replication} {configs}"

@@ -68,7 +68,7 @@ def test_a_missing_topic_is_the_one_thing_apply_creates() -> None:
     [found] = differences([spec("a")], {})
 
     assert (found.topic, found.kind, found.fixable) == ("a", "missing", True)
-    assert "8 partitions, replication 3" in str(found)
+    assert "partitions=8 replication=3 cleanup.policy=compact" in str(found)
 
 
 @pytest.mark.parametrize("partitions", [4, 16])

@@ -1,8 +1,10 @@
-"""``herald``: the operator's command line for apps, keys and provider credentials.
+"""``herald``: the operator's command line for apps, keys and provider credentials, and for the
+topics the catalog needs.
 
-It works directly on the registry's database and announces each change on the broker, so it needs
-the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_BOOTSTRAP, HERALD_SECRETS_KEYS (and
-HERALD_TOPIC_PREFIX when used). Keys are printed once and never again.
+Apps, keys and credentials work directly on the registry's database and announce each change on
+the broker, so they need the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_* and
+HERALD_SECRETS_KEYS (and HERALD_TOPIC_PREFIX when used). Keys are printed once and never again.
+``herald topics`` needs the Kafka settings only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from services.registry.apps.admin import AdminError, AppAdmin
 from services.registry.apps.credentials import CredentialError
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
-from shared.kafka import create_bus
+from shared.kafka import create_bus, topics_cli
 from shared.runtime import prepare_topics
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import DatabaseSettings, KafkaSettings
@@ -33,7 +35,9 @@ class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings):
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="herald", description="Manage Herald apps and credentials.")
+    top = argparse.ArgumentParser(
+        prog="herald", description="Manage Herald apps, credentials and topics."
+    )
     groups = top.add_subparsers(dest="group", required=True)
 
     apps = groups.add_parser("apps", help="create, disable or enable apps").add_subparsers(
@@ -88,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     web = kinds.add_parser("webpush", help="VAPID key pair for Web Push")
     web.add_argument("--vapid-key-file", type=Path, required=True)
     web.add_argument("--subject", required=True, help="mailto: or https: contact")
+    topics_cli.add_commands(groups)
     return top
 
 
@@ -161,6 +166,8 @@ async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.group == "topics":
+        return topics_cli.main(args)
     try:
         print(asyncio.run(run(args, CliSettings())))
     except (AdminError, CredentialError, OSError) as error:
