@@ -26,6 +26,8 @@ from contracts import topics
 from contracts.push import PLATFORMS, Platform
 from contracts.topics import Topic
 from services.devstack.stack import LocalStack, StackOptions
+from shared.kafka.clients import client_options
+from shared.settings import KafkaSettings
 from tests.benchmarks.pipeline.population import new_family, token_for
 
 USER = "hop-user"
@@ -88,7 +90,9 @@ async def record_times(bootstrap: str) -> dict[tuple[str, str], float]:
         for topic in (*STEPS, *topics.PUSH.values())
         for n in range(topic.partitions)
     ]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_options(KafkaSettings(kafka_bootstrap=bootstrap)), enable_auto_commit=False
+    )
     await consumer.start()
     found: dict[tuple[str, str], float] = {}
     try:

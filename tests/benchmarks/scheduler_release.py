@@ -30,6 +30,8 @@ from shared.embedded.broker import start_broker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import start_postgres
 from shared.kafka.admin import ensure_topics
+from shared.kafka.clients import client_options
+from shared.settings import KafkaSettings
 from tests.support.factories import user_notification
 
 
@@ -53,7 +55,9 @@ async def hand_over(
     now = datetime.now(UTC)
     step = spread / copies
     send_at: dict[uuid.UUID, datetime] = {}
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    producer = AIOKafkaProducer(
+        **client_options(KafkaSettings(kafka_bootstrap=bootstrap)), linger_ms=20
+    )
     await producer.start()
     started = time.monotonic()
     try:
@@ -78,7 +82,9 @@ async def collect(
 ) -> dict[uuid.UUID, tuple[datetime, datetime]]:
     """(released at, received at) of every due copy read, by its event id."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
+        **client_options(KafkaSettings(kafka_bootstrap=bootstrap)),
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
     )
     await consumer.start()
     partitions = [TopicPartition(topics.DUE.name, p) for p in range(topics.DUE.partitions)]
@@ -140,6 +146,7 @@ def main() -> int:
             port = free_port()
             env = {
                 "HERALD_KAFKA_BOOTSTRAP": broker.bootstrap,
+                "HERALD_KAFKA_IDEMPOTENCE": "false",
                 "HERALD_DATABASE_DSN": postgres.dsn,
                 "HERALD_HTTP_PORT": str(port),
                 "HERALD_LOG_LEVEL": "WARNING",

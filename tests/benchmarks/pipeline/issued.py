@@ -13,6 +13,8 @@ import time
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import topics
+from shared.kafka.clients import client_options
+from shared.settings import KafkaSettings
 
 READ_TIMEOUT_MS = 200
 MAX_RECORDS = 10_000
@@ -24,7 +26,9 @@ class PushTopics:
 
     def __init__(self, bootstrap: str) -> None:
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+            **client_options(KafkaSettings(kafka_bootstrap=bootstrap)),
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
         )
         self.partitions = [
             TopicPartition(topic.name, p)
