@@ -62,6 +62,9 @@ class EmbeddedBroker:
     def pids(self) -> list[int]:
         return [self.process.pid] if self.process is not None else []
 
+    def log_paths(self) -> list[Path]:
+        return [self.log_path] if self.log_path is not None else []
+
     def stop(self) -> None:
         """Terminate the broker process (it keeps nothing on disk)."""
         if self.process and self.process.poll() is None:

@@ -25,6 +25,10 @@ class LocalBroker(Protocol):
         """The running processes (one per Kafka node), for CPU and memory accounting."""
         ...
 
+    def log_paths(self) -> list[Path]:
+        """Where the broker writes its log (a file per Kafka node)."""
+        ...
+
     def stop(self) -> None: ...
 
 

@@ -131,6 +131,9 @@ class KafkaCluster:
     def pids(self) -> list[int]:
         return [node.process.pid for node in self.nodes if node.process is not None]
 
+    def log_paths(self) -> list[Path]:
+        return [node.data_dir / "kafka.log" for node in self.nodes]
+
     def start(self, timeout: float = 90.0) -> KafkaCluster:
         """Format every node's storage, start them and wait until each takes connections."""
         for node in self.nodes:

@@ -157,7 +157,8 @@ async def test_no_log_holds_a_token_or_key_material(stack: LocalStack, traffic: 
     needles = [*ours, *await registered_tokens(stack), *stack_secrets(stack)]
     log_files = sorted((stack.run_dir / "logs").glob("*.log"))
 
-    found = leaks([*log_files, stack.run_dir / "broker.log"], needles, set(EMULATORS))
+    assert stack.broker is not None
+    found = leaks([*log_files, *stack.broker.log_paths()], needles, set(EMULATORS))
 
     assert len(log_files) == len(stack.services)
     assert any("PRIVATE KEY" in n.what for n in needles), "no key files found to look for"
