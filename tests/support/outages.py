@@ -26,7 +26,11 @@ def halt_broker(broker: LocalBroker) -> None:
 
 
 def resume_broker(broker: LocalBroker) -> None:
-    """Start the halted broker again on the same ports; returns once it takes connections."""
+    """Start the halted broker again on the same ports; returns once it takes connections.
+
+    Kafka nodes restart one after another, each waited for: right for a single node, not for a
+    cluster that lost its whole quorum (a lone node would wait for voters that are not back yet).
+    """
     if isinstance(broker, KafkaCluster):
         for node in broker.nodes:
             broker.restart(node.node_id)
