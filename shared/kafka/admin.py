@@ -14,10 +14,10 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import IncompatibleBrokerVersion
+from aiokafka.errors import IncompatibleBrokerVersion, KafkaConnectionError
 
 from contracts.topics import Topic
-from shared.kafka.clients import client_options
+from shared.kafka.clients import client_options, refusal
 from shared.kafka.topology import ObservedTopic, wanted_topics
 from shared.settings import KafkaSettings
 
@@ -40,7 +40,11 @@ class ConfigsUnsupported(RuntimeError):
 async def admin_client(settings: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client on the settings' brokers, closed after use."""
     admin = AIOKafkaAdminClient(**client_options(settings), client_id="herald-admin")
-    await admin.start()
+    try:
+        await admin.start()
+    except KafkaConnectionError as error:
+        await admin.close()
+        raise await refusal(settings) from error
     try:
         yield admin
     finally:

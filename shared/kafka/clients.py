@@ -7,9 +7,15 @@ from __future__ import annotations
 import ssl
 from typing import TypedDict
 
+from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaError
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, env_name
+
+
+class BrokerAccessError(RuntimeError):
+    """No broker of the list could be reached, or each refused the TLS or SASL handshake."""
 
 
 class ClientOptions(TypedDict):
@@ -75,3 +81,35 @@ def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
         "SCRAM-SHA-512": SASLScram512,
     }[settings.kafka_sasl_mechanism or "PLAIN"]
     return kind(*credentials, ssl_context=context, use_ssl=use_ssl)
+
+
+async def refusal(settings: KafkaSettings) -> BrokerAccessError:
+    """Why each bootstrap broker turns us away, found by connecting as every client does.
+
+    aiokafka clients only log each broker's reason and raise "unable to bootstrap"; an operator
+    with a wrong password or CA needs the reason itself.
+    """
+    options = client_options(settings)
+    reasons = []
+    for server in options["bootstrap_servers"]:
+        host, _, port = server.rpartition(":")
+        try:
+            connection = await create_conn(
+                host,
+                int(port),
+                request_timeout_ms=10_000,
+                ssl_context=options["ssl_context"],
+                security_protocol=options["security_protocol"],
+                sasl_mechanism=options["sasl_mechanism"],
+                sasl_plain_username=options["sasl_plain_username"],
+                sasl_plain_password=options["sasl_plain_password"],
+            )
+        except (OSError, TimeoutError, KafkaError) as error:
+            reasons.append(f"{server}: {error}")
+        else:
+            connection.close()
+    protocol = f"{env_name('kafka_security_protocol')}={settings.kafka_security_protocol}"
+    return BrokerAccessError(
+        f"no broker of {env_name('kafka_bootstrap')} let us in ({protocol}): "
+        + ("; ".join(reasons) or "each accepted a connection but refused the client")
+    )

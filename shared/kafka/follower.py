@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
 from contracts.topics import Topic
-from shared.kafka.clients import client_options
+from shared.kafka.clients import client_options, refusal
 from shared.settings import KafkaSettings
 
 #: Called with each record in partition order; it must not block.
@@ -53,7 +54,11 @@ class TopicFollower:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        await consumer.start()
+        try:
+            await consumer.start()
+        except KafkaConnectionError as error:
+            await consumer.stop()
+            raise await refusal(self.settings) from error
         try:
             partitions = self._partitions(consumer)
             consumer.assign(partitions)

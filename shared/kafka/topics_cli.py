@@ -22,6 +22,7 @@ from shared.kafka.admin import (
     ensure_topics,
     observe,
 )
+from shared.kafka.clients import BrokerAccessError
 from shared.kafka.topology import Difference, ObservedTopic, differences, needs, wanted_topics
 from shared.settings import KafkaSettings
 
@@ -109,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
             report = asyncio.run(plan(settings, offline=args.offline))
         else:
             report = asyncio.run(apply(settings))
-    except (ValidationError, KafkaError, TopicCreationError) as error:
+    except (ValidationError, KafkaError, BrokerAccessError, TopicCreationError) as error:
         print(f"herald: {error}", file=sys.stderr)
         return 1
     print("\n".join(report.lines))

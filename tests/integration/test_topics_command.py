@@ -9,6 +9,7 @@ from contracts import topics
 from contracts.topics import all_topics
 from services.registry.apps.cli import main
 from shared.embedded.brokers import LocalBroker
+from shared.embedded.ports import free_port
 from shared.kafka.admin import admin_client, ensure_topics, observe
 from shared.kafka.topics_cli import apply, plan
 from shared.runtime import prepare_topics
@@ -118,3 +119,15 @@ async def test_services_create_no_topic_when_operators_own_them(kafka: KafkaSett
     await prepare_topics(kafka.model_copy(update={"kafka_create_topics": False}))
 
     assert await observe(kafka, [kafka.address(t) for t in all_topics()]) == {}
+
+
+def test_a_broker_nobody_answers_on_is_named_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("HERALD_KAFKA_BOOTSTRAP", silent)
+
+    assert main(["topics", "plan"]) == 1
+    error = capsys.readouterr().err
+    assert "no broker of HERALD_KAFKA_BOOTSTRAP let us in" in error
+    assert f"{silent}: " in error
