@@ -57,7 +57,9 @@ class StackOptions:
 
     ``emulator_latency_ms`` makes every emulator hold its replies (a slow provider);
     ``service_env`` adds ``HERALD_*`` settings to every Herald service (benchmarks tune with it);
-    ``broker`` picks the embedded broker (default) or a single-node Apache Kafka.
+    ``broker`` picks the embedded broker (default) or a single-node Apache Kafka;
+    ``kafka_replication`` is each topic's replica count (3 on a three-node cluster given to the
+    stack; min.insync.replicas follows the settings' default, one less).
     """
 
     prefer_default_ports: bool = True
@@ -68,11 +70,16 @@ class StackOptions:
     run_dir: Path | None = None
     emulator_latency_ms: float = 0.0
     service_env: dict[str, str] = field(default_factory=dict)
+    kafka_replication: int = 1
 
 
 @dataclass
 class LocalStack:
-    """The running stack; ``stop()`` ends every process it started, by PID, in reverse order."""
+    """The running stack; ``stop()`` ends every process it started, by PID, in reverse order.
+
+    A ``broker`` given at construction (a multi-node cluster a test started) is used as it is:
+    the stack neither starts nor stops it.
+    """
 
     options: StackOptions = field(default_factory=StackOptions)
     broker: LocalBroker | None = None
@@ -84,6 +91,7 @@ class LocalStack:
     run_dir: Path = field(default_factory=Path)
     credentials: StackCredentials | None = None
     tls_ports: dict[str, int] = field(default_factory=dict)
+    owns_broker: bool = field(default=False, init=False)
 
     def port(self, name: str) -> int:
         preferred = DEFAULT_PORTS[name]
@@ -103,17 +111,21 @@ class LocalStack:
             raise
 
     def _start(self, progress: Callable[[str], None]) -> None:
-        if self.options.broker == "kafka":
-            progress("starting Apache Kafka (one KRaft node; first run fetches its jars)")
+        if self.broker is not None:
+            progress(f"using the {self.broker.kind} broker at {self.broker.bootstrap}")
         else:
-            progress("starting the Kafka-protocol broker (Tansu, in memory)")
-        self.broker = start_local_broker(
-            self.options.broker, port=self.port("broker"), folder=self.run_dir
-        )
+            if self.options.broker == "kafka":
+                progress("starting Apache Kafka (one KRaft node; first run fetches its jars)")
+            else:
+                progress("starting the Kafka-protocol broker (Tansu, in memory)")
+            self.broker = start_local_broker(
+                self.options.broker, port=self.port("broker"), folder=self.run_dir
+            )
+            self.owns_broker = True
         progress("starting PostgreSQL (embedded)")
         self.postgres = start_postgres(prefix="herald-run-pg-")
         progress("creating topics from the contracts catalog")
-        asyncio.run(ensure_topics(self.broker.bootstrap, all_topics()))
+        asyncio.run(ensure_topics(self.kafka_settings(), all_topics()))
         self.secrets_key = new_secrets_key()
         self._define_processes()
         if self.credentials is None:
@@ -149,6 +161,7 @@ class LocalStack:
         return KafkaSettings(
             kafka_bootstrap=self.broker.bootstrap,
             kafka_idempotence=self.broker.kind == "kafka",
+            kafka_replication_factor=self.options.kafka_replication,
         )
 
     def _common_env(self, port: int) -> dict[str, str]:
@@ -156,6 +169,7 @@ class LocalStack:
             raise RuntimeError("the broker and PostgreSQL start before any service")
         env = {
             "HERALD_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            "HERALD_KAFKA_REPLICATION_FACTOR": str(self.options.kafka_replication),
             "HERALD_DATABASE_DSN": self.postgres.dsn,
             "HERALD_HTTP_HOST": "127.0.0.1",
             "HERALD_HTTP_PORT": str(port),
@@ -266,13 +280,13 @@ class LocalStack:
             self.services[name] = ServiceProcess(name, module, port, env, logs / f"{name}.log")
 
     def stop(self) -> None:
-        """Stop services (newest first), then the database and the broker."""
+        """Stop services (newest first), then the database and the broker it started."""
         for process in reversed(list(self.services.values())):
             process.stop()
         if self.postgres is not None:
             self.postgres.stop()
             self.postgres = None
-        if self.broker is not None:
+        if self.broker is not None and self.owns_broker:
             self.broker.stop()
             self.broker = None
         secrets_dir = self.run_dir / "secrets"
