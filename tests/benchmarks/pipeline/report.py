@@ -122,6 +122,7 @@ def render(results: dict[str, Any]) -> str:
     kind = "smoke" if results["config"]["smoke"] else "full"
     out = [
         f"Herald pipeline benchmark  {results['started']}  ({kind})",
+        f"broker: {results['broker']['label']}",
         f"machine: {machine['cores']} cores, {machine['cpu_model']}, load average at start "
         f"{machine['load_at_start']}",
         "",
@@ -176,6 +177,18 @@ def render(results: dict[str, Any]) -> str:
             ),
         )
     )
+    for name, phase in phases.items():
+        if "hops_ms" in phase:
+            out += [
+                "",
+                f"where the time goes in the {name} phase "
+                f"({_cell(phase.get('offered_deliveries_per_s'))} deliveries/s offered): "
+                "each hop, ms (p50 / p90 / p99 / max)",
+                table(
+                    ["hop", "ms", "samples"],
+                    ([hop, _latency(f), f["count"]] for hop, f in phase["hops_ms"].items()),
+                ),
+            ]
     names = list(next(iter(phases.values()))["cpu_us_per_delivery"]) if phases else []
     out += ["", "CPU per delivery, us (dispatchers: per delivery of their platform)"]
     out.append(

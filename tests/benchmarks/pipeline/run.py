@@ -1,5 +1,6 @@
 """The benchmark's course on a running stack: idle memory, devices, a warm-up, then the measured
-phases (max rate, fixed rate, fixed rate against a slow provider) and the broadcast."""
+phases (max rate, fixed rate with its per-hop latency, fixed rate against a slow provider) and the
+broadcast."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from contracts.push import Platform
 from services.devstack.stack import LocalStack
 from tests.benchmarks.pipeline import population as devices
 from tests.benchmarks.pipeline.config import TARGET_DELIVERIES_PER_SECOND, BenchConfig
+from tests.benchmarks.pipeline.hop_times import TopicClock, hop_latencies
 from tests.benchmarks.pipeline.issued import PushTopics
 from tests.benchmarks.pipeline.phases import MB, run_phase
 from tests.benchmarks.pipeline.processes import Processes, postmaster_pid
@@ -68,6 +70,7 @@ class Course:
         urls = {p: stack.services[name].url for p, name in EMULATOR_OF.items()}
         self.collector = Collector(http, urls)
         self.sender = Sender(http, stack.services["ingest"].url, stack.api_key)
+        self.topic_clock = TopicClock(stack.kafka_settings())
         self.results: dict[str, Any] = {"phases": {}, "pids": self.processes.pids}
         progress.say(
             "PIDs: " + ", ".join(f"{name} {pid}" for name, pid in self.processes.pids.items())
@@ -139,7 +142,9 @@ class Course:
         total = max_rate["throughput"]["total"]
         capacity = total["steady"] or total["mean"] or 100.0
         rate = config.fixed_rate or min(TARGET_DELIVERIES_PER_SECOND / 2, capacity / 2)
-        await self._phase("fixed-rate", lambda t: self._paced(sending(t), rate, per_send))
+        await self._phase(
+            "fixed-rate", lambda t: self._paced(sending(t), rate, per_send), hops=True
+        )
         await self._set_latency(config.slow_latency_ms / 1000)
         try:
             slow = await self._phase(
@@ -151,10 +156,16 @@ class Course:
         await self._broadcast()
 
     async def _phase(
-        self, name: str, send: Callable[[PhaseTally], Awaitable[dict[str, Any]]]
+        self,
+        name: str,
+        send: Callable[[PhaseTally], Awaitable[dict[str, Any]]],
+        *,
+        hops: bool = False,
     ) -> dict[str, Any]:
-        tally = self.collector.phase(name)
+        """Run one phase; ``hops`` also times each hop from the topics' record timestamps."""
+        tally = self.collector.phase(name, keep_arrivals=hops)
         self.progress.say(f"phase {name}")
+        since = await self.topic_clock.mark() if hops else None
         figures = await run_phase(
             tally,
             lambda: send(tally),
@@ -162,6 +173,10 @@ class Course:
             timeout=self.config.drain_timeout,
             progress=self.progress,
         )
+        if since is not None:
+            self.progress.say(f"reading the {name} phase's records back from the topics")
+            stamps = await self.topic_clock.read(since, tally.notifications.keys())
+            figures["hops_ms"] = hop_latencies(tally, stamps)
         self.results["phases"][name] = figures
         return figures
 

@@ -27,11 +27,13 @@ MAX_READS_PER_POLL = 20
 
 @dataclass
 class Expected:
-    """One notification: when it was accepted, how many deliveries it should make, how many came."""
+    """One notification: when it was accepted, how many deliveries it should make, how many came;
+    ``arrivals`` keeps each platform's arrival times when the phase measures hops."""
 
     accepted_at: float
     expected: int
     received: int = 0
+    arrivals: dict[Platform, list[float]] | None = None
 
 
 @dataclass
@@ -39,6 +41,7 @@ class PhaseTally:
     """Everything one phase sent and everything that came of it."""
 
     name: str
+    keep_arrivals: bool = False
     expected: Counter[Platform] = field(default_factory=Counter)
     delivered: Counter[Platform] = field(default_factory=Counter)
     refused: Counter[int] = field(default_factory=Counter)
@@ -58,7 +61,9 @@ class PhaseTally:
     def expect(self, notification_id: str, accepted_at: float, devices: Counter[Platform]) -> None:
         """A notification ingest accepted, and the devices it should reach."""
         self.expected.update(devices)
-        self.notifications[notification_id] = Expected(accepted_at, sum(devices.values()))
+        self.notifications[notification_id] = Expected(
+            accepted_at, sum(devices.values()), arrivals={} if self.keep_arrivals else None
+        )
         self.first_accepted = min(self.first_accepted or accepted_at, accepted_at)
         self.last_accepted = max(self.last_accepted or accepted_at, accepted_at)
         if self.collector is not None:
@@ -73,6 +78,8 @@ class PhaseTally:
         self.delivered[platform] += 1
         self.arrivals[platform].append(at)
         self.latencies[platform].append(at - item.accepted_at)
+        if item.arrivals is not None:
+            item.arrivals.setdefault(platform, []).append(at)
         self.changed.set()
 
     @property
@@ -113,8 +120,8 @@ class Collector:
         self.unattributed: Counter[Platform] = Counter()
         self.statuses: dict[Platform, dict[str, int]] = {}
 
-    def phase(self, name: str) -> PhaseTally:
-        return PhaseTally(name, collector=self)
+    def phase(self, name: str, *, keep_arrivals: bool = False) -> PhaseTally:
+        return PhaseTally(name, keep_arrivals=keep_arrivals, collector=self)
 
     def claim(self, notification_id: str, tally: PhaseTally) -> None:
         self.owners[notification_id] = tally
