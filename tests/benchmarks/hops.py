@@ -1,5 +1,5 @@
 """Where a push's latency goes, hop by hop: ``python -m tests.benchmarks.hops [--sends N]
-[--rate R] [--env HERALD_X=Y ...]``.
+[--rate R] [--broker kafka] [--env HERALD_X=Y ...]``.
 
 Starts the stack (as ``make run`` does), registers one user with a device on each platform, sends
 N notifications to that user at R per second (light load, so queueing does not hide the hops), then
@@ -26,6 +26,7 @@ from contracts import topics
 from contracts.push import PLATFORMS, Platform
 from contracts.topics import Topic
 from services.devstack.stack import LocalStack, StackOptions
+from shared.embedded.brokers import broker_kind
 from shared.kafka.clients import client_options
 from shared.settings import KafkaSettings
 from tests.benchmarks.pipeline.population import new_family, token_for
@@ -160,10 +161,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sends", type=int, default=60)
     parser.add_argument("--rate", type=float, default=10.0, help="notifications per second")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--broker", type=broker_kind, default="embedded", help="embedded or kafka")
     args = parser.parse_args(argv)
     env = dict(item.split("=", 1) for item in args.env)
     stack = LocalStack(
-        StackOptions(prefer_default_ports=False, log_level="WARNING", service_env=env)
+        StackOptions(
+            prefer_default_ports=False, broker=args.broker, log_level="WARNING", service_env=env
+        )
     )
     stack.start(progress=lambda line: print(f"==> {line}", flush=True))
     try:
