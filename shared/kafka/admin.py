@@ -7,6 +7,7 @@ assumptions, so Herald never relies on auto-creation.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -24,6 +25,8 @@ from shared.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+#: Requests (0.1 s apart) before new topics or changed configs must show in the brokers' answers.
+SETTLE_ATTEMPTS = 300
 #: DescribeConfigs' ``config_source`` of a value set on the topic itself (not a broker default).
 DYNAMIC_TOPIC_CONFIG = 1
 
@@ -65,14 +68,25 @@ async def ensure_topics(settings: KafkaSettings | str, topics: Iterable[Topic]) 
     ]
     async with admin_client(settings) as admin:
         response = await admin.create_topics(wanted)
-    created = []
-    for name, code, message in (error[:3] for error in response.topic_errors):
-        if code == 0:
-            created.append(name)
-        elif code != TOPIC_ALREADY_EXISTS:
-            raise TopicCreationError(f"cannot create topic {name}: error {code} {message}")
+        created = []
+        for name, code, message in (error[:3] for error in response.topic_errors):
+            if code == 0:
+                created.append(name)
+            elif code != TOPIC_ALREADY_EXISTS:
+                raise TopicCreationError(f"cannot create topic {name}: error {code} {message}")
+        await _until_listed(admin, {topic.name for topic in wanted})
     log.info("topics ready: %d created, %d existed", len(created), len(wanted) - len(created))
     return created
+
+
+async def _until_listed(admin: AIOKafkaAdminClient, names: set[str]) -> None:
+    """Wait until the brokers' metadata lists ``names``: Kafka answers a creation before every
+    broker knows the topic, and a producer or a plan right after would find it missing."""
+    for _ in range(SETTLE_ATTEMPTS):
+        if names <= set(await admin.list_topics()):
+            return
+        await asyncio.sleep(0.1)
+    raise TopicCreationError(f"topics created but still not listed: {sorted(names)}")
 
 
 async def observe(settings: KafkaSettings, names: Iterable[str]) -> dict[str, ObservedTopic]:
@@ -98,7 +112,8 @@ async def observe(settings: KafkaSettings, names: Iterable[str]) -> dict[str, Ob
 
 
 async def alter_configs(settings: KafkaSettings, changes: Mapping[str, Mapping[str, str]]) -> None:
-    """Set the given configs per topic, keeping every other value set on the topic.
+    """Set the given configs per topic, keeping every other value set on the topic, and return
+    once the brokers report them.
 
     AlterConfigs replaces all of a topic's own values, so the current ones are read first.
     """
@@ -118,10 +133,28 @@ async def alter_configs(settings: KafkaSettings, changes: Mapping[str, Mapping[s
             responses = await admin.alter_configs(resources)
         except IncompatibleBrokerVersion as error:
             raise ConfigsUnsupported("this broker cannot change topic configs") from error
-    for response in responses:
-        for code, message, _, name in (resource[:4] for resource in response.resources):
-            if code != 0:
-                raise TopicCreationError(f"cannot change the configs of {name}: {code} {message}")
+        for response in responses:
+            for code, message, _, name in (resource[:4] for resource in response.resources):
+                if code != 0:
+                    raise TopicCreationError(
+                        f"cannot change the configs of {name}: {code} {message}"
+                    )
+        await _until_reported(admin, changes)
+
+
+async def _until_reported(
+    admin: AIOKafkaAdminClient, changes: Mapping[str, Mapping[str, str]]
+) -> None:
+    """Wait until every broker answer shows ``changes``: Kafka applies a change after answering."""
+    for _ in range(SETTLE_ATTEMPTS):
+        current = await _topic_configs(admin, sorted(changes)) or {}
+        if all(
+            _values(current.get(name, [])).items() >= values.items()
+            for name, values in changes.items()
+        ):
+            return
+        await asyncio.sleep(0.1)
+    raise TopicCreationError(f"configs changed but not yet in effect: {dict(changes)}")
 
 
 async def _topic_configs(
