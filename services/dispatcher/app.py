@@ -6,7 +6,7 @@ from contracts import topics
 from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import RetryPolicy
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
-from services.dispatcher.registry import HAS_DEFAULT_CREDENTIALS, provider_factory
+from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
 from shared.appdir import AppDirectory
@@ -14,6 +14,7 @@ from shared.apps_feed import AppsFeed
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.platforms import PLATFORMS
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
 
@@ -31,7 +32,7 @@ async def build(
     name = service_name(settings)
     platform = settings.dispatcher_platform
     factory = provider_factory(platform)
-    configured = HAS_DEFAULT_CREDENTIALS[platform](settings)
+    configured = PLATFORMS[platform].configured(settings)
     default = await factory(settings, clock, None) if configured else None
     await prepare_topics(settings)
     directory = AppDirectory(SecretBox(settings))

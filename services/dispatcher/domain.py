@@ -13,6 +13,7 @@ from typing import Literal
 
 from contracts.base import derived_id
 from contracts.push import Outcome, PushRequest, PushResult
+from shared.platforms.ttl import deadline
 
 
 @dataclass(frozen=True)
@@ -108,21 +109,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, (when - now).total_seconds())
-
-
-def deadline(request: PushRequest) -> datetime | None:
-    """When the push stops being worth delivering, or None when it never does."""
-    if request.options.ttl_seconds is None:
-        return None
-    return request.accepted_at + timedelta(seconds=request.options.ttl_seconds)
-
-
-def remaining_ttl(request: PushRequest, now: datetime) -> int | None:
-    """Whole seconds of the TTL left at ``now`` (what the provider may still keep it for)."""
-    end = deadline(request)
-    if end is None:
-        return None
-    return max(0, int((end - now).total_seconds()))
 
 
 def expired_before_sending(request: PushRequest, now: datetime) -> bool:

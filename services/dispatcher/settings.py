@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from contracts.push import Platform
-from services.dispatcher.platforms.apns.settings import ApnsSettings
-from services.dispatcher.platforms.fcm.settings import FcmSettings
-from services.dispatcher.platforms.webpush.settings import WebPushSettings
+from shared.platforms.apns.settings import ApnsSettings
+from shared.platforms.fcm.settings import FcmSettings
+from shared.platforms.webpush.settings import WebPushSettings
 from shared.secrets import SecretsSettings
 from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
 

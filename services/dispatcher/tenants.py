@@ -2,7 +2,9 @@
 
 An app that stored credentials for this platform (``herald credentials set``) gets a provider built
 from them, rebuilt when they change; other apps use the deployment's default provider from
-settings, if there is one. A provider is built on the app's first push, not at start-up.
+settings, if there is one. A provider is built on the app's first push, not at start-up. Credentials
+that cannot work (CredentialsError from the platform's parser or factory, OSError from files and
+TLS) fail that app's pushes with the reason, and no other app's.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from datetime import datetime
 
 from contracts.push import Platform, PushRequest
 from services.dispatcher.domain import Rejected, Verdict
+from services.dispatcher.platforms import ProviderFactory
 from services.dispatcher.platforms.base import Provider
-from services.dispatcher.registry import ProviderFactory
 from services.dispatcher.settings import DispatcherSettings
 from shared.appdir import AppDirectory
 from shared.clock import Clock
+from shared.platforms import PLATFORMS
+from shared.platforms.base import CredentialsError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class TenantProviders:
         default: Provider | None,
     ) -> None:
         self.platform = platform
+        self.parse = PLATFORMS[platform].parse_credential
         self.factory = factory
         self.settings = settings
         self.clock = clock
@@ -79,8 +84,9 @@ class TenantProviders:
         if old is not None and old.provider is not None:
             self._retired.append(old.provider)
         try:
-            provider = await self.factory(self.settings, self.clock, credential)
-        except (ValueError, OSError) as error:
+            parsed = None if credential is None else self.parse(credential)
+            provider = await self.factory(self.settings, self.clock, parsed)
+        except (CredentialsError, OSError) as error:
             log.error("app %s: %s credentials unusable: %s", app_id, self.platform, error)
             built = _Built(revision, None, f"app {app_id}: {self.platform} credentials unusable")
         else:

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts import limits
 from contracts.base import derived_id
 from contracts.content import NotificationRequest
 from contracts.notifications import UserNotification
 from contracts.schedule import Schedule
+from shared.platforms import limits
 
 #: How far ahead a send may be scheduled, and how far back a send time may lie: a backlog
 #: replayed a little late still goes out, an older time is more likely a wrong date.

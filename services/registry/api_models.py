@@ -16,10 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from contracts.base import UserId
-from contracts.push import DEFAULT_WEBPUSH_HOSTS, Platform
-from services.registry.domain import Device, Registration, TokenFormatError, canonical_token
+from contracts.push import Platform
+from services.registry.domain import Device, Registration
 from shared.logs import token_ref
-from shared.settings import HeraldSettings
+from shared.platforms import canonical_token
+from shared.platforms.base import TokenFormatError
+from shared.platforms.webpush.settings import WebPushHostSettings
 
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
@@ -28,15 +30,6 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 @functools.cache
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
-
-
-class WebPushHostSettings(HeraldSettings):
-    """Push services a Web Push subscription may point at (the same setting as the dispatcher's)."""
-
-    webpush_allowed_hosts: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_WEBPUSH_HOSTS),
-        description='JSON list of hosts; "*.example.com" allows its subdomains.',
-    )
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""The registry's rules: what a valid token is, which devices get a push, what a result changes.
+"""The registry's rules: which devices get a push, and what a result changes.
 
 Pure: no database, broker or clock. Callers pass the rows they read and the current time.
 """
@@ -6,7 +6,6 @@ Pure: no database, broker or clock. Callers pass the rows they read and the curr
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,14 +13,7 @@ from datetime import datetime, timedelta
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationCounted
-from contracts.push import (
-    DEFAULT_WEBPUSH_HOSTS,
-    Platform,
-    PushRequest,
-    PushResult,
-    WebPushSubscription,
-    host_allowed,
-)
+from contracts.push import Platform, PushRequest, PushResult
 
 #: The reason a device stops receiving when its app unregisters it (logout).
 UNREGISTERED = "unregistered"
@@ -65,70 +57,6 @@ class Registration:
     locale: str | None = None
     time_zone: str | None = None
     app_version: str | None = None
-
-
-class TokenFormatError(ValueError):
-    """A token that cannot belong to its platform; the message names the limit it breaks."""
-
-
-@dataclass(frozen=True)
-class TokenRule:
-    """Length bounds and alphabet of one platform's tokens."""
-
-    min_length: int
-    max_length: int
-    alphabet: re.Pattern[str]
-    alphabet_name: str
-
-
-TOKEN_RULES: Mapping[Platform, TokenRule] = {
-    # Apple: device tokens are opaque bytes of variable length (32 today), sent as hex.
-    "apns": TokenRule(64, 200, re.compile(r"[0-9a-f]+"), "hexadecimal digits"),
-    # Firebase registration tokens: about 150-180 URL-safe characters, with a ':' separator.
-    "fcm": TokenRule(
-        32, 4096, re.compile(r"[A-Za-z0-9_:.-]+"), "letters, digits, '_', ':', '.' and '-'"
-    ),
-    # A browser's PushSubscription as JSON: {"endpoint": "https://...", "keys": {p256dh, auth}}.
-    "webpush": TokenRule(1, 4096, re.compile(r"[\x20-\x7e]+"), "printable ASCII characters"),
-}
-
-
-def canonical_token(
-    platform: Platform, token: str, *, webpush_hosts: Sequence[str] = DEFAULT_WEBPUSH_HOSTS
-) -> str:
-    """The token as Herald stores it; raise TokenFormatError when it breaks the platform's rule.
-
-    APNs tokens are hex and apps spell them in either case: they are lower-cased so the same token
-    never becomes two devices. A Web Push subscription is stored as compact JSON, its endpoint https
-    on one of ``webpush_hosts``.
-    """
-    rule = TOKEN_RULES[platform]
-    if platform == "apns":
-        token = token.lower()
-    if not rule.min_length <= len(token) <= rule.max_length:
-        raise TokenFormatError(
-            f"{platform} tokens are {rule.min_length} to {rule.max_length} characters long; "
-            f"this one has {len(token)}"
-        )
-    if not rule.alphabet.fullmatch(token):
-        raise TokenFormatError(f"{platform} tokens contain only {rule.alphabet_name}")
-    if platform == "webpush":
-        return canonical_subscription(token, webpush_hosts)
-    return token
-
-
-def canonical_subscription(token: str, allowed_hosts: Sequence[str]) -> str:
-    """A Web Push subscription token in canonical form, its endpoint on an allowed host."""
-    try:
-        subscription = WebPushSubscription.from_token(token)
-    except ValueError as error:
-        raise TokenFormatError(str(error)) from None
-    if not host_allowed(subscription.host, allowed_hosts):
-        raise TokenFormatError(
-            f"the push service {subscription.host} is not an allowed Web Push host "
-            f"(allowed: {', '.join(allowed_hosts)})"
-        )
-    return subscription.token()
 
 
 def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[Device]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.platforms.apns.payload import PayloadError, render
+from shared.platforms.apns.payload import render
+from shared.platforms.base import PayloadError
 from tests.support.apns import push_request
 from tests.support.clock import FrozenClock
 

@@ -8,12 +8,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from services.dispatcher.platforms.apns.tokens import (
-    ProviderTokens,
-    SigningKeyError,
-    load_provider_tokens,
-)
+from services.dispatcher.platforms.apns.tokens import ProviderTokens, load_provider_tokens
 from services.emulators.apns.keys import load_trusted_keys, write_auth_key
+from shared.platforms.base import CredentialsError
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.unit
@@ -65,7 +62,7 @@ def test_a_stale_verdict_on_a_young_token_does_not_re_sign(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("minutes", [10, 60, 90])
 def test_refresh_outside_apples_window_is_refused(tmp_path: Path, minutes: float) -> None:
-    with pytest.raises(SigningKeyError, match="between 20 and 60 minutes"):
+    with pytest.raises(CredentialsError, match="between 20 and 60 minutes"):
         tokens(tmp_path, FrozenClock(), minutes=minutes)
 
 
@@ -76,9 +73,9 @@ def test_the_key_id_comes_from_the_file_name_or_must_be_given(tmp_path: Path) ->
 
     named = load_provider_tokens(renamed, "KID", "T", clock, timedelta(minutes=30))
     assert named.key_id == "KID"
-    with pytest.raises(SigningKeyError, match="HERALD_APNS_KEY_ID"):
+    with pytest.raises(CredentialsError, match="HERALD_APNS_KEY_ID"):
         load_provider_tokens(renamed, None, "T", clock, timedelta(minutes=30))
-    with pytest.raises(SigningKeyError, match="HERALD_APNS_TEAM_ID"):
+    with pytest.raises(CredentialsError, match="HERALD_APNS_TEAM_ID"):
         load_provider_tokens(renamed, "KID", None, clock, timedelta(minutes=30))
 
 
@@ -86,5 +83,5 @@ def test_a_file_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
     bogus = tmp_path / "AuthKey_ABCDEFGHIJ.p8"
     bogus.write_text("not a key")
 
-    with pytest.raises(SigningKeyError, match="not a usable ES256"):
+    with pytest.raises(CredentialsError, match="not a usable ES256"):
         load_provider_tokens(bogus, None, "T", FrozenClock(), timedelta(minutes=30))

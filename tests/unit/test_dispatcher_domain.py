@@ -10,6 +10,7 @@ import pytest
 from contracts.base import derived_id
 from services.dispatcher import domain
 from services.dispatcher.domain import RetryPolicy
+from shared.platforms import ttl
 from tests.support.clock import FrozenClock
 from tests.support.fcm import push_request
 
@@ -53,19 +54,19 @@ def test_no_ttl_never_expires() -> None:
     request = push_request(NOW)
     much_later = NOW + timedelta(days=365)
 
-    assert domain.deadline(request) is None
+    assert ttl.deadline(request) is None
     assert not domain.expired_before_sending(request, much_later)
     assert not domain.retry_would_expire(request, much_later, 3600)
-    assert domain.remaining_ttl(request, much_later) is None
+    assert ttl.remaining_ttl(request, much_later) is None
 
 
 def test_ttl_counts_from_acceptance() -> None:
     request = push_request(NOW, options={"ttl_seconds": 60})
 
-    assert domain.remaining_ttl(request, NOW + timedelta(seconds=15)) == 45
+    assert ttl.remaining_ttl(request, NOW + timedelta(seconds=15)) == 45
     assert not domain.expired_before_sending(request, NOW + timedelta(seconds=59))
     assert domain.expired_before_sending(request, NOW + timedelta(seconds=60))
-    assert domain.remaining_ttl(request, NOW + timedelta(seconds=99)) == 0
+    assert ttl.remaining_ttl(request, NOW + timedelta(seconds=99)) == 0
 
 
 def test_a_retry_that_lands_past_the_ttl_expires() -> None:

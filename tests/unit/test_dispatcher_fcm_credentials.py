@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatcher.platforms.fcm.credentials import (
-    AccessTokens,
-    CredentialsError,
-    ServiceAccountRefresher,
-)
+from services.dispatcher.platforms.fcm.auth import AccessTokens, ServiceAccountRefresher
+from shared.platforms.base import CredentialsError
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.unit

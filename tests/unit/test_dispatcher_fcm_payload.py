@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.platforms.fcm.payload import RenderOptions, render
 from services.emulators.fcm.schema import check_size, parse_send_request
+from shared.platforms.fcm.payload import RenderOptions, render
 from tests.support.clock import FrozenClock
 from tests.support.fcm import push_request
 

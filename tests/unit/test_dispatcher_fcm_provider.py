@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from services.dispatcher.domain import Delivered, Halt, Reauthenticate, Rejected, RetryLater
-from services.dispatcher.platforms.fcm.credentials import AccessTokens, CredentialsError
-from services.dispatcher.platforms.fcm.payload import RenderOptions
+from services.dispatcher.platforms.fcm.auth import AccessTokens
 from services.dispatcher.platforms.fcm.provider import FcmProvider
 from services.dispatcher.transport import HttpxSender
+from shared.platforms.base import CredentialsError
+from shared.platforms.fcm.payload import RenderOptions
 from tests.support.clock import FrozenClock
 from tests.support.fcm import push_request
 

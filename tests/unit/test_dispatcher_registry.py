@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from services.dispatcher.platforms import provider_factory
 from services.dispatcher.platforms.apns.provider import create_apns_provider
-from services.dispatcher.platforms.fcm.credentials import CredentialsError
 from services.dispatcher.platforms.fcm.provider import create_fcm_provider
 from services.dispatcher.platforms.webpush.provider import create_webpush_provider
-from services.dispatcher.registry import provider_factory
 from services.dispatcher.settings import DispatcherSettings
+from shared.platforms.base import CredentialsError
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.unit

@@ -1,8 +1,9 @@
-"""contracts.limits against the dispatchers' real renderers: the estimate is never too small.
+"""Ingest's limits check against the renderers the dispatchers send with, for every platform.
 
-For random content and options, each platform's estimate is at least the size its renderer
-produces with any badge, sequence, notification id and channel id Herald could use, and whatever
-the dispatcher refuses, ingest refuses first.
+For random content and options, whatever the check accepts renders within its provider's limit
+with any badge, sequence, notification id and Android channel id Herald could use; and the size
+the check measures is never below what a dispatcher renders. Content carries no per-locale
+variants yet: its localization keys and arguments are generated like every other field.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,21 +18,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts import limits
 from contracts.content import RESERVED_DATA_PREFIXES, Content, DeliveryOptions
-from contracts.push import PushRequest
-from services.dispatcher.platforms.apns import payload as apns
-from services.dispatcher.platforms.fcm import payload as fcm
-from services.dispatcher.platforms.webpush import payload as webpush
+from contracts.push import PLATFORMS as PLATFORM_NAMES
+from contracts.push import Platform, PushRequest
+from shared.platforms import PLATFORMS
+from shared.platforms.apns import payload as apns
+from shared.platforms.base import PayloadError
+from shared.platforms.fcm import payload as fcm
+from shared.platforms.limits import MAX_BADGE, MAX_BADGE_SEQ, largest_push, payload_breaches
+from shared.platforms.webpush import payload as webpush
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.unit
 
 NOW = FrozenClock().now()
 SIZE = re.compile(r"payload is (\d+) bytes")
-#: What badge-count can attach: its unread count is a PostgreSQL integer, the sequence a bigint.
-LARGEST_BADGE = 2**31 - 1
-LARGEST_BADGE_SEQ = 2**63 - 1
 
 chars = st.characters(codec="utf-8")
 tricky = st.sampled_from(['"', "\\", "\n", "\x01", "é", "€", "😀", "a", "<", "\u2028"])
@@ -73,7 +73,7 @@ json_objects = st.dictionaries(
     st.sampled_from(["aps", "data", "notification", "custom", "priority"]), json_values, max_size=3
 )
 apns_headers = st.dictionaries(
-    st.sampled_from([*sorted(limits.APNS_HEADERS), "x-custom"]),
+    st.sampled_from([*sorted(apns.OVERRIDABLE_HEADERS), "x-custom"]),
     st.one_of(
         st.sampled_from(["alert", "background", "voip", "bogus", "1", "5", "10", "3", "999"]),
         printable,
@@ -131,36 +131,37 @@ option_values = st.fixed_dictionaries(
         "collapse_key": text(64, min_size=1),
     },
 )
-channels = optional(
-    text(64, min_size=1).filter(lambda c: len(c.encode()) <= limits.MAX_ANDROID_CHANNEL_ID_BYTES)
+#: Values a dispatcher adds to the content, often at their largest (where a weak check breaks).
+badges = st.one_of(st.none(), st.just(MAX_BADGE), st.integers(0, MAX_BADGE))
+badge_seqs = st.one_of(st.none(), st.just(MAX_BADGE_SEQ), st.integers(0, MAX_BADGE_SEQ))
+LONGEST_CHANNEL = "~" * fcm.MAX_ANDROID_CHANNEL_ID_BYTES
+channels = st.one_of(
+    st.none(),
+    st.just(LONGEST_CHANNEL),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=64),
 )
 
+#: What each dispatcher does with a push: render it as it sends it, and give the size its
+#: provider counts (raising PayloadError, as the dispatcher would refuse it).
+Dispatch = Callable[[PushRequest, str | None], int]
+DISPATCH: dict[Platform, Dispatch] = {
+    "apns": lambda request, _: apns.render(request, NOW).size,
+    "fcm": lambda request, channel: fcm.payload_size(
+        fcm.render(request, NOW, fcm.RenderOptions(android_channel_id=channel))["message"]
+    ),
+    "webpush": lambda request, _: len(webpush.render(request, NOW).plaintext),
+}
 
-@dataclass(frozen=True)
-class Rendered:
-    """What a dispatcher made of a push: its size (also when too large), or why it refused."""
 
-    size: int | None
-    refused: str | None
-
-
-def rendered(request: PushRequest, channel: str | None) -> dict[str, Rendered]:
-    """Every platform's renderer on the same request."""
-    renderers: dict[str, Callable[[], int]] = {
-        "APNs": lambda: apns.render(request, NOW).size,
-        "FCM": lambda: fcm.payload_size(
-            fcm.render(request, NOW, fcm.RenderOptions(android_channel_id=channel))["message"]
-        ),
-        "Web Push": lambda: len(webpush.render(request, NOW).plaintext),
-    }
-    outcomes: dict[str, Rendered] = {}
-    for platform, render in renderers.items():
-        try:
-            outcomes[platform] = Rendered(render(), None)
-        except (apns.PayloadError, fcm.PayloadError, webpush.PayloadError) as error:
-            size = SIZE.search(str(error))
-            outcomes[platform] = Rendered(int(size[1]) if size else None, str(error))
-    return outcomes
+def dispatched(
+    platform: Platform, request: PushRequest, channel: str | None
+) -> tuple[int | None, str | None]:
+    """The size the dispatcher renders (also when too large), and why it refused, if it did."""
+    try:
+        return DISPATCH[platform](request, channel), None
+    except PayloadError as error:
+        found = SIZE.search(str(error))
+        return (int(found[1]) if found else None), str(error)
 
 
 def push(content: Content, options: DeliveryOptions, **fields: Any) -> PushRequest:
@@ -180,33 +181,69 @@ def push(content: Content, options: DeliveryOptions, **fields: Any) -> PushReque
     )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_platform_is_checked_and_dispatched() -> None:
+    assert set(PLATFORMS) == set(PLATFORM_NAMES) == set(DISPATCH)
+
+
+def near_the_limit(
+    content: Content, options: DeliveryOptions, platform: Platform, offset: int
+) -> Content:
+    """``content`` padded with data so the check measures it ``offset`` bytes from the platform's
+    limit, where a check that is a little too generous would let a push through."""
+    rules = PLATFORMS[platform]
+    if any(rules.content_breaches(content)) or len(content.data) > 56:
+        return content
+    measured = rules.largest(largest_push(content, options), NOW)
+    missing = measured.limit + offset - measured.size
+    data = dict(content.data)
+    for index in range(8):
+        if missing <= 16:
+            break
+        data[f"zpad{index}"] = "x" * min(1000, missing - 16)
+        padded = content.model_copy(update={"data": data})
+        measured = rules.largest(largest_push(padded, options), NOW)
+        missing = measured.limit + offset - measured.size
+    last = next((key for key in reversed(data) if key.startswith("zpad")), None)
+    if last is not None and 0 < len(data[last]) + missing <= 1024:
+        data[last] = "x" * (len(data[last]) + missing)
+    return content.model_copy(update={"data": data})
+
+
+@pytest.mark.parametrize("platform", PLATFORM_NAMES)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     content_fields=contents,
     option_fields=option_values,
-    badge=optional(st.integers(0, LARGEST_BADGE)),
-    badge_seq=optional(st.integers(0, LARGEST_BADGE_SEQ)),
+    offset=optional(st.integers(-40, 40)),
+    badge=badges,
+    badge_seq=badge_seqs,
     channel=channels,
 )
-def test_the_estimate_is_never_smaller_and_refuses_all_the_dispatchers_refuse(
+def test_what_the_check_accepts_the_dispatcher_sends_and_never_renders_larger(
+    platform: Platform,
     content_fields: dict[str, Any],
     option_fields: dict[str, Any],
+    offset: int | None,
     badge: int | None,
     badge_seq: int | None,
     channel: str | None,
 ) -> None:
-    content = Content.model_validate(content_fields)
     options = DeliveryOptions.model_validate(option_fields)
-    estimates = {e.platform: e for e in limits.estimates(content, options)}
-    breaches = list(limits.payload_breaches(content, options))
+    content = Content.model_validate(content_fields)
+    if offset is not None:
+        content = near_the_limit(content, options, platform, offset)
+    accepted = not list(payload_breaches(content, options))
+    request = push(content, options, badge=badge, badge_seq=badge_seq)
+    largest = push(content, options, badge=MAX_BADGE, badge_seq=MAX_BADGE_SEQ)
 
-    outcomes = rendered(push(content, options, badge=badge, badge_seq=badge_seq), channel)
+    size, refused = dispatched(platform, request, channel)
+    _, largest_refused = dispatched(platform, largest, LONGEST_CHANNEL)
 
-    for platform, outcome in outcomes.items():
-        if outcome.size is not None:
-            assert estimates[platform].size >= outcome.size, platform
-        if outcome.refused is not None:
-            assert breaches, f"{platform} refused what ingest accepts: {outcome.refused}"
+    if accepted:
+        assert refused is None, f"{platform} refused what ingest accepts: {refused}"
+        assert largest_refused is None, f"{platform} refused what ingest accepts: {largest_refused}"
+    if size is not None and not any(PLATFORMS[platform].content_breaches(content)):
+        assert PLATFORMS[platform].largest(largest_push(content, options), NOW).size >= size
 
 
 def largest_body_that_fits() -> int:
@@ -214,37 +251,24 @@ def largest_body_that_fits() -> int:
     while low < high:
         middle = (low + high + 1) // 2
         content = Content(title="T", body="€" * middle, deep_link="app://x")
-        fits = not list(limits.payload_breaches(content, DeliveryOptions()))
+        fits = not list(payload_breaches(content, DeliveryOptions()))
         low, high = (middle, high) if fits else (low, middle - 1)
     return low
 
 
-def test_at_the_worst_case_the_estimate_is_exact_and_one_more_character_is_refused() -> None:
+def test_at_the_edge_the_largest_push_fits_and_one_more_character_is_refused() -> None:
     size = largest_body_that_fits()
     content = Content(title="T", body="€" * size, deep_link="app://x")
-    request = push(content, DeliveryOptions(), badge=LARGEST_BADGE, badge_seq=LARGEST_BADGE_SEQ)
-    estimates = {e.platform: e.size for e in limits.estimates(content, DeliveryOptions())}
-
-    outcomes = rendered(request, "c" * limits.MAX_ANDROID_CHANNEL_ID_BYTES)
+    request = push(content, DeliveryOptions(), badge=MAX_BADGE, badge_seq=MAX_BADGE_SEQ)
     bigger = Content(title="T", body="€" * (size + 1), deep_link="app://x")
-    refused = list(limits.payload_breaches(bigger, DeliveryOptions()))
 
-    assert {p: o.size for p, o in outcomes.items()} == estimates
-    assert all(o.refused is None for o in outcomes.values())
+    sizes = {name: DISPATCH[name](request, LONGEST_CHANNEL) for name in DISPATCH}
+    refused = list(payload_breaches(bigger, DeliveryOptions()))
+
+    assert sizes["webpush"] <= webpush.MAX_PLAINTEXT_BYTES < sizes["webpush"] + 3
     assert [b.field for b in refused] == ["content"]
-    assert "for Web Push" in refused[0].message
+    assert "for Web Push (plaintext of one 4096-byte aes128gcm record)" in refused[0].message
     assert "the limit is 3993 bytes" in refused[0].message
-
-
-def test_the_limits_are_the_dispatchers_own() -> None:
-    assert limits.APNS_PAYLOAD_BYTES == apns.MAX_PAYLOAD_BYTES
-    assert limits.APNS_VOIP_PAYLOAD_BYTES == apns.MAX_VOIP_PAYLOAD_BYTES
-    assert limits.APNS_HEADERS == apns.OVERRIDABLE_HEADERS
-    assert limits.APNS_PUSH_TYPES == apns.PUSH_TYPES
-    assert limits.FCM_PAYLOAD_BYTES == fcm.MAX_PAYLOAD_BYTES
-    assert limits.WEBPUSH_PLAINTEXT_BYTES == webpush.MAX_PLAINTEXT_BYTES
-    assert set(webpush.OVERRIDABLE_HEADERS) == limits.WEBPUSH_HEADERS
-    assert limits.WEBPUSH_URGENCIES == webpush.URGENCIES
 
 
 @pytest.mark.parametrize(
@@ -271,12 +295,12 @@ def test_the_limits_are_the_dispatchers_own() -> None:
 def test_overrides_a_dispatcher_refuses_are_named(overrides: dict[str, Any], field: str) -> None:
     content = Content.model_validate({"title": "T", "overrides": overrides})
 
-    assert [b.field for b in limits.payload_breaches(content, DeliveryOptions())] == [field]
+    assert [b.field for b in payload_breaches(content, DeliveryOptions())] == [field]
 
 
 def test_the_apns_key_aps_is_refused_in_data() -> None:
     content = Content(title="T", data={"aps": "x"})
 
-    breaches = list(limits.payload_breaches(content, DeliveryOptions()))
+    breaches = list(payload_breaches(content, DeliveryOptions()))
 
     assert [b.field for b in breaches] == ["content.data.aps"]

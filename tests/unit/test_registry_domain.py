@@ -14,7 +14,9 @@ from contracts.content import Content, DeliveryOptions
 from contracts.notifications import NotificationCounted
 from contracts.push import PushResult
 from services.registry import domain
-from services.registry.domain import Device, TokenFormatError, canonical_token
+from services.registry.domain import Device
+from shared.platforms import canonical_token
+from shared.platforms.base import TokenFormatError
 
 pytestmark = pytest.mark.unit
 

@@ -9,12 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.dispatcher.platforms.webpush.payload import (
-    MAX_PLAINTEXT_BYTES,
-    PayloadError,
-    render,
-    topic,
-)
+from shared.platforms.base import PayloadError
+from shared.platforms.webpush.payload import MAX_PLAINTEXT_BYTES, render, topic
 from tests.support.clock import FrozenClock
 from tests.support.webpush import push_request
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.dispatcher.platforms.webpush.vapid import VapidKeyError, VapidSigner, load_vapid_key
+from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
 from services.emulators.webpush.keys import write_vapid_key
+from shared.platforms.base import CredentialsError
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.unit
@@ -35,7 +36,7 @@ def test_one_token_per_origin_reused_until_close_to_expiry() -> None:
 
 
 def test_a_lifetime_over_24_hours_is_refused() -> None:
-    with pytest.raises(VapidKeyError, match="24 hours"):
+    with pytest.raises(CredentialsError, match="24 hours"):
         signer(FrozenClock(), hours=25)
 
 
@@ -48,5 +49,5 @@ def test_the_key_file_must_hold_a_p256_private_key(tmp_path: Path) -> None:
     bogus.write_text("nope")
 
     assert VapidSigner(key, "mailto:a@b.c", FrozenClock(), timedelta(hours=1)).public_key == public
-    with pytest.raises(VapidKeyError, match="not a readable PEM"):
+    with pytest.raises(CredentialsError, match="not a readable PEM"):
         load_vapid_key(bogus)

@@ -15,13 +15,13 @@ import asyncpg
 
 from contracts import topics
 from contracts.apps import SCOPES, Scope
-from services.registry.apps.credentials import CheckedCredential
 from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
 from shared.appdir import credential_purpose, signing_key_purpose
 from shared.auth import key_digest, new_api_key, new_signing_key
 from shared.clock import Clock
 from shared.db import Connection
 from shared.kafka import Publisher
+from shared.platforms.base import StoredCredential
 from shared.secrets import SecretBox
 
 _APP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -108,7 +108,7 @@ class AppAdmin:
 
         await self._change(app_id, change)
 
-    async def set_credential(self, app_id: str, credential: CheckedCredential) -> None:
+    async def set_credential(self, app_id: str, credential: StoredCredential) -> None:
         """Store (replacing) the app's credentials for one platform, sealed."""
         sealed = self.box.seal(credential.secret, credential_purpose(app_id, credential.platform))
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from services.registry.apps import credentials
 from services.registry.apps.admin import AdminError, AppAdmin
-from services.registry.apps.credentials import CredentialError
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
 from shared.kafka import create_bus, topics_cli
+from shared.platforms.base import CredentialsError, StoredCredential
 from shared.runtime import prepare_topics
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import DatabaseSettings, KafkaSettings
@@ -96,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def checked_credential(args: argparse.Namespace) -> credentials.CheckedCredential:
+def checked_credential(args: argparse.Namespace) -> StoredCredential:
     if args.kind == "apns-token":
         return credentials.apns_token(
             args.key_file.read_bytes(),
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return topics_cli.main(args)
     try:
         print(asyncio.run(run(args, CliSettings())))
-    except (AdminError, CredentialError, OSError) as error:
+    except (AdminError, CredentialsError, OSError) as error:
         print(f"herald: {error}", file=sys.stderr)
         return 1
     return 0

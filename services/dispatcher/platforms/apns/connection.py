@@ -39,6 +39,7 @@ from aioapns.connection import (
 
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
 from services.dispatcher.transport.http2 import CompactH2Connection
+from shared.platforms.base import CredentialsError
 
 #: Keep connections open while idle for this long (aioapns closes them after 10 s).
 IDLE_SECONDS = 300
@@ -208,6 +209,8 @@ def create_pool(
                 ssl_context=context,
             )
     else:
-        raise ValueError("APNs needs HERALD_APNS_KEY_FILE (token auth) or HERALD_APNS_CERT_FILE")
+        raise CredentialsError(
+            "APNs needs HERALD_APNS_KEY_FILE (token auth) or HERALD_APNS_CERT_FILE"
+        )
     pool.protocol_class = protocol_class(host, port, notes)
     return pool

@@ -17,17 +17,15 @@ from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExc
 
 from contracts.push import PushRequest
 from services.dispatcher.domain import Reauthenticate, Rejected, RetryLater, Verdict
-from services.dispatcher.platforms.apns import classify, payload
+from services.dispatcher.platforms.apns import classify
 from services.dispatcher.platforms.apns.connection import RetryAfterNotes, create_pool
-from services.dispatcher.platforms.apns.settings import HOSTS
-from services.dispatcher.platforms.apns.tokens import (
-    ProviderTokens,
-    load_provider_tokens,
-    provider_tokens,
-)
+from services.dispatcher.platforms.apns.tokens import ProviderTokens, load_provider_tokens
 from services.dispatcher.settings import DispatcherSettings
-from shared.appdir import AppCredential
 from shared.clock import Clock
+from shared.platforms.apns import payload
+from shared.platforms.apns.credentials import ApnsCredential, certificate
+from shared.platforms.apns.settings import HOSTS
+from shared.platforms.base import CredentialsError, PayloadError
 
 CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
 
@@ -50,7 +48,7 @@ class ApnsProvider:
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         try:
             message = payload.render(request, now)
-        except payload.PayloadError as exc:
+        except PayloadError as exc:
             return Rejected("failed", str(exc), None)
         apns_id = str(request.event_id)
         notification = NotificationRequest(
@@ -88,37 +86,31 @@ class ApnsProvider:
 
 
 async def create_apns_provider(
-    settings: DispatcherSettings, clock: Clock, credential: AppCredential | None = None
+    settings: DispatcherSettings, clock: Clock, credential: ApnsCredential | None = None
 ) -> ApnsProvider:
-    """An APNs provider from an app's stored credentials, or else from settings; fails at once
+    """An APNs provider from an app's parsed credentials, or else from settings; fails at once
     when the credentials are unusable."""
     refresh = timedelta(minutes=settings.apns_token_refresh_minutes)
     tokens = None
     cert_pem: bytes | None = None
     if credential is not None:
-        topic = credential.settings["topic"]
-        host = settings.apns_host or HOSTS[credential.settings.get("environment", "production")]
-        if credential.kind == "apns_token":
-            tokens = provider_tokens(
-                credential.secret.decode(),
-                credential.settings["key_id"],
-                credential.settings["team_id"],
-                clock,
-                refresh,
-                source=f"app {credential.app_id}",
-            )
-        else:
-            cert_pem = credential.secret
+        topic = credential.topic
+        host = settings.apns_host or HOSTS[credential.environment]
+        if credential.signing_key is not None:
+            tokens = ProviderTokens(credential.signing_key, clock, refresh)
+        cert_pem = credential.certificate_pem
     else:
         if settings.apns_topic is None:
-            raise ValueError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
+            raise CredentialsError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
         topic, host = settings.apns_topic, settings.apns_endpoint_host
         if settings.apns_key_file is not None:
             tokens = load_provider_tokens(
                 settings.apns_key_file, settings.apns_key_id, settings.apns_team_id, clock, refresh
             )
         elif settings.apns_cert_file is not None:
-            cert_pem = settings.apns_cert_file.read_bytes()
+            cert_pem = certificate(
+                settings.apns_cert_file.read_bytes(), source=str(settings.apns_cert_file)
+            )
     notes = RetryAfterNotes()
     pool = create_pool(
         host=host,

@@ -17,15 +17,13 @@ import jwt
 from aioapns.connection import AuthorizationHeaderProvider
 
 from shared.clock import Clock
+from shared.platforms.apns.credentials import SigningKey, signing_key
+from shared.platforms.base import CredentialsError
 
 log = logging.getLogger(__name__)
 
 MIN_LIFETIME = timedelta(minutes=20)
 MAX_LIFETIME = timedelta(minutes=60)
-
-
-class SigningKeyError(ValueError):
-    """The .p8 key, its id or the team id is missing or unusable."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +35,12 @@ class _Signed:
 class ProviderTokens(AuthorizationHeaderProvider):
     """``bearer <jwt>`` for APNs, signed with the team's key and refreshed on schedule."""
 
-    def __init__(
-        self, key_pem: str, key_id: str, team_id: str, clock: Clock, refresh_after: timedelta
-    ) -> None:
+    def __init__(self, key: SigningKey, clock: Clock, refresh_after: timedelta) -> None:
         if not MIN_LIFETIME <= refresh_after < MAX_LIFETIME:
-            raise SigningKeyError("refresh the provider token between 20 and 60 minutes")
-        self._key = key_pem
-        self.key_id = key_id
-        self.team_id = team_id
+            raise CredentialsError("refresh the provider token between 20 and 60 minutes")
+        self._key = key.key
+        self.key_id = key.key_id
+        self.team_id = key.team_id
         self._clock = clock
         self._refresh_after = refresh_after
         self._current: _Signed | None = None
@@ -85,35 +81,20 @@ class ProviderTokens(AuthorizationHeaderProvider):
 def load_provider_tokens(
     key_file: Path, key_id: str | None, team_id: str | None, clock: Clock, refresh_after: timedelta
 ) -> ProviderTokens:
-    """Tokens from a .p8 file; the key id defaults to the one in ``AuthKey_<id>.p8``."""
+    """Tokens from a .p8 file named in settings; the key id defaults to the one in
+    ``AuthKey_<id>.p8``."""
     if team_id is None:
-        raise SigningKeyError("HERALD_APNS_TEAM_ID is required with HERALD_APNS_KEY_FILE")
+        raise CredentialsError("HERALD_APNS_TEAM_ID is required with HERALD_APNS_KEY_FILE")
     if key_id is None:
         stem = key_file.stem
         if not stem.startswith("AuthKey_"):
-            raise SigningKeyError(
+            raise CredentialsError(
                 "HERALD_APNS_KEY_ID is required unless the key file is named AuthKey_<id>.p8"
             )
         key_id = stem.removeprefix("AuthKey_")
     try:
-        key_pem = key_file.read_text()
+        pem = key_file.read_bytes()
     except OSError as exc:
-        raise SigningKeyError(f"{key_file}: cannot read the .p8 key: {exc}") from None
-    return provider_tokens(key_pem, key_id, team_id, clock, refresh_after, source=str(key_file))
-
-
-def provider_tokens(
-    key_pem: str,
-    key_id: str,
-    team_id: str,
-    clock: Clock,
-    refresh_after: timedelta,
-    *,
-    source: str,
-) -> ProviderTokens:
-    """Tokens from a .p8 key's PEM text; checks it signs before anything is sent."""
-    try:
-        jwt.encode({"iss": team_id}, key_pem, algorithm="ES256")
-    except (ValueError, jwt.PyJWTError) as exc:
-        raise SigningKeyError(f"{source}: not a usable ES256 .p8 key: {exc}") from None
-    return ProviderTokens(key_pem, key_id, team_id, clock, refresh_after)
+        raise CredentialsError(f"{key_file}: cannot read the .p8 key: {exc}") from None
+    key = SigningKey(signing_key(pem, source=str(key_file)), key_id, team_id)
+    return ProviderTokens(key, clock, refresh_after)

@@ -14,16 +14,14 @@ from typing import Any
 
 from contracts.push import PushRequest
 from services.dispatcher.domain import Halt, Reauthenticate, Rejected, RetryLater, Verdict
-from services.dispatcher.platforms.fcm import classify, payload
-from services.dispatcher.platforms.fcm.credentials import (
-    AccessTokens,
-    CredentialsError,
-    ServiceAccountRefresher,
-)
+from services.dispatcher.platforms.fcm import classify
+from services.dispatcher.platforms.fcm.auth import AccessTokens, ServiceAccountRefresher
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
-from shared.appdir import AppCredential
 from shared.clock import Clock
+from shared.platforms.base import CredentialsError, PayloadError
+from shared.platforms.fcm import payload
+from shared.platforms.fcm.credentials import ServiceAccount
 
 
 class FcmProvider:
@@ -49,7 +47,7 @@ class FcmProvider:
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         try:
             body = payload.render(request, now, self._options)
-        except payload.PayloadError as exc:
+        except PayloadError as exc:
             return Rejected("failed", str(exc), None)
         try:
             token = await self._tokens.get()
@@ -87,28 +85,16 @@ def _json(body: bytes) -> Any:
 
 
 async def create_fcm_provider(
-    settings: DispatcherSettings, clock: Clock, credential: AppCredential | None = None
+    settings: DispatcherSettings, clock: Clock, credential: ServiceAccount | None = None
 ) -> FcmProvider:
-    """An FCM provider from an app's stored service account, or else from settings; fails at
+    """An FCM provider from an app's checked service account, or else from settings; fails at
     once when the key is unusable."""
-    if credential is not None:
-        try:
-            info = json.loads(credential.secret)
-        except ValueError:
-            raise CredentialsError(
-                f"app {credential.app_id}: service account is not JSON"
-            ) from None
-        refresher = ServiceAccountRefresher(
-            info=info, token_uri=settings.fcm_token_uri, ca_bundle=settings.fcm_ca_bundle
-        )
-    elif settings.fcm_service_account_file is not None:
-        refresher = ServiceAccountRefresher(
-            settings.fcm_service_account_file,
-            token_uri=settings.fcm_token_uri,
-            ca_bundle=settings.fcm_ca_bundle,
-        )
-    else:
-        raise CredentialsError("HERALD_FCM_SERVICE_ACCOUNT_FILE is required for the FCM dispatcher")
+    refresher = ServiceAccountRefresher(
+        settings.fcm_service_account_file,
+        account=credential,
+        token_uri=settings.fcm_token_uri,
+        ca_bundle=settings.fcm_ca_bundle,
+    )
     tokens = AccessTokens(
         refresher, clock, timedelta(seconds=settings.fcm_token_refresh_margin_seconds)
     )

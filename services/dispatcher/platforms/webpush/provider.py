@@ -16,12 +16,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from contracts.push import PushRequest, WebPushSubscription, host_allowed
 from services.dispatcher.domain import Rejected, RetryLater, Verdict
-from services.dispatcher.platforms.webpush import classify, payload
-from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key, vapid_key
+from services.dispatcher.platforms.webpush import classify
+from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
-from shared.appdir import AppCredential
 from shared.clock import Clock
+from shared.platforms.base import CredentialsError, PayloadError
+from shared.platforms.webpush import payload
+from shared.platforms.webpush.credentials import VapidCredential
 
 
 def encrypt(plaintext: bytes, subscription: WebPushSubscription) -> bytes:
@@ -59,7 +61,7 @@ class WebPushProvider:
             )
         try:
             message = payload.render(request, now)
-        except payload.PayloadError as exc:
+        except PayloadError as exc:
             return Rejected("failed", str(exc), None)
         endpoint = str(subscription.endpoint)
         headers = {
@@ -100,19 +102,17 @@ def _unbase64url(value: str) -> bytes:
 
 
 async def create_webpush_provider(
-    settings: DispatcherSettings, clock: Clock, credential: AppCredential | None = None
+    settings: DispatcherSettings, clock: Clock, credential: VapidCredential | None = None
 ) -> WebPushProvider:
-    """A Web Push provider from an app's stored VAPID key, or else from settings; fails at once
+    """A Web Push provider from an app's checked VAPID key, or else from settings; fails at once
     when the key is unusable."""
-    if credential is not None:
-        key = vapid_key(credential.secret, source=f"app {credential.app_id}")
-        subject = credential.settings["subject"]
-    elif settings.webpush_vapid_private_key_file is not None:
+    if credential is None:
+        if settings.webpush_vapid_private_key_file is None:
+            raise CredentialsError("HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE is required for Web Push")
         key = load_vapid_key(settings.webpush_vapid_private_key_file)
-        subject = settings.webpush_vapid_subject
-    else:
-        raise ValueError("HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE is required for Web Push")
-    signer = VapidSigner(key, subject, clock, timedelta(hours=settings.webpush_vapid_token_hours))
+        credential = VapidCredential(key, settings.webpush_vapid_subject)
+    lifetime = timedelta(hours=settings.webpush_vapid_token_hours)
+    signer = VapidSigner(credential.key, credential.subject, clock, lifetime)
     sender = create_sender(
         http2=settings.webpush_http2,
         ca_bundle=settings.webpush_ca_bundle,

@@ -16,12 +16,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.clock import Clock
+from shared.platforms.base import CredentialsError
+from shared.platforms.webpush.credentials import vapid_key
 
 MAX_LIFETIME = timedelta(hours=24)
-
-
-class VapidKeyError(ValueError):
-    """The VAPID key file is missing or not a P-256 private key."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class VapidSigner:
         lifetime: timedelta,
     ) -> None:
         if lifetime > MAX_LIFETIME:
-            raise VapidKeyError("a VAPID token lives at most 24 hours (RFC 8292)")
+            raise CredentialsError("a VAPID token lives at most 24 hours (RFC 8292)")
         self._key = key
         self._subject = subject
         self._clock = clock
@@ -77,20 +75,9 @@ def base64url(data: bytes) -> str:
 
 
 def load_vapid_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """The VAPID private key from a PEM file."""
+    """The VAPID private key of the PEM file named in settings."""
     try:
         pem = path.read_bytes()
     except OSError as exc:
-        raise VapidKeyError(f"{path}: cannot read the VAPID key: {exc}") from None
+        raise CredentialsError(f"{path}: cannot read the VAPID key: {exc}") from None
     return vapid_key(pem, source=str(path))
-
-
-def vapid_key(pem: bytes, *, source: str) -> ec.EllipticCurvePrivateKey:
-    """The VAPID private key from PEM bytes."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except ValueError as exc:
-        raise VapidKeyError(f"{source}: not a readable PEM private key: {exc}") from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise VapidKeyError(f"{source}: VAPID keys are P-256 keys")
-    return key

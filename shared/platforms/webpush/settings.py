@@ -1,4 +1,5 @@
-"""Web Push settings (environment, prefix ``HERALD_``): VAPID identity, allowed hosts, transport."""
+"""Web Push settings (environment, prefix ``HERALD_``): allowed push-service hosts (the registry
+and the dispatcher both enforce them), VAPID identity and transport (the dispatcher's)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from pathlib import Path
 from pydantic import Field
 
 from contracts.push import DEFAULT_WEBPUSH_HOSTS
-from shared.settings import HeraldSettings
+from shared.platforms.base import PlatformSettings
 
 
-class WebPushSettings(HeraldSettings):
-    """Who Herald says it is to push services, and which push services it may call."""
+class WebPushHostSettings(PlatformSettings):
+    """Push services a subscription may point at, so none can aim Herald at an internal address."""
+
+    webpush_allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_WEBPUSH_HOSTS),
+        description='JSON list of push service hosts; "*.example.com" allows its subdomains.',
+    )
+
+
+class WebPushSettings(WebPushHostSettings):
+    """Who Herald says it is to push services, and how it reaches them."""
 
     webpush_vapid_private_key_file: Path | None = Field(
         default=None, description="PEM file of the VAPID P-256 private key (required for Web Push)."
@@ -24,10 +34,6 @@ class WebPushSettings(HeraldSettings):
     webpush_vapid_token_hours: float = Field(
         default=12.0, gt=0, le=24.0, description="Lifetime of a VAPID JWT (RFC 8292: at most 24 h)."
     )
-    webpush_allowed_hosts: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_WEBPUSH_HOSTS),
-        description='JSON list of push service hosts; "*.example.com" allows its subdomains.',
-    )
     webpush_ca_bundle: Path | None = Field(
         default=None, description="PEM bundle to trust for push services (default: the system's)."
     )
@@ -36,3 +42,8 @@ class WebPushSettings(HeraldSettings):
         description="Speak HTTP/2 to push services that offer it (one connection per origin); "
         "others, and this off, use httpx HTTP/1.1.",
     )
+
+
+def configured(settings: WebPushSettings) -> bool:
+    """True when settings hold a deployment-wide VAPID key."""
+    return settings.webpush_vapid_private_key_file is not None

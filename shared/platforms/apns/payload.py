@@ -17,21 +17,19 @@ from datetime import datetime
 from typing import Any
 
 from contracts.push import PushRequest
-from services.dispatcher.domain import deadline, remaining_ttl
-from services.dispatcher.platforms import fields
+from shared.platforms import fields
+from shared.platforms.base import Measure, PayloadError, compact, deep_merge
+from shared.platforms.ttl import deadline, remaining_ttl
 
 MAX_PAYLOAD_BYTES = 4096
 MAX_VOIP_PAYLOAD_BYTES = 5120
 PUSH_TYPES = frozenset(
     {"alert", "background", "voip", "complication", "fileprovider", "mdm", "liveactivity"}
 )
+PRIORITIES = frozenset({"1", "5", "10"})
 OVERRIDABLE_HEADERS = frozenset(
     {"apns-push-type", "apns-priority", "apns-collapse-id", "apns-expiration", "apns-topic"}
 )
-
-
-class PayloadError(ValueError):
-    """The push cannot be sent to APNs as it is (too large, bad override); never retried."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,29 @@ class ApnsMessage:
         """Bytes of the payload as aioapns encodes it."""
         return len(json.dumps(self.payload, ensure_ascii=False).encode())
 
+    @property
+    def limit(self) -> int:
+        """The most payload bytes APNs takes for this push type."""
+        return MAX_VOIP_PAYLOAD_BYTES if self.push_type == "voip" else MAX_PAYLOAD_BYTES
+
+    def measure(self) -> Measure:
+        return Measure(self.size, self.limit, f"JSON payload, apns-push-type {self.push_type}")
+
 
 def render(request: PushRequest, now: datetime) -> ApnsMessage:
     """The APNs notification for ``request``; raise PayloadError when APNs would refuse it."""
+    message = build(request, now)
+    size, limit = message.size, message.limit
+    if size > limit:
+        raise PayloadError(
+            f"APNs payload is {size} bytes; the limit is {limit} bytes "
+            f"for {message.push_type} pushes"
+        )
+    return message
+
+
+def build(request: PushRequest, now: datetime) -> ApnsMessage:
+    """The notification for ``request`` whatever its size; raise PayloadError on a bad override."""
     quiet = request.sync is not None or not request.content.visible
     aps = _quiet_aps(request) if quiet else _alert_aps(request)
     payload: dict[str, Any] = {"aps": aps}
@@ -74,8 +92,8 @@ def render(request: PushRequest, now: datetime) -> ApnsMessage:
         if unknown:
             raise PayloadError(f"APNs override headers not supported: {', '.join(unknown)}")
         headers.update(override.headers)
-        payload = fields.deep_merge(payload, override.payload)
-    message = ApnsMessage(
+        payload = deep_merge(payload, override.payload)
+    return ApnsMessage(
         payload=payload,
         push_type=_push_type(headers["apns-push-type"]),
         priority=_priority(headers["apns-priority"]),
@@ -83,18 +101,11 @@ def render(request: PushRequest, now: datetime) -> ApnsMessage:
         time_to_live=_time_to_live(request, now, headers.get("apns-expiration")),
         topic=headers["apns-topic"],
     )
-    limit = MAX_VOIP_PAYLOAD_BYTES if message.push_type == "voip" else MAX_PAYLOAD_BYTES
-    if message.size > limit:
-        raise PayloadError(
-            f"APNs payload is {message.size} bytes; the limit is {limit} bytes "
-            f"for {message.push_type} pushes"
-        )
-    return message
 
 
 def _alert_aps(request: PushRequest) -> dict[str, Any]:
     content = request.content
-    alert = _compact(
+    alert = compact(
         {
             "title": content.title,
             "subtitle": content.subtitle,
@@ -105,7 +116,7 @@ def _alert_aps(request: PushRequest) -> dict[str, Any]:
             "loc-args": content.body_loc_args or None,
         }
     )
-    return _compact(
+    return compact(
         {
             "alert": alert,
             "badge": request.badge,
@@ -123,7 +134,7 @@ def _quiet_aps(request: PushRequest) -> dict[str, Any]:
     sync = request.sync
     if sync is not None:
         return {"content-available": 1} if sync.wake_app else {"badge": sync.badge}
-    return _compact({"content-available": 1, "badge": request.badge})
+    return compact({"content-available": 1, "badge": request.badge})
 
 
 def _push_type(value: str | None) -> str:
@@ -133,7 +144,7 @@ def _push_type(value: str | None) -> str:
 
 
 def _priority(value: str | None) -> int:
-    if value not in ("1", "5", "10"):
+    if value not in PRIORITIES:
         raise PayloadError(f"apns-priority must be 1, 5 or 10, not {value!r}")
     return int(value)
 
@@ -150,7 +161,3 @@ def _time_to_live(request: PushRequest, now: datetime, expiration: str | None) -
     if deadline(request) is None:
         return None
     return remaining_ttl(request, now)
-
-
-def _compact(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}

@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import google.auth.exceptions
 import requests
 from google.auth.transport.requests import Request as GoogleRequest
-from google.oauth2 import service_account
+from google.oauth2 import service_account as google_service_account
 
 from shared.clock import Clock
+from shared.platforms.base import CredentialsError
+from shared.platforms.fcm.credentials import ServiceAccount, service_account
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,6 @@ FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 Refresh = Callable[[], tuple[str, timedelta]]
 
 
-class CredentialsError(Exception):
-    """No access token can be had: the key file, the token endpoint or the grant is wrong."""
-
-
 class ServiceAccountRefresher:
     """Fetches access tokens for one service account file (a blocking call; run it in a thread)."""
 
@@ -41,33 +38,23 @@ class ServiceAccountRefresher:
         self,
         path: Path | None = None,
         *,
-        info: dict[str, Any] | None = None,
+        account: ServiceAccount | None = None,
         token_uri: str | None,
         ca_bundle: Path | None,
     ) -> None:
-        """From a key file (``path``) or its parsed content (``info``, an app's stored key)."""
+        """From a key file (``path``) or a checked account (an app's stored key)."""
+        if account is None:
+            account = load_service_account(path)
         try:
-            if info is not None:
-                credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                    info, scopes=[FCM_SCOPE]
-                )
-            elif path is not None:
-                credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                    str(path), scopes=[FCM_SCOPE]
-                )
-            else:
-                raise CredentialsError("a service account file or its content is required")
-        except (OSError, ValueError, KeyError) as exc:
-            source = (
-                f"{path}: not a usable service account file"
-                if path
-                else ("the app's service account is not usable")
+            credentials = google_service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                account.info, scopes=[FCM_SCOPE]
             )
-            raise CredentialsError(f"{source}: {exc}") from None
+        except (ValueError, KeyError) as exc:
+            raise CredentialsError(f"the service account is not usable: {exc}") from None
         if token_uri is not None:
             credentials = credentials.with_token_uri(token_uri)
         self._credentials = credentials
-        self.project_id: str = str(credentials.project_id)
+        self.project_id = account.project_id
         self._session = requests.Session()
         self._session.trust_env = False
         if ca_bundle is not None:
@@ -84,6 +71,17 @@ class ServiceAccountRefresher:
 
     def close(self) -> None:
         self._session.close()
+
+
+def load_service_account(path: Path | None) -> ServiceAccount:
+    """The service account of the key file named in settings."""
+    if path is None:
+        raise CredentialsError("HERALD_FCM_SERVICE_ACCOUNT_FILE is required for the FCM dispatcher")
+    try:
+        document = path.read_bytes()
+    except OSError as exc:
+        raise CredentialsError(f"{path}: not a usable service account file: {exc}") from None
+    return service_account(document, source=str(path))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.settings import HeraldSettings
+from shared.platforms.base import PlatformSettings
 
+#: Apple's hosts by environment (an app's credentials name one).
 HOSTS = {"production": "api.push.apple.com", "sandbox": "api.sandbox.push.apple.com"}
 
 
-class ApnsSettings(HeraldSettings):
+class ApnsSettings(PlatformSettings):
     """Where APNs is and how to authenticate; every endpoint can point at an emulator."""
 
     apns_topic: str | None = Field(
@@ -51,3 +52,8 @@ class ApnsSettings(HeraldSettings):
     @property
     def apns_endpoint_host(self) -> str:
         return self.apns_host or HOSTS[self.apns_environment]
+
+
+def configured(settings: ApnsSettings) -> bool:
+    """True when settings hold a deployment-wide APNs credential (a key or a certificate)."""
+    return settings.apns_key_file is not None or settings.apns_cert_file is not None

@@ -18,18 +18,16 @@ from datetime import datetime
 from typing import Any
 
 from contracts.push import PushRequest
-from services.dispatcher.domain import remaining_ttl
-from services.dispatcher.platforms import fields
+from shared.platforms import fields
+from shared.platforms.base import Measure, PayloadError, deep_merge
+from shared.platforms.ttl import remaining_ttl
 
 MAX_PLAINTEXT_BYTES = 3993
+COUNTED = "plaintext of one 4096-byte aes128gcm record"
 MAX_TTL_SECONDS = 2_419_200
 URGENCIES = frozenset({"very-low", "low", "normal", "high"})
 TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 OVERRIDABLE_HEADERS = {"ttl": "TTL", "urgency": "Urgency", "topic": "Topic"}
-
-
-class PayloadError(ValueError):
-    """The push cannot be sent as Web Push as it is (too large, bad override); never retried."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,24 @@ class WebPushMessage:
     plaintext: bytes
     headers: dict[str, str]
 
+    def measure(self) -> Measure:
+        """The plaintext's size and the most one record carries."""
+        return Measure(len(self.plaintext), MAX_PLAINTEXT_BYTES, COUNTED)
+
 
 def render(request: PushRequest, now: datetime) -> WebPushMessage:
     """The message for ``request``; raise PayloadError when it breaks a Web Push limit."""
+    message = build(request, now)
+    if len(message.plaintext) > MAX_PLAINTEXT_BYTES:
+        raise PayloadError(
+            f"Web Push payload is {len(message.plaintext)} bytes; the limit is "
+            f"{MAX_PLAINTEXT_BYTES} bytes of plaintext (one 4096-byte aes128gcm record)"
+        )
+    return message
+
+
+def build(request: PushRequest, now: datetime) -> WebPushMessage:
+    """The message for ``request`` whatever its size; raise PayloadError on a bad override."""
     body: dict[str, Any] = {"herald": fields.herald_fields(request)}
     headers = {
         "TTL": str(_ttl(request, now)),
@@ -59,15 +72,8 @@ def render(request: PushRequest, now: datetime) -> WebPushMessage:
         if override is not None:
             headers.update(_override_headers(override.headers))
             if "notification" in body:
-                body["notification"] = fields.deep_merge(
-                    body["notification"], override.notification
-                )
+                body["notification"] = deep_merge(body["notification"], override.notification)
     plaintext = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(plaintext) > MAX_PLAINTEXT_BYTES:
-        raise PayloadError(
-            f"Web Push payload is {len(plaintext)} bytes; the limit is {MAX_PLAINTEXT_BYTES} bytes "
-            "of plaintext (one 4096-byte aes128gcm record)"
-        )
     return WebPushMessage(plaintext, headers)
 
 

@@ -70,15 +70,3 @@ def as_strings(fields: dict[str, Any]) -> dict[str, str]:
 def badge_of(request: PushRequest) -> int | None:
     """The badge the device should show: a sync push's, else the notification's."""
     return request.sync.badge if request.sync is not None else request.badge
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``extra`` merged over it, objects merged key by key (FCM's override rule)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        current = merged.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = value
-    return merged

@@ -15,15 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from contracts.push import PushRequest
-from services.dispatcher.domain import deadline, remaining_ttl
-from services.dispatcher.platforms import fields
+from shared.platforms import fields
+from shared.platforms.base import Measure, PayloadError, compact, deep_merge
+from shared.platforms.ttl import deadline, remaining_ttl
 
 #: FCM's limit on what the device receives ("Message is too big" beyond it).
 MAX_PAYLOAD_BYTES = 4096
-
-
-class PayloadError(ValueError):
-    """The push cannot be sent through FCM as it is (too large); never retried."""
+COUNTED = "keys and values of data, notification and each platform"
+#: The longest Android channel id the settings allow, so the limits check can count on it.
+MAX_ANDROID_CHANNEL_ID_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -35,42 +35,52 @@ class RenderOptions:
 
 
 def render(request: PushRequest, now: datetime, options: RenderOptions) -> dict[str, Any]:
-    """The JSON body of ``POST /v1/projects/{project}/messages:send`` for ``request``."""
-    message: dict[str, Any] = {"token": request.token, "data": data(request)}
+    """The JSON body of ``POST /v1/projects/{project}/messages:send`` for ``request``; raise
+    PayloadError when FCM would refuse it as too big."""
+    body = message(request, now, options)
+    size = payload_size(body)
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"FCM payload is {size} bytes ({COUNTED} block); the limit is {MAX_PAYLOAD_BYTES} bytes"
+        )
+    if options.validate_only:
+        return {"message": body, "validate_only": True}
+    return {"message": body}
+
+
+def message(request: PushRequest, now: datetime, options: RenderOptions) -> dict[str, Any]:
+    """The Message object for ``request``, whatever its size."""
+    body: dict[str, Any] = {"token": request.token, "data": data(request)}
     if request.sync is None and request.content.visible:
-        message["notification"] = _compact(
+        body["notification"] = compact(
             {
                 "title": request.content.title,
                 "body": request.content.body,
                 "image": _image(request),
             }
         )
-    message["android"] = android(request, now, options)
-    message["apns"] = apns(request)
-    message["webpush"] = webpush(request, now)
+    body["android"] = android(request, now, options)
+    body["apns"] = apns(request)
+    body["webpush"] = webpush(request, now)
     overrides = request.content.overrides if request.sync is None else None
     if overrides is not None:
         if overrides.android:
-            message["android"] = fields.deep_merge(message["android"], overrides.android)
+            body["android"] = deep_merge(body["android"], overrides.android)
         if overrides.apns is not None:
             extra = {"headers": overrides.apns.headers, "payload": overrides.apns.payload}
-            message["apns"] = fields.deep_merge(message["apns"], extra)
+            body["apns"] = deep_merge(body["apns"], extra)
         if overrides.webpush is not None:
             extra = {
                 "headers": overrides.webpush.headers,
                 "notification": overrides.webpush.notification,
             }
-            message["webpush"] = fields.deep_merge(message["webpush"], _compact_empty(extra))
-    size = payload_size(message)
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadError(
-            f"FCM payload is {size} bytes (keys and values of data, notification and each "
-            f"platform block); the limit is {MAX_PAYLOAD_BYTES} bytes"
-        )
-    body: dict[str, Any] = {"message": message}
-    if options.validate_only:
-        body["validate_only"] = True
+            body["webpush"] = deep_merge(body["webpush"], _compact_empty(extra))
     return body
+
+
+def measure(body: dict[str, Any]) -> Measure:
+    """A Message object's size as FCM counts it, and FCM's limit."""
+    return Measure(payload_size(body), MAX_PAYLOAD_BYTES, COUNTED)
 
 
 def data(request: PushRequest) -> dict[str, str]:
@@ -84,7 +94,7 @@ def android(request: PushRequest, now: datetime, options: RenderOptions) -> dict
     """The AndroidConfig block: delivery options, and the notification's Android details."""
     ttl = remaining_ttl(request, now)
     quiet = request.sync is not None
-    block: dict[str, Any] = _compact(
+    block: dict[str, Any] = compact(
         {
             "priority": "HIGH" if request.options.priority == "high" and not quiet else "NORMAL",
             "ttl": None if ttl is None else f"{ttl}s",
@@ -93,7 +103,7 @@ def android(request: PushRequest, now: datetime, options: RenderOptions) -> dict
     )
     content = request.content
     if not quiet and content.visible:
-        block["notification"] = _compact(
+        block["notification"] = compact(
             {
                 "tag": fields.tag(request),
                 "sound": content.sound,
@@ -123,7 +133,7 @@ def apns(request: PushRequest) -> dict[str, Any]:
     if sync is None and content.visible:
         priority = "10" if request.options.priority == "high" else "5"
         push_type = "alert"
-        alert = _compact(
+        alert = compact(
             {
                 "subtitle": content.subtitle,
                 "title-loc-key": content.title_loc_key,
@@ -133,7 +143,7 @@ def apns(request: PushRequest) -> dict[str, Any]:
             }
         )
         aps.update(
-            _compact(
+            compact(
                 {
                     "alert": alert or None,
                     "sound": content.sound,
@@ -149,7 +159,7 @@ def apns(request: PushRequest) -> dict[str, Any]:
         push_type = "background" if badge is None else "alert"
         if sync is None or sync.wake_app:
             aps["content-available"] = 1
-    headers = _compact(
+    headers = compact(
         {
             "apns-priority": priority,
             "apns-push-type": push_type,
@@ -168,7 +178,7 @@ def webpush(request: PushRequest, now: datetime) -> dict[str, Any]:
     """The WebpushConfig block: RFC 8030 headers, and the tag of a visible notification."""
     ttl = remaining_ttl(request, now)
     quiet = request.sync is not None
-    headers = _compact(
+    headers = compact(
         {
             "TTL": None if ttl is None else str(ttl),
             "Urgency": "high" if request.options.priority == "high" and not quiet else "normal",
@@ -219,10 +229,6 @@ def _apns_expiration(request: PushRequest) -> str | None:
 
 def _image(request: PushRequest) -> str | None:
     return None if request.content.image_url is None else str(request.content.image_url)
-
-
-def _compact(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def _compact_empty(values: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from contracts.limits import MAX_ANDROID_CHANNEL_ID_BYTES
-from shared.settings import HeraldSettings
+from shared.platforms.base import PlatformSettings
+from shared.platforms.fcm.payload import MAX_ANDROID_CHANNEL_ID_BYTES
 
 
-class FcmSettings(HeraldSettings):
+class FcmSettings(PlatformSettings):
     """Where FCM is and how to authenticate to it; every endpoint can point at an emulator."""
 
     fcm_service_account_file: Path | None = Field(
@@ -32,7 +32,7 @@ class FcmSettings(HeraldSettings):
         max_length=MAX_ANDROID_CHANNEL_ID_BYTES,
         pattern=r"^[\x21-\x7e]+$",
         description="Android notification channel for visible pushes (printable ASCII; ingest's "
-        "payload estimates count on its length).",
+        "limits check counts on its length).",
     )
     fcm_validate_only: bool = Field(
         default=False, description="Ask FCM to validate messages without delivering them."
@@ -46,3 +46,8 @@ class FcmSettings(HeraldSettings):
     fcm_token_refresh_margin_seconds: int = Field(
         default=300, ge=0, description="Refresh the access token this long before it expires."
     )
+
+
+def configured(settings: FcmSettings) -> bool:
+    """True when settings hold a deployment-wide service account."""
+    return settings.fcm_service_account_file is not None

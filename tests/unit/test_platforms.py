@@ -1,0 +1,158 @@
+"""The platform registry: one entry per platform, pure packages, one credential parser each that
+reads back what the registry stores and refuses, naming the problem, what cannot work."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from contracts.push import PLATFORMS as PLATFORM_NAMES
+from services.dispatcher.settings import DispatcherSettings
+from services.emulators.fcm.accounts import generate_service_account
+from services.registry.apps import credentials as operator
+from shared.platforms import PLATFORMS, canonical_token
+from shared.platforms.base import CredentialsError, StoredCredential, TokenFormatError
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What a pure platform package may import besides the standard library.
+PURE = {"contracts", "shared.platforms", "cryptography", "pydantic", "pydantic_settings"}
+
+
+def pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def certificate_with_key() -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "com.example.app")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM) + pem(key)
+
+
+def test_every_platform_has_one_entry_and_its_settings_reach_the_dispatcher() -> None:
+    assert list(PLATFORMS) == list(PLATFORM_NAMES)
+    for name, rules in PLATFORMS.items():
+        assert rules.name == name
+        assert issubclass(DispatcherSettings, rules.settings)
+        assert rules.configured(DispatcherSettings()) is False
+
+
+def test_platform_packages_import_only_contracts_the_standard_library_and_pure_libraries() -> None:
+    offenders = []
+    for path in (ROOT / "shared" / "platforms").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                allowed = top in sys.stdlib_module_names or any(
+                    module == pure or module.startswith(f"{pure}.") for pure in PURE
+                )
+                if not allowed:
+                    offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+
+    assert offenders == []
+
+
+def test_what_the_operator_stores_the_dispatcher_reads_back() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    account = generate_service_account(project_id="proj-1", token_uri="https://oauth.example")
+    stored = [
+        operator.apns_token(
+            pem(key),
+            key_id="ABCDE12345",
+            team_id="TEAM123456",
+            topic="com.example.app",
+            environment="sandbox",
+        ),
+        operator.apns_certificate(
+            certificate_with_key(), topic="com.example.app", environment="production"
+        ),
+        operator.fcm_service_account(json.dumps(account).encode()),
+        operator.vapid(pem(key), subject="mailto:ops@example.com"),
+    ]
+
+    apns_token, apns_cert, fcm, vapid = (PLATFORMS[s.platform].parse_credential(s) for s in stored)
+
+    assert (apns_token.topic, apns_token.environment) == ("com.example.app", "sandbox")
+    assert apns_token.signing_key.key_id == "ABCDE12345"
+    assert apns_cert.certificate_pem == stored[1].secret
+    assert (fcm.project_id, fcm.client_email) == ("proj-1", account["client_email"])
+    assert stored[2].settings == {"project_id": "proj-1", "client_email": account["client_email"]}
+    assert vapid.subject == "mailto:ops@example.com"
+    assert vapid.key.private_numbers() == key.private_numbers()
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (StoredCredential("apns", "apns_token", {}, b"nope"), "not a usable ES256 .p8 key"),
+        (StoredCredential("apns", "apns_certificate", {}, b"nope"), "certificate file"),
+        (StoredCredential("apns", "vapid", {}, b""), "not an APNs one"),
+        (StoredCredential("fcm", "fcm_service_account", {}, b"{"), "not JSON"),
+        (
+            StoredCredential("fcm", "fcm_service_account", {}, b'{"type": "service_account"}'),
+            "project_id is missing",
+        ),
+        (StoredCredential("webpush", "vapid", {}, b"nope"), "not a readable PEM private key"),
+    ],
+)
+def test_a_credential_that_cannot_work_is_refused_naming_why(
+    stored: StoredCredential, message: str
+) -> None:
+    with pytest.raises(CredentialsError, match=message):
+        PLATFORMS[stored.platform].parse_credential(stored)
+
+
+def test_stored_credentials_must_name_what_the_dispatcher_needs() -> None:
+    key = pem(ec.generate_private_key(ec.SECP256R1()))
+    token = operator.apns_token(
+        key, key_id="ABCDE12345", team_id="TEAM123456", topic="com.x", environment="sandbox"
+    )
+    for settings, message in [
+        ({**token.settings, "environment": "staging"}, "environment: one of production, sandbox"),
+        ({**token.settings, "team_id": "team"}, "team id"),
+        ({k: v for k, v in token.settings.items() if k != "topic"}, "topic"),
+    ]:
+        with pytest.raises(CredentialsError, match=message):
+            PLATFORMS["apns"].parse_credential(
+                StoredCredential("apns", "apns_token", settings, key)
+            )
+    with pytest.raises(CredentialsError, match="subject"):
+        PLATFORMS["webpush"].parse_credential(StoredCredential("webpush", "vapid", {}, key))
+
+
+def test_tokens_are_checked_by_their_platforms_rule() -> None:
+    assert canonical_token("apns", "AB" * 32) == "ab" * 32
+    assert canonical_token("fcm", "a:" * 20) == "a:" * 20
+    with pytest.raises(TokenFormatError, match="webpush tokens are 1 to 4096"):
+        canonical_token("webpush", "")
