@@ -1,0 +1,152 @@
+"""Broker faults in the middle of a run through the whole stack: a broker of a replicated cluster
+killed, the lone broker of a one-node setup restarted. Every delivery still reaches the providers;
+a repeat is tolerated only as the same notification again.
+
+Kafka only: the embedded broker keeps its log in memory (a restart loses every topic, offset and
+group) and has no replication, so neither fault can be survived, or even staged, on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.topics import all_topics
+from services.devstack.stack import LocalStack, StackOptions
+from shared.embedded.kafka import KafkaCluster, start_kafka
+from shared.kafka.admin import observe
+from shared.kafka.topology import differences, wanted_topics
+from tests.support.fault_run import FaultRun
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka_only]
+
+NOTIFICATIONS = 5_000
+USERS = 100
+#: A quarter of the deliveries (one per platform per notification) arrive before the fault.
+FAULT_AT = NOTIFICATIONS * 3 // 4
+#: The longest the run may stall anywhere before the test gives up.
+FLOW_SECONDS = 90.0
+NODE_HEAP = "384m"
+
+
+@contextmanager
+def stack_on(cluster: KafkaCluster, replication: int = 1) -> Iterator[LocalStack]:
+    """The whole stack on a cluster the test started (and stops itself)."""
+    stack = LocalStack(
+        StackOptions(
+            prefer_default_ports=False,
+            broker="kafka",
+            fast_group_membership=True,
+            kafka_replication=replication,
+        ),
+        broker=cluster,
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextmanager
+def cluster_of(brokers: int) -> Iterator[KafkaCluster]:
+    cluster = start_kafka(brokers, heap=NODE_HEAP)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def replicated() -> Iterator[tuple[KafkaCluster, LocalStack]]:
+    """Three brokers, every topic on all three, writes acknowledged by two of them."""
+    with cluster_of(3) as cluster, stack_on(cluster, replication=3) as stack:
+        yield cluster, stack
+
+
+@pytest.fixture
+def lone() -> Iterator[tuple[KafkaCluster, LocalStack]]:
+    with cluster_of(1) as cluster, stack_on(cluster) as stack:
+        yield cluster, stack
+
+
+async def partition_leaders(bootstrap: str) -> Counter[int]:
+    """How many partitions (Herald's and Kafka's own) each broker leads."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics()
+    finally:
+        await admin.close()
+    return Counter(p["leader"] for topic in described for p in topic["partitions"])
+
+
+async def run_with_fault(stack: LocalStack, fault: Callable[[], Awaitable[str]]) -> FaultRun:
+    """Send NOTIFICATIONS through ``stack``, stage ``fault`` once a quarter of the deliveries
+    arrived, and check that every delivery and every badge came out right."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        run = await FaultRun.prepare(stack, http, USERS)
+        started = time.monotonic()
+        sending = asyncio.create_task(run.send(NOTIFICATIONS))
+        try:
+            async with asyncio.timeout(FLOW_SECONDS):
+                await run.until_delivered(FAULT_AT)
+            what = await fault()
+            at_fault = run.delivered()
+            await asyncio.wait([sending], timeout=FLOW_SECONDS)
+            assert sending.done(), f"ingest accepted {len(run.sent):,} of {NOTIFICATIONS:,}"
+            sending.result()
+            outcome = await run.settle(FLOW_SECONDS)
+        finally:
+            sending.cancel()
+        badges = await run.badges()
+    print(f"{what} at {at_fault:,} deliveries; {len(run.sent):,} sent ({run.retried} retried)")
+    print(f"{outcome.summary()}; {time.monotonic() - started:.0f} s from the first send")
+
+    assert at_fault < len(outcome.owed) // 2, "the fault must land while deliveries still flow"
+    assert not outcome.missing, outcome.summary()
+    assert not outcome.foreign, outcome.summary()
+    assert outcome.unattributed == 0, outcome.summary()
+    assert outcome.refused == 0, outcome.summary()
+    assert badges == run.owed_badges(), "each notification counted once in its user's badge"
+    return run
+
+
+@pytest.mark.timeout(240)
+async def test_a_killed_broker_of_three_loses_no_delivery(
+    replicated: tuple[KafkaCluster, LocalStack],
+) -> None:
+    cluster, stack = replicated
+    settings = stack.kafka_settings()
+    wanted = wanted_topics(settings, all_topics())
+    observed = await observe(settings, [spec.name for spec in wanted])
+    assert settings.min_insync_replicas == 2
+    assert differences(wanted, observed) == [], "every topic on 3 brokers, 2 in sync for a write"
+
+    async def kill_the_busiest() -> str:
+        victim, led = (await partition_leaders(cluster.bootstrap)).most_common(1)[0]
+        cluster.kill(victim)
+        return f"broker {victim} (leader of {led} partitions) killed"
+
+    await run_with_fault(stack, kill_the_busiest)
+
+
+@pytest.mark.timeout(180)
+async def test_the_lone_broker_restarted_mid_run_loses_nothing(
+    lone: tuple[KafkaCluster, LocalStack],
+) -> None:
+    cluster, stack = lone
+
+    async def restart() -> str:
+        cluster.kill(1)
+        await asyncio.to_thread(cluster.restart, 1)
+        return "the broker killed and restarted on its log"
+
+    await run_with_fault(stack, restart)
