@@ -31,8 +31,9 @@ SETTLE_ATTEMPTS = 300
 DYNAMIC_TOPIC_CONFIG = 1
 
 
-class TopicCreationError(RuntimeError):
-    """The broker refused to create a topic for a reason other than it existing already."""
+class TopicAdminError(RuntimeError):
+    """The brokers refused to create a topic (other than because it exists) or change its configs,
+    or did not show the result in time."""
 
 
 class ConfigsUnsupported(RuntimeError):
@@ -73,7 +74,7 @@ async def ensure_topics(settings: KafkaSettings | str, topics: Iterable[Topic]) 
             if code == 0:
                 created.append(name)
             elif code != TOPIC_ALREADY_EXISTS:
-                raise TopicCreationError(f"cannot create topic {name}: error {code} {message}")
+                raise TopicAdminError(f"cannot create topic {name}: error {code} {message}")
         await _until_listed(admin, {topic.name for topic in wanted})
     log.info("topics ready: %d created, %d existed", len(created), len(wanted) - len(created))
     return created
@@ -86,7 +87,7 @@ async def _until_listed(admin: AIOKafkaAdminClient, names: set[str]) -> None:
         if names <= set(await admin.list_topics()):
             return
         await asyncio.sleep(0.1)
-    raise TopicCreationError(f"topics created but still not listed: {sorted(names)}")
+    raise TopicAdminError(f"topics created but still not listed: {sorted(names)}")
 
 
 async def observe(settings: KafkaSettings, names: Iterable[str]) -> dict[str, ObservedTopic]:
@@ -136,9 +137,7 @@ async def alter_configs(settings: KafkaSettings, changes: Mapping[str, Mapping[s
         for response in responses:
             for code, message, _, name in (resource[:4] for resource in response.resources):
                 if code != 0:
-                    raise TopicCreationError(
-                        f"cannot change the configs of {name}: {code} {message}"
-                    )
+                    raise TopicAdminError(f"cannot change the configs of {name}: {code} {message}")
         await _until_reported(admin, changes)
 
 
@@ -154,7 +153,7 @@ async def _until_reported(
         ):
             return
         await asyncio.sleep(0.1)
-    raise TopicCreationError(f"configs changed but not yet in effect: {dict(changes)}")
+    raise TopicAdminError(f"configs changed but not yet in effect: {dict(changes)}")
 
 
 async def _topic_configs(

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from contracts.topics import all_topics
 from shared.kafka.admin import (
     ConfigsUnsupported,
-    TopicCreationError,
+    TopicAdminError,
     alter_configs,
     ensure_topics,
     observe,
@@ -110,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
             report = asyncio.run(plan(settings, offline=args.offline))
         else:
             report = asyncio.run(apply(settings))
-    except (ValidationError, KafkaError, BrokerAccessError, TopicCreationError) as error:
+    except (ValidationError, KafkaError, BrokerAccessError, TopicAdminError) as error:
         print(f"herald: {error}", file=sys.stderr)
         return 1
     print("\n".join(report.lines))
