@@ -55,14 +55,10 @@ async def admin_client(settings: KafkaSettings) -> AsyncIterator[AIOKafkaAdminCl
         await admin.close()
 
 
-async def ensure_topics(settings: KafkaSettings | str, topics: Iterable[Topic]) -> list[str]:
+async def ensure_topics(settings: KafkaSettings, topics: Iterable[Topic]) -> list[str]:
     """Create every topic that does not exist yet, with the deployment's partitions, replication
     and the catalog's configs; return the names created. Existing topics are left as they are.
-
-    A bare address stands for a plaintext broker with default settings (the local stack).
     """
-    if isinstance(settings, str):
-        settings = KafkaSettings(kafka_bootstrap=settings)
     wanted = [
         NewTopic(spec.name, spec.partitions, spec.replication, topic_configs=dict(spec.configs))
         for spec in wanted_topics(settings, topics)

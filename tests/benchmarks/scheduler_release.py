@@ -141,7 +141,7 @@ def main() -> int:
     postgres = start_postgres(prefix="herald-bench-pg-")
     replicas: list[ServiceProcess] = []
     try:
-        asyncio.run(ensure_topics(broker.bootstrap, all_topics()))
+        asyncio.run(ensure_topics(KafkaSettings(kafka_bootstrap=broker.bootstrap), all_topics()))
         for n in range(args.replicas):
             port = free_port()
             env = {
