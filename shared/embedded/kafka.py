@@ -30,6 +30,8 @@ TEST_TUNING: Mapping[str, str] = {
     "offsets.topic.num.partitions": "4",
     "log.segment.bytes": str(8 * 1024 * 1024),
     "log.retention.check.interval.ms": "1000",
+    # Retention and cleanup tasks start at once rather than 30 s after the node does.
+    "log.initial.task.delay.ms": "0",
     "log.cleaner.backoff.ms": "500",
     "auto.create.topics.enable": "false",
     "num.network.threads": "2",
