@@ -13,10 +13,12 @@ RUN_ARGS ?=
 
 install: $(STAMP)
 
+# Two extras, each for one purpose: local (emulators, local stack, embedded broker and PostgreSQL)
+# runs Herald on one machine, dev checks the code; the tests start the local pieces, so both.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || { echo "==> creating the virtual environment in $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "==> installing Herald and its dependencies into $(VENV) (about a minute the first time)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,local]'
 	@touch $(STAMP)
 	@echo "==> installed"
 
