@@ -8,7 +8,6 @@ came first). Two users get the same story: one message by message, the other in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
@@ -17,28 +16,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.badges import ReadsReported
-from contracts.base import Model, derived_id
+from contracts.base import derived_id
 from contracts.content import Content, DeliveryOptions
 from contracts.notifications import NotificationCounted, NotificationDue
-from contracts.topics import Topic
 from services.badge_count.handlers import DueHandler, ReadsHandler
 from services.badge_count.store import BadgeStore
 from shared.kafka import Received
 from tests.support.clock import FrozenClock
+from tests.support.publisher import RecordingPublisher
 
 pytestmark = pytest.mark.integration
 
 APP = "batchapp"
 rules = st.one_of(st.sampled_from(["auto", "increment", "leave"]), st.integers(0, 5))
 deliveries = st.lists(st.tuples(st.integers(0, 5), rules, st.booleans()), min_size=1, max_size=20)
-
-
-class RecordingBus:
-    def __init__(self) -> None:
-        self.sent: list[Model] = []
-
-    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
-        self.sent.extend(message for _, message in items)
 
 
 def story(user: str, steps: list[tuple[int, Any, bool]]) -> list[NotificationDue]:
@@ -73,17 +64,17 @@ async def read_first(pool: asyncpg.Pool, store: BadgeStore, user: str, indexes: 
         user_id=user,
         notification_ids=[derived_id(user, index) for index in sorted(indexes)],
     )
-    await ReadsHandler(pool, store, RecordingBus(), FrozenClock())([received(report)])
+    await ReadsHandler(pool, store, RecordingPublisher(), FrozenClock())([received(report)])
 
 
 def received(message: Any) -> Received[Any]:
     return Received(message, "t", 0, 0, None, b"")
 
 
-def outcome(bus: RecordingBus) -> list[tuple[str, int | None, int | None]]:
+def outcome(bus: RecordingPublisher) -> list[tuple[str, int | None, int | None]]:
     return [
         (str(event.content.visible), event.badge, event.badge_seq)
-        for event in bus.sent
+        for event in bus.messages
         if isinstance(event, NotificationCounted)
     ]
 
@@ -102,7 +93,7 @@ async def test_a_batch_decides_as_messages_one_at_a_time_would(
     alone, together = f"one-{uuid.uuid4().hex[:10]}", f"all-{uuid.uuid4().hex[:10]}"
     for user in (alone, together):
         await read_first(pool, store, user, read)
-    one_by_one, batched = RecordingBus(), RecordingBus()
+    one_by_one, batched = RecordingPublisher(), RecordingPublisher()
 
     for event in story(alone, steps):
         await DueHandler(pool, store, one_by_one, FrozenClock())([received(event)])

@@ -7,7 +7,6 @@ compares the result with a small reference model after every step.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.badges import BadgeChanged, ReadsReported
-from contracts.base import Model, derived_id
+from contracts.base import derived_id
 from contracts.content import BadgeRule, Content, DeliveryOptions
 from contracts.notifications import NotificationCounted, NotificationDue
-from contracts.topics import Topic
 from services.badge_count.handlers import DueHandler, ReadsHandler
 from services.badge_count.store import BadgeStore
 from shared.kafka import Received
 from tests.support.clock import FrozenClock
+from tests.support.publisher import RecordingPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +34,6 @@ NOTIFICATIONS = 6
 
 def due_time(k: int) -> datetime:
     return START + timedelta(minutes=10 * k)
-
-
-class RecordingBus:
-    def __init__(self) -> None:
-        self.sent: list[Model] = []
-
-    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
-        self.sent.extend(message for _, message in items)
 
 
 @dataclass
@@ -119,7 +110,7 @@ async def test_badge_always_equals_unread_and_never_goes_back(
 ) -> None:
     pool = badge_pool
     clock = FrozenClock(START)
-    bus = RecordingBus()
+    bus = RecordingPublisher()
     store = BadgeStore(pool)
     due_handler = DueHandler(pool, store, bus, clock)
     reads_handler = ReadsHandler(pool, store, bus, clock)
@@ -179,11 +170,11 @@ async def test_badge_always_equals_unread_and_never_goes_back(
         assert state.badge >= 0
 
     seqs: dict[uuid.UUID, int] = {}
-    for event in bus.sent:
+    for event in bus.messages:
         if isinstance(event, BadgeChanged | NotificationCounted) and event.badge_seq is not None:
             seqs.setdefault(event.event_id, event.badge_seq)
     in_order = list(seqs.values())
     assert in_order == sorted(in_order)
     assert len(set(in_order)) == len(in_order)
-    pushed = {e.notification_id for e in bus.sent if isinstance(e, NotificationCounted)}
+    pushed = {e.notification_id for e in bus.messages if isinstance(e, NotificationCounted)}
     assert pushed == {ids[k] for k in model.pushed}

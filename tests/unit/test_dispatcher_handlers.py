@@ -4,34 +4,21 @@ and how a retry batch waits for its pushes' time without holding its partition f
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pytest
 
 from contracts import topics
-from contracts.base import Model
 from contracts.push import PushRequest, PushResult
-from contracts.topics import Topic
 from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import Delivered, Rejected, RetryLater, RetryPolicy, Verdict
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler
 from shared.kafka import Received
 from tests.support.clock import FrozenClock
 from tests.support.fcm import push_request
+from tests.support.publisher import RecordingPublisher
 
 pytestmark = pytest.mark.unit
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Model]] = []
-
-    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
-        self.sent.extend((topic.name, message) for topic, message in items)
-
-    def on(self, topic: Topic) -> list[Model]:
-        return [message for name, message in self.sent if name == topic.name]
 
 
 class ByToken:
@@ -78,7 +65,7 @@ async def test_first_tries_publish_results_retries_and_dead_letters() -> None:
             "big:1": Rejected("failed", "too big", 400),
         },
     )
-    bus = Recorder()
+    bus = RecordingPublisher()
     handler = PushRequestHandler(bus, deliverer(provider, clock), "fcm")
     fine, busy, big = (push_request(clock.now(), token=t) for t in ("fine:1", "busy:1", "big:1"))
     stranger = push_request(clock.now(), platform="apns")
@@ -101,7 +88,7 @@ async def test_a_retry_batch_sends_each_push_at_its_time_and_requeues_far_ones()
     clock = FrozenClock()
     start = clock.now()
     provider = ByToken(clock, {})
-    bus = Recorder()
+    bus = RecordingPublisher()
     sleep = ClockSleep(clock)
     handler = RetryHandler(bus, deliverer(provider, clock), "fcm", clock, hold=10.0, sleep=sleep)
 
