@@ -1,10 +1,12 @@
-"""aioapns, aimed at the configured APNs endpoint and sharing one provider token.
+"""The one module that reaches into aioapns, checked at import against the versions it was tested
+with: aioapns has no stable way to do what Herald needs, so this leans on its internals.
 
 aioapns has no host or port argument: its pool opens connections with ``protocol_class``, whose
 ``APNS_SERVER``/``APNS_PORT`` say where, so a configured endpoint is a subclass. That subclass also
 keeps a reply's Retry-After (aioapns drops other headers), reassembles an error body split over
 several DATA frames (aioapns parses each frame alone) and returns the flow-control credit of what
 it read (aioapns never does, so a long-lived connection would stall after 64 KiB of error bodies).
+aioapns signs a provider token per connection; here every connection asks ``ProviderTokens``.
 
 Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
 already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
@@ -23,23 +25,48 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import h2.config
 import h2.exceptions
-from aioapns.common import NotificationResult
+from aioapns.common import NotificationRequest, NotificationResult, PushType
 from aioapns.connection import (
     APNsBaseClientProtocol,
     APNsBaseConnectionPool,
     APNsCertConnectionPool,
     APNsKeyConnectionPool,
     APNsTLSClientProtocol,
+    AuthorizationHeaderProvider,
 )
+from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
 
+from services.dispatcher.platforms.apns.classify import Reply
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
 from services.dispatcher.transport.http2 import CompactH2Connection
+from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.base import CredentialsError
+
+#: The aioapns releases whose internals this module was tested against (tests/e2e/test_providers.py
+#: and tests/integration/test_apns_emulator.py); pyproject.toml pins one of them.
+TESTED_VERSIONS = frozenset({"4.0"})
+
+
+def check_version(installed: str) -> None:
+    """Refuse an aioapns this module was not tested with, instead of misbehaving at a push."""
+    if installed not in TESTED_VERSIONS:
+        tested = ", ".join(sorted(TESTED_VERSIONS))
+        raise ImportError(
+            f"aioapns {installed} is installed; Herald's APNs adapter reaches into aioapns "
+            f"internals and is tested only with aioapns {tested}: install that version"
+        )
+
+
+check_version(version("aioapns"))
+
+#: What a failed connection to APNs raises: the push waits and is tried again.
+CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
 
 #: Keep connections open while idle for this long (aioapns closes them after 10 s).
 IDLE_SECONDS = 300
@@ -126,6 +153,16 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
+class _SharedHeader(AuthorizationHeaderProvider):
+    """Hands aioapns the deployment's one provider token instead of one signed per connection."""
+
+    def __init__(self, tokens: ProviderTokens) -> None:
+        self._tokens = tokens
+
+    def get_header(self) -> str:
+        return self._tokens.get_header()
+
+
 class SharedTokenPool(APNsKeyConnectionPool):
     """aioapns' token-auth pool, but every connection uses the deployment's one provider token."""
 
@@ -146,7 +183,7 @@ class SharedTokenPool(APNsKeyConnectionPool):
             max_connection_attempts=1,
             ssl_context=ssl_context,
         )
-        self.tokens = tokens
+        self.header = _SharedHeader(tokens)
 
     async def create_connection(self) -> APNsBaseClientProtocol:
         factory = partial(
@@ -154,7 +191,7 @@ class SharedTokenPool(APNsKeyConnectionPool):
             self.apns_topic or "",
             self.loop,
             self.discard_connection,  # type: ignore[arg-type]  # aioapns types it NoReturn
-            self.tokens,
+            self.header,
         )
         protocol: APNsBaseClientProtocol = await self._create_connection(factory)
         return protocol
@@ -181,7 +218,52 @@ def _briefly_on_disk(pem: bytes) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def create_pool(
+class ApnsConnections:
+    """aioapns' connection pool behind Herald's types: a rendered message in, APNs' reply out."""
+
+    def __init__(self, pool: APNsBaseConnectionPool, notes: RetryAfterNotes) -> None:
+        self._pool = pool
+        self._notes = notes
+
+    async def send(self, token: str, message: ApnsMessage, apns_id: str) -> Reply:
+        """Send ``message`` to the device ``token``; raises one of CONNECTION_ERRORS when the
+        connection fails. aioapns waits for the reply without limit: bound this call."""
+        notification = NotificationRequest(
+            device_token=token,
+            message=message.payload,
+            notification_id=apns_id,
+            time_to_live=message.time_to_live,
+            priority=message.priority,
+            collapse_key=message.collapse_id,
+            push_type=PushType(message.push_type),
+            apns_topic=message.topic,
+        )
+        try:
+            result = await self._pool.send_notification(notification)
+        finally:
+            retry_after = self._notes.take(apns_id)
+        return Reply(
+            status=int(result.status),
+            reason=result.description,
+            timestamp=result.timestamp,
+            retry_after=retry_after,
+            apns_id=result.notification_id,
+        )
+
+    def held(self) -> tuple[int, int]:
+        """Open connections, and the per-request entries aioapns still holds on them: none once
+        every reply is in (a leak here grows with every push a connection carries)."""
+        connections = list(self._pool.connections)
+        entries = sum(
+            len(c.requests) + len(c.request_streams) + len(c.request_statuses) for c in connections
+        )
+        return len(connections), entries
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def create_connections(
     *,
     host: str,
     port: int,
@@ -190,8 +272,7 @@ def create_pool(
     cert_pem: bytes | None,
     ca_bundle: Path | None,
     max_connections: int,
-    notes: RetryAfterNotes,
-) -> APNsBaseConnectionPool:
+) -> ApnsConnections:
     """A pool for token auth (``tokens``) or certificate auth (``cert_pem``: certificate + key)."""
     context = ssl_context(ca_bundle)
     pool: APNsBaseConnectionPool
@@ -212,5 +293,6 @@ def create_pool(
         raise CredentialsError(
             "APNs needs HERALD_APNS_KEY_FILE (token auth) or HERALD_APNS_CERT_FILE"
         )
+    notes = RetryAfterNotes()
     pool.protocol_class = protocol_class(host, port, notes)
-    return pool
+    return ApnsConnections(pool, notes)

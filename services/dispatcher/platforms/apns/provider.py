@@ -1,4 +1,4 @@
-"""The only module that talks to APNs: aioapns over HTTP/2, every send bounded by a timeout.
+"""The only module that talks to APNs (through the aioapns adapter); every send has a timeout.
 
 aioapns matches replies to requests by apns-id and never gives up on one that gets no reply, so
 each send is bounded here. The apns-id is the push request's event id: every attempt of one
@@ -8,17 +8,16 @@ notification to one device carries the same id, and a retry replaces rather than
 from __future__ import annotations
 
 import asyncio
-import ssl
 from datetime import datetime, timedelta
-
-from aioapns.common import NotificationRequest, PushType
-from aioapns.connection import APNsBaseConnectionPool
-from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
 
 from contracts.push import PushRequest
 from services.dispatcher.domain import Reauthenticate, Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.apns import classify
-from services.dispatcher.platforms.apns.connection import RetryAfterNotes, create_pool
+from services.dispatcher.platforms.apns.aioapns_adapter import (
+    CONNECTION_ERRORS,
+    ApnsConnections,
+    create_connections,
+)
 from services.dispatcher.platforms.apns.tokens import ProviderTokens, load_provider_tokens
 from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock
@@ -27,21 +26,14 @@ from shared.platforms.apns.credentials import ApnsCredential, certificate
 from shared.platforms.apns.settings import HOSTS
 from shared.platforms.base import CredentialsError, PayloadError
 
-CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
-
 
 class ApnsProvider:
     """Sends pushes for one app (bundle id) with one signing key or client certificate."""
 
     def __init__(
-        self,
-        pool: APNsBaseConnectionPool,
-        notes: RetryAfterNotes,
-        tokens: ProviderTokens | None,
-        timeout: float,
+        self, connections: ApnsConnections, tokens: ProviderTokens | None, timeout: float
     ) -> None:
-        self._pool = pool
-        self._notes = notes
+        self._connections = connections
         self.tokens = tokens
         self._timeout = timeout
 
@@ -50,39 +42,24 @@ class ApnsProvider:
             message = payload.render(request, now)
         except PayloadError as exc:
             return Rejected("failed", str(exc), None)
-        apns_id = str(request.event_id)
-        notification = NotificationRequest(
-            device_token=request.token,
-            message=message.payload,
-            notification_id=apns_id,
-            time_to_live=message.time_to_live,
-            priority=message.priority,
-            collapse_key=message.collapse_id,
-            push_type=PushType(message.push_type),
-            apns_topic=message.topic,
-        )
         try:
             async with asyncio.timeout(self._timeout):
-                result = await self._pool.send_notification(notification)
+                reply = await self._connections.send(request.token, message, str(request.event_id))
         except TimeoutError:
-            self._notes.take(apns_id)
             return RetryLater(f"no reply from APNs within {self._timeout:g}s", None)
         except CONNECTION_ERRORS as exc:
             return RetryLater(f"connection to APNs failed: {type(exc).__name__}: {exc}", None)
-        reply = classify.Reply(
-            status=int(result.status),
-            reason=result.description,
-            timestamp=result.timestamp,
-            retry_after=self._notes.take(apns_id),
-            apns_id=result.notification_id,
-        )
         verdict = classify.classify(reply, now)
         if isinstance(verdict, Reauthenticate) and self.tokens is not None:
             self.tokens.stale()
         return verdict
 
+    @property
+    def connections(self) -> ApnsConnections:
+        return self._connections
+
     async def close(self) -> None:
-        self._pool.close()
+        self._connections.close()
 
 
 async def create_apns_provider(
@@ -111,8 +88,7 @@ async def create_apns_provider(
             cert_pem = certificate(
                 settings.apns_cert_file.read_bytes(), source=str(settings.apns_cert_file)
             )
-    notes = RetryAfterNotes()
-    pool = create_pool(
+    connections = create_connections(
         host=host,
         port=settings.apns_port,
         topic=topic,
@@ -120,6 +96,5 @@ async def create_apns_provider(
         cert_pem=cert_pem,
         ca_bundle=settings.apns_ca_bundle,
         max_connections=settings.apns_max_connections,
-        notes=notes,
     )
-    return ApnsProvider(pool, notes, tokens, settings.dispatcher_request_timeout_seconds)
+    return ApnsProvider(connections, tokens, settings.dispatcher_request_timeout_seconds)

@@ -3,7 +3,7 @@
 Apple refuses tokens older than an hour and providers that change tokens more often than every
 20 minutes (TooManyProviderTokenUpdates), so one token is signed, reused by every connection, and
 replaced after ``refresh_after`` (20 to 60 minutes) — never sooner, even when APNs calls it stale.
-aioapns signs one per connection instead; this object takes its place (``get_header``).
+aioapns signs one per connection instead; the aioapns adapter hands it this object's header.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jwt
-from aioapns.connection import AuthorizationHeaderProvider
 
 from shared.clock import Clock
 from shared.platforms.apns.credentials import SigningKey, signing_key
@@ -32,7 +31,7 @@ class _Signed:
     issued_at: datetime
 
 
-class ProviderTokens(AuthorizationHeaderProvider):
+class ProviderTokens:
     """``bearer <jwt>`` for APNs, signed with the team's key and refreshed on schedule."""
 
     def __init__(self, key: SigningKey, clock: Clock, refresh_after: timedelta) -> None:
