@@ -31,6 +31,8 @@ lint: $(STAMP)
 	@$(PY) -m ruff format --check .
 	@echo "==> mypy"
 	@$(PY) -m mypy contracts shared services tests
+	@echo "==> import-linter (layers, independent services, pure domain; contracts in pyproject.toml)"
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@echo "==> pip-audit (known vulnerabilities; says so and passes when PyPI cannot answer)"
 	@$(PY) -m tests.security.dependency_audit
 

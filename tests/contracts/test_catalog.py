@@ -46,26 +46,3 @@ def test_no_module_outside_contracts_spells_a_topic_name() -> None:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
 
     assert offenders == []
-
-
-#: The local stack runner composes every service and emulator; it is the one allowed to know them.
-COMPOSERS = {"devstack"}
-
-
-def test_services_never_import_each_other() -> None:
-    offenders = []
-    services = (p for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
-    for service in (p for p in services if p.name not in COMPOSERS):
-        for path in service.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                modules = []
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    modules = [node.module]
-                elif isinstance(node, ast.Import):
-                    modules = [alias.name for alias in node.names]
-                for module in modules:
-                    parts = module.split(".")
-                    if parts[0] == "services" and len(parts) > 1 and parts[1] != service.name:
-                        offenders.append(f"{path.relative_to(ROOT)} imports {module}")
-
-    assert offenders == []
