@@ -1,4 +1,5 @@
-"""PostgreSQL access: one pool per service, bound to the service's own schema, and its migrations.
+"""PostgreSQL access: one pool per service, bound to the service's own schema, the one way its
+stores open a transaction, and its migrations.
 
 Migrations are numbered SQL files in the service's ``migrations/`` folder, applied in order inside
 one transaction each, under an advisory lock so replicas starting together apply them once.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +27,14 @@ _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 #: A connection taken from a pool or opened directly; store functions accept either.
 Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """A connection of ``pool`` inside a transaction: it commits when the block ends and rolls
+    back when the block raises. Every store and handler opens its transactions with this."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
 
 
 class MigrationError(RuntimeError):

@@ -20,7 +20,7 @@ from contracts.notifications import NotificationCounted, NotificationDue
 from services.badge_count import domain
 from services.badge_count.store import BadgeStore, CountedRow, DeliveryRow
 from shared.clock import Clock
-from shared.db import Connection
+from shared.db import Connection, transaction
 from shared.kafka import Publisher, Received, Rejection
 
 
@@ -40,7 +40,7 @@ class DueHandler:
 
     async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
         now = self.clock.now()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             counted = await self.count(conn, [item.message for item in batch], now)
         await self.bus.publish_all((topics.COUNTED, event) for event in counted)
         return ()
@@ -129,7 +129,7 @@ class ReadsHandler:
     async def __call__(self, batch: Sequence[Received[ReadsReported]]) -> Sequence[Rejection]:
         now = self.clock.now()
         changes: list[BadgeChanged] = []
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             for item in batch:
                 change = await self.apply(conn, item.message, now)
                 if change is not None:

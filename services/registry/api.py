@@ -27,6 +27,7 @@ from services.registry.preferences_store import PreferenceStore
 from services.registry.store import DeviceStore
 from shared.callers import Caller
 from shared.clock import Clock
+from shared.db import transaction
 from shared.http import ApiError, require_user
 from shared.kafka import Publisher
 from shared.logs import token_ref
@@ -72,7 +73,7 @@ def add_routes(
     async def adopt_zone(app_id: str, user_id: str, time_zone: str) -> None:
         """A user who never stated a time zone gets their device's (local-time sends use it)."""
         now = clock.now()
-        async with preferences.transaction() as conn:
+        async with transaction(preferences.pool) as conn:
             changed = await preferences.adopt_device_zone(conn, app_id, user_id, time_zone, now)
             if changed is not None:
                 await bus.publish_all([(topics.PREFERENCES, preferences_event(changed, now))])

@@ -18,6 +18,7 @@ from contracts.users import QuietHours, TimeZoneName, UserPreferences
 from services.registry.preferences_store import PreferenceStore, StoredPreferences
 from shared.callers import Caller
 from shared.clock import Clock
+from shared.db import transaction
 from shared.http import require_user
 from shared.kafka import Bus
 
@@ -103,7 +104,7 @@ def add_preference_routes(
         require_user(who, user_id)
         app_id = who.app_id
         now = clock.now()
-        async with store.transaction() as conn:
+        async with transaction(store.pool) as conn:
             stored = await store.replace(
                 conn, app_id, user_id, body.time_zone, body.quiet_hours, now
             )

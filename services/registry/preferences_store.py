@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,12 +42,6 @@ class PreferenceStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """A connection inside a transaction that commits when the block ends without error."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
 
     async def replace(
         self,

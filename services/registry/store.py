@@ -13,6 +13,7 @@ import asyncpg
 from contracts.push import Platform
 from services.registry import ownership
 from services.registry.domain import Device, Registration
+from shared.db import transaction
 
 _COLUMNS = (
     "device_id, app_id, user_id, platform, token, locale, time_zone, app_version, active,"
@@ -143,7 +144,7 @@ class DeviceStore:
         device is active again whatever ended it before.
         """
         proposed_id = uuid.uuid4()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             found = await conn.fetchrow(
                 _FIND_TOKEN, registration.app_id, registration.platform, registration.token
             )
@@ -228,23 +229,22 @@ class DeviceStore:
         slipping in between the decision and the write. Returns each device ``change`` altered,
         before and after.
         """
-        async with self.pool.acquire() as conn:
-            seen = await conn.fetch(_READ, list(set(device_ids)))
-            candidates = change({row["device_id"]: _device(row) for row in seen})
-            if not candidates:
-                return []
-            async with conn.transaction():
-                rows = await conn.fetch(_LOCK, sorted(d.device_id for d in candidates))
-                before = {row["device_id"]: _device(row) for row in rows}
-                changed = change(before)
-                if changed:
-                    await conn.execute(
-                        _SAVE_STATE,
-                        [d.device_id for d in changed],
-                        [d.active for d in changed],
-                        [d.deactivated_at for d in changed],
-                        [d.deactivation_reason for d in changed],
-                        [d.last_success_at for d in changed],
-                        [d.updated_at for d in changed],
-                    )
+        seen = await self.pool.fetch(_READ, list(set(device_ids)))
+        candidates = change({row["device_id"]: _device(row) for row in seen})
+        if not candidates:
+            return []
+        async with transaction(self.pool) as conn:
+            rows = await conn.fetch(_LOCK, sorted(d.device_id for d in candidates))
+            before = {row["device_id"]: _device(row) for row in rows}
+            changed = change(before)
+            if changed:
+                await conn.execute(
+                    _SAVE_STATE,
+                    [d.device_id for d in changed],
+                    [d.active for d in changed],
+                    [d.deactivated_at for d in changed],
+                    [d.deactivation_reason for d in changed],
+                    [d.last_success_at for d in changed],
+                    [d.updated_at for d in changed],
+                )
         return [(before[d.device_id], d) for d in changed]

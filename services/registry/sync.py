@@ -24,6 +24,7 @@ from services.registry.domain import Device
 from services.registry.store import DeviceStore
 from services.registry.sync_store import SyncStore
 from shared.clock import Clock
+from shared.db import transaction
 from shared.errors import RETRYABLE
 from shared.kafka import Publisher, Received, Rejection
 
@@ -43,7 +44,7 @@ class BadgeChangeHandler:
 
     async def __call__(self, batch: Sequence[Received[BadgeChanged]]) -> Sequence[Rejection]:
         now = self.clock.now()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             for item in batch:
                 change = item.message
                 pending = await self.store.pending(conn, change.app_id, change.user_id)
@@ -95,7 +96,7 @@ class SyncFlusher:
     async def flush_due(self) -> int:
         """Send every sync due now; return how many users' syncs went out."""
         now = self.clock.now()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             due = await self.store.take_due(conn, now, self.batch)
             if not due:
                 return 0

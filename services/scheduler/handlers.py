@@ -18,6 +18,7 @@ from services.scheduler.intake import Intake
 from services.scheduler.preferences_store import UserKey, save_preferences
 from services.scheduler.store import SchedulerStore
 from shared.clock import Clock
+from shared.db import transaction
 from shared.kafka import Publisher, Received, Rejection
 
 
@@ -46,7 +47,7 @@ class CancelHandler:
             (item.message for item in batch), key=lambda c: (c.app_id, c.notification_id)
         )
         results = []
-        async with self.store.transaction() as conn:
+        async with transaction(self.store.pool) as conn:
             for cancel in cancels:
                 dropped, released = await self.store.cancel(
                     conn, cancel.app_id, cancel.notification_id, now
@@ -75,7 +76,7 @@ class PreferencesHandler:
                 latest[key] = event
         now = self.clock.now()
         plans = []
-        async with self.store.transaction() as conn:
+        async with transaction(self.store.pool) as conn:
             changed = await save_preferences(conn, list(latest.values()), now)
             if not changed:
                 return ()

@@ -16,7 +16,7 @@ from services.scheduler.domain import NO_OFFSET, NO_PREFERENCES
 from services.scheduler.preferences_store import UserKey, preferences_of
 from services.scheduler.store import NewCopy, NotificationKey, SchedulerStore, WaveKey
 from shared.clock import Clock
-from shared.db import Connection
+from shared.db import Connection, transaction
 
 
 class Intake:
@@ -33,7 +33,7 @@ class Intake:
         """Store every copy not stored before; copies of cancelled notifications as cancelled."""
         now = self.clock.now()
         unique = list({n.event_id: n for n in notifications}.values())
-        async with self.store.transaction() as conn:
+        async with transaction(self.store.pool) as conn:
             cancelled = await self.store.lock_notifications(
                 conn, {(n.app_id, n.notification_id) for n in unique}, now
             )

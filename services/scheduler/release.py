@@ -20,6 +20,7 @@ from contracts.topics import Topic
 from services.scheduler import outcomes
 from services.scheduler.store import SchedulerStore
 from shared.clock import Clock
+from shared.db import transaction
 from shared.errors import RETRYABLE
 from shared.kafka import Publisher
 from shared.kafka.consumer import backoff_delay
@@ -72,7 +73,7 @@ class ReleaseLoop:
                 return total
 
     async def _release_batch(self) -> int:
-        async with self.store.transaction() as conn:
+        async with transaction(self.store.pool) as conn:
             now = self.clock.now()
             claimed = await self.store.claim(conn, now, self.batch_size, self.lock_timeout)
             if not claimed:

@@ -7,8 +7,7 @@ transaction where several must commit together.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -20,7 +19,7 @@ from contracts.notifications import UserNotification
 from services.scheduler.domain import Plan
 from services.scheduler.outcomes import HeldCopy
 from services.scheduler.preferences_store import UserKey
-from shared.db import Connection
+from shared.db import Connection, transaction
 
 State = Literal["held", "released", "expired", "cancelled"]
 NotificationKey = tuple[str, uuid.UUID]
@@ -61,12 +60,6 @@ class SchedulerStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """A connection inside a transaction that commits when the block ends without error."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
 
     async def lock_notifications(
         self, conn: Connection, keys: Collection[NotificationKey], now: datetime
@@ -282,7 +275,7 @@ class SchedulerStore:
     async def prune(self, before: datetime, limit: int) -> int:
         """Forget up to ``limit`` copies settled before ``before``, then stale pacing counters and
         notifications with nothing held; return how many copies went."""
-        async with self.transaction() as conn:
+        async with transaction(self.pool) as conn:
             deleted = await conn.fetchval(
                 "WITH gone AS (DELETE FROM held WHERE event_id IN ("
                 " SELECT event_id FROM held WHERE state <> 'held' AND ended_at < $1 LIMIT $2)"

@@ -19,7 +19,7 @@ from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
 from shared.appdir import credential_purpose, signing_key_purpose
 from shared.auth import key_digest, new_api_key, new_signing_key
 from shared.clock import Clock
-from shared.db import Connection
+from shared.db import Connection, transaction
 from shared.kafka import Publisher
 from shared.platforms.base import StoredCredential
 from shared.secrets import SecretBox
@@ -47,7 +47,7 @@ class AppAdmin:
                 "app id: lower-case letters, digits, '-' and '_', starting with a letter or digit,"
                 " at most 63 characters"
             )
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             if not await self.store.create_app(conn, app_id, name, self.clock.now()):
                 raise AdminError(f"app {app_id!r} exists already")
             await self._announce(conn, app_id)
@@ -127,7 +127,7 @@ class AppAdmin:
 
     async def announce_all(self) -> int:
         """Publish every app's current state (at start-up: the broker may have lost it)."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             app_ids = await self.store.app_ids(conn)
             now = self.clock.now()
             snapshots = [await self.store.snapshot(conn, app_id, now) for app_id in app_ids]
@@ -135,7 +135,7 @@ class AppAdmin:
         return len(snapshots)
 
     async def _change(self, app_id: str, change: Callable[[Connection], Awaitable[None]]) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             try:
                 await self.store.lock_app(conn, app_id)
             except AppNotFound:
