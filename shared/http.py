@@ -16,11 +16,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.apps import Scope
-from shared.callers import Authenticator, Caller
 from shared.errors import RETRYABLE
 from shared.health import Readiness
 from shared.http_limits import BodyLimit
 from shared.ratelimit import RateLimiter, retry_after_header
+from shared.tenancy.callers import Authenticator, Caller
 
 log = logging.getLogger(__name__)
 

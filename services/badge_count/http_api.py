@@ -8,8 +8,8 @@ from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
 
 from services.badge_count.store import BadgeStore
-from shared.callers import Caller
 from shared.http import require_user
+from shared.tenancy.callers import Caller
 
 
 class UnreadNotification(BaseModel):

@@ -9,14 +9,14 @@ from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
 from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
-from shared.appdir import AppDirectory
-from shared.apps_feed import AppsFeed
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.platforms import PLATFORMS
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
+from shared.tenancy.directory import AppDirectory
+from shared.tenancy.feed import AppsFeed
 
 
 def service_name(settings: DispatcherSettings) -> str:

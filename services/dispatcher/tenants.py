@@ -19,10 +19,10 @@ from services.dispatcher.domain import Rejected, Verdict
 from services.dispatcher.platforms import ProviderFactory
 from services.dispatcher.platforms.base import Provider
 from services.dispatcher.settings import DispatcherSettings
-from shared.appdir import AppDirectory
 from shared.clock import Clock
 from shared.platforms import PLATFORMS
 from shared.platforms.base import CredentialsError
+from shared.tenancy.directory import AppDirectory
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from services.registry.domain import UNREGISTERED, Device
 from services.registry.preferences import preferences_event
 from services.registry.preferences_store import PreferenceStore
 from services.registry.store import DeviceStore
-from shared.callers import Caller
 from shared.clock import Clock
 from shared.db import transaction
 from shared.http import ApiError, require_user
 from shared.kafka import Publisher
 from shared.logs import token_ref
+from shared.tenancy.callers import Caller
 
 log = logging.getLogger(__name__)
 

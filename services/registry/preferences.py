@@ -16,11 +16,11 @@ from contracts import topics
 from contracts.base import UserId
 from contracts.users import QuietHours, TimeZoneName, UserPreferences
 from services.registry.preferences_store import PreferenceStore, StoredPreferences
-from shared.callers import Caller
 from shared.clock import Clock
 from shared.db import transaction
 from shared.http import require_user
 from shared.kafka import Bus
+from shared.tenancy.callers import Caller
 
 
 class PreferencesBody(BaseModel):

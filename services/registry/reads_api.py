@@ -16,10 +16,10 @@ from contracts import topics
 from contracts.badges import ReadsReported
 from contracts.base import UserId
 from services.registry.store import DeviceStore
-from shared.callers import Caller
 from shared.clock import Clock
 from shared.http import ApiError, require_user
 from shared.kafka import Publisher
+from shared.tenancy.callers import Caller
 
 
 class ReadReport(BaseModel):

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from services.devstack.stack import LocalStack
-from tests.support.factories import unique
-from tests.support.registry import apns_token, eventually
+from tests.support.factories import apns_token, unique
+from tests.support.registry import eventually
 from tests.support.stack_client import StackCaller
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from services.devstack.stack import EMULATORS, LocalStack
-from tests.support.factories import unique
+from tests.support.factories import apns_token, unique
 from tests.support.log_scan import (
     Needle,
     file_needles,
@@ -25,7 +25,7 @@ from tests.support.log_scan import (
     token_needles,
     value_needles,
 )
-from tests.support.registry import apns_token, eventually
+from tests.support.registry import eventually
 from tests.support.stack_client import StackCaller
 
 pytestmark = pytest.mark.e2e

@@ -20,9 +20,9 @@ from services.dispatcher.domain import Delivered
 from services.dispatcher.platforms.apns.provider import create_apns_provider
 from services.dispatcher.settings import DispatcherSettings
 from services.emulators.apns.keys import key_id_of
-from tests.support.apns import TEAM_ID, TOPIC, RunningApnsEmulator, apns_emulator, apns_token
-from tests.support.apns import push_request as apns_push
+from tests.support.apns import TEAM_ID, TOPIC, RunningApnsEmulator, apns_emulator
 from tests.support.clock import FrozenClock
+from tests.support.factories import apns_token, push_request
 
 pytestmark = pytest.mark.integration
 
@@ -239,7 +239,7 @@ async def test_a_dispatcher_with_a_client_certificate_is_accepted(
         )
         provider = await create_apns_provider(settings, clock)
         try:
-            request = apns_push(clock.now())
+            request = push_request(clock.now(), "apns")
             verdict = await provider.attempt(request, clock.now())
         finally:
             await provider.close()
@@ -259,7 +259,8 @@ async def test_finished_streams_leave_nothing_behind_on_the_connection(
     await emulator.control(f"/emulator/tokens/{gone}/unregister")
     try:
         pushes = [
-            apns_push(clock.now(), token=gone if n % 5 == 0 else apns_token()) for n in range(20)
+            push_request(clock.now(), "apns", gone if n % 5 == 0 else apns_token())
+            for n in range(20)
         ]
         verdicts = [await provider.attempt(push, clock.now()) for push in pushes]
         connections, entries = provider.connections.held()

@@ -16,12 +16,12 @@ from contracts.content import Content
 from contracts.notifications import NotificationCounted, NotificationDue
 from services.badge_count.app import MIGRATIONS, SCHEMA, build
 from services.badge_count.settings import BadgeCountSettings
-from shared.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from shared.db import create_pool, migrate
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.settings import DatabaseSettings
+from shared.tenancy.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import unique, user_notification
 from tests.support.kafka import TopicIO, kafka_settings_for_test

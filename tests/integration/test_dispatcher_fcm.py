@@ -17,7 +17,8 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from tests.support.clock import FrozenClock
-from tests.support.fcm import RunningEmulator, fcm_emulator, push_request
+from tests.support.factories import push_request
+from tests.support.fcm import RunningEmulator, fcm_emulator
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
@@ -62,6 +63,7 @@ async def test_a_push_arrives_as_a_valid_v1_request_and_is_reported_delivered(
     clock = FrozenClock()
     request = push_request(
         clock.now(),
+        "fcm",
         token="device-token:1",
         content={"title": "Order shipped", "body": "It is on its way", "data": {"order": "42"}},
         badge=7,
@@ -99,9 +101,9 @@ async def test_dead_and_malformed_tokens_are_reported_invalid(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     clock = FrozenClock()
-    dead = push_request(clock.now(), token="uninstalled:app")
-    malformed = push_request(clock.now(), token="not a token")
-    fine = push_request(clock.now(), token="still:here")
+    dead = push_request(clock.now(), "fcm", token="uninstalled:app")
+    malformed = push_request(clock.now(), "fcm", token="not a token")
+    fine = push_request(clock.now(), "fcm", token="still:here")
     async with fcm_emulator(tmp_path) as emulator:
         await emulator.control("/emulator/tokens/uninstalled:app/unregister")
         async with dispatcher(broker, emulator, clock, ClockSleep(clock)) as io:
@@ -123,7 +125,7 @@ async def test_an_outage_is_retried_after_the_retry_after_wait(
 ) -> None:
     clock = FrozenClock()
     sleep = ClockSleep(clock)
-    request = push_request(clock.now(), token="patient:device")
+    request = push_request(clock.now(), "fcm", token="patient:device")
     async with fcm_emulator(tmp_path) as emulator:
         await emulator.control("/emulator/faults", {"status": 503, "count": 1, "retry_after": 9})
         async with dispatcher(broker, emulator, clock, sleep) as io:
@@ -140,7 +142,7 @@ async def test_a_push_past_its_ttl_is_expired_without_being_sent(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     clock = FrozenClock()
-    request = push_request(clock.now(), token="late:device", options={"ttl_seconds": 30})
+    request = push_request(clock.now(), "fcm", token="late:device", options={"ttl_seconds": 30})
     clock.advance(seconds=31)
     async with fcm_emulator(tmp_path) as emulator:
         async with dispatcher(broker, emulator, clock, ClockSleep(clock)) as io:

@@ -24,6 +24,7 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from tests.support.clock import FrozenClock
+from tests.support.factories import push_request
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.providers import ProviderHarness, provider
 from tests.support.services import running
@@ -110,8 +111,9 @@ async def test_a_push_arrives_with_the_right_headers_and_payload(
     broker: EmbeddedBroker, harness: ProviderHarness, clock: FrozenClock
 ) -> None:
     token = await harness.new_token()
-    request = harness.request(
+    request = push_request(
         clock.now(),
+        harness.platform,
         token,
         content={"title": "Order shipped", "body": "On its way", "data": {"order": "42"}},
         badge=7,
@@ -153,7 +155,7 @@ async def test_a_dead_token_is_reported_invalid_and_nothing_is_delivered(
 ) -> None:
     dead, alive = await harness.new_token(), await harness.new_token()
     await harness.kill(dead)
-    requests = [harness.request(clock.now(), token) for token in (dead, alive)]
+    requests = [push_request(clock.now(), harness.platform, token) for token in (dead, alive)]
     async with dispatching(broker, harness, clock, ClockSleep(clock)) as io:
         await io.produce(topics.PUSH[harness.platform], *requests)
         results = await io.read(topics.RESULTS, until=lambda found: len(found) >= 2)
@@ -174,7 +176,7 @@ async def test_429_with_retry_after_waits_then_delivers(
     await harness.fault(429, 1, "120")
     sleep = ClockSleep(clock)
     first_try = clock.now()
-    request = harness.request(first_try, token)
+    request = push_request(first_try, harness.platform, token)
     async with dispatching(broker, harness, clock, sleep) as io:
         await io.produce(topics.PUSH[harness.platform], request)
         [result] = await io.read(topics.RESULTS, until=lambda found: len(found) >= 1)
@@ -193,7 +195,7 @@ async def test_5xx_is_retried_then_delivered(
 ) -> None:
     token = await harness.new_token()
     await harness.fault(503, 2, None)
-    request = harness.request(clock.now(), token)
+    request = push_request(clock.now(), harness.platform, token)
     sleep = ClockSleep(clock)
     async with dispatching(broker, harness, clock, sleep) as io:
         await io.produce(topics.PUSH[harness.platform], request)
@@ -210,7 +212,9 @@ async def test_an_oversize_payload_is_refused_before_any_send_and_dead_lettered(
 ) -> None:
     token = await harness.new_token()
     data = {f"key{i}": "x" * 1000 for i in range(5)}
-    request = harness.request(clock.now(), token, content={"title": "big", "data": data})
+    request = push_request(
+        clock.now(), harness.platform, token, content={"title": "big", "data": data}
+    )
     async with dispatching(broker, harness, clock, ClockSleep(clock)) as io:
         await io.produce(topics.PUSH[harness.platform], request)
         [result] = await io.read(topics.RESULTS, until=lambda found: len(found) >= 1)

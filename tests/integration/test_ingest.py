@@ -15,10 +15,10 @@ from contracts.codec import encode
 from contracts.notifications import NotificationRejected, UserNotification
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
-from shared.auth import key_digest, new_api_key
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import submitted, unique
 from tests.support.kafka import TopicIO, kafka_settings_for_test

@@ -26,10 +26,10 @@ from contracts import topics
 from contracts.topics import Topic
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
-from shared.auth import key_digest, new_api_key
 from shared.embedded.brokers import LocalBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.kafka import kafka_settings_for_test
 from tests.support.services import running
 

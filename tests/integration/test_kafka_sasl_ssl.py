@@ -24,8 +24,6 @@ from contracts.apps import AppChanged
 from contracts.base import derived_id
 from contracts.notifications import NotificationDue
 from services.emulators.tls import create_ca
-from shared.appdir import AppDirectory
-from shared.apps_feed import AppsFeed
 from shared.embedded.kafka import KafkaCluster, SaslSslListener, start_kafka
 from shared.embedded.ports import free_port
 from shared.http import create_http_app
@@ -37,6 +35,8 @@ from shared.kafka.topics_cli import plan
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.settings import HttpSettings, KafkaSettings, SaslMechanism
+from shared.tenancy.directory import AppDirectory
+from shared.tenancy.feed import AppsFeed
 from tests.support.clock import FrozenClock
 from tests.support.factories import user_notification
 from tests.support.kafka import TopicIO, kafka_settings_for_test

@@ -19,11 +19,10 @@ from contracts.base import derived_id
 from contracts.push import PushRequest, PushResult
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
-from tests.support.factories import unique
+from tests.support.factories import apns_token, unique
 from tests.support.registry import (
     APP,
     RunningRegistry,
-    apns_token,
     counted,
     eventually,
     fcm_token,

@@ -12,14 +12,13 @@ import pytest
 from contracts import topics
 from contracts.badges import BadgeChanged, ReadsReported
 from contracts.push import PushRequest
-from shared.auth import new_signing_key
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
-from tests.support.factories import unique
+from shared.tenancy.auth import new_signing_key
+from tests.support.factories import apns_token, unique
 from tests.support.registry import (
     APP,
     RunningRegistry,
-    apns_token,
     eventually,
     fcm_token,
     running_registry,

@@ -16,11 +16,11 @@ from contracts import topics
 from contracts.schedule import NotificationCancel, NotificationCancelResult
 from services.ingest.app import build as build_ingest
 from services.ingest.settings import IngestSettings
-from shared.auth import key_digest, new_api_key
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.settings import KafkaSettings
+from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import unique, user_notification
 from tests.support.kafka import TopicIO, kafka_settings_for_test

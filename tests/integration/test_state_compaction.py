@@ -26,9 +26,6 @@ from contracts.base import Model
 from contracts.topics import Topic
 from contracts.users import UserPreferences
 from services.scheduler.app import SCHEMA
-from shared.appdir import AppDirectory
-from shared.apps_feed import AppsFeed
-from shared.auth import key_digest
 from shared.embedded.brokers import LocalBroker
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.kafka.admin import alter_configs, ensure_topics
@@ -36,6 +33,9 @@ from shared.kafka.clients import client_options
 from shared.kafka.follower import TopicFollower
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.settings import KafkaSettings
+from shared.tenancy.auth import key_digest
+from shared.tenancy.directory import AppDirectory
+from shared.tenancy.feed import AppsFeed
 from tests.support.clock import FrozenClock
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.registry import eventually

@@ -19,11 +19,11 @@ from services.ingest.app import build as build_ingest
 from services.ingest.settings import IngestSettings
 from services.registry.apps.admin import AdminError
 from services.registry.apps.cli import CliSettings, parser, run
-from shared.auth import key_digest, new_api_key
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.secrets import new_secrets_key
+from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import unique
 from tests.support.kafka import kafka_settings_for_test

@@ -25,9 +25,9 @@ from services.dispatcher.settings import DispatcherSettings
 from services.emulators.webpush.keys import unb64url
 from tests.support.clock import FrozenClock
 from tests.support.ece import decrypt
+from tests.support.factories import push_request
 from tests.support.webpush import (
     RunningWebPushEmulator,
-    push_request,
     subscription_id,
     webpush_emulator,
 )
@@ -216,7 +216,7 @@ async def test_herald_messages_decrypt_independently_and_carry_a_valid_vapid_tok
     provider = await create_webpush_provider(
         DispatcherSettings(**emulator.dispatcher_settings()), clock
     )
-    request = push_request(clock.now(), token, content={"title": "Hi", "body": "there"})
+    request = push_request(clock.now(), "webpush", token, content={"title": "Hi", "body": "there"})
     try:
         verdict = await provider.attempt(request, clock.now())
     finally:
@@ -246,7 +246,7 @@ async def test_a_subscription_on_a_host_not_allowed_is_never_called(
     )
     provider = await create_webpush_provider(settings, clock)
     try:
-        verdict = await provider.attempt(push_request(clock.now(), token), clock.now())
+        verdict = await provider.attempt(push_request(clock.now(), "webpush", token), clock.now())
     finally:
         await provider.close()
 

@@ -1,22 +1,18 @@
 """The APNs emulator served for real (TLS + HTTP/2 by hypercorn) on free loopback ports, with a
-freshly generated CA, server certificate and signing key; and APNs push requests for tests."""
+freshly generated CA, server certificate and signing key."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from contracts.base import derived_id
-from contracts.push import PushRequest
 from services.emulators.apns.app import create_app
 from services.emulators.apns.keys import write_auth_key
 from services.emulators.apns.settings import ApnsEmulatorSettings
@@ -107,28 +103,3 @@ async def _wait_listening(url: str, task: asyncio.Task[None]) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.02)
-
-
-def apns_token() -> str:
-    """A unique 32-byte device token in hex."""
-    return uuid.uuid4().hex + uuid.uuid4().hex
-
-
-def push_request(now: datetime, **fields: Any) -> PushRequest:
-    """A visible APNs push to one device, accepted at ``now``; ``fields`` override anything."""
-    notification_id = fields.pop("notification_id", uuid.uuid4())
-    device_id = fields.pop("device_id", uuid.uuid4())
-    values: dict[str, Any] = {
-        "event_id": derived_id(notification_id, device_id),
-        "app_id": "testapp",
-        "occurred_at": now,
-        "notification_id": notification_id,
-        "user_id": "user-1",
-        "device_id": device_id,
-        "platform": "apns",
-        "token": apns_token(),
-        "content": {"title": "Hello", "body": "World"},
-        "accepted_at": now,
-    }
-    values.update(fields)
-    return PushRequest.model_validate(values)

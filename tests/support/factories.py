@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from contracts.base import derived_id
 from contracts.content import Content
 from contracts.notifications import NotificationSubmitted, UserNotification
+from contracts.push import Platform, PushRequest
 
 
 def unique(prefix: str) -> str:
@@ -42,3 +43,43 @@ def submitted(now: datetime, user_ids: list[str], **fields: Any) -> Notification
     }
     values.update(fields)
     return NotificationSubmitted.model_validate(values)
+
+
+def apns_token() -> str:
+    """A unique 32-byte APNs device token in hex."""
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+@overload
+def push_request(
+    now: datetime, platform: Literal["apns", "fcm"], token: str | None = None, **fields: Any
+) -> PushRequest: ...
+
+
+@overload
+def push_request(now: datetime, platform: Platform, token: str, **fields: Any) -> PushRequest: ...
+
+
+def push_request(
+    now: datetime, platform: Platform, token: str | None = None, **fields: Any
+) -> PushRequest:
+    """A visible push to one device, accepted at ``now``; ``fields`` override anything. APNs and
+    FCM devices get a fresh token; a Web Push one is a subscription, so the test passes it."""
+    notification_id = fields.pop("notification_id", uuid.uuid4())
+    device_id = fields.pop("device_id", uuid.uuid4())
+    if token is None:
+        token = apns_token() if platform == "apns" else f"{platform}-token-{uuid.uuid4().hex}"
+    values: dict[str, Any] = {
+        "event_id": derived_id(notification_id, device_id),
+        "app_id": "testapp",
+        "occurred_at": now,
+        "notification_id": notification_id,
+        "user_id": "user-1",
+        "device_id": device_id,
+        "platform": platform,
+        "token": token,
+        "content": {"title": "Hello", "body": "World"},
+        "accepted_at": now,
+    }
+    values.update(fields)
+    return PushRequest.model_validate(values)

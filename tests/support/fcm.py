@@ -1,23 +1,17 @@
-"""The FCM emulator served for real by uvicorn on a free loopback port, with a fresh account;
-and valid FCM push requests for tests to tweak."""
+"""The FCM emulator served for real by uvicorn on a free loopback port, with a fresh account."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-from contracts.base import derived_id
-from contracts.push import PushRequest
 from services.emulators.fcm.accounts import write_service_account
 from services.emulators.fcm.app import create_app
 from services.emulators.fcm.settings import FcmEmulatorSettings
@@ -92,23 +86,3 @@ async def fcm_emulator(
     finally:
         server.should_exit = True
         await task
-
-
-def push_request(now: datetime, **fields: Any) -> PushRequest:
-    """A visible FCM push to one device, accepted at ``now``; ``fields`` override anything."""
-    notification_id = fields.pop("notification_id", uuid.uuid4())
-    device_id = fields.pop("device_id", uuid.uuid4())
-    values: dict[str, Any] = {
-        "event_id": derived_id(notification_id, device_id),
-        "app_id": "testapp",
-        "occurred_at": now,
-        "notification_id": notification_id,
-        "user_id": "user-1",
-        "device_id": device_id,
-        "platform": "fcm",
-        "token": f"fcm-token-{uuid.uuid4().hex}",
-        "content": {"title": "Hello", "body": "World"},
-        "accepted_at": now,
-    }
-    values.update(fields)
-    return PushRequest.model_validate(values)

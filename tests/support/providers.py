@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.push import Platform, PushRequest
+from contracts.push import Platform
 from tests.support import apns, fcm, webpush
 from tests.support.clock import FrozenClock
+from tests.support.factories import apns_token
 
 
 @dataclass
@@ -28,7 +28,6 @@ class ProviderHarness:
     kill: Callable[[str], Awaitable[None]]
     fault: Callable[[int, int, str | None], Awaitable[None]]
     accepted: Callable[[str], Awaitable[list[dict[str, Any]]]]
-    request: Callable[..., PushRequest]
     shares_clock: bool
 
 
@@ -50,7 +49,7 @@ async def provider(
 
 def _apns(emulator: apns.RunningApnsEmulator) -> ProviderHarness:
     async def new_token() -> str:
-        return apns.apns_token()
+        return apns_token()
 
     async def kill(token: str) -> None:
         await emulator.control(f"/emulator/tokens/{token}/unregister")
@@ -60,9 +59,6 @@ def _apns(emulator: apns.RunningApnsEmulator) -> ProviderHarness:
             "/emulator/faults", {"status": status, "count": count, "retry_after": retry_after}
         )
 
-    def request(now: datetime, token: str, **fields: Any) -> PushRequest:
-        return apns.push_request(now, token=token, **fields)
-
     return ProviderHarness(
         "apns",
         emulator.dispatcher_settings(),
@@ -70,7 +66,6 @@ def _apns(emulator: apns.RunningApnsEmulator) -> ProviderHarness:
         kill,
         fault,
         emulator.recorded,
-        request,
         shares_clock=True,
     )
 
@@ -89,9 +84,6 @@ def _fcm(emulator: fcm.RunningEmulator) -> ProviderHarness:
             "/emulator/faults", {"status": status, "count": count, "retry_after": retry_after}
         )
 
-    def request(now: datetime, token: str, **fields: Any) -> PushRequest:
-        return fcm.push_request(now, token=token, **fields)
-
     return ProviderHarness(
         "fcm",
         {
@@ -103,7 +95,6 @@ def _fcm(emulator: fcm.RunningEmulator) -> ProviderHarness:
         kill,
         fault,
         emulator.recorded,
-        request,
         shares_clock=False,
     )
 
@@ -126,6 +117,5 @@ def _webpush(emulator: webpush.RunningWebPushEmulator) -> ProviderHarness:
         kill,
         fault,
         emulator.recorded,
-        webpush.push_request,
         shares_clock=True,
     )

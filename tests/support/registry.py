@@ -16,8 +16,8 @@ from pydantic import SecretStr
 from contracts.notifications import NotificationCounted
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
-from shared.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from shared.embedded.ports import free_port
+from shared.tenancy.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from tests.support.clock import FrozenClock
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
@@ -88,11 +88,6 @@ def _bearer(key: str) -> dict[str, str]:
 def fcm_token() -> str:
     """A unique token shaped like a Firebase registration token."""
     return f"{uuid.uuid4().hex}:APA91b{uuid.uuid4().hex}{uuid.uuid4().hex}"
-
-
-def apns_token() -> str:
-    """A unique 32-byte APNs device token in hex."""
-    return uuid.uuid4().hex + uuid.uuid4().hex
 
 
 def counted(now: datetime, user_id: str, **fields: Any) -> NotificationCounted:

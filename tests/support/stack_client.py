@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from services.devstack.stack import LocalStack
-from shared.auth import issue_user_token
+from shared.tenancy.auth import issue_user_token
 from tests.support.factories import unique
 from tests.support.kafka import TopicIO
 

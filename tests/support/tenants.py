@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from services.devstack.stack import LocalStack
 from services.registry.apps.cli import CliSettings, parser, run
-from shared.auth import issue_user_token
+from shared.tenancy.auth import issue_user_token
 from tests.support.factories import unique
 
 

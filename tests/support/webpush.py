@@ -1,23 +1,19 @@
 """The Web Push emulator served for real (TLS + HTTP/2 by hypercorn) on free loopback ports, with a
-fresh CA and VAPID key; subscriptions it issues; and Web Push requests for tests."""
+fresh CA and VAPID key, and subscriptions it issues."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from contracts.base import derived_id
-from contracts.push import PushRequest
 from services.emulators.serving import Listen, serve_until
 from services.emulators.tls import LocalCa, create_ca
 from services.emulators.webpush.app import create_app
@@ -114,23 +110,3 @@ async def webpush_emulator(
     finally:
         stop.set()
         await task
-
-
-def push_request(now: datetime, token: str, **fields: Any) -> PushRequest:
-    """A visible Web Push to one subscription, accepted at ``now``; ``fields`` override anything."""
-    notification_id = fields.pop("notification_id", uuid.uuid4())
-    device_id = fields.pop("device_id", uuid.uuid4())
-    values: dict[str, Any] = {
-        "event_id": derived_id(notification_id, device_id),
-        "app_id": "testapp",
-        "occurred_at": now,
-        "notification_id": notification_id,
-        "user_id": "user-1",
-        "device_id": device_id,
-        "platform": "webpush",
-        "token": token,
-        "content": {"title": "Hello", "body": "World"},
-        "accepted_at": now,
-    }
-    values.update(fields)
-    return PushRequest.model_validate(values)

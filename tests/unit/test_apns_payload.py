@@ -11,8 +11,8 @@ import pytest
 
 from shared.platforms.apns.payload import render
 from shared.platforms.base import PayloadError
-from tests.support.apns import push_request
 from tests.support.clock import FrozenClock
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -22,6 +22,7 @@ NOW = FrozenClock().now()
 def test_a_visible_push_is_an_alert_with_every_aps_field_and_herald_keys() -> None:
     request = push_request(
         NOW,
+        "apns",
         content={
             "title": "T",
             "subtitle": "S",
@@ -76,18 +77,18 @@ def test_a_visible_push_is_an_alert_with_every_aps_field_and_herald_keys() -> No
 
 
 def test_normal_priority_alert_goes_at_priority_5() -> None:
-    assert render(push_request(NOW, options={"priority": "normal"}), NOW).priority == 5
+    assert render(push_request(NOW, "apns", options={"priority": "normal"}), NOW).priority == 5
 
 
 def test_the_ttl_left_is_what_apns_may_keep_it_for() -> None:
-    request = push_request(NOW, options={"ttl_seconds": 600})
+    request = push_request(NOW, "apns", options={"ttl_seconds": 600})
 
     assert render(request, NOW + timedelta(seconds=100)).time_to_live == 500
-    assert render(push_request(NOW), NOW).time_to_live is None
+    assert render(push_request(NOW, "apns"), NOW).time_to_live is None
 
 
 def test_a_silent_push_wakes_the_app_in_the_background() -> None:
-    message = render(push_request(NOW, content={"data": {"k": "v"}}), NOW)
+    message = render(push_request(NOW, "apns", content={"data": {"k": "v"}}), NOW)
 
     assert (message.push_type, message.priority) == ("background", 5)
     assert message.payload["aps"] == {"content-available": 1}
@@ -95,7 +96,7 @@ def test_a_silent_push_wakes_the_app_in_the_background() -> None:
 
 
 def test_a_silent_push_that_sets_the_badge_is_an_alert_push_without_alert() -> None:
-    message = render(push_request(NOW, content={}, badge=2), NOW)
+    message = render(push_request(NOW, "apns", content={}, badge=2), NOW)
 
     assert (message.push_type, message.priority) == ("alert", 5)
     assert message.payload["aps"] == {"content-available": 1, "badge": 2}
@@ -104,7 +105,7 @@ def test_a_silent_push_that_sets_the_badge_is_an_alert_push_without_alert() -> N
 def sync_request(**sync: Any) -> Any:
     read = [uuid.uuid4()]
     values = {"badge": 3, "badge_seq": 11, "read_notification_ids": read, **sync}
-    return push_request(NOW, content={"title": "ignored", "data": {"x": "y"}}, sync=values)
+    return push_request(NOW, "apns", content={"title": "ignored", "data": {"x": "y"}}, sync=values)
 
 
 def test_a_badge_only_sync_push_sets_the_badge_and_carries_the_reads() -> None:
@@ -136,6 +137,7 @@ def test_a_sync_push_that_wakes_the_app_is_background_without_badge() -> None:
 def test_overrides_change_headers_and_merge_payload_keys() -> None:
     request = push_request(
         NOW,
+        "apns",
         content={
             "title": "t",
             "overrides": {
@@ -169,7 +171,7 @@ def test_overrides_change_headers_and_merge_payload_keys() -> None:
     ],
 )
 def test_bad_overrides_are_refused(override: dict[str, Any], message: str) -> None:
-    request = push_request(NOW, content={"title": "t", "overrides": {"apns": override}})
+    request = push_request(NOW, "apns", content={"title": "t", "overrides": {"apns": override}})
 
     with pytest.raises(PayloadError, match=message):
         render(request, NOW)
@@ -179,7 +181,7 @@ def test_a_payload_over_4096_bytes_is_refused_with_the_limit() -> None:
     data = {f"k{i}": "x" * 1000 for i in range(5)}
 
     with pytest.raises(PayloadError, match="the limit is 4096 bytes for alert pushes"):
-        render(push_request(NOW, content={"title": "t", "data": data}), NOW)
+        render(push_request(NOW, "apns", content={"title": "t", "data": data}), NOW)
 
 
 def test_voip_pushes_may_carry_5120_bytes() -> None:
@@ -190,7 +192,7 @@ def test_voip_pushes_may_carry_5120_bytes() -> None:
         "overrides": {"apns": {"headers": {"apns-push-type": "voip", "apns-topic": "a.voip"}}},
     }
 
-    message = render(push_request(NOW, content=content), NOW)
+    message = render(push_request(NOW, "apns", content=content), NOW)
 
     assert 4096 < message.size <= 5120
     assert message.topic == "a.voip"
@@ -199,4 +201,4 @@ def test_voip_pushes_may_carry_5120_bytes() -> None:
 
 def test_app_data_may_not_shadow_aps() -> None:
     with pytest.raises(PayloadError, match="'aps'"):
-        render(push_request(NOW, content={"title": "t", "data": {"aps": "x"}}), NOW)
+        render(push_request(NOW, "apns", content={"title": "t", "data": {"aps": "x"}}), NOW)

@@ -10,9 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from contracts.apps import AppChanged
-from shared.appdir import AppDirectory, credential_purpose, signing_key_purpose
-from shared.auth import ApiKeySettings, key_digest, new_api_key
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
+from shared.tenancy.auth import ApiKeySettings, key_digest, new_api_key
+from shared.tenancy.directory import AppDirectory, credential_purpose, signing_key_purpose
 
 pytestmark = pytest.mark.unit
 

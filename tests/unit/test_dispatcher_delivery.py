@@ -23,7 +23,7 @@ from services.dispatcher.domain import (
 from shared.errors import TransientError
 from shared.logs import token_ref
 from tests.support.clock import FrozenClock
-from tests.support.fcm import push_request
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -86,7 +86,7 @@ async def test_delivered_first_time() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Delivered(200, "projects/p/messages/1")])
 
-    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
     assert (end.result.outcome, end.result.attempts, end.result.provider_message_id) == (
         "delivered",
@@ -98,7 +98,7 @@ async def test_delivered_first_time() -> None:
 
 async def test_a_passing_failure_becomes_a_retry_with_its_count_and_time() -> None:
     clock = FrozenClock()
-    request = push_request(clock.now())
+    request = push_request(clock.now(), "fcm")
     subject = deliverer(ScriptedProvider([RetryLater("503", 503, wait_at_least=7.0)]), clock)
 
     step = await subject.step(request)
@@ -115,7 +115,7 @@ async def test_passing_failures_are_retried_with_backoff_and_provider_floor() ->
         [RetryLater("503 UNAVAILABLE", 503, wait_at_least=7.0), RetryLater("conn", None)]
     )
 
-    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
     assert (end.result.outcome, end.result.attempts, end.result.provider_status) == (
         "delivered",
@@ -135,7 +135,7 @@ async def test_an_unreachable_provider_halts_instead_of_failing_every_push() -> 
     provider = ScriptedProvider([RetryLater("connection refused", None)] * 5)
 
     with pytest.raises(TransientError, match="unreachable after 3 attempts"):
-        await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+        await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
     assert len(provider.sent) == 3
 
 
@@ -143,7 +143,7 @@ async def test_gives_up_after_max_attempts_and_dead_letters_the_push() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("503 UNAVAILABLE: down", 503)] * 5)
 
-    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
     assert end.result.outcome == "failed"
     assert end.result.attempts == 3
@@ -156,7 +156,7 @@ async def test_a_wait_longer_than_allowed_fails_at_once() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("429", 429, wait_at_least=7200.0)])
 
-    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
     assert end.result.outcome == "failed"
     assert end.result.attempts == 1
@@ -168,7 +168,9 @@ async def test_a_long_retry_after_within_the_ttl_is_honoured() -> None:
     provider = ScriptedProvider([RetryLater("429", 429, wait_at_least=600.0)])
 
     end = await drive(
-        deliverer(provider, clock), clock, push_request(clock.now(), options={"ttl_seconds": 900})
+        deliverer(provider, clock),
+        clock,
+        push_request(clock.now(), "fcm", options={"ttl_seconds": 900}),
     )
 
     assert (end.result.outcome, end.result.attempts) == ("delivered", 2)
@@ -180,7 +182,9 @@ async def test_a_retry_past_the_ttl_expires() -> None:
     provider = ScriptedProvider([RetryLater("503", 503, wait_at_least=30.0)])
 
     end = await drive(
-        deliverer(provider, clock), clock, push_request(clock.now(), options={"ttl_seconds": 20})
+        deliverer(provider, clock),
+        clock,
+        push_request(clock.now(), "fcm", options={"ttl_seconds": 20}),
     )
 
     assert (end.result.outcome, end.result.attempts, end.result.provider_status) == (
@@ -194,7 +198,7 @@ async def test_a_retry_past_the_ttl_expires() -> None:
 
 async def test_expired_before_sending_is_never_sent() -> None:
     clock = FrozenClock()
-    request = push_request(clock.now(), options={"ttl_seconds": 20})
+    request = push_request(clock.now(), "fcm", options={"ttl_seconds": 20})
     clock.advance(seconds=21)
     provider = ScriptedProvider([])
 
@@ -207,7 +211,7 @@ async def test_expired_before_sending_is_never_sent() -> None:
 
 async def test_a_retry_that_expired_while_waiting_keeps_its_attempt_count() -> None:
     clock = FrozenClock()
-    request = push_request(clock.now(), options={"ttl_seconds": 20})
+    request = push_request(clock.now(), "fcm", options={"ttl_seconds": 20})
     retry = request.model_copy(update={"attempt": 2, "not_before": clock.now()})
     clock.advance(seconds=25)
 
@@ -219,7 +223,7 @@ async def test_a_retry_that_expired_while_waiting_keeps_its_attempt_count() -> N
 
 async def test_permanent_rejection_is_reported_with_token_hidden_from_the_reason() -> None:
     clock = FrozenClock()
-    request = push_request(clock.now(), token="secret-device-token")
+    request = push_request(clock.now(), "fcm", token="secret-device-token")
     since = clock.now() - timedelta(days=1)
     provider = ScriptedProvider(
         [Rejected("token_invalid", "bad secret-device-token", 404, invalid_since=since)]
@@ -237,7 +241,7 @@ async def test_a_push_the_provider_refuses_for_good_is_dead_lettered() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Rejected("failed", "400 INVALID_ARGUMENT: too big", 400)])
 
-    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
     assert end.result.outcome == "failed"
     assert end.dead_letter == "400 INVALID_ARGUMENT: too big"
@@ -247,7 +251,7 @@ async def test_refused_credentials_are_renewed_once() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Reauthenticate("401", 401)])
 
-    end = await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+    end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
     assert (end.result.outcome, end.result.attempts) == ("delivered", 2)
     assert end.waits == []
@@ -258,13 +262,13 @@ async def test_credentials_refused_twice_halt_the_batch() -> None:
     provider = ScriptedProvider([Reauthenticate("401", 401), Reauthenticate("401", 401)])
 
     with pytest.raises(TransientError):
-        await drive(deliverer(provider, clock), clock, push_request(clock.now()))
+        await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
 
 async def test_halt_stops_the_whole_batch() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Halt("403 PERMISSION_DENIED", 403)], pause=0.01)
-    requests = [push_request(clock.now()) for _ in range(10)]
+    requests = [push_request(clock.now(), "fcm") for _ in range(10)]
 
     with pytest.raises(TransientError, match="PERMISSION_DENIED"):
         await step_all(deliverer(provider, clock, in_flight=2), requests)
@@ -273,7 +277,7 @@ async def test_halt_stops_the_whole_batch() -> None:
 async def test_batch_steps_keep_request_order_and_work_in_flight_is_bounded() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([], pause=0.001)
-    requests = [push_request(clock.now()) for _ in range(25)]
+    requests = [push_request(clock.now(), "fcm") for _ in range(25)]
 
     steps = await step_all(deliverer(provider, clock, in_flight=4), requests)
 
@@ -287,8 +291,8 @@ async def test_the_in_flight_cap_is_shared_by_concurrent_batches() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([], pause=0.001)
     subject = deliverer(provider, clock, in_flight=3)
-    first = [push_request(clock.now()) for _ in range(10)]
-    second = [push_request(clock.now()) for _ in range(10)]
+    first = [push_request(clock.now(), "fcm") for _ in range(10)]
+    second = [push_request(clock.now(), "fcm") for _ in range(10)]
 
     await asyncio.gather(step_all(subject, first), step_all(subject, second))
 

@@ -12,7 +12,7 @@ from services.dispatcher import domain
 from services.dispatcher.domain import RetryPolicy
 from shared.platforms import ttl
 from tests.support.clock import FrozenClock
-from tests.support.fcm import push_request
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -51,7 +51,7 @@ def test_retry_after_parses_seconds_and_http_dates(header: str | None, expected:
 
 
 def test_no_ttl_never_expires() -> None:
-    request = push_request(NOW)
+    request = push_request(NOW, "fcm")
     much_later = NOW + timedelta(days=365)
 
     assert ttl.deadline(request) is None
@@ -61,7 +61,7 @@ def test_no_ttl_never_expires() -> None:
 
 
 def test_ttl_counts_from_acceptance() -> None:
-    request = push_request(NOW, options={"ttl_seconds": 60})
+    request = push_request(NOW, "fcm", options={"ttl_seconds": 60})
 
     assert ttl.remaining_ttl(request, NOW + timedelta(seconds=15)) == 45
     assert not domain.expired_before_sending(request, NOW + timedelta(seconds=59))
@@ -70,21 +70,21 @@ def test_ttl_counts_from_acceptance() -> None:
 
 
 def test_a_retry_that_lands_past_the_ttl_expires() -> None:
-    request = push_request(NOW, options={"ttl_seconds": 60})
+    request = push_request(NOW, "fcm", options={"ttl_seconds": 60})
 
     assert not domain.retry_would_expire(request, NOW + timedelta(seconds=50), 5)
     assert domain.retry_would_expire(request, NOW + timedelta(seconds=50), 10)
 
 
 def test_ttl_zero_is_sent_once_and_never_retried() -> None:
-    request = push_request(NOW, options={"ttl_seconds": 0})
+    request = push_request(NOW, "fcm", options={"ttl_seconds": 0})
 
     assert not domain.expired_before_sending(request, NOW + timedelta(seconds=5))
     assert domain.retry_would_expire(request, NOW, 0.1)
 
 
 def test_result_id_derives_from_the_request() -> None:
-    request = push_request(NOW)
+    request = push_request(NOW, "fcm")
 
     first = domain.result(request, NOW, outcome="delivered", attempts=1)
     again = domain.result(request, NOW + timedelta(hours=1), outcome="delivered", attempts=2)

@@ -11,7 +11,7 @@ import pytest
 from services.emulators.fcm.schema import check_size, parse_send_request
 from shared.platforms.fcm.payload import RenderOptions, render
 from tests.support.clock import FrozenClock
-from tests.support.fcm import push_request
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -20,7 +20,7 @@ NOW = CLOCK.now()
 
 
 def rendered(render_options: RenderOptions | None = None, **fields: Any) -> dict[str, Any]:
-    body = render(push_request(NOW, **fields), NOW, render_options or RenderOptions())
+    body = render(push_request(NOW, "fcm", **fields), NOW, render_options or RenderOptions())
     message: dict[str, Any] = body["message"]
     return message
 
@@ -42,7 +42,7 @@ def test_visible_push_carries_title_body_image_and_token() -> None:
 
 
 def test_data_holds_app_data_and_herald_fields_as_strings() -> None:
-    request = push_request(NOW, content={"title": "t", "data": {"order": "42"}}, badge=3)
+    request = push_request(NOW, "fcm", content={"title": "t", "data": {"order": "42"}}, badge=3)
     request = request.model_copy(update={"badge_seq": 9})
 
     data = render(request, NOW, RenderOptions())["message"]["data"]
@@ -93,7 +93,7 @@ def test_collapse_key_sets_android_collapse_key_tag_and_apns_collapse_id() -> No
 
 
 def test_ttl_is_what_is_left_of_it_when_sent() -> None:
-    request = push_request(NOW, options={"ttl_seconds": 600})
+    request = push_request(NOW, "fcm", options={"ttl_seconds": 600})
     later = NOW + timedelta(seconds=100)
 
     message = render(request, later, RenderOptions())["message"]
@@ -188,7 +188,7 @@ def test_silent_badge_sync_updates_the_ios_badge() -> None:
     ],
 )
 def test_every_rendering_passes_fcm_validation(fields: dict[str, Any]) -> None:
-    body = render(push_request(NOW, **fields), NOW, RenderOptions(android_channel_id="c"))
+    body = render(push_request(NOW, "fcm", **fields), NOW, RenderOptions(android_channel_id="c"))
 
     parsed = parse_send_request(body)
     check_size(body["message"])
@@ -292,6 +292,6 @@ def test_overrides_are_merged_over_each_platform_block() -> None:
 
 
 def test_validate_only_asks_fcm_to_check_without_sending() -> None:
-    body = render(push_request(NOW), NOW, RenderOptions(validate_only=True))
+    body = render(push_request(NOW, "fcm"), NOW, RenderOptions(validate_only=True))
 
     assert body["validate_only"] is True

@@ -16,7 +16,7 @@ from services.dispatcher.transport import HttpxSender
 from shared.platforms.base import CredentialsError
 from shared.platforms.fcm.payload import RenderOptions
 from tests.support.clock import FrozenClock
-from tests.support.fcm import push_request
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -53,7 +53,7 @@ async def test_sends_a_v1_request_with_bearer_token_and_rendered_body() -> None:
         return httpx.Response(200, json={"name": "projects/proj-1/messages/9"})
 
     subject = provider(handler, clock)
-    push = push_request(clock.now(), token="tok-a")
+    push = push_request(clock.now(), "fcm", token="tok-a")
 
     verdict = await subject.attempt(push, clock.now())
     await subject.close()
@@ -75,7 +75,7 @@ async def test_a_refused_access_token_is_dropped_so_the_retry_gets_a_new_one() -
         return httpx.Response(200, json={"name": "n"})
 
     subject = provider(handler, clock)
-    push = push_request(clock.now())
+    push = push_request(clock.now(), "fcm")
 
     first = await subject.attempt(push, clock.now())
     second = await subject.attempt(push, clock.now())
@@ -92,7 +92,7 @@ async def test_retry_after_header_reaches_the_verdict() -> None:
         body = {"error": {"code": 503, "status": "UNAVAILABLE", "message": "down"}}
         return httpx.Response(503, json=body, headers={"Retry-After": "12"})
 
-    verdict = await provider(handler, clock).attempt(push_request(clock.now()), clock.now())
+    verdict = await provider(handler, clock).attempt(push_request(clock.now(), "fcm"), clock.now())
 
     assert isinstance(verdict, RetryLater)
     assert verdict.wait_at_least == 12.0
@@ -104,7 +104,7 @@ async def test_connection_failures_are_retried() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    verdict = await provider(handler, clock).attempt(push_request(clock.now()), clock.now())
+    verdict = await provider(handler, clock).attempt(push_request(clock.now(), "fcm"), clock.now())
 
     assert isinstance(verdict, RetryLater)
     assert verdict.status is None
@@ -116,7 +116,7 @@ async def test_a_non_json_error_body_is_still_classified() -> None:
     def handler(_: httpx.Request) -> httpx.Response:
         return httpx.Response(400, text="<html>bad request</html>")
 
-    verdict = await provider(handler, clock).attempt(push_request(clock.now()), clock.now())
+    verdict = await provider(handler, clock).attempt(push_request(clock.now(), "fcm"), clock.now())
 
     assert isinstance(verdict, Rejected)
     assert verdict.outcome == "failed"
@@ -135,7 +135,7 @@ async def test_no_access_token_halts() -> None:
         RenderOptions(),
     )
 
-    verdict = await subject.attempt(push_request(clock.now()), clock.now())
+    verdict = await subject.attempt(push_request(clock.now(), "fcm"), clock.now())
 
     assert isinstance(verdict, Halt)
     assert "invalid_grant" in verdict.reason

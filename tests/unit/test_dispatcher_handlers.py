@@ -15,7 +15,7 @@ from services.dispatcher.domain import Delivered, Rejected, RetryLater, RetryPol
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler
 from shared.kafka import Received
 from tests.support.clock import FrozenClock
-from tests.support.fcm import push_request
+from tests.support.factories import push_request
 from tests.support.publisher import RecordingPublisher
 
 pytestmark = pytest.mark.unit
@@ -67,8 +67,10 @@ async def test_first_tries_publish_results_retries_and_dead_letters() -> None:
     )
     bus = RecordingPublisher()
     handler = PushRequestHandler(bus, deliverer(provider, clock), "fcm")
-    fine, busy, big = (push_request(clock.now(), token=t) for t in ("fine:1", "busy:1", "big:1"))
-    stranger = push_request(clock.now(), platform="apns")
+    fine, busy, big = (
+        push_request(clock.now(), "fcm", token=t) for t in ("fine:1", "busy:1", "big:1")
+    )
+    stranger = push_request(clock.now(), "apns")
 
     parked = await handler([received(r, i) for i, r in enumerate((fine, busy, big, stranger))])
 
@@ -93,7 +95,7 @@ async def test_a_retry_batch_sends_each_push_at_its_time_and_requeues_far_ones()
     handler = RetryHandler(bus, deliverer(provider, clock), "fcm", clock, hold=10.0, sleep=sleep)
 
     def retry(token: str, seconds: float) -> PushRequest:
-        request = push_request(start, token=token, device_id=uuid.uuid4())
+        request = push_request(start, "fcm", token=token, device_id=uuid.uuid4())
         return request.model_copy(
             update={"attempt": 1, "not_before": start + timedelta(seconds=seconds)}
         )

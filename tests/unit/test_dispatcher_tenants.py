@@ -16,10 +16,10 @@ from services.dispatcher.domain import Delivered, RetryPolicy, Verdict
 from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
-from shared.appdir import AppDirectory, credential_purpose
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
+from shared.tenancy.directory import AppDirectory, credential_purpose
 from tests.support.clock import FrozenClock
-from tests.support.fcm import push_request
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -74,9 +74,9 @@ async def test_a_bad_stored_fcm_credential_fails_that_apps_pushes_and_no_others(
     )
     deliverer = Deliverer(tenants, clock, RetryPolicy(3, 1.0, 60.0))
 
-    broken = await deliverer.step(push_request(clock.now(), app_id="broken"))
-    again = await deliverer.step(push_request(clock.now(), app_id="broken"))
-    other = await deliverer.step(push_request(clock.now(), app_id="other"))
+    broken = await deliverer.step(push_request(clock.now(), "fcm", app_id="broken"))
+    again = await deliverer.step(push_request(clock.now(), "fcm", app_id="broken"))
+    other = await deliverer.step(push_request(clock.now(), "fcm", app_id="other"))
 
     assert isinstance(broken, Done)
     assert isinstance(again, Done)

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from shared.auth import (
+from shared.tenancy.auth import (
     UserIdentity,
     UserTokens,
     UserTokenSettings,

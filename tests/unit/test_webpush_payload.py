@@ -12,7 +12,7 @@ import pytest
 from shared.platforms.base import PayloadError
 from shared.platforms.webpush.payload import MAX_PLAINTEXT_BYTES, render, topic
 from tests.support.clock import FrozenClock
-from tests.support.webpush import push_request
+from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
@@ -21,13 +21,14 @@ TOKEN = '{"endpoint":"https://push.example/x","keys":{"p256dh":"p","auth":"a"}}'
 
 
 def body_of(**fields: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    message = render(push_request(NOW, TOKEN, **fields), NOW)
+    message = render(push_request(NOW, "webpush", TOKEN, **fields), NOW)
     return json.loads(message.plaintext), message.headers
 
 
 def test_a_visible_push_shows_a_tagged_notification_and_carries_herald_keys() -> None:
     request = push_request(
         NOW,
+        "webpush",
         TOKEN,
         content={
             "title": "T",

@@ -16,13 +16,13 @@ import asyncpg
 from contracts import topics
 from contracts.apps import SCOPES, Scope
 from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
-from shared.appdir import credential_purpose, signing_key_purpose
-from shared.auth import key_digest, new_api_key, new_signing_key
 from shared.clock import Clock
 from shared.db import Connection, transaction
 from shared.kafka import Publisher
 from shared.platforms.base import StoredCredential
 from shared.secrets import SecretBox
+from shared.tenancy.auth import key_digest, new_api_key, new_signing_key
+from shared.tenancy.directory import credential_purpose, signing_key_purpose
 
 _APP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 

@@ -2,7 +2,7 @@
 
 Keys are random strings shown once; Herald keeps only their SHA-256 digests, so a leaked database
 or configuration does not leak a usable key. User tokens are JWTs an app's server signs for its
-signed-in user. Which keys exist is the AppDirectory's business (shared.appdir).
+signed-in user. Which keys exist is the AppDirectory's business (shared.tenancy.directory).
 """
 
 from __future__ import annotations

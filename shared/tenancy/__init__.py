@@ -1,20 +1,22 @@
-"""Wiring a service into the apps: its directory, the feed that fills it, HTTP authentication.
+"""The apps (tenants) as every service sees them, and the wiring that gives a service its view.
 
-Every service that authenticates callers or needs an app's provider credentials calls
-``start_tenancy`` in its composition root and runs ``feed.run`` beside its consumers.
+The parts: ``directory`` (each service's in-memory copy of the apps), ``feed`` (follows
+``apps.changed`` into it), ``auth`` (server API keys and user tokens) and ``callers`` (who presents
+which credential). Every service that authenticates callers calls ``start_tenancy`` in its
+composition root and runs ``feed.run`` beside its consumers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.appdir import AppDirectory
-from shared.apps_feed import AppsFeed
-from shared.auth import ApiKeySettings, UserTokenSettings
-from shared.callers import Authenticator
 from shared.ratelimit import RateLimiter, RateLimitSettings
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import KafkaSettings
+from shared.tenancy.auth import ApiKeySettings, UserTokenSettings
+from shared.tenancy.callers import Authenticator
+from shared.tenancy.directory import AppDirectory
+from shared.tenancy.feed import AppsFeed
 
 
 class TenancySettings(ApiKeySettings, UserTokenSettings, SecretsSettings, RateLimitSettings):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.apps import Scope
-from shared.appdir import AppDirectory
-from shared.auth import KEY_PREFIX, UserTokens
+from shared.tenancy.auth import KEY_PREFIX, UserTokens
+from shared.tenancy.directory import AppDirectory
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from aiokafka.structs import ConsumerRecord
 from contracts import topics
 from contracts.apps import AppChanged
 from contracts.codec import DecodeError, decode_as
-from shared.appdir import AppDirectory
 from shared.kafka.follower import TopicFollower
 from shared.settings import KafkaSettings
+from shared.tenancy.directory import AppDirectory
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from contracts.apps import SCOPES, AppChanged, CredentialKind, Scope
 from contracts.push import Platform
-from shared.auth import ApiKeySettings, UserTokenSettings, key_digest
 from shared.secrets import SecretBox, SecretsUnavailable
+from shared.tenancy.auth import ApiKeySettings, UserTokenSettings, key_digest
 
 log = logging.getLogger(__name__)
 
