@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from contracts import topics
 from services.devstack.stack import LocalStack
-from tests.e2e.test_pipeline import submitted
-from tests.support.factories import unique
+from tests.support.factories import submitted, unique
 from tests.support.stack_client import StackClient
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,15 @@ async def test_a_killed_service_loses_nothing_after_restart(
     user = unique("user")
     token = await client.register_fcm_device(user)
     app = client.stack.options.app_id
-    events = [submitted(app, [user], f"n{i:04d}", unique("key")) for i in range(TOTAL)]
+    events = [
+        submitted(
+            datetime.now(UTC),
+            [user],
+            app_id=app,
+            content={"title": f"n{i:04d}", "body": f"n{i:04d} body"},
+        )
+        for i in range(TOTAL)
+    ]
 
     await client.topics.produce(topics.SUBMITTED, *events[: TOTAL // 2])
     await client.wait_for_pushes(token, lambda found: len(found) >= 1)

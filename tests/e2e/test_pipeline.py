@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,9 +10,9 @@ import httpx
 import pytest
 
 from contracts import topics
-from contracts.notifications import NotificationRejected, NotificationSubmitted
+from contracts.notifications import NotificationRejected
 from services.devstack.stack import LocalStack
-from tests.support.factories import unique
+from tests.support.factories import submitted, unique
 from tests.support.stack_client import StackClient
 
 pytestmark = pytest.mark.e2e
@@ -23,19 +22,6 @@ pytestmark = pytest.mark.e2e
 async def client(stack: LocalStack) -> AsyncIterator[StackClient]:
     async with httpx.AsyncClient(timeout=10) as http:
         yield StackClient(stack, http)
-
-
-def submitted(app_id: str, user_ids: list[str], title: str, key: str) -> NotificationSubmitted:
-    return NotificationSubmitted.model_validate(
-        {
-            "event_id": str(uuid.uuid4()),
-            "app_id": app_id,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "idempotency_key": key,
-            "audience": {"user_ids": user_ids},
-            "content": {"title": title, "body": f"{title} body"},
-        }
-    )
 
 
 def badge_of(push: dict[str, Any]) -> int:
@@ -58,7 +44,13 @@ async def test_http_and_kafka_sends_reach_every_device_with_the_badge(client: St
     for token in tokens:
         await client.wait_for_pushes(token, lambda pushes: len(pushes) >= 1)
     await client.topics.produce(
-        topics.SUBMITTED, submitted(client.stack.options.app_id, [user], "Second", unique("key"))
+        topics.SUBMITTED,
+        submitted(
+            datetime.now(UTC),
+            [user],
+            app_id=client.stack.options.app_id,
+            content={"title": "Second", "body": "Second body"},
+        ),
     )
     pushes = {
         token: await client.wait_for_pushes(token, lambda found: len(found) >= 2)
@@ -91,7 +83,12 @@ async def test_malformed_submissions_are_rejected_and_good_ones_still_flow(
     token = await client.register_fcm_device(user)
     marker = unique("bad")
     await client.topics.produce_raw(topics.SUBMITTED, (marker.encode(), b'{"type": "notifi'))
-    good = submitted(client.stack.options.app_id, [user], "Still flowing", unique("key"))
+    good = submitted(
+        datetime.now(UTC),
+        [user],
+        app_id=client.stack.options.app_id,
+        content={"title": "Still flowing", "body": "Still flowing body"},
+    )
     await client.topics.produce(topics.SUBMITTED, good)
 
     rejected = await client.topics.read(

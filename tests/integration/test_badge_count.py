@@ -11,9 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from contracts import topics
-from contracts.base import derived_id
 from contracts.content import Content
-from contracts.notifications import NotificationCounted, NotificationDue
+from contracts.notifications import NotificationCounted
 from services.badge_count.app import MIGRATIONS, SCHEMA, build
 from services.badge_count.settings import BadgeCountSettings
 from shared.db import create_pool, migrate
@@ -23,20 +22,11 @@ from shared.embedded.postgres import EmbeddedPostgres
 from shared.settings import DatabaseSettings
 from shared.tenancy.auth import issue_user_token, key_digest, new_api_key, new_signing_key
 from tests.support.clock import FrozenClock
-from tests.support.factories import unique, user_notification
+from tests.support.factories import due, unique
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
 pytestmark = pytest.mark.integration
-
-
-def due(clock: FrozenClock, user_id: str, **fields: object) -> NotificationDue:
-    base = user_notification(clock.now(), user_id=user_id, **fields)
-    return NotificationDue(
-        **base.model_dump(exclude={"type", "version", "event_id"}),
-        event_id=derived_id(base.event_id, "due"),
-        due_at=clock.now(),
-    )
 
 
 async def test_badges_count_up_once_per_notification(
@@ -49,8 +39,8 @@ async def test_badges_count_up_once_per_notification(
     clock = FrozenClock()
     io = TopicIO(kafka)
     user = unique("user")
-    first, second = due(clock, user), due(clock, user)
-    silent = due(clock, user, content=Content(data={"sync": "1"}))
+    first, second = due(clock.now(), user), due(clock.now(), user)
+    silent = due(clock.now(), user, content=Content(data={"sync": "1"}))
 
     async with running(await build(settings, clock)):
         await io.produce(topics.DUE, first, first, second, silent, second)
@@ -97,7 +87,7 @@ async def test_the_badge_api_answers_the_app_and_the_user_but_no_one_else(
     clock = FrozenClock()
     io = TopicIO(kafka)
     user, stranger = unique("user"), unique("user")
-    unread = due(clock, user)
+    unread = due(clock.now(), user)
 
     def user_token(for_user: str) -> dict[str, str]:
         minted = issue_user_token(

@@ -18,8 +18,8 @@ from shared.http import create_http_app
 from shared.kafka import Received, Rejection, create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
 from shared.settings import HttpSettings
-from tests.integration.test_badge_count import due
 from tests.support.clock import FrozenClock
+from tests.support.factories import due
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
@@ -62,7 +62,7 @@ async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedB
         http=HttpSettings(http_port=free_port()),
     )
     io = TopicIO(kafka)
-    messages = [due(clock, name) for name in ("ok-1", "poison-1", "flaky-1", "ok-2")]
+    messages = [due(clock.now(), name) for name in ("ok-1", "poison-1", "flaky-1", "ok-2")]
 
     async with running(parts):
         await io.produce(topics.DUE, *messages)

@@ -1,4 +1,4 @@
-"""Valid events with unique ids, for tests to tweak."""
+"""Valid events and values with unique ids, for tests to tweak."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any, Literal, overload
 
 from contracts.base import derived_id
 from contracts.content import Content
-from contracts.notifications import NotificationSubmitted, UserNotification
+from contracts.notifications import NotificationDue, NotificationSubmitted, UserNotification
 from contracts.push import Platform, PushRequest
+from services.registry.domain import Device
+
+#: A token the registry's FCM rules accept.
+FCM_TOKEN = "dXk1" * 10 + ":APA91b" + "x" * 100
 
 
 def unique(prefix: str) -> str:
@@ -32,6 +36,16 @@ def user_notification(now: datetime, **fields: Any) -> UserNotification:
     return UserNotification(**values)
 
 
+def due(now: datetime, user_id: str, **fields: Any) -> NotificationDue:
+    """A notification due now for ``user_id``; ``fields`` override the user notification's."""
+    base = user_notification(now, user_id=user_id, **fields)
+    return NotificationDue(
+        **base.model_dump(exclude={"type", "version", "event_id"}),
+        event_id=derived_id(base.event_id, "due"),
+        due_at=now,
+    )
+
+
 def submitted(now: datetime, user_ids: list[str], **fields: Any) -> NotificationSubmitted:
     values: dict[str, Any] = {
         "event_id": uuid.uuid4(),
@@ -43,6 +57,29 @@ def submitted(now: datetime, user_ids: list[str], **fields: Any) -> Notification
     }
     values.update(fields)
     return NotificationSubmitted.model_validate(values)
+
+
+def device(now: datetime, **fields: Any) -> Device:
+    """An active FCM device of user alice in app "app", registered at ``now``."""
+    values: dict[str, Any] = {
+        "device_id": uuid.uuid4(),
+        "app_id": "app",
+        "user_id": "alice",
+        "platform": "fcm",
+        "token": FCM_TOKEN,
+        "locale": None,
+        "time_zone": None,
+        "app_version": None,
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
+        "last_registered_at": now,
+        "last_success_at": None,
+        "deactivated_at": None,
+        "deactivation_reason": None,
+    }
+    values.update(fields)
+    return Device(**values)
 
 
 def apns_token() -> str:

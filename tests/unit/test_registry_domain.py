@@ -17,34 +17,12 @@ from services.registry import domain
 from services.registry.domain import Device
 from shared.platforms import canonical_token
 from shared.platforms.base import TokenFormatError
+from tests.support.factories import FCM_TOKEN, device
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 APNS_TOKEN = "ab" * 32
-FCM_TOKEN = "dXk1" * 10 + ":APA91b" + "x" * 100
-
-
-def device(**fields: Any) -> Device:
-    values: dict[str, Any] = {
-        "device_id": uuid.uuid4(),
-        "app_id": "app",
-        "user_id": "alice",
-        "platform": "fcm",
-        "token": FCM_TOKEN,
-        "locale": None,
-        "time_zone": None,
-        "app_version": None,
-        "active": True,
-        "created_at": NOW,
-        "updated_at": NOW,
-        "last_registered_at": NOW,
-        "last_success_at": None,
-        "deactivated_at": None,
-        "deactivation_reason": None,
-    }
-    values.update(fields)
-    return Device(**values)
 
 
 def counted(**fields: Any) -> NotificationCounted:
@@ -133,7 +111,7 @@ class TestTokens:
 
 class TestFanOut:
     def test_every_active_device_of_the_user_gets_one_request(self) -> None:
-        phone, tablet = device(), device(platform="apns", token=APNS_TOKEN)
+        phone, tablet = device(NOW), device(NOW, platform="apns", token=APNS_TOKEN)
         event = counted()
 
         requests = domain.fan_out(event, [phone, tablet], NOW)
@@ -152,16 +130,16 @@ class TestFanOut:
         assert (first.app_id, first.user_id, first.occurred_at) == ("app", "alice", NOW)
 
     def test_a_redelivered_notification_yields_the_same_ids(self) -> None:
-        phone, event = device(), counted()
+        phone, event = device(NOW), counted()
         first = domain.fan_out(event, [phone], NOW)
         again = domain.fan_out(event, [phone], NOW + timedelta(minutes=3))
         assert [r.event_id for r in first] == [r.event_id for r in again]
 
     def test_inactive_devices_and_other_users_or_apps_get_nothing(self) -> None:
         devices = [
-            device(active=False),
-            device(user_id="bob"),
-            device(app_id="other-app"),
+            device(NOW, active=False),
+            device(NOW, user_id="bob"),
+            device(NOW, app_id="other-app"),
         ]
         assert domain.fan_out(counted(), devices, NOW) == []
 
@@ -171,7 +149,7 @@ class TestFanOut:
 
 class TestResults:
     def test_an_invalid_token_deactivates_the_device_with_the_providers_reason(self) -> None:
-        phone = device()
+        phone = device(NOW)
         after = domain.apply_result(
             phone, result(phone, "token_invalid", reason="UNREGISTERED"), NOW
         )
@@ -181,12 +159,12 @@ class TestResults:
         assert after.updated_at == NOW
 
     def test_without_a_reason_the_outcome_is_the_reason(self) -> None:
-        phone = device()
+        phone = device(NOW)
         after = domain.apply_result(phone, result(phone, "token_invalid"), NOW)
         assert after.deactivation_reason == domain.TOKEN_INVALID
 
     def test_a_verdict_after_the_last_registration_deactivates(self) -> None:
-        phone = device(last_registered_at=NOW)
+        phone = device(NOW, last_registered_at=NOW)
         verdict = result(phone, "token_invalid", invalid_since=NOW + timedelta(seconds=1))
         assert domain.deactivates(phone, verdict)
 
@@ -194,52 +172,54 @@ class TestResults:
     def test_a_token_registered_again_after_the_verdict_stays_active(
         self, offset: timedelta
     ) -> None:
-        phone = device(last_registered_at=NOW)
+        phone = device(NOW, last_registered_at=NOW)
         verdict = result(phone, "token_invalid", invalid_since=NOW + offset)
         assert not domain.deactivates(phone, verdict)
         assert domain.apply_result(phone, verdict, NOW) == phone
 
     def test_a_verdict_about_another_token_or_app_changes_nothing(self) -> None:
-        phone = device()
+        phone = device(NOW)
         assert not domain.deactivates(phone, result(phone, "token_invalid", token="x" * 40))
         assert not domain.deactivates(phone, result(phone, "token_invalid", app_id="other"))
 
     def test_an_already_inactive_device_keeps_why_it_stopped(self) -> None:
-        phone = device(active=False, deactivation_reason=domain.UNREGISTERED, deactivated_at=NOW)
+        phone = device(
+            NOW, active=False, deactivation_reason=domain.UNREGISTERED, deactivated_at=NOW
+        )
         later = NOW + timedelta(hours=1)
         assert domain.apply_result(phone, result(phone, "token_invalid"), later) == phone
 
     @pytest.mark.parametrize("outcome", ["failed", "expired"])
     def test_other_failures_change_nothing(self, outcome: str) -> None:
-        phone = device()
+        phone = device(NOW)
         assert domain.apply_result(phone, result(phone, outcome), NOW) == phone
 
     def test_a_delivery_records_the_latest_success(self) -> None:
-        phone = device()
+        phone = device(NOW)
         delivered = result(phone, "delivered")
         after = domain.apply_result(phone, delivered, NOW)
         assert after.last_success_at == delivered.occurred_at
         assert after.active
 
     def test_the_last_success_is_written_again_only_once_it_is_an_hour_old(self) -> None:
-        phone = device(last_success_at=NOW)
+        phone = device(NOW, last_success_at=NOW)
         soon = result(phone, "delivered", occurred_at=NOW + timedelta(minutes=59))
         later = result(phone, "delivered", occurred_at=NOW + domain.SUCCESS_RESOLUTION)
         assert domain.apply_result(phone, soon, NOW) == phone
         assert domain.apply_result(phone, later, NOW).last_success_at == later.occurred_at
 
     def test_an_older_delivery_never_moves_the_last_success_back(self) -> None:
-        phone = device(last_success_at=NOW + timedelta(hours=1))
+        phone = device(NOW, last_success_at=NOW + timedelta(hours=1))
         assert domain.apply_result(phone, result(phone, "delivered"), NOW) == phone
 
     def test_results_apply_in_order_and_only_changed_devices_come_back(self) -> None:
-        phone, tablet, watch = device(), device(), device()
+        phone, tablet, watch = device(NOW), device(NOW), device(NOW)
         results = [
             result(phone, "delivered"),
             result(phone, "token_invalid", reason="BadDeviceToken"),
             result(tablet, "failed"),
             result(watch, "delivered"),
-            result(device(), "token_invalid"),
+            result(device(NOW), "token_invalid"),
         ]
         devices = {d.device_id: d for d in (phone, tablet, watch)}
 

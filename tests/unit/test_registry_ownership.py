@@ -11,18 +11,20 @@ from services.registry.ownership import (
     new_device_secret,
     secret_digest,
 )
-from tests.unit.test_registry_domain import device
+from tests.support.clock import FrozenClock
+from tests.support.factories import device
 
 pytestmark = pytest.mark.unit
 
 SECRET = new_device_secret()
+NOW = FrozenClock().now()
 
 
 def test_a_new_token_and_its_own_user_are_fine() -> None:
     assert (
         claim(None, "bob", by_server=False, presented_secret=None, stored_digest=None) is Claim.NEW
     )
-    held = device(user_id="bob")
+    held = device(NOW, user_id="bob")
     assert (
         claim(held, "bob", by_server=False, presented_secret=None, stored_digest=None)
         is Claim.SAME_USER
@@ -42,7 +44,7 @@ def test_a_new_token_and_its_own_user_are_fine() -> None:
 def test_taking_a_token_from_another_user(
     by_server: bool, active: bool, presented: str | None, expected: Claim
 ) -> None:
-    held = device(user_id="alice", active=active)
+    held = device(NOW, user_id="alice", active=active)
 
     outcome = claim(
         held,
@@ -56,7 +58,7 @@ def test_taking_a_token_from_another_user(
 
 
 def test_a_device_without_a_stored_secret_cannot_be_proven() -> None:
-    held = device(user_id="alice")
+    held = device(NOW, user_id="alice")
 
     assert (
         claim(held, "bob", by_server=False, presented_secret=SECRET, stored_digest=None)

@@ -17,7 +17,7 @@ from services.registry.sync_rules import (
     sync_recipients,
     sync_request,
 )
-from tests.unit.test_registry_domain import device as make_device
+from tests.support.factories import device
 
 pytestmark = pytest.mark.unit
 
@@ -104,9 +104,9 @@ def pending(**fields: object) -> PendingSync:
 
 
 def test_the_reporting_device_gets_no_sync_and_others_get_a_quiet_push() -> None:
-    reporter = make_device(user_id="u", app_id="app", platform="fcm")
-    other = make_device(user_id="u", app_id="app", platform="apns")
-    stranger = make_device(user_id="someone-else", app_id="app", platform="fcm")
+    reporter = device(NOW, user_id="u", app_id="app", platform="fcm")
+    other = device(NOW, user_id="u", app_id="app", platform="apns")
+    stranger = device(NOW, user_id="someone-else", app_id="app", platform="fcm")
     burst = pending(only_reporter=reporter.device_id)
 
     recipients = sync_recipients(burst, [reporter, other, stranger])
