@@ -31,16 +31,6 @@ from typing import Any
 
 import h2.config
 import h2.exceptions
-from aioapns.common import NotificationRequest, NotificationResult, PushType
-from aioapns.connection import (
-    APNsBaseClientProtocol,
-    APNsBaseConnectionPool,
-    APNsCertConnectionPool,
-    APNsKeyConnectionPool,
-    APNsTLSClientProtocol,
-    AuthorizationHeaderProvider,
-)
-from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
 
 from services.dispatcher.platforms.apns.classify import Reply
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
@@ -48,8 +38,7 @@ from services.dispatcher.transport.http2 import CompactH2Connection
 from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.base import CredentialsError
 
-#: The aioapns releases whose internals this module was tested against (tests/e2e/test_providers.py
-#: and tests/integration/test_apns_emulator.py); pyproject.toml pins one of them.
+#: The aioapns releases this module was tested with (e2e and integration); pyproject.toml pins one.
 TESTED_VERSIONS = frozenset({"4.0"})
 
 
@@ -64,6 +53,18 @@ def check_version(installed: str) -> None:
 
 
 check_version(version("aioapns"))
+
+# Only now: a release that moved these internals fails with the message above, not a missing name.
+from aioapns.common import NotificationRequest, NotificationResult, PushType  # noqa: E402
+from aioapns.connection import (  # noqa: E402
+    APNsBaseClientProtocol,
+    APNsBaseConnectionPool,
+    APNsCertConnectionPool,
+    APNsKeyConnectionPool,
+    APNsTLSClientProtocol,
+    AuthorizationHeaderProvider,
+)
+from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded  # noqa: E402
 
 #: What a failed connection to APNs raises: the push waits and is tried again.
 CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
