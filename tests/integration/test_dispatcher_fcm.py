@@ -1,4 +1,4 @@
-"""The FCM dispatcher against the real broker and the FCM emulator served by uvicorn."""
+"""The FCM dispatcher against the real broker and the FCM emulator, over TLS with HTTP/2."""
 
 from __future__ import annotations
 
@@ -45,9 +45,7 @@ async def dispatcher(
     settings = DispatcherSettings(
         **kafka.model_dump(),
         http_port=free_port(),
-        dispatcher_platform="fcm",
-        fcm_service_account_file=emulator.account_path,
-        fcm_base_url=emulator.base_url,
+        **emulator.dispatcher_settings(),
     )
     async with running(await build(settings, clock, sleep)):
         yield TopicIO(kafka)

@@ -3,24 +3,22 @@ freshly generated CA, server certificate and signing key."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from services.emulators.apns.app import create_app
 from services.emulators.apns.keys import write_auth_key
 from services.emulators.apns.settings import ApnsEmulatorSettings
-from services.emulators.serving import Listen, serve_until
+from services.emulators.serving import Listen
 from services.emulators.tls import LocalCa, create_ca
 from shared.clock import Clock
 from shared.embedded.ports import free_port
-from tests.support.emulator_client import EmulatorInspection
+from tests.support.emulator_client import EmulatorInspection, serving
 
 TEAM_ID = "TEAMHERALD"
 TOPIC = "com.example.herald"
@@ -78,28 +76,5 @@ async def apns_emulator(
     listen = Listen(
         tls_port, http_port, server.cert, server.key, ca.cert_path if client_ca else None
     )
-    running = RunningApnsEmulator(
-        "127.0.0.1", tls_port, f"http://127.0.0.1:{http_port}", ca, key_path, app
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve_until(app, listen, stop))
-    try:
-        await _wait_listening(running.http_url, task)
-        yield running
-    finally:
-        stop.set()
-        await task
-
-
-async def _wait_listening(url: str, task: asyncio.Task[None]) -> None:
-    async with asyncio.timeout(10), httpx.AsyncClient(trust_env=False) as client:
-        while True:
-            if task.done():
-                task.result()
-                raise RuntimeError("the emulator stopped during start-up")
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.02)
+    async with serving(app, listen) as http_url:
+        yield RunningApnsEmulator("127.0.0.1", tls_port, http_url, ca, key_path, app)

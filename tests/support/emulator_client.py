@@ -1,11 +1,45 @@
-"""What tests ask a provider emulator over its plain-HTTP side: the messages it accepted, other
-listings, and control calls (faults, unregistering a token)."""
+"""A provider emulator served in the test's event loop the way ``make run`` serves it, and what
+tests ask it over its plain-HTTP side: the messages it accepted, other listings, and control calls
+(faults, unregistering a token)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+
+from services.emulators.serving import LOOPBACK, Listen, serve_until
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, listen: Listen) -> AsyncIterator[str]:
+    """Serve ``app`` over TLS with HTTP/2 on ``listen.tls_port`` and plain HTTP on
+    ``listen.http_port``; yield the plain URL once the emulator answers its health check."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_until(app, listen, stop))
+    url = f"http://{LOOPBACK}:{listen.http_port}"
+    try:
+        async with asyncio.timeout(10), httpx.AsyncClient(trust_env=False) as client:
+            while not await _healthy(client, url):
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the emulator stopped during start-up")
+                await asyncio.sleep(0.02)
+        yield url
+    finally:
+        stop.set()
+        await task
+
+
+async def _healthy(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(f"{url}/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 class EmulatorInspection:

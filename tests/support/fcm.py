@@ -1,38 +1,33 @@
-"""The FCM emulator served for real by uvicorn on a free loopback port, with a fresh account."""
+"""The FCM emulator served for real as ``make run`` serves it (the FCM API over TLS with HTTP/2,
+the token endpoint and inspection over plain HTTP) on free loopback ports, with a fresh account."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
 from services.emulators.fcm.accounts import write_service_account
 from services.emulators.fcm.app import create_app
 from services.emulators.fcm.settings import FcmEmulatorSettings
+from services.emulators.serving import LOOPBACK, Listen
+from services.emulators.tls import LocalCa, create_ca
 from shared.clock import Clock
 from shared.embedded.ports import free_port
-from tests.support.emulator_client import EmulatorInspection
-
-
-class _QuietServer(uvicorn.Server):
-    """Uvicorn without signal handlers: the test owns the process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+from tests.support.emulator_client import EmulatorInspection, serving
 
 
 @dataclass(frozen=True)
 class RunningEmulator(EmulatorInspection):
-    """Where the emulator listens and the service account it trusts."""
+    """Where the emulator listens, the CA to trust and the service account it trusts."""
 
     base_url: str
+    tls_port: int
+    ca: LocalCa
     account_path: Path
     account: dict[str, str]
     app: FastAPI
@@ -42,12 +37,17 @@ class RunningEmulator(EmulatorInspection):
         return self.account["project_id"]
 
     @property
-    def send_url(self) -> str:
-        return f"{self.base_url}/v1/projects/{self.project_id}/messages:send"
-
-    @property
     def inspection_url(self) -> str:
         return self.base_url
+
+    def dispatcher_settings(self) -> dict[str, Any]:
+        """DispatcherSettings fields that aim an FCM dispatcher at this emulator's TLS port."""
+        return {
+            "dispatcher_platform": "fcm",
+            "fcm_service_account_file": self.account_path,
+            "fcm_base_url": f"https://{LOOPBACK}:{self.tls_port}",
+            "fcm_ca_bundle": self.ca.cert_path,
+        }
 
 
 @asynccontextmanager
@@ -59,30 +59,20 @@ async def fcm_emulator(
     also_trust: Sequence[Path] = (),
 ) -> AsyncIterator[RunningEmulator]:
     """Serve an emulator that trusts one freshly generated account (plus ``also_trust``)."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    ca = create_ca(folder / "ca")
+    server = ca.issue_server(folder / "tls")
+    tls_port, http_port = free_port(), free_port()
     account_path = folder / f"{project_id}-service-account.json"
     account = write_service_account(
-        account_path, project_id=project_id, token_uri=f"{base_url}/token"
+        account_path, project_id=project_id, token_uri=f"http://{LOOPBACK}:{http_port}/token"
     )
     settings = FcmEmulatorSettings(
-        http_port=port, fcm_emulator_service_accounts=[account_path, *also_trust]
+        http_port=http_port,
+        fcm_emulator_service_accounts=[account_path, *also_trust],
+        fcm_emulator_tls_port=tls_port,
+        fcm_emulator_cert_file=server.cert,
+        fcm_emulator_key_file=server.key,
     )
     app = create_app(settings, clock)
-    server = _QuietServer(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the FCM emulator stopped during start-up")
-                await asyncio.sleep(0.01)
-        yield RunningEmulator(base_url, account_path, account, app)
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, Listen(tls_port, http_port, server.cert, server.key)) as http_url:
+        yield RunningEmulator(http_url, tls_port, ca, account_path, account, app)

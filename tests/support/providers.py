@@ -86,11 +86,7 @@ def _fcm(emulator: fcm.RunningEmulator) -> ProviderHarness:
 
     return ProviderHarness(
         "fcm",
-        {
-            "dispatcher_platform": "fcm",
-            "fcm_service_account_file": emulator.account_path,
-            "fcm_base_url": emulator.base_url,
-        },
+        emulator.dispatcher_settings(),
         new_token,
         kill,
         fault,

@@ -3,7 +3,6 @@ fresh CA and VAPID key, and subscriptions it issues."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,14 +13,14 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.emulators.serving import Listen, serve_until
+from services.emulators.serving import Listen
 from services.emulators.tls import LocalCa, create_ca
 from services.emulators.webpush.app import create_app
 from services.emulators.webpush.keys import write_vapid_key
 from services.emulators.webpush.settings import WebPushEmulatorSettings
 from shared.clock import Clock
 from shared.embedded.ports import free_port
-from tests.support.emulator_client import EmulatorInspection
+from tests.support.emulator_client import EmulatorInspection, serving
 
 VAPID_SUBJECT = "mailto:ops@herald.example"
 
@@ -87,26 +86,6 @@ async def webpush_emulator(
     tls_port, http_port = free_port(), free_port()
     settings = WebPushEmulatorSettings(http_port=http_port, webpush_emulator_tls_port=tls_port)
     app = create_app(settings, clock)
-    running = RunningWebPushEmulator(
-        f"http://127.0.0.1:{http_port}", ca, vapid_key_path, vapid_public, app
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve_until(app, Listen(tls_port, http_port, server.cert, server.key), stop)
-    )
-    try:
-        async with asyncio.timeout(10), httpx.AsyncClient(trust_env=False) as client:
-            while True:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the Web Push emulator stopped during start-up")
-                try:
-                    if (await client.get(f"{running.http_url}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.02)
-        yield running
-    finally:
-        stop.set()
-        await task
+    listen = Listen(tls_port, http_port, server.cert, server.key)
+    async with serving(app, listen) as http_url:
+        yield RunningWebPushEmulator(http_url, ca, vapid_key_path, vapid_public, app)
