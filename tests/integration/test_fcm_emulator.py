@@ -1,4 +1,4 @@
-"""The FCM emulator served by uvicorn: google-auth gets tokens from it, and it answers like FCM."""
+"""The FCM emulator (plain-HTTP side): google-auth gets tokens from it, and it answers like FCM."""
 
 from __future__ import annotations
 
