@@ -11,12 +11,14 @@ from pydantic import SecretStr
 from services.devstack import credentials as generated
 from services.devstack.credentials import StackCredentials
 from services.emulators.apns.keys import key_id_of
-from services.registry.apps import credentials
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.cli import MIGRATIONS, SCHEMA
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
 from shared.kafka import create_bus
+from shared.platforms.apns.credentials import token_credential
+from shared.platforms.fcm.credentials import service_account_credential
+from shared.platforms.webpush.credentials import vapid_credential
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import DatabaseSettings, KafkaSettings
 
@@ -46,15 +48,15 @@ async def provision(
         _, api_key = await admin.create_key(app_id, SCOPES, label="make run")
         _, signing_key = await admin.create_signing_key(app_id)
         for credential in (
-            credentials.apns_token(
+            token_credential(
                 creds.apns_key.read_bytes(),
                 key_id=key_id_of(creds.apns_key),
                 team_id=generated.APNS_TEAM_ID,
                 topic=generated.APNS_TOPIC,
                 environment="sandbox",
             ),
-            credentials.fcm_service_account(creds.fcm_account.read_bytes()),
-            credentials.vapid(creds.vapid_key.read_bytes(), subject=generated.VAPID_SUBJECT),
+            service_account_credential(creds.fcm_account.read_bytes()),
+            vapid_credential(creds.vapid_key.read_bytes(), subject=generated.VAPID_SUBJECT),
         ):
             await admin.set_credential(app_id, credential)
         return DemoApp(api_key=api_key, signing_key=signing_key)

@@ -1,4 +1,5 @@
-"""The registry's composition root: the one place its parts are wired together."""
+"""The registry's composition root: the one place its features (apps, devices, preferences,
+reads) are wired together."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from contracts import topics
-from services.registry.api import add_routes
 from services.registry.apps.admin import AppAdmin
-from services.registry.handlers import FanOutHandler, ResultsHandler
-from services.registry.preferences import add_preference_routes
-from services.registry.preferences_store import PreferenceStore
-from services.registry.reads_api import add_read_routes
+from services.registry.devices.handlers import FanOutHandler, ResultsHandler
+from services.registry.devices.http_api import add_routes
+from services.registry.devices.store import DeviceStore
+from services.registry.preferences.http_api import add_preference_routes
+from services.registry.preferences.store import PreferenceStore
+from services.registry.reads.flusher import SyncFlusher
+from services.registry.reads.handlers import BadgeChangeHandler
+from services.registry.reads.http_api import add_read_routes
+from services.registry.reads.store import SyncStore
 from services.registry.settings import RegistrySettings
-from services.registry.store import DeviceStore
-from services.registry.sync import BadgeChangeHandler, SyncFlusher
-from services.registry.sync_store import SyncStore
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe

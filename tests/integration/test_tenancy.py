@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from services.emulators.fcm.accounts import write_service_account
 from services.ingest.app import build as build_ingest
 from services.ingest.settings import IngestSettings
-from services.registry.apps.admin import AdminError
 from services.registry.apps.cli import CliSettings, parser, run
+from services.registry.apps.domain import AdminError
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres

@@ -10,7 +10,7 @@ from contracts.base import derived_id
 from contracts.content import Content
 from contracts.notifications import NotificationDue, NotificationSubmitted, UserNotification
 from contracts.push import Platform, PushRequest
-from services.registry.domain import Device
+from services.registry.devices.domain import Device
 
 #: A token the registry's FCM rules accept.
 FCM_TOKEN = "dXk1" * 10 + ":APA91b" + "x" * 100

@@ -15,9 +15,11 @@ from cryptography.x509.oid import NameOID
 from contracts.push import PLATFORMS as PLATFORM_NAMES
 from services.dispatcher.settings import DispatcherSettings
 from services.emulators.fcm.accounts import generate_service_account
-from services.registry.apps import credentials as operator
 from shared.platforms import PLATFORMS, canonical_token
+from shared.platforms.apns.credentials import certificate_credential, token_credential
 from shared.platforms.base import CredentialsError, StoredCredential, TokenFormatError
+from shared.platforms.fcm.credentials import service_account_credential
+from shared.platforms.webpush.credentials import vapid_credential
 
 pytestmark = pytest.mark.unit
 
@@ -59,18 +61,18 @@ def test_what_the_operator_stores_the_dispatcher_reads_back() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     account = generate_service_account(project_id="proj-1", token_uri="https://oauth.example")
     stored = [
-        operator.apns_token(
+        token_credential(
             pem(key),
             key_id="ABCDE12345",
             team_id="TEAM123456",
             topic="com.example.app",
             environment="sandbox",
         ),
-        operator.apns_certificate(
+        certificate_credential(
             certificate_with_key(), topic="com.example.app", environment="production"
         ),
-        operator.fcm_service_account(json.dumps(account).encode()),
-        operator.vapid(pem(key), subject="mailto:ops@example.com"),
+        service_account_credential(json.dumps(account).encode()),
+        vapid_credential(pem(key), subject="mailto:ops@example.com"),
     ]
 
     apns_token, apns_cert, fcm, vapid = (PLATFORMS[s.platform].parse_credential(s) for s in stored)
@@ -107,7 +109,7 @@ def test_a_credential_that_cannot_work_is_refused_naming_why(
 
 def test_stored_credentials_must_name_what_the_dispatcher_needs() -> None:
     key = pem(ec.generate_private_key(ec.SECP256R1()))
-    token = operator.apns_token(
+    token = token_credential(
         key, key_id="ABCDE12345", team_id="TEAM123456", topic="com.x", environment="sandbox"
     )
     for settings, message in [

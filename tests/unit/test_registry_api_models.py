@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.registry.api_models import DeviceRegistration
+from services.registry.devices.http_models import DeviceRegistration
 
 pytestmark = pytest.mark.unit
 

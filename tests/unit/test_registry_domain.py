@@ -13,8 +13,8 @@ from contracts.base import derived_id
 from contracts.content import Content, DeliveryOptions
 from contracts.notifications import NotificationCounted
 from contracts.push import PushResult
-from services.registry import domain
-from services.registry.domain import Device
+from services.registry.devices import domain
+from services.registry.devices.domain import Device
 from shared.platforms import canonical_token
 from shared.platforms.base import TokenFormatError
 from tests.support.factories import FCM_TOKEN, device

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.registry.ownership import (
+from services.registry.devices.ownership import (
     Claim,
     claim,
     issues_secret,

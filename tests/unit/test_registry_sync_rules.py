@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts.badges import BadgeChanged
-from services.registry.sync_rules import (
+from services.registry.reads.domain import (
     MAX_SYNC_IDS,
     PendingSync,
     WakeBudget,

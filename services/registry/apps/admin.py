@@ -7,14 +7,14 @@ soon as it arrives, so a revoked key stops working within moments everywhere.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
 from contracts import topics
-from contracts.apps import SCOPES, Scope
+from services.registry.apps import domain
+from services.registry.apps.domain import AdminError
 from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
 from shared.clock import Clock
 from shared.db import Connection, transaction
@@ -23,12 +23,6 @@ from shared.platforms.base import StoredCredential
 from shared.secrets import SecretBox
 from shared.tenancy.auth import key_digest, new_api_key, new_signing_key
 from shared.tenancy.directory import credential_purpose, signing_key_purpose
-
-_APP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class AdminError(ValueError):
-    """An operation that cannot be done as asked; the message says why."""
 
 
 class AppAdmin:
@@ -42,11 +36,7 @@ class AppAdmin:
         self.store = AppStore()
 
     async def create_app(self, app_id: str, name: str = "") -> None:
-        if not _APP_ID.match(app_id):
-            raise AdminError(
-                "app id: lower-case letters, digits, '-' and '_', starting with a letter or digit,"
-                " at most 63 characters"
-            )
+        domain.check_app_id(app_id)
         async with transaction(self.pool) as conn:
             if not await self.store.create_app(conn, app_id, name, self.clock.now()):
                 raise AdminError(f"app {app_id!r} exists already")
@@ -64,11 +54,8 @@ class AppAdmin:
         self, app_id: str, scopes: Sequence[str], label: str = ""
     ) -> tuple[uuid.UUID, str]:
         """A new server key; the key itself is returned this once and stored only as a digest."""
-        unknown = sorted(set(scopes) - set(SCOPES))
-        if unknown or not scopes:
-            raise AdminError(f"scopes: choose from {', '.join(SCOPES)} (got {', '.join(unknown)})")
+        chosen = domain.chosen_scopes(scopes)
         key_id, key = uuid.uuid4(), new_api_key()
-        chosen: list[Scope] = [s for s in SCOPES if s in scopes]
 
         async def change(conn: Connection) -> None:
             await self.store.add_key(

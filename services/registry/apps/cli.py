@@ -16,12 +16,15 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.registry.apps import credentials
-from services.registry.apps.admin import AdminError, AppAdmin
+from services.registry.apps.admin import AppAdmin
+from services.registry.apps.domain import AdminError
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
 from shared.kafka import create_bus, topics_cli
+from shared.platforms.apns.credentials import ENVIRONMENTS, certificate_credential, token_credential
 from shared.platforms.base import CredentialsError, StoredCredential
+from shared.platforms.fcm.credentials import service_account_credential
+from shared.platforms.webpush.credentials import vapid_credential
 from shared.runtime import prepare_topics
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import DatabaseSettings, KafkaSettings
@@ -82,11 +85,11 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--key-id", required=True)
     token.add_argument("--team-id", required=True)
     token.add_argument("--topic", required=True, help="the app's bundle id")
-    token.add_argument("--environment", default="production", choices=credentials.ENVIRONMENTS)
+    token.add_argument("--environment", default="production", choices=ENVIRONMENTS)
     cert = kinds.add_parser("apns-certificate", help="APNs certificate auth")
     cert.add_argument("--cert-file", type=Path, required=True, help="PEM: certificate + key")
     cert.add_argument("--topic", required=True)
-    cert.add_argument("--environment", default="production", choices=credentials.ENVIRONMENTS)
+    cert.add_argument("--environment", default="production", choices=ENVIRONMENTS)
     fcm = kinds.add_parser("fcm", help="FCM service account")
     fcm.add_argument("--service-account", type=Path, required=True)
     web = kinds.add_parser("webpush", help="VAPID key pair for Web Push")
@@ -98,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
 
 def checked_credential(args: argparse.Namespace) -> StoredCredential:
     if args.kind == "apns-token":
-        return credentials.apns_token(
+        return token_credential(
             args.key_file.read_bytes(),
             key_id=args.key_id,
             team_id=args.team_id,
@@ -106,12 +109,12 @@ def checked_credential(args: argparse.Namespace) -> StoredCredential:
             environment=args.environment,
         )
     if args.kind == "apns-certificate":
-        return credentials.apns_certificate(
+        return certificate_credential(
             args.cert_file.read_bytes(), topic=args.topic, environment=args.environment
         )
     if args.kind == "fcm":
-        return credentials.fcm_service_account(args.service_account.read_bytes())
-    return credentials.vapid(args.vapid_key_file.read_bytes(), subject=args.subject)
+        return service_account_credential(args.service_account.read_bytes())
+    return vapid_credential(args.vapid_key_file.read_bytes(), subject=args.subject)
 
 
 async def run(args: argparse.Namespace, settings: CliSettings) -> str:

@@ -13,7 +13,7 @@ import hmac
 import secrets
 from enum import Enum
 
-from services.registry.domain import Device
+from services.registry.devices.domain import Device
 
 
 class Claim(Enum):

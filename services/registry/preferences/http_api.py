@@ -5,7 +5,6 @@ broker has the event: a failed call changed nothing the caller needs to know abo
 is safe. Annotations stay evaluated (no ``from __future__ import annotations``) for FastAPI.
 """
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from contracts import topics
 from contracts.base import UserId
-from contracts.users import QuietHours, TimeZoneName, UserPreferences
-from services.registry.preferences_store import PreferenceStore, StoredPreferences
+from contracts.users import QuietHours, TimeZoneName
+from services.registry.preferences.domain import StoredPreferences, preferences_event
+from services.registry.preferences.store import PreferenceStore
 from shared.clock import Clock
 from shared.db import transaction
 from shared.http import require_user
@@ -67,19 +67,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "A user token asked about another user."},
     422: {"description": "An unknown time zone, an empty window, or quiet hours without a zone."},
 }
-
-
-def preferences_event(stored: StoredPreferences, now: datetime) -> UserPreferences:
-    """The whole current state of a user's preferences, as the scheduler keeps it."""
-    return UserPreferences(
-        event_id=uuid.uuid4(),
-        app_id=stored.app_id,
-        occurred_at=now,
-        user_id=stored.user_id,
-        revision=stored.revision,
-        time_zone=stored.time_zone,
-        quiet_hours=stored.quiet_hours,
-    )
 
 
 def add_preference_routes(

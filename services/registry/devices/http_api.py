@@ -15,16 +15,16 @@ from fastapi import Depends, FastAPI, Response
 
 from contracts import topics
 from contracts.base import UserId
-from services.registry.api_models import (
+from services.registry.devices.domain import UNREGISTERED, Device
+from services.registry.devices.http_models import (
     DeviceList,
     DeviceRecord,
     DeviceRegistration,
     RegisteredDevice,
 )
-from services.registry.domain import UNREGISTERED, Device
-from services.registry.preferences import preferences_event
-from services.registry.preferences_store import PreferenceStore
-from services.registry.store import DeviceStore
+from services.registry.devices.store import DeviceStore
+from services.registry.preferences.domain import preferences_event
+from services.registry.preferences.store import PreferenceStore
 from shared.clock import Clock
 from shared.db import transaction
 from shared.http import ApiError, require_user

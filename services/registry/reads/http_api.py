@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from contracts import topics
 from contracts.badges import ReadsReported
 from contracts.base import UserId
-from services.registry.store import DeviceStore
+from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
 from shared.http import ApiError, require_user
 from shared.kafka import Publisher

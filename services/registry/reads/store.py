@@ -1,4 +1,4 @@
-"""SQL of badge syncing: pending merged syncs, the last sequence sent, APNs wake budgets."""
+"""Every SQL statement of badge sync: pending merged syncs, the last sequence sent, wake budgets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.registry.sync_rules import PendingSync, WakeBudget
+from services.registry.reads.domain import PendingSync, WakeBudget
 from shared.db import Connection
 
 _PENDING_COLUMNS = (

@@ -14,7 +14,7 @@ from contracts.badges import BadgeChanged
 from contracts.base import derived_id
 from contracts.content import Content, DeliveryOptions
 from contracts.push import BadgeSync, PushRequest
-from services.registry.domain import Device
+from services.registry.devices.domain import Device
 
 #: BadgeSync carries at most this many ids; the newest are kept.
 MAX_SYNC_IDS = 100

@@ -1,4 +1,4 @@
-"""Every SQL statement of the registry, over its own schema; rows come back as domain Devices."""
+"""Every SQL statement about devices (the ``devices`` table); rows come back as domain Devices."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import cast
 import asyncpg
 
 from contracts.push import Platform
-from services.registry import ownership
-from services.registry.domain import Device, Registration
+from services.registry.devices import ownership
+from services.registry.devices.domain import Device, Registration
 from shared.db import transaction
 
 _COLUMNS = (

@@ -1,4 +1,4 @@
-"""The registry's rules: which devices get a push, and what a result changes.
+"""The devices' rules: which devices get a push, and what a push result changes about one.
 
 Pure: no database, broker or clock. Callers pass the rows they read and the current time.
 """

@@ -1,4 +1,4 @@
-"""Registry consumers: counted notifications become per-device pushes; results update devices.
+"""Device consumers: counted notifications become per-device pushes; results update devices.
 
 Each handler works on a whole batch with one query, decides through domain, and returns only once
 its effects are durable, so the glue can commit the batch's offsets.
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from contracts import topics
 from contracts.notifications import NotificationCounted
 from contracts.push import PushResult
-from services.registry import domain
-from services.registry.store import DeviceStore
+from services.registry.devices import domain
+from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
 from shared.kafka import Bus, Received, Rejection
 from shared.logs import token_ref

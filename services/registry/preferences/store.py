@@ -1,26 +1,14 @@
-"""The SQL of users' delivery preferences (time zone, quiet hours) in the registry's schema."""
+"""Every SQL statement about users' delivery preferences (time zone, quiet hours)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from contracts.users import QuietHours
+from services.registry.preferences.domain import StoredPreferences
 from shared.db import Connection
-
-
-@dataclass(frozen=True)
-class StoredPreferences:
-    """A user's preferences as stored, with the revision that numbers this version of them."""
-
-    app_id: str
-    user_id: str
-    revision: int
-    time_zone: str | None
-    quiet_hours: QuietHours | None
-    updated_at: datetime
 
 
 def _stored(row: asyncpg.Record) -> StoredPreferences:

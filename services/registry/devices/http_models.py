@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from contracts.base import UserId
 from contracts.push import Platform
-from services.registry.domain import Device, Registration
+from services.registry.devices.domain import Device, Registration
 from shared.logs import token_ref
 from shared.platforms import canonical_token
 from shared.platforms.base import TokenFormatError

@@ -1,0 +1,1 @@
+"""Users' delivery preferences (time zone, quiet hours): kept here, published for the scheduler."""
