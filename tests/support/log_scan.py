@@ -1,4 +1,5 @@
 """Looking for secrets in a run's logs: the tokens and key material it used, and where they leaked.
+The e2e session scans its stack's logs this way before it stops the stack (tests/e2e/conftest.py).
 
 A needle is described by what it is, never by its value, so a failing scan does not print the
 secret it found. The provider emulators may log their own subscription ids (they play the push
@@ -7,13 +8,18 @@ service that issued them); no log may hold a device token, a key or a private ke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import pytest
+
+from services.devstack.stack import EMULATORS, LocalStack
 from shared.logs import token_ref
 
 PRIVATE_KEY_BLOCK = re.compile(
@@ -30,7 +36,7 @@ class Needle:
     """One secret to look for. ``emulators_may_log`` marks a provider's own id."""
 
     what: str
-    value: str
+    value: str = field(repr=False)
     emulators_may_log: bool = False
 
 
@@ -111,3 +117,50 @@ def leaks(log_files: Iterable[Path], needles: Iterable[Needle], emulators: set[s
             if needle.value.lower() in text:
                 found.append(f"{path.name}: {needle.what}")
     return found
+
+
+async def registered_tokens(stack: LocalStack) -> list[Needle]:
+    """Every token any test of the session registered, from the registry's own table."""
+    assert stack.postgres is not None
+    connection = await asyncpg.connect(stack.postgres.dsn)
+    try:
+        rows = await connection.fetch("SELECT platform, token FROM registry.devices")
+    finally:
+        await connection.close()
+    return [needle for row in rows for needle in token_needles(row["platform"], row["token"])]
+
+
+def stack_secrets(stack: LocalStack) -> list[Needle]:
+    """Keys the stack minted, settings that carry secrets, and the key files it generated."""
+    needles: list[Needle] = []
+    for attribute in fields(stack):
+        if attribute.name in {"api_key", "signing_key"} or "secret" in attribute.name:
+            needles.extend(value_needles(f"stack.{attribute.name}", getattr(stack, attribute.name)))
+    for name, process in stack.services.items():
+        needles.extend(settings_needles(process.env, name))
+    needles.extend(file_needles(stack.run_dir / "secrets"))
+    return needles
+
+
+def assert_no_leaks(stack: LocalStack, learnt: Iterable[Needle]) -> None:
+    """No log of the running ``stack`` (services, emulators, broker) holds a registered token, a
+    secret the stack holds or one the tests ``learnt``; fails too if the scan could see nothing.
+    A failure shows its message alone: a traceback would print the stack and its keys."""
+    needles = [*learnt, *asyncio.run(registered_tokens(stack)), *stack_secrets(stack)]
+    log_files = sorted((stack.run_dir / "logs").glob("*.log"))
+
+    if stack.broker is None:
+        pytest.fail("the stack has no broker to read the logs of", pytrace=False)
+    found = leaks([*log_files, *stack.broker.log_paths()], needles, set(EMULATORS))
+
+    _require(
+        len(log_files) == len(stack.services), f"{len(log_files)} logs of {len(stack.services)}"
+    )
+    _require(any("PRIVATE KEY" in n.what for n in needles), "no key files found to look for")
+    _require(any(n.what == "stack.api_key" for n in needles), "the stack's API key is not sought")
+    _require(not found, "secrets in logs:\n" + "\n".join(sorted(set(found))))
+
+
+def _require(holds: bool, failure: str) -> None:
+    if not holds:
+        pytest.fail(failure, pytrace=False)
