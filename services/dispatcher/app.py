@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from contracts import topics
 from services.dispatcher.delivery import Deliverer
-from services.dispatcher.domain import RetryPolicy
+from services.dispatcher.domain import PausePolicy, RetryPolicy
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
+from services.dispatcher.pauses import Pauses
 from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
@@ -40,14 +41,19 @@ async def build(
     await feed.start()
     provider = TenantProviders(platform, factory, settings, clock, directory, default)
     policy = RetryPolicy(
-        max_attempts=settings.dispatcher_retry_max_attempts,
         base_delay=settings.dispatcher_retry_base_delay_seconds,
         max_delay=settings.dispatcher_retry_max_delay_seconds,
-        max_wait=settings.dispatcher_retry_after_max_seconds,
+        horizon=settings.dispatcher_retry_horizon_hours * 3600,
     )
-    deliverer = Deliverer(provider, clock, policy, max_in_flight=settings.dispatcher_max_in_flight)
+    pauses = Pauses(
+        PausePolicy(settings.dispatcher_pause_seconds, settings.dispatcher_pause_max_seconds),
+        provider.revision,
+    )
+    deliverer = Deliverer(
+        provider, clock, policy, pauses, max_in_flight=settings.dispatcher_max_in_flight
+    )
     bus = create_bus(settings, client_id=name, observability=settings)
-    first_tries = PushRequestHandler(bus, deliverer, platform)
+    first_tries = PushRequestHandler(bus, deliverer, platform, sleep=sleep)
     subscribe(bus, topics.PUSH[platform], group=name, handler=first_tries, clock=clock)
     retries = RetryHandler(
         bus,
@@ -55,6 +61,8 @@ async def build(
         platform,
         clock,
         hold=settings.dispatcher_retry_hold_seconds,
+        batch_size=settings.consumer_max_records,
+        requeue_rate=settings.dispatcher_retry_requeue_per_second,
         sleep=sleep,
     )
     subscribe(bus, topics.RETRY[platform], group=f"{name}-retry", handler=retries, clock=clock)

@@ -2,7 +2,9 @@
 
 It knows no provider: a platform's Provider turns one attempt into a verdict. A push that must be
 tried again is never waited for here; it comes back as a retry request (attempt count, not-before
-time) for the retry topic, so a waiting push never holds up the ones behind it.
+time) for the retry topic, so a waiting push never holds up the ones behind it. Whatever happens
+to one push — a refusal, a pause of its app, an exception — is that push's outcome, never its
+batch's: a step never raises, so a batch is never sent twice.
 """
 
 from __future__ import annotations
@@ -12,21 +14,22 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from contracts.push import Outcome, PushRequest, PushResult
 from services.dispatcher import domain
 from services.dispatcher.domain import (
     Delivered,
-    Halt,
+    Pause,
     Reauthenticate,
     Rejected,
     RetryLater,
     RetryPolicy,
+    Verdict,
 )
+from services.dispatcher.pauses import Paused, Pauses
 from services.dispatcher.platforms.base import Provider
 from shared.clock import Clock
-from shared.errors import TransientError
 from shared.logs import token_ref
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ class Deliverer:
         provider: Provider,
         clock: Clock,
         policy: RetryPolicy,
+        pauses: Pauses,
         *,
         max_in_flight: int = 64,
         jitter: Callable[[], float] = random.random,
@@ -69,106 +73,143 @@ class Deliverer:
         self.provider = provider
         self.clock = clock
         self.policy = policy
+        self.pauses = pauses
         self.jitter = jitter
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
 
+    def due(self, request: PushRequest) -> datetime | None:
+        """When a waiting push may go (None: now)."""
+        if request.not_before is None:
+            return None
+        return self.pauses.due(request.app_id, request.not_before, self.clock.now())
+
     async def step(self, request: PushRequest) -> Step:
-        """What became of one attempt; raises TransientError when the deployment must halt."""
-        ref = token_ref(request.token)
+        """What became of one attempt (or of waiting, when the push's app is paused)."""
         now = self.clock.now()
-        if domain.expired_before_sending(request, now):
-            log.info("push %s to %s expired before sending", request.event_id, ref)
-            return Done(
-                domain.result(
-                    request,
-                    now,
-                    outcome="expired",
-                    attempts=request.attempt,
-                    reason="TTL ran out before sending",
-                )
-            )
+        horizon = self.policy.horizon
+        if domain.expired_before_sending(request, now, horizon):
+            log.info("push %s expired before it could be sent", request.event_id)
+            reason = "TTL ran out before sending"
+            return Done(self._result(request, now, "expired", request.attempt, reason))
+        paused = self.pauses.current(request.app_id, now)
+        if paused is not None:
+            return self._hold(request, paused, now)
         attempts = request.attempt
         reauthenticated = False
         while True:
-            attempts += 1
-            async with self._slots:
-                verdict = await self.provider.attempt(request, now)
+            verdict = await self._attempt(request, now)
             now = self.clock.now()
+            if isinstance(verdict, Pause) or (
+                isinstance(verdict, Reauthenticate) and reauthenticated
+            ):
+                wait = verdict.wait_at_least if isinstance(verdict, Pause) else 0.0
+                reason = verdict.reason.replace(request.token, token_ref(request.token))
+                paused = self.pauses.pause(request.app_id, now, reason, wait_at_least=wait)
+                return self._hold(request, paused, now)
+            attempts += 1
+            if isinstance(verdict, Reauthenticate):
+                reauthenticated = True
+                continue
             if isinstance(verdict, Delivered):
-                log.debug("push %s delivered to %s", request.event_id, ref)
+                self.pauses.resumed(request.app_id)
                 return Done(
-                    domain.result(
+                    self._result(
                         request,
                         now,
-                        outcome="delivered",
-                        attempts=attempts,
+                        "delivered",
+                        attempts,
                         status=verdict.status,
                         message_id=verdict.message_id,
                     )
                 )
-            reason = verdict.reason.replace(request.token, ref)
             if isinstance(verdict, Rejected):
-                log.info("push %s to %s: %s (%s)", request.event_id, ref, verdict.outcome, reason)
-                result = domain.result(
-                    request,
-                    now,
-                    outcome=verdict.outcome,
-                    attempts=attempts,
-                    reason=reason,
-                    status=verdict.status,
-                    invalid_since=verdict.invalid_since,
+                return self._rejected(request, verdict, attempts, now)
+            return self._retry(request, verdict, attempts, now)
+
+    async def _attempt(self, request: PushRequest, now: datetime) -> Verdict:
+        """The provider's verdict. An exception a provider did not turn into one is a fault in
+        rendering or sending this push (an input no check foresaw, a library's own error): the
+        push fails with it and is parked, and its batch carries on."""
+        async with self._slots:
+            try:
+                return await self.provider.attempt(request, now)
+            except Exception as error:
+                log.exception(
+                    "push %s: %s while sending it", request.event_id, type(error).__name__
                 )
-                return Done(result, reason if verdict.outcome == "failed" else None)
-            if isinstance(verdict, Halt) or (
-                isinstance(verdict, Reauthenticate) and reauthenticated
-            ):
-                log.error("halting: %s", reason)
-                raise TransientError(f"provider refuses this deployment: {reason}")
-            if isinstance(verdict, Reauthenticate):
-                reauthenticated = True
-                continue
-            return self._after_passing_failure(request, verdict, attempts, reason, now)
+                return Rejected("failed", f"{type(error).__name__} while sending: {error}", None)
 
-    def _after_passing_failure(
-        self, request: PushRequest, verdict: RetryLater, attempts: int, reason: str, now: datetime
-    ) -> Step:
-        """A retry, or the final result when the push may not be retried any more.
-
-        A provider that answered errors every time fails this push; one that never answered at
-        all is an outage of the deployment, so the batch halts and is delivered again later.
-        """
-        ref = token_ref(request.token)
-        if attempts >= self.policy.max_attempts:
-            if verdict.status is None:
-                log.error("halting: provider unreachable after %d attempts: %s", attempts, reason)
-                raise TransientError(f"provider unreachable after {attempts} attempts: {reason}")
-            failed = f"gave up after {attempts} attempts: {reason}"
-            return Done(self._final(request, now, "failed", attempts, failed, verdict), failed)
-        if verdict.wait_at_least > self.policy.max_wait:
-            failed = f"provider asks to wait {verdict.wait_at_least:.0f}s: {reason}"
-            return Done(self._final(request, now, "failed", attempts, failed, verdict), failed)
-        delay = self.policy.delay(
-            attempts, wait_at_least=verdict.wait_at_least, jitter=self.jitter()
+    def _rejected(
+        self, request: PushRequest, verdict: Rejected, attempts: int, now: datetime
+    ) -> Done:
+        reason = verdict.reason.replace(request.token, token_ref(request.token))
+        if verdict.outcome == "failed":
+            log.warning("giving up on push %s: %s (parked)", request.event_id, reason)
+        else:
+            log.info("push %s: %s (%s)", request.event_id, verdict.outcome, reason)
+        result = self._result(
+            request,
+            now,
+            verdict.outcome,
+            attempts,
+            reason,
+            status=verdict.status,
+            invalid_since=verdict.invalid_since,
         )
-        if domain.retry_would_expire(request, now, delay):
+        return Done(result, reason if verdict.outcome == "failed" else None)
+
+    def _retry(
+        self, request: PushRequest, verdict: RetryLater, attempts: int, now: datetime
+    ) -> Step:
+        """A retry at the backoff's time (a provider's Retry-After is a floor); the expired
+        result when the push's time runs out first."""
+        reason = verdict.reason.replace(request.token, token_ref(request.token))
+        at = domain.next_try(
+            request,
+            now,
+            backoff=self.policy.backoff(attempts, jitter=self.jitter()),
+            floor=verdict.wait_at_least,
+            horizon=self.policy.horizon,
+        )
+        if at is None:
+            log.info(
+                "push %s expired: its TTL runs out before a retry (%s)", request.event_id, reason
+            )
             expired = f"TTL runs out before a retry: {reason}"
-            return Done(self._final(request, now, "expired", attempts, expired, verdict))
-        log.info("push %s to %s: %s; retrying in %.1fs", request.event_id, ref, reason, delay)
-        not_before = now + timedelta(seconds=delay)
-        return Again(request.model_copy(update={"attempt": attempts, "not_before": not_before}))
+            return Done(self._result(request, now, "expired", attempts, expired, verdict.status))
+        log.debug("push %s: %s; retrying at %s", request.event_id, reason, at.isoformat())
+        return Again(request.model_copy(update={"attempt": attempts, "not_before": at}))
+
+    def _hold(self, request: PushRequest, paused: Paused, now: datetime) -> Step:
+        """The push of a paused app waits for the pause's end, its attempt count untouched."""
+        at = domain.held_until(request, now, paused.until, self.policy.horizon)
+        if at is None:
+            reason = f"TTL ran out while its app was paused: {paused.reason}"
+            return Done(self._result(request, now, "expired", request.attempt, reason))
+        return Again(request.model_copy(update={"not_before": at}))
 
     @staticmethod
-    def _final(
+    def _result(
         request: PushRequest,
         now: datetime,
         outcome: Outcome,
         attempts: int,
-        reason: str,
-        verdict: RetryLater,
+        reason: str | None = None,
+        status: int | None = None,
+        *,
+        message_id: str | None = None,
+        invalid_since: datetime | None = None,
     ) -> PushResult:
         return domain.result(
-            request, now, outcome=outcome, attempts=attempts, reason=reason, status=verdict.status
+            request,
+            now,
+            outcome=outcome,
+            attempts=attempts,
+            reason=reason,
+            status=status,
+            message_id=message_id,
+            invalid_since=invalid_since,
         )
 
 
@@ -192,10 +233,7 @@ async def step_all(
                 await before(request)
             steps[index] = await deliverer.step(request)
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(deliverer.max_in_flight, len(requests))):
-                group.create_task(worker())
-    except* TransientError as halted:
-        raise halted.exceptions[0] from None
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(deliverer.max_in_flight, len(requests))):
+            group.create_task(worker())
     return [item for item in steps if item is not None]

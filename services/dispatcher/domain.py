@@ -1,7 +1,8 @@
-"""What a provider's reply means and when to try again. Pure: the caller passes the time.
+"""What a provider's reply means, when to try again and how long an app waits. Pure: the caller
+passes the time.
 
 Every platform's classifier turns a reply into one of the verdicts below; the delivery loop acts
-on verdicts only, so retry, expiry and result rules are the same for every provider.
+on verdicts only, so retry, pause, expiry and result rules are the same for every provider.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import Literal
 from contracts.base import derived_id
 from contracts.push import Outcome, PushRequest, PushResult
 from shared.platforms.ttl import deadline
+
+#: A push without a TTL is retried this long after it was accepted: the longest any provider
+#: keeps a push (FCM's maximum TTL, 28 days).
+DEFAULT_HORIZON_SECONDS = 28 * 24 * 3600.0
+#: The last try of a push goes this long before its deadline, so it is sent rather than expired.
+LAST_TRY_MARGIN = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class Rejected:
 
 @dataclass(frozen=True)
 class RetryLater:
-    """A passing failure: try the same push again after at least ``wait_at_least`` seconds.
+    """A passing failure of this push: try it again after at least ``wait_at_least`` seconds.
 
     ``status`` is None when the provider gave no reply at all (the connection failed).
     """
@@ -51,48 +58,60 @@ class RetryLater:
 
 @dataclass(frozen=True)
 class Reauthenticate:
-    """Our credentials were refused; fresh ones may pass, so try once more with them."""
+    """Our access token was refused; a fresh one may pass, so try once more with it."""
 
     reason: str
     status: int | None
 
 
 @dataclass(frozen=True)
-class Halt:
-    """The deployment itself is wrong (credentials, project): every push would fail alike.
-
-    The batch is not acknowledged; it is retried until an operator fixes the configuration, so a
-    bad deploy stalls the stream instead of marking every device's push as failed.
-    """
+class Pause:
+    """The provider refuses this app as a whole (its credentials, its token updates, its project):
+    every push of the app would be refused alike. The app's pushes wait, untouched, until its
+    credentials change or the pause ends; other apps go on. ``wait_at_least``: a Retry-After."""
 
     reason: str
     status: int | None
+    wait_at_least: float = 0.0
 
 
-Verdict = Delivered | Rejected | RetryLater | Reauthenticate | Halt
+Verdict = Delivered | Rejected | RetryLater | Reauthenticate | Pause
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts a push gets and how long to wait between them.
+    """How long to wait between attempts, and for how long to keep trying.
 
-    ``max_delay`` caps the backoff; ``max_wait`` is the longest Retry-After Herald honours (a
-    provider asking for more fails the push), and the push's TTL bounds every wait.
+    A push is retried until its TTL runs out, or ``horizon`` seconds after it was accepted when it
+    has none; no count of attempts ends it.
     """
 
-    max_attempts: int
     base_delay: float
     max_delay: float
-    max_wait: float = 3600.0
+    horizon: float = DEFAULT_HORIZON_SECONDS
 
-    def delay(self, attempt: int, *, wait_at_least: float, jitter: float) -> float:
-        """Seconds before attempt ``attempt + 1``: exponential backoff with jitter.
+    def backoff(self, attempt: int, *, jitter: float) -> float:
+        """Seconds before attempt ``attempt + 1``: doubling from ``base_delay``, capped.
 
-        ``jitter`` in [0, 1) spreads the wait over the upper half of the backoff window so that
-        pushes failing together do not come back together; a provider's Retry-After is a floor.
+        ``jitter`` in [0, 1) spreads the wait over the upper half of the window so that pushes
+        failing together do not come back together.
         """
-        window = min(self.max_delay, self.base_delay * 2.0 ** min(attempt - 1, 30))
-        return max(window * (0.5 + jitter / 2), wait_at_least)
+        window = min(self.max_delay, self.base_delay * 2.0 ** min(max(attempt, 1) - 1, 30))
+        return window * (0.5 + jitter / 2)
+
+
+@dataclass(frozen=True)
+class PausePolicy:
+    """How long an app waits after the provider refused it: ``first`` seconds, doubling with each
+    refusal in a row up to ``longest``; a provider's Retry-After is a floor."""
+
+    first: float
+    longest: float
+
+    def length(self, strikes: int, *, wait_at_least: float = 0.0) -> float:
+        """Seconds of the ``strikes``-th pause in a row."""
+        doubled = self.first * 2.0 ** min(max(strikes, 1) - 1, 30)
+        return max(min(self.longest, doubled), wait_at_least)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -111,20 +130,52 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def expired_before_sending(request: PushRequest, now: datetime) -> bool:
-    """True when the TTL ran out before the first attempt.
+def retry_deadline(request: PushRequest, horizon: float) -> datetime:
+    """When the push stops being worth trying: its TTL's end, or the horizon without a TTL."""
+    end = deadline(request)
+    return end if end is not None else request.accepted_at + timedelta(seconds=horizon)
+
+
+def last_try(request: PushRequest, horizon: float) -> datetime | None:
+    """The latest time a retry may be planned for; None for a TTL of 0 (sent once, never again)."""
+    if request.options.ttl_seconds == 0:
+        return None
+    return retry_deadline(request, horizon) - LAST_TRY_MARGIN
+
+
+def expired_before_sending(request: PushRequest, now: datetime, horizon: float) -> bool:
+    """True when the push's time ran out before this attempt.
 
     A TTL of 0 means "deliver now if the device is reachable, never store": it is sent once,
-    whatever the time it took to get here, and not retried.
+    whatever the time it took to get here.
     """
-    end = deadline(request)
-    return end is not None and request.options.ttl_seconds != 0 and now >= end
+    return request.options.ttl_seconds != 0 and now >= retry_deadline(request, horizon)
 
 
-def retry_would_expire(request: PushRequest, now: datetime, delay: float) -> bool:
-    """True when waiting ``delay`` seconds would take the push past its TTL."""
-    end = deadline(request)
-    return end is not None and now + timedelta(seconds=delay) >= end
+def next_try(
+    request: PushRequest, now: datetime, *, backoff: float, floor: float, horizon: float
+) -> datetime | None:
+    """When to try again: ``backoff`` seconds from now, never before ``floor`` (the provider's
+    Retry-After), pulled in to a last try before the deadline; None when even ``floor`` would pass
+    the deadline (the push expires instead)."""
+    latest = last_try(request, horizon)
+    if latest is None or now >= latest:
+        return None
+    earliest = now + timedelta(seconds=floor)
+    if earliest > latest:
+        return None
+    return max(earliest, min(now + timedelta(seconds=backoff), latest))
+
+
+def held_until(
+    request: PushRequest, now: datetime, pause_end: datetime, horizon: float
+) -> datetime | None:
+    """When a push of a paused app comes back: at the pause's end, or for a last try before its
+    deadline; None when that time has come already (the push expires instead)."""
+    latest = last_try(request, horizon)
+    if latest is None or now >= latest:
+        return None
+    return min(pause_end, latest)
 
 
 def result(

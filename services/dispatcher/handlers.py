@@ -2,13 +2,16 @@
 
 Each batch ends the same way: results go to push.results, pushes to try again go to the retry topic,
 pushes that failed for good are also parked in the dead letters, and only then is the batch
-committed. A retry waits for its not-before time here, in the retry consumer, never in the first-try
-consumer, so a provider's Retry-After never holds up the pushes queued behind it.
+committed. Each push is sent once per batch: when publishing the outcome fails, the publishing is
+retried, never the sends. A retry waits for its not-before time here, in the retry consumer, never
+in the first-try consumer, so a provider's Retry-After or an app's pause never holds up the pushes
+queued behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
@@ -18,9 +21,38 @@ from contracts.push import Platform, PushRequest
 from contracts.topics import Topic
 from services.dispatcher.delivery import Again, Deliverer, Step, step_all
 from shared.clock import Clock
+from shared.errors import RETRYABLE
 from shared.kafka import Publisher, Received, Rejection
 
+log = logging.getLogger(__name__)
+
 Sleep = Callable[[float], Awaitable[None]]
+
+#: Longest wait between two tries at publishing a batch's outcome while the broker is away.
+MAX_PUBLISH_BACKOFF_SECONDS = 30.0
+
+
+async def publish_until_done(
+    bus: Publisher, output: list[tuple[Topic, Model]], sleep: Sleep
+) -> None:
+    """Publish ``output``, retrying while the broker is unavailable: the pushes it describes
+    were sent already, and sending them again is what a failed batch would do."""
+    failures = 0
+    while True:
+        try:
+            await bus.publish_all(output)
+        except RETRYABLE as error:
+            failures += 1
+            delay = min(MAX_PUBLISH_BACKOFF_SECONDS, 0.1 * 2.0**failures)
+            log.warning(
+                "publishing the outcome of %d pushes failed (%s); again in %.1fs",
+                len(output),
+                error,
+                delay,
+            )
+            await sleep(delay)
+        else:
+            return
 
 
 async def _finish(
@@ -28,6 +60,7 @@ async def _finish(
     platform: Platform,
     items: Sequence[Received[PushRequest]],
     steps: Sequence[Step],
+    sleep: Sleep,
 ) -> list[Rejection]:
     """Publish what the steps produced and return the dead letters for the consumer glue."""
     output: list[tuple[Topic, Model]] = []
@@ -39,7 +72,7 @@ async def _finish(
         output.append((topics.RESULTS, step.result))
         if step.dead_letter is not None:
             rejections.append(Rejection(item, step.dead_letter))
-    await bus.publish_all(output)
+    await publish_until_done(bus, output, sleep)
     return rejections
 
 
@@ -58,22 +91,33 @@ def _split_foreign(
 class PushRequestHandler:
     """First tries: every request of a batch once (plus one re-authentication)."""
 
-    def __init__(self, bus: Publisher, deliverer: Deliverer, platform: Platform) -> None:
+    def __init__(
+        self,
+        bus: Publisher,
+        deliverer: Deliverer,
+        platform: Platform,
+        *,
+        sleep: Sleep | None = None,
+    ) -> None:
         self.bus = bus
         self.deliverer = deliverer
         self.platform = platform
+        self.sleep = sleep or asyncio.sleep
 
     async def __call__(self, batch: Sequence[Received[PushRequest]]) -> Sequence[Rejection]:
         ours, rejections = _split_foreign(batch, self.platform)
         steps = await step_all(self.deliverer, [item.message for item in ours])
-        return rejections + await _finish(self.bus, self.platform, ours, steps)
+        return rejections + await _finish(self.bus, self.platform, ours, steps, self.sleep)
 
 
 class RetryHandler:
-    """Retries: each push goes again once its not-before time has come.
+    """Retries: each push goes again once its time has come.
 
     A push due within ``hold`` seconds is waited for; one due later goes back to the retry topic
-    unchanged after ``hold`` seconds, so a batch never holds its partition for longer than that.
+    unchanged, so a batch never holds its partition for longer than ``hold``. Pushes going back
+    circulate at most ``requeue_rate`` a second while a backlog streams past (full batches of
+    ``batch_size``), and once per ``hold`` at its tail, so pushes waiting long (an app's pause, a
+    long Retry-After) neither spin the consumer nor stall the pushes queued behind them for long.
     """
 
     def __init__(
@@ -84,6 +128,8 @@ class RetryHandler:
         clock: Clock,
         *,
         hold: float,
+        batch_size: int,
+        requeue_rate: float,
         sleep: Sleep | None = None,
     ) -> None:
         self.bus = bus
@@ -91,27 +137,35 @@ class RetryHandler:
         self.platform = platform
         self.clock = clock
         self.hold = hold
+        self.batch_size = batch_size
+        self.requeue_rate = requeue_rate
         self.sleep = sleep or asyncio.sleep
 
     async def __call__(self, batch: Sequence[Received[PushRequest]]) -> Sequence[Rejection]:
         ours, rejections = _split_foreign(batch, self.platform)
         start = self.clock.now()
-        near = [item for item in ours if self._wait(item.message, start) <= self.hold]
-        later = [item for item in ours if self._wait(item.message, start) > self.hold]
-        near.sort(key=lambda item: self._wait(item.message, start))
-        steps = await step_all(self.deliverer, [item.message for item in near], before=self._due)
+        waits = [self._wait(item.message, start) for item in ours]
+        near = sorted(
+            (pair for pair in zip(waits, ours, strict=True) if pair[0] <= self.hold),
+            key=lambda pair: pair[0],
+        )
+        later = [item for wait, item in zip(waits, ours, strict=True) if wait > self.hold]
+        sending = [item for _, item in near]
+        steps = await step_all(self.deliverer, [i.message for i in sending], before=self._due)
         if later:
+            pace = self.hold if len(batch) < self.batch_size else len(later) / self.requeue_rate
             spent = (self.clock.now() - start).total_seconds()
-            if spent < self.hold:
-                await self.sleep(self.hold - spent)
-            await self.bus.publish_all((topics.RETRY[self.platform], i.message) for i in later)
-        return rejections + await _finish(self.bus, self.platform, near, steps)
+            if spent < pace:
+                await self.sleep(pace - spent)
+            back: list[tuple[Topic, Model]] = [
+                (topics.RETRY[self.platform], i.message) for i in later
+            ]
+            await publish_until_done(self.bus, back, self.sleep)
+        return rejections + await _finish(self.bus, self.platform, sending, steps, self.sleep)
 
-    @staticmethod
-    def _wait(request: PushRequest, now: datetime) -> float:
-        if request.not_before is None:
-            return 0.0
-        return (request.not_before - now).total_seconds()
+    def _wait(self, request: PushRequest, now: datetime) -> float:
+        due = self.deliverer.due(request)
+        return 0.0 if due is None else (due - now).total_seconds()
 
     async def _due(self, request: PushRequest) -> None:
         wait = self._wait(request, self.clock.now())

@@ -33,25 +33,38 @@ class DispatcherSettings(
     dispatcher_request_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of one request to the provider."
     )
-    dispatcher_retry_max_attempts: int = Field(
-        default=3, ge=1, le=20, description="Attempts per push before it is reported failed."
-    )
     dispatcher_retry_base_delay_seconds: float = Field(
         default=1.0, gt=0, description="Wait before the second attempt; doubles after that."
     )
     dispatcher_retry_max_delay_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="Longest backoff between attempts (before any Retry-After).",
+        description="Longest backoff between attempts (a provider's Retry-After may ask more).",
     )
-    dispatcher_retry_after_max_seconds: float = Field(
-        default=3600.0,
+    dispatcher_retry_horizon_hours: float = Field(
+        default=672.0,
         gt=0,
-        description="Longest Retry-After honoured; a provider asking for more fails the push.",
+        le=672.0,
+        description="How long a push without a TTL is retried (28 days: FCM's longest TTL).",
     )
     dispatcher_retry_hold_seconds: float = Field(
         default=10.0,
         gt=0,
         le=60,
         description="Longest a retry batch waits for its pushes' time before re-queueing them.",
+    )
+    dispatcher_retry_requeue_per_second: float = Field(
+        default=2000.0,
+        gt=0,
+        description="Fastest rate at which waiting pushes go back round the retry topic while a "
+        "backlog of them streams past (each costs a decode and a publish).",
+    )
+    dispatcher_pause_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="First pause of an app whose credentials the provider refuses; doubles with "
+        "each refusal in a row. New credentials end a pause at once.",
+    )
+    dispatcher_pause_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest pause of an app between two tries."
     )

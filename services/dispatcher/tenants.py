@@ -2,9 +2,9 @@
 
 An app that stored credentials for this platform (``herald credentials set``) gets a provider built
 from them, rebuilt when they change; other apps use the deployment's default provider from
-settings, if there is one. A provider is built on the app's first push, not at start-up. Credentials
-that cannot work (CredentialsError from the platform's parser or factory, OSError from files and
-TLS) fail that app's pushes with the reason, and no other app's.
+settings, if there is one. A provider is built on the app's first push, not at start-up. An app
+without credentials, or with credentials that cannot work (whatever building its provider fails
+with), is paused with the reason until an operator stores new ones; no other app notices.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.push import Platform, PushRequest
-from services.dispatcher.domain import Rejected, Verdict
+from services.dispatcher.domain import Pause, Verdict
 from services.dispatcher.platforms import ProviderFactory
 from services.dispatcher.platforms.base import Provider
 from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock
 from shared.platforms import PLATFORMS
-from shared.platforms.base import CredentialsError
 from shared.tenancy.directory import AppDirectory
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,13 @@ class TenantProviders:
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         provider, problem = await self._provider_for(request.app_id)
         if provider is None:
-            return Rejected(outcome="failed", reason=problem or "no credentials", status=None)
+            return Pause(problem or "no credentials", None)
         return await provider.attempt(request, now)
+
+    def revision(self, app_id: str) -> int | None:
+        """The revision of the app's credentials here (None: the deployment's own)."""
+        credential = self.directory.credential(app_id, self.platform)
+        return None if credential is None else credential.revision
 
     async def _provider_for(self, app_id: str) -> tuple[Provider | None, str | None]:
         credential = self.directory.credential(app_id, self.platform)
@@ -86,7 +90,10 @@ class TenantProviders:
         try:
             parsed = None if credential is None else self.parse(credential)
             provider = await self.factory(self.settings, self.clock, parsed)
-        except (CredentialsError, OSError) as error:
+        except Exception as error:
+            # The boundary between one app's credentials and every other app: whatever building
+            # its provider fails with (CredentialsError from the parser, OSError from TLS, a
+            # library's own error on an odd key) pauses that app alone.
             log.error("app %s: %s credentials unusable: %s", app_id, self.platform, error)
             built = _Built(revision, None, f"app {app_id}: {self.platform} credentials unusable")
         else:

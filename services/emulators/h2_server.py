@@ -5,12 +5,16 @@ the benchmark machine as much CPU per push as the dispatcher it answered (a task
 and an event queue per stream). This server does only what a provider port needs: one request
 body in, one response out, flow control both ways, and resets. Plain-HTTP inspection routes stay
 on Hypercorn.
+
+It also plays the two faults a provider's front end shows at the connection level: a graceful
+GOAWAY (``goaway()``), and an outage in which the port refuses connections (``outage()``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import ssl
 from collections.abc import Callable
@@ -22,6 +26,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+from hyperframe.frame import GoAwayFrame
 from starlette.types import ASGIApp, Message
 
 from shared.http2_io import H2Writer
@@ -30,6 +35,9 @@ log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_STREAMS = 1000
 MAX_REQUEST_BYTES = 1024 * 1024
+#: The scope extension naming the connection a request came on (a number never reused while the
+#: server runs): providers judge some things per connection (APNs: provider token updates).
+CONNECTION_EXTENSION = "herald.connection"
 
 
 class _Stream:
@@ -52,8 +60,10 @@ class _Connection(asyncio.Protocol):
         app: ASGIApp,
         tasks: set[asyncio.Task[None]],
         on_lost: Callable[[_Connection], None],
+        number: int,
     ) -> None:
         self.app = app
+        self.number = number
         self.tasks = tasks
         self.on_lost = on_lost
         self.h2 = h2.connection.H2Connection(
@@ -64,6 +74,8 @@ class _Connection(asyncio.Protocol):
         self.server: tuple[str, int] | None = None
         self.window_opened = asyncio.Event()
         self.out = H2Writer(self.h2)
+        #: Set by ``goaway()``: the last stream this connection answers; newer ones are refused.
+        self.last_stream: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.out.attach(transport)
@@ -92,6 +104,9 @@ class _Connection(asyncio.Protocol):
 
     def _on(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RequestReceived) and event.stream_id is not None:
+            if self.last_stream is not None and event.stream_id > self.last_stream:
+                self._reset(event.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                return
             self.streams[event.stream_id] = _Stream(list(event.headers or ()))
         elif isinstance(event, h2.events.DataReceived) and event.stream_id is not None:
             self.h2.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
@@ -126,6 +141,7 @@ class _Connection(asyncio.Protocol):
             stream.closed.set()
             if stream.task is not None and not stream.task.done():
                 stream.task.cancel()
+        self._close_if_drained()
 
     def connection_lost(self, exc: Exception | None) -> None:
         for stream_id in list(self.streams):
@@ -139,6 +155,35 @@ class _Connection(asyncio.Protocol):
             self.h2.close_connection()
             self.out.now()
             self.out.close()
+
+    def goaway(self) -> None:
+        """A graceful shutdown (RFC 9113 6.8), as providers' front ends do when they drain.
+
+        GOAWAY names the newest stream received: requests up to it are answered, newer ones (sent
+        before the client saw the GOAWAY) are refused with REFUSED_STREAM, unprocessed, and the
+        connection closes once the answered ones are done. h2 cannot answer after its own GOAWAY,
+        so the frame is written here and h2 keeps serving the streams in flight.
+        """
+        if self.last_stream is not None or not self.out.open or self.out.transport is None:
+            return
+        self.last_stream = self.h2.highest_inbound_stream_id
+        frame = GoAwayFrame(0)
+        frame.last_stream_id = self.last_stream
+        frame.error_code = h2.errors.ErrorCodes.NO_ERROR
+        self.out.now()
+        self.out.transport.write(frame.serialize())
+        self._close_if_drained()
+
+    def _close_if_drained(self) -> None:
+        if self.last_stream is not None and not self.streams and self.out.open:
+            self.h2.close_connection(last_stream_id=self.last_stream)
+            self.out.now()
+            self.out.close()
+
+    def drop(self) -> None:
+        """Gone without a goodbye, as in an outage: the TCP connection is reset."""
+        if self.out.transport is not None:
+            self.out.transport.abort()
 
     def _scope(self, stream: _Stream) -> dict[str, Any]:
         pseudo = {name: value for name, value in stream.headers if name.startswith(b":")}
@@ -159,7 +204,7 @@ class _Connection(asyncio.Protocol):
             "headers": headers,
             "client": self.client,
             "server": self.server,
-            "extensions": {},
+            "extensions": {CONNECTION_EXTENSION: self.number},
         }
 
     async def _answer(self, stream_id: int, stream: _Stream) -> None:
@@ -192,6 +237,7 @@ class _Connection(asyncio.Protocol):
                 if not message.get("more_body", False) and stream_id in self.streams:
                     self.h2.end_stream(stream_id)
                     self.streams.pop(stream_id).closed.set()
+                    self._close_if_drained()
             self.out.soon()
 
         try:
@@ -217,17 +263,50 @@ class H2Server:
         self.tasks: set[asyncio.Task[None]] = set()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
+        self._numbers = itertools.count(1)
+        self._address: tuple[str, int] | None = None
+        self._outage: asyncio.Task[None] | None = None
 
     def _connection(self) -> _Connection:
-        connection = _Connection(self.app, self.tasks, self.connections.discard)
+        connection = _Connection(
+            self.app, self.tasks, self.connections.discard, next(self._numbers)
+        )
         self.connections.add(connection)
         return connection
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
+        self._address = (host, port)
         self._server = await loop.create_server(self._connection, host, port, ssl=self.tls)
 
+    def goaway(self) -> int:
+        """A graceful GOAWAY on every open connection; how many there were."""
+        connections = list(self.connections)
+        for connection in connections:
+            connection.goaway()
+        return len(connections)
+
+    async def outage(self, seconds: float) -> None:
+        """Unreachable for ``seconds`` from now: the port stops listening, so connecting is
+        refused, and open connections are reset; a second outage replaces the first."""
+        if self._outage is not None:
+            self._outage.cancel()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for connection in list(self.connections):
+            connection.drop()
+        self._outage = asyncio.get_running_loop().create_task(self._listen_after(seconds))
+
+    async def _listen_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self._address is not None:
+            await self.start(*self._address)
+        self._outage = None
+
     async def close(self) -> None:
+        if self._outage is not None:
+            self._outage.cancel()
         if self._server is not None:
             self._server.close()
         for connection in list(self.connections):

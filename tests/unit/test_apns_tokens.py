@@ -1,8 +1,9 @@
-"""The APNs provider token: one for every connection, re-signed between 20 and 60 minutes."""
+"""The APNs provider token: one per period for a team's key, the same text on every connection,
+replica and restart, so Apple never sees it change more often than once a period."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -10,6 +11,7 @@ import pytest
 
 from services.dispatcher.platforms.apns.tokens import ProviderTokens, load_provider_tokens
 from services.emulators.apns.keys import load_trusted_keys, write_auth_key
+from shared.platforms.apns.credentials import SigningKey, signing_key
 from shared.platforms.base import CredentialsError
 from tests.support.clock import FrozenClock
 
@@ -35,29 +37,36 @@ def test_the_token_is_an_es256_jwt_apple_can_verify(tmp_path: Path) -> None:
     assert claims == {"iss": "TEAM123456", "iat": int(clock.now().timestamp())}
 
 
-def test_the_same_token_is_reused_until_the_refresh_time(tmp_path: Path) -> None:
-    clock = FrozenClock()
+def test_the_token_is_the_periods_from_its_start_to_its_end(tmp_path: Path) -> None:
+    clock = FrozenClock(datetime(2026, 1, 15, 12, 13, 20, tzinfo=UTC))
     subject, _ = tokens(tmp_path, clock, minutes=40)
+    period_start = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
     first = subject.get_header()
 
-    clock.advance(minutes=39)
+    clock.advance(minutes=26, seconds=39)
     assert subject.get_header() == first
-    clock.advance(minutes=1)
-    assert subject.get_header() != first
+    clock.advance(seconds=1)
+    second = subject.get_header()
+
+    assert subject.issued_at() == int((period_start + timedelta(minutes=40)).timestamp())
+    assert second != first
+    claims = jwt.decode(first.split(" ")[1], options={"verify_signature": False})
+    assert claims["iat"] == int(period_start.timestamp())
     assert subject.signed == 2
 
 
-def test_a_stale_verdict_on_a_young_token_does_not_re_sign(tmp_path: Path) -> None:
-    clock = FrozenClock()
-    subject, _ = tokens(tmp_path, clock)
-    first = subject.get_header()
+def test_every_replica_restart_and_app_of_the_team_presents_the_same_token(
+    tmp_path: Path,
+) -> None:
+    key_path = write_auth_key(tmp_path)
+    clock = FrozenClock(datetime(2026, 1, 15, 12, 7, tzinfo=UTC))
+    replica = load_provider_tokens(key_path, None, "TEAM123456", clock, timedelta(minutes=40))
+    clock.advance(minutes=11)
+    restarted = load_provider_tokens(key_path, None, "TEAM123456", clock, timedelta(minutes=40))
+    key = SigningKey(signing_key(key_path.read_bytes(), source="p8"), replica.key_id, "TEAM123456")
+    other_app = ProviderTokens(key, clock, timedelta(minutes=40))
 
-    clock.advance(minutes=5)
-    assert subject.stale() is False
-    assert subject.get_header() == first
-    clock.advance(minutes=20)
-    assert subject.stale() is True
-    assert subject.get_header() != first
+    assert replica.get_header() == restarted.get_header() == other_app.get_header()
 
 
 @pytest.mark.parametrize("minutes", [10, 60, 90])

@@ -1,8 +1,10 @@
-"""Delivery steps against a scripted provider: retries as requests, expiry, halts, bounded work."""
+"""Delivery steps against a scripted provider: retries as requests until the deadline, expiry,
+pauses, errors kept to their push, bounded work."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,21 +15,22 @@ from contracts.push import PushRequest, PushResult
 from services.dispatcher.delivery import Again, Deliverer, Done, step_all
 from services.dispatcher.domain import (
     Delivered,
-    Halt,
+    PausePolicy,
     Reauthenticate,
     Rejected,
     RetryLater,
     RetryPolicy,
     Verdict,
 )
-from shared.errors import TransientError
+from services.dispatcher.pauses import Pauses
+from services.dispatcher.platforms.base import Provider
 from shared.logs import token_ref
 from tests.support.clock import FrozenClock
 from tests.support.factories import push_request
 
 pytestmark = pytest.mark.unit
 
-POLICY = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=60.0)
+POLICY = RetryPolicy(base_delay=1.0, max_delay=60.0)
 
 
 class ScriptedProvider:
@@ -49,6 +52,24 @@ class ScriptedProvider:
         finally:
             self.in_flight -= 1
         return self.script.pop(0) if self.script else Delivered(200, "name")
+
+    async def close(self) -> None:
+        return None
+
+
+class RaisingFor:
+    """Delivers every push but one, for which rendering raises (an input no check foresaw)."""
+
+    def __init__(self, poisoned: uuid.UUID) -> None:
+        self.poisoned = poisoned
+        self.sent: list[uuid.UUID] = []
+
+    async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
+        self.sent.append(request.event_id)
+        await asyncio.sleep(0.001)
+        if request.event_id == self.poisoned:
+            raise ValueError("Invalid EC key.")
+        return Delivered(201, "location")
 
     async def close(self) -> None:
         return None
@@ -78,8 +99,12 @@ async def drive(subject: Deliverer, clock: FrozenClock, request: PushRequest) ->
         clock.advance(seconds=wait)
 
 
-def deliverer(provider: ScriptedProvider, clock: FrozenClock, in_flight: int = 64) -> Deliverer:
-    return Deliverer(provider, clock, POLICY, max_in_flight=in_flight, jitter=lambda: 0.0)
+def pauses() -> Pauses:
+    return Pauses(PausePolicy(first=30.0, longest=300.0), lambda app_id: None)
+
+
+def deliverer(provider: Provider, clock: FrozenClock, in_flight: int = 64) -> Deliverer:
+    return Deliverer(provider, clock, POLICY, pauses(), max_in_flight=in_flight, jitter=lambda: 0.0)
 
 
 async def test_delivered_first_time() -> None:
@@ -130,37 +155,59 @@ async def test_passing_failures_are_retried_with_backoff_and_provider_floor() ->
     ]
 
 
-async def test_an_unreachable_provider_halts_instead_of_failing_every_push() -> None:
+async def test_an_unreachable_provider_is_waited_for_however_many_attempts_it_takes() -> None:
     clock = FrozenClock()
-    provider = ScriptedProvider([RetryLater("connection refused", None)] * 5)
-
-    with pytest.raises(TransientError, match="unreachable after 3 attempts"):
-        await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
-    assert len(provider.sent) == 3
-
-
-async def test_gives_up_after_max_attempts_and_dead_letters_the_push() -> None:
-    clock = FrozenClock()
-    provider = ScriptedProvider([RetryLater("503 UNAVAILABLE: down", 503)] * 5)
+    provider = ScriptedProvider([RetryLater("connection refused", None)] * 12)
 
     end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
-    assert end.result.outcome == "failed"
-    assert end.result.attempts == 3
-    assert end.result.reason == "gave up after 3 attempts: 503 UNAVAILABLE: down"
-    assert end.dead_letter == end.result.reason
-    assert len(provider.sent) == 3
+    assert (end.result.outcome, end.result.attempts) == ("delivered", 13)
+    assert end.waits == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0]
 
 
-async def test_a_wait_longer_than_allowed_fails_at_once() -> None:
+async def test_503s_never_fail_a_push_within_its_ttl() -> None:
+    clock = FrozenClock()
+    provider = ScriptedProvider([RetryLater("503 UNAVAILABLE: down", 503)] * 50)
+
+    end = await drive(
+        deliverer(provider, clock),
+        clock,
+        push_request(clock.now(), "fcm", options={"ttl_seconds": 86_400}),
+    )
+
+    assert (end.result.outcome, end.result.attempts) == ("delivered", 51)
+    assert end.dead_letter is None
+
+
+async def test_a_push_without_ttl_is_retried_until_the_horizon_then_expires() -> None:
+    clock = FrozenClock()
+    start = clock.now()
+    provider = ScriptedProvider([RetryLater("503 UNAVAILABLE: down", 503)] * 10_000)
+    subject = Deliverer(
+        provider,
+        clock,
+        RetryPolicy(base_delay=1.0, max_delay=600.0, horizon=86_400.0),
+        pauses(),
+        jitter=lambda: 0.0,
+    )
+
+    end = await drive(subject, clock, push_request(clock.now(), "fcm"))
+
+    assert end.result.outcome == "expired"
+    assert end.result.reason == "TTL runs out before a retry: 503 UNAVAILABLE: down"
+    assert end.dead_letter is None
+    assert clock.now() - start == timedelta(days=1) - timedelta(seconds=1)
+    assert len(provider.sent) == end.result.attempts
+
+
+async def test_a_retry_after_longer_than_any_backoff_is_honoured() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("429", 429, wait_at_least=7200.0)])
 
     end = await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
 
-    assert end.result.outcome == "failed"
-    assert end.result.attempts == 1
-    assert end.waits == []
+    assert (end.result.outcome, end.result.attempts) == ("delivered", 2)
+    assert end.waits == [7200.0]
 
 
 async def test_a_long_retry_after_within_the_ttl_is_honoured() -> None:
@@ -177,7 +224,7 @@ async def test_a_long_retry_after_within_the_ttl_is_honoured() -> None:
     assert end.waits == [600.0]
 
 
-async def test_a_retry_past_the_ttl_expires() -> None:
+async def test_a_retry_after_past_the_ttl_expires_the_push() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([RetryLater("503", 503, wait_at_least=30.0)])
 
@@ -194,6 +241,20 @@ async def test_a_retry_past_the_ttl_expires() -> None:
     )
     assert end.dead_letter is None
     assert end.waits == []
+
+
+async def test_a_backoff_past_the_ttl_becomes_a_last_try_before_it() -> None:
+    clock = FrozenClock()
+    provider = ScriptedProvider([RetryLater("503", 503)] * 5)
+
+    end = await drive(
+        deliverer(provider, clock),
+        clock,
+        push_request(clock.now(), "fcm", options={"ttl_seconds": 10}),
+    )
+
+    assert (end.result.outcome, end.result.attempts) == ("delivered", 6)
+    assert end.waits == [0.5, 1.0, 2.0, 4.0, 1.5]
 
 
 async def test_expired_before_sending_is_never_sent() -> None:
@@ -257,21 +318,31 @@ async def test_refused_credentials_are_renewed_once() -> None:
     assert end.waits == []
 
 
-async def test_credentials_refused_twice_halt_the_batch() -> None:
+async def test_credentials_refused_twice_pause_the_app_without_counting_an_attempt() -> None:
     clock = FrozenClock()
     provider = ScriptedProvider([Reauthenticate("401", 401), Reauthenticate("401", 401)])
+    request = push_request(clock.now(), "fcm", attempt=2)
 
-    with pytest.raises(TransientError):
-        await drive(deliverer(provider, clock), clock, push_request(clock.now(), "fcm"))
+    step = await deliverer(provider, clock).step(request)
+
+    assert isinstance(step, Again)
+    assert step.request.attempt == 2
+    assert step.request.not_before == clock.now() + timedelta(seconds=30)
 
 
-async def test_halt_stops_the_whole_batch() -> None:
+async def test_an_exception_while_sending_one_push_fails_that_push_only() -> None:
     clock = FrozenClock()
-    provider = ScriptedProvider([Halt("403 PERMISSION_DENIED", 403)], pause=0.01)
-    requests = [push_request(clock.now(), "fcm") for _ in range(10)]
+    requests = [push_request(clock.now(), "fcm") for _ in range(5)]
+    provider = RaisingFor(requests[2].event_id)
 
-    with pytest.raises(TransientError, match="PERMISSION_DENIED"):
-        await step_all(deliverer(provider, clock, in_flight=2), requests)
+    steps = await step_all(deliverer(provider, clock, in_flight=2), requests)
+
+    outcomes = [s.result.outcome for s in steps if isinstance(s, Done)]
+    assert outcomes == ["delivered", "delivered", "failed", "delivered", "delivered"]
+    failed = steps[2]
+    assert isinstance(failed, Done)
+    assert failed.dead_letter == "ValueError while sending: Invalid EC key."
+    assert provider.sent.count(requests[0].event_id) == 1
 
 
 async def test_batch_steps_keep_request_order_and_work_in_flight_is_bounded() -> None:

@@ -1,4 +1,4 @@
-"""Dispatcher rules: backoff, Retry-After, TTL arithmetic and result ids."""
+"""Dispatcher rules: backoff, Retry-After, retries up to the deadline, pauses, result ids."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from tests.support.factories import push_request
 pytestmark = pytest.mark.unit
 
 NOW = FrozenClock().now()
-POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=8.0)
+POLICY = RetryPolicy(base_delay=1.0, max_delay=8.0)
+HORIZON = 86_400.0
 
 
 @pytest.mark.parametrize(
@@ -26,12 +27,16 @@ POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=8.0)
 def test_backoff_doubles_within_a_jittered_window_and_is_capped(
     attempt: int, low: float, high: float
 ) -> None:
-    assert POLICY.delay(attempt, wait_at_least=0, jitter=0.0) == low
-    assert POLICY.delay(attempt, wait_at_least=0, jitter=0.999999) == pytest.approx(high, rel=1e-5)
+    assert POLICY.backoff(attempt, jitter=0.0) == low
+    assert POLICY.backoff(attempt, jitter=0.999999) == pytest.approx(high, rel=1e-5)
 
 
 def test_provider_wait_is_a_floor() -> None:
-    assert POLICY.delay(1, wait_at_least=30.0, jitter=0.5) == 30.0
+    request = push_request(NOW, "fcm", options={"ttl_seconds": 3600})
+
+    at = domain.next_try(request, NOW, backoff=2.0, floor=30.0, horizon=HORIZON)
+
+    assert at == NOW + timedelta(seconds=30)
 
 
 @pytest.mark.parametrize(
@@ -55,32 +60,63 @@ def test_no_ttl_never_expires() -> None:
     much_later = NOW + timedelta(days=365)
 
     assert ttl.deadline(request) is None
-    assert not domain.expired_before_sending(request, much_later)
-    assert not domain.retry_would_expire(request, much_later, 3600)
     assert ttl.remaining_ttl(request, much_later) is None
+
+
+def test_without_ttl_a_push_is_tried_until_the_horizon() -> None:
+    request = push_request(NOW, "fcm")
+    horizon = NOW + timedelta(seconds=HORIZON)
+
+    assert domain.retry_deadline(request, HORIZON) == horizon
+    assert not domain.expired_before_sending(request, horizon - timedelta(seconds=1), HORIZON)
+    assert domain.expired_before_sending(request, horizon, HORIZON)
 
 
 def test_ttl_counts_from_acceptance() -> None:
     request = push_request(NOW, "fcm", options={"ttl_seconds": 60})
 
     assert ttl.remaining_ttl(request, NOW + timedelta(seconds=15)) == 45
-    assert not domain.expired_before_sending(request, NOW + timedelta(seconds=59))
-    assert domain.expired_before_sending(request, NOW + timedelta(seconds=60))
+    assert not domain.expired_before_sending(request, NOW + timedelta(seconds=59), HORIZON)
+    assert domain.expired_before_sending(request, NOW + timedelta(seconds=60), HORIZON)
     assert ttl.remaining_ttl(request, NOW + timedelta(seconds=99)) == 0
 
 
-def test_a_retry_that_lands_past_the_ttl_expires() -> None:
+@pytest.mark.parametrize(
+    ("after", "backoff", "floor", "expected"),
+    [
+        (50, 5.0, 0.0, 55.0),
+        (50, 20.0, 0.0, 59.0),
+        (50, 20.0, 9.0, 59.0),
+        (50, 1.0, 9.5, None),
+        (59, 1.0, 0.0, None),
+    ],
+)
+def test_a_retry_never_lands_past_the_ttl_but_a_last_try_goes_before_it(
+    after: float, backoff: float, floor: float, expected: float | None
+) -> None:
     request = push_request(NOW, "fcm", options={"ttl_seconds": 60})
+    now = NOW + timedelta(seconds=after)
 
-    assert not domain.retry_would_expire(request, NOW + timedelta(seconds=50), 5)
-    assert domain.retry_would_expire(request, NOW + timedelta(seconds=50), 10)
+    at = domain.next_try(request, now, backoff=backoff, floor=floor, horizon=HORIZON)
+
+    assert at == (None if expected is None else NOW + timedelta(seconds=expected))
+
+
+def test_a_paused_push_comes_back_at_the_pause_end_or_for_its_last_try() -> None:
+    request = push_request(NOW, "fcm", options={"ttl_seconds": 60})
+    soon, late = NOW + timedelta(seconds=30), NOW + timedelta(seconds=300)
+
+    assert domain.held_until(request, NOW, soon, HORIZON) == soon
+    assert domain.held_until(request, NOW, late, HORIZON) == NOW + timedelta(seconds=59)
+    assert domain.held_until(request, NOW + timedelta(seconds=59), late, HORIZON) is None
 
 
 def test_ttl_zero_is_sent_once_and_never_retried() -> None:
     request = push_request(NOW, "fcm", options={"ttl_seconds": 0})
 
-    assert not domain.expired_before_sending(request, NOW + timedelta(seconds=5))
-    assert domain.retry_would_expire(request, NOW, 0.1)
+    assert not domain.expired_before_sending(request, NOW + timedelta(seconds=5), HORIZON)
+    assert domain.next_try(request, NOW, backoff=0.1, floor=0.0, horizon=HORIZON) is None
+    assert domain.held_until(request, NOW, NOW + timedelta(seconds=30), HORIZON) is None
 
 
 def test_result_id_derives_from_the_request() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from services.dispatcher.domain import (
     Delivered,
-    Halt,
+    Pause,
     Reauthenticate,
     Rejected,
     RetryLater,
@@ -96,13 +96,13 @@ def test_sender_id_mismatch_fails_without_deactivating_the_token() -> None:
     assert verdict.outcome == "failed"
 
 
-def test_third_party_auth_error_fails_the_push() -> None:
+def test_third_party_auth_error_waits_for_the_project_to_be_fixed() -> None:
     body = error(401, "UNAUTHENTICATED", "APNs auth error", "THIRD_PARTY_AUTH_ERROR")
 
     verdict = classify(Reply(401, body), NOW)
 
-    assert isinstance(verdict, Rejected)
-    assert verdict.outcome == "failed"
+    assert isinstance(verdict, RetryLater)
+    assert verdict.wait_at_least == 300.0
 
 
 def test_refused_access_token_asks_for_reauthentication() -> None:
@@ -119,8 +119,8 @@ def test_refused_access_token_asks_for_reauthentication() -> None:
         Reply(404, None),
     ],
 )
-def test_configuration_problems_halt(reply: Reply) -> None:
-    assert isinstance(classify(reply, NOW), Halt)
+def test_refusals_of_the_apps_project_or_account_pause_the_app(reply: Reply) -> None:
+    assert isinstance(classify(reply, NOW), Pause)
 
 
 def test_quota_exceeded_waits_at_least_a_minute() -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from services.dispatcher.domain import Delivered, Halt, Reauthenticate, Rejected, RetryLater
+from services.dispatcher.domain import Delivered, Pause, Reauthenticate, Rejected, RetryLater
 from services.dispatcher.platforms.fcm.auth import AccessTokens
 from services.dispatcher.platforms.fcm.provider import FcmProvider
 from services.dispatcher.transport import HttpxSender
@@ -122,7 +122,7 @@ async def test_a_non_json_error_body_is_still_classified() -> None:
     assert verdict.outcome == "failed"
 
 
-async def test_no_access_token_halts() -> None:
+async def test_no_access_token_pauses_the_app() -> None:
     clock = FrozenClock()
 
     def refuse() -> tuple[str, timedelta]:
@@ -137,5 +137,5 @@ async def test_no_access_token_halts() -> None:
 
     verdict = await subject.attempt(push_request(clock.now(), "fcm"), clock.now())
 
-    assert isinstance(verdict, Halt)
+    assert isinstance(verdict, Pause)
     assert "invalid_grant" in verdict.reason

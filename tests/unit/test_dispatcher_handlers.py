@@ -4,16 +4,28 @@ and how a retry batch waits for its pushes' time without holding its partition f
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 
 from contracts import topics
+from contracts.base import Model
 from contracts.push import PushRequest, PushResult
+from contracts.topics import Topic
 from services.dispatcher.delivery import Deliverer
-from services.dispatcher.domain import Delivered, Rejected, RetryLater, RetryPolicy, Verdict
+from services.dispatcher.domain import (
+    Delivered,
+    PausePolicy,
+    Rejected,
+    RetryLater,
+    RetryPolicy,
+    Verdict,
+)
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler
-from shared.kafka import Received
+from services.dispatcher.pauses import Pauses
+from shared.kafka import Publisher, Received
 from tests.support.clock import FrozenClock
 from tests.support.factories import push_request
 from tests.support.publisher import RecordingPublisher
@@ -52,8 +64,24 @@ def received(request: PushRequest, offset: int = 0) -> Received[PushRequest]:
 
 
 def deliverer(provider: ByToken, clock: FrozenClock) -> Deliverer:
-    policy = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=60.0)
-    return Deliverer(provider, clock, policy, jitter=lambda: 0.0)
+    policy = RetryPolicy(base_delay=1.0, max_delay=60.0)
+    pauses = Pauses(PausePolicy(30.0, 300.0), lambda app_id: None)
+    return Deliverer(provider, clock, policy, pauses, jitter=lambda: 0.0)
+
+
+def retry_handler(
+    bus: Publisher, provider: ByToken, clock: FrozenClock, sleep: ClockSleep
+) -> RetryHandler:
+    return RetryHandler(
+        bus,
+        deliverer(provider, clock),
+        "fcm",
+        clock,
+        hold=10.0,
+        batch_size=4,
+        requeue_rate=100.0,
+        sleep=sleep,
+    )
 
 
 async def test_first_tries_publish_results_retries_and_dead_letters() -> None:
@@ -92,7 +120,7 @@ async def test_a_retry_batch_sends_each_push_at_its_time_and_requeues_far_ones()
     provider = ByToken(clock, {})
     bus = RecordingPublisher()
     sleep = ClockSleep(clock)
-    handler = RetryHandler(bus, deliverer(provider, clock), "fcm", clock, hold=10.0, sleep=sleep)
+    handler = retry_handler(bus, provider, clock, sleep)
 
     def retry(token: str, seconds: float) -> PushRequest:
         request = push_request(start, "fcm", token=token, device_id=uuid.uuid4())
@@ -114,3 +142,52 @@ async def test_a_retry_batch_sends_each_push_at_its_time_and_requeues_far_ones()
     ]
     assert bus.on(topics.RETRY["fcm"]) == [far]
     assert clock.now() - start == timedelta(seconds=10)
+
+
+async def test_a_backlog_of_far_pushes_streams_back_at_the_requeue_rate_not_once_a_hold() -> None:
+    clock = FrozenClock()
+    start = clock.now()
+    bus = RecordingPublisher()
+    sleep = ClockSleep(clock)
+    handler = retry_handler(bus, ByToken(clock, {}), clock, sleep)
+    far = [
+        push_request(start, "fcm", not_before=start + timedelta(minutes=5), attempt=1)
+        for _ in range(4)
+    ]
+
+    await handler([received(r, i) for i, r in enumerate(far)])
+    full_batch = clock.now() - start
+    await handler([received(far[0], 4)])
+
+    assert full_batch == timedelta(seconds=4 / 100.0)
+    assert sleep.waits == [0.04, 10.0]
+    assert bus.on(topics.RETRY["fcm"]) == [*far, far[0]]
+
+
+class Flaky:
+    """A broker that refuses the first ``failures`` publishes."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.inner = RecordingPublisher()
+
+    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaConnectionError("broker away")
+        await self.inner.publish_all(items)
+
+
+async def test_when_publishing_fails_the_outcome_is_published_again_and_nothing_resent() -> None:
+    clock = FrozenClock()
+    provider = ByToken(clock, {})
+    bus = Flaky(failures=3)
+    sleep = ClockSleep(clock)
+    handler = PushRequestHandler(bus, deliverer(provider, clock), "fcm", sleep=sleep)
+    requests = [push_request(clock.now(), "fcm", token=f"t:{i}") for i in range(3)]
+
+    await handler([received(r, i) for i, r in enumerate(requests)])
+
+    assert len(provider.sent_at) == 3
+    assert len(bus.inner.on(topics.RESULTS)) == 3
+    assert sleep.waits == [0.2, 0.4, 0.8]

@@ -1,9 +1,9 @@
-"""Per-app providers: an app whose stored credentials cannot work fails only its own pushes."""
+"""Per-app providers: an app whose stored credentials cannot work is paused, and no other app."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +11,9 @@ from pydantic import SecretStr
 
 from contracts.apps import AppChanged
 from contracts.push import PushRequest
-from services.dispatcher.delivery import Deliverer, Done
-from services.dispatcher.domain import Delivered, RetryPolicy, Verdict
+from services.dispatcher.delivery import Again, Deliverer, Done
+from services.dispatcher.domain import Delivered, PausePolicy, RetryPolicy, Verdict
+from services.dispatcher.pauses import Pauses
 from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
@@ -62,7 +63,7 @@ def fcm_credential(app_id: str, secret: bytes, settings: dict[str, str]) -> AppC
     "secret",
     [b"not json", b'{"type": "service_account", "project_id": "p"}', b'{"type": "other"}'],
 )
-async def test_a_bad_stored_fcm_credential_fails_that_apps_pushes_and_no_others(
+async def test_a_bad_stored_fcm_credential_pauses_that_app_and_no_other(
     secret: bytes,
 ) -> None:
     clock = FrozenClock()
@@ -72,17 +73,21 @@ async def test_a_bad_stored_fcm_credential_fails_that_apps_pushes_and_no_others(
     tenants = TenantProviders(
         "fcm", provider_factory("fcm"), DispatcherSettings(), clock, directory, default
     )
-    deliverer = Deliverer(tenants, clock, RetryPolicy(3, 1.0, 60.0))
+    pauses = Pauses(PausePolicy(30.0, 300.0), tenants.revision)
+    deliverer = Deliverer(tenants, clock, RetryPolicy(1.0, 60.0), pauses)
 
     broken = await deliverer.step(push_request(clock.now(), "fcm", app_id="broken"))
     again = await deliverer.step(push_request(clock.now(), "fcm", app_id="broken"))
     other = await deliverer.step(push_request(clock.now(), "fcm", app_id="other"))
 
-    assert isinstance(broken, Done)
-    assert isinstance(again, Done)
-    assert (broken.result.outcome, broken.result.attempts) == ("failed", 1)
-    assert broken.dead_letter == "app broken: fcm credentials unusable"
-    assert again.dead_letter == broken.dead_letter
+    assert isinstance(broken, Again)
+    assert isinstance(again, Again)
+    assert (broken.request.attempt, broken.request.not_before) == (
+        0,
+        clock.now() + timedelta(seconds=30),
+    )
+    assert again.request.not_before == broken.request.not_before
+    assert pauses.current("broken", clock.now()) is not None
     assert isinstance(other, Done)
     assert other.result.outcome == "delivered"
     assert [request.app_id for request in default.sent] == ["other"]

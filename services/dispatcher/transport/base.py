@@ -15,6 +15,12 @@ class ConnectionFailed(Exception):
     """No reply came: the connection failed, was closed, or the request timed out. Retry it."""
 
 
+class NotProcessed(ConnectionFailed):
+    """The server refused the request before processing any of it (GOAWAY naming a lower last
+    stream, RST_STREAM REFUSED_STREAM, a connection already closing; RFC 9113 8.7): it may go
+    again at once, on a usable connection, as if it had never been sent."""
+
+
 @dataclass(frozen=True)
 class Response:
     """A provider's reply; header names are lower-case."""

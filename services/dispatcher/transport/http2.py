@@ -1,6 +1,9 @@
 """An HTTP/2 client on the h2 library for providers' send APIs: one TLS connection per origin,
 requests multiplexed up to the server's stream limit, flow control honoured both ways, and a
-GOAWAY or a lost connection reported as ConnectionFailed so the push is retried.
+lost connection reported as ConnectionFailed so the push is retried. A request the server never
+processed (RFC 9113 8.7: above a GOAWAY's last stream id, refused with REFUSED_STREAM, or meeting a
+connection already closing) goes again at once on a usable connection, a new one after a GOAWAY,
+and is not reported at all: it does not count as an attempt.
 
 Headers are normalised here (names lower-cased, values stripped), so h2 does not do it again, and
 h2 does not validate them either: every header value is made by a payload renderer from
@@ -34,8 +37,12 @@ import h2.exceptions
 import hpack
 from hpack.struct import HeaderWeaklyTyped
 
-from services.dispatcher.transport.base import ConnectionFailed, Response, Sender
+from services.dispatcher.transport.base import ConnectionFailed, NotProcessed, Response, Sender
 from shared.http2_io import H2Writer
+
+#: Times one request may meet a server that refuses it unprocessed before that counts as a failure
+#: (a server that refuses everything must not keep a push spinning here).
+UNPROCESSED_RESENDS = 3
 
 #: Header values that differ on every request (the device in the path, APNs' id and expiry):
 #: entering them in the HPACK table only evicts the ones that repeat (authorization, topic).
@@ -98,9 +105,11 @@ class _Stream:
         self.headers: dict[str, str] = {}
         self.body = bytearray()
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, *, processed: bool = True) -> None:
+        """No reply will come; ``processed`` False when the server said it did nothing with it."""
         if not self.done.done():
-            self.done.set_exception(ConnectionFailed(reason))
+            error = ConnectionFailed(reason) if processed else NotProcessed(reason)
+            self.done.set_exception(error)
 
 
 class _Connection(asyncio.Protocol):
@@ -157,12 +166,17 @@ class _Connection(asyncio.Protocol):
                 self.out.close()
         elif isinstance(event, h2.events.StreamReset) and stream is not None:
             del self.streams[event.stream_id or 0]
-            stream.fail(f"the server reset the stream ({event.error_code!r})")
+            refused = event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM
+            stream.fail(
+                f"the server reset the stream ({event.error_code!r})", processed=not refused
+            )
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.usable = False
             last = event.last_stream_id or 0
             for stream_id in [s for s in self.streams if s > last]:
-                self.streams.pop(stream_id).fail("the server sent GOAWAY before this request")
+                self.streams.pop(stream_id).fail(
+                    "the server sent GOAWAY before this request", processed=False
+                )
             if not self.streams:
                 self.out.close()
 
@@ -187,7 +201,7 @@ class _Connection(asyncio.Protocol):
         while self.usable and len(self.streams) >= self.h2.remote_settings.max_concurrent_streams:
             await self._wait()
         if not self.usable:
-            raise ConnectionFailed("the connection is closing")
+            raise NotProcessed("the connection is closing")
         try:
             stream_id = self.h2.get_next_available_stream_id()
             stream = _Stream(asyncio.get_running_loop())
@@ -250,15 +264,20 @@ class H2Client:
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Response:
         parts = urllib.parse.urlsplit(url)
         host, port = parts.hostname or "", parts.port or 443
-        if parts.scheme != "https" or (host, port) in self._not_h2:
-            return await self._fallback.post(url, headers, body)
-        connection = await self._connection(host, port)
-        if connection is None:
-            return await self._fallback.post(url, headers, body)
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
-        return await connection.request(path, headers, body)
+        for _ in range(UNPROCESSED_RESENDS):
+            if parts.scheme != "https" or (host, port) in self._not_h2:
+                return await self._fallback.post(url, headers, body)
+            connection = await self._connection(host, port)
+            if connection is None:
+                return await self._fallback.post(url, headers, body)
+            try:
+                return await connection.request(path, headers, body)
+            except NotProcessed as refused:
+                unprocessed = refused
+        raise ConnectionFailed(f"refused {UNPROCESSED_RESENDS} times unprocessed: {unprocessed}")
 
     async def _connection(self, host: str, port: int) -> _Connection | None:
         """The origin's open connection, opened now if needed; None if it does not speak h2."""

@@ -22,6 +22,7 @@ from services.emulators.apns.settings import ApnsEmulatorSettings
 from services.emulators.apns.state import ApnsEmulatorState, Attempt, Recorded
 from services.emulators.fast_routes import FastRoute, add_fast_routes
 from services.emulators.faults import FaultSpecError, parse_fault
+from services.emulators.h2_server import CONNECTION_EXTENSION
 from services.emulators.load import add_load_routes
 from shared.clock import Clock, SystemClock
 from shared.http import ApiError, create_http_app
@@ -61,7 +62,7 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
         now = clock.now()
         try:
             auth = _authenticate(checker, request, certificates)
-            fault = state.faults.take()
+            fault = state.faults.take(clock.now())
             if fault is not None:
                 await asyncio.sleep(fault.delay_seconds)
                 if fault.status:
@@ -120,7 +121,9 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
     @app.post("/emulator/faults", tags=["emulator"], status_code=204)
     async def faults(request: Request) -> Response:
         try:
-            state.faults.pending = parse_fault(await request.body(), frozenset(FAULT_REASONS))
+            state.faults.pending = parse_fault(
+                await request.body(), frozenset(FAULT_REASONS), clock.now()
+            )
         except FaultSpecError as error:
             raise ApiError(400, "invalid_fault", str(error)) from None
         return Response(status_code=204)
@@ -143,5 +146,6 @@ def _authenticate(checker: ProviderTokenChecker, request: Request, certificates:
     authorization = request.headers.get("authorization")
     if authorization is None and certificates and request.url.scheme == "https":
         return "certificate"
-    checker.check(authorization)
+    connection = request.scope.get("extensions", {}).get(CONNECTION_EXTENSION)
+    checker.check(authorization, connection or request.scope.get("client"))
     return "token"

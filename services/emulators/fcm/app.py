@@ -86,7 +86,7 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
     async def accept(request: Request, project: str) -> tuple[str, dict[str, Any]]:
         """The accepted message's name and body; raises FcmApiError as FCM would refuse it."""
         _authorize(issuer, request, project)
-        fault = state.faults.take()
+        fault = state.faults.take(clock.now())
         if fault is not None:
             await asyncio.sleep(fault.delay_seconds)
             if fault.status:
@@ -139,7 +139,9 @@ def create_app(settings: FcmEmulatorSettings, clock: Clock | None = None) -> Fas
     @app.post("/emulator/faults", tags=["emulator"], status_code=204)
     async def faults(request: Request) -> Response:
         try:
-            state.faults.pending = parse_fault(await request.body(), frozenset(FAULT_STATUSES))
+            state.faults.pending = parse_fault(
+                await request.body(), frozenset(FAULT_STATUSES), clock.now()
+            )
         except FaultSpecError as error:
             raise FcmApiError(400, str(error)) from None
         return Response(status_code=204)

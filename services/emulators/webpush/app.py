@@ -111,7 +111,7 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
         subscription = state.subscription(subscription_id)
         if subscription is None:
             raise PushRefused(404, "no such subscription")
-        fault = state.faults.take()
+        fault = state.faults.take(clock.now())
         if fault is not None:
             await asyncio.sleep(fault.delay_seconds)
             if fault.status:
@@ -158,7 +158,7 @@ def create_app(settings: WebPushEmulatorSettings, clock: Clock | None = None) ->
     @app.post("/emulator/faults", tags=["emulator"], status_code=204)
     async def faults(request: Request) -> Response:
         try:
-            state.faults.pending = parse_fault(await request.body(), FAULT_STATUSES)
+            state.faults.pending = parse_fault(await request.body(), FAULT_STATUSES, clock.now())
         except FaultSpecError as error:
             raise ApiError(400, "invalid_fault", str(error)) from None
         return Response(status_code=204)

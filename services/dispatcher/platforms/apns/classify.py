@@ -1,8 +1,13 @@
 """What an APNs reply means for the push, read from a table that cites Apple's docs per row.
 
 Pure: the caller passes the reply and the time. Rows are tried in order; the first match wins.
+A reply about the push fails it (only when Apple will refuse it again) or retries it; a reply about
+the app's credentials, topic or provider token pauses the app (its pushes wait for new credentials
+or the pause's end), whatever the push.
 Docs: "Handling notification responses from APNs" (statuses and reasons)
 https://developer.apple.com/documentation/usernotifications/handling-notification-responses-from-apns
+and "Establishing a token-based connection to APNs" (provider tokens)
+https://developer.apple.com/documentation/usernotifications/establishing-a-token-based-connection-to-apns
 """
 
 from __future__ import annotations
@@ -13,15 +18,14 @@ from typing import Literal
 
 from services.dispatcher.domain import (
     Delivered,
-    Halt,
-    Reauthenticate,
+    Pause,
     Rejected,
     RetryLater,
     Verdict,
     parse_retry_after,
 )
 
-Action = Literal["delivered", "token_invalid", "failed", "retry", "reauthenticate", "halt"]
+Action = Literal["delivered", "token_invalid", "failed", "retry", "pause"]
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,18 @@ RULES: tuple[Rule, ...] = (
         "environment",
     ),
     Rule(400, "IdleTimeout", "retry", "400 IdleTimeout: the connection idled out; send again"),
-    Rule(400, "BadTopic", "halt", "400 BadTopic: the apns-topic is invalid (configuration)"),
-    Rule(400, "MissingTopic", "halt", "400 MissingTopic: apns-topic is required (configuration)"),
+    Rule(
+        400,
+        "BadTopic",
+        "pause",
+        "400 BadTopic: the apns-topic is invalid; the app's bundle id is wrong for every push",
+    ),
+    Rule(400, "MissingTopic", "pause", "400 MissingTopic: apns-topic is required (the app's)"),
     Rule(
         400,
         "TopicDisallowed",
-        "halt",
-        "400 TopicDisallowed: pushing to this topic is not allowed (configuration)",
+        "pause",
+        "400 TopicDisallowed: pushing to this topic is not allowed with these credentials",
     ),
     Rule(
         400,
@@ -77,18 +86,20 @@ RULES: tuple[Rule, ...] = (
     Rule(
         403,
         "ExpiredProviderToken",
-        "reauthenticate",
-        "403 ExpiredProviderToken: the provider token is stale; generate a new one",
+        "pause",
+        "403 ExpiredProviderToken: the token's iat is over an hour old by Apple's clock. Herald's "
+        "token is at most one refresh period old by ours, so our clock is behind: every push of "
+        "the app would be refused until the next period's token",
     ),
     Rule(
         403,
         None,
-        "halt",
+        "pause",
         "403 BadCertificate, BadCertificateEnvironment, Forbidden, InvalidProviderToken, "
-        "MissingProviderToken: the certificate or provider token is refused for every push",
+        "MissingProviderToken: the app's certificate or signing key is refused for every push",
     ),
-    Rule(404, None, "halt", "404 BadPath: the request path is wrong (configuration)"),
-    Rule(405, None, "halt", "405 MethodNotAllowed: only POST is supported (a client bug)"),
+    Rule(404, None, "pause", "404 BadPath: the request path is wrong; every push alike"),
+    Rule(405, None, "pause", "405 MethodNotAllowed: only POST is supported; every push alike"),
     Rule(
         410,
         None,
@@ -100,8 +111,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         429,
         "TooManyProviderTokenUpdates",
-        "retry",
-        "429 TooManyProviderTokenUpdates: the provider token is being updated too often",
+        "pause",
+        "429 TooManyProviderTokenUpdates: the provider token changed too often; Apple engineers: "
+        "that connection stays unusable until enough time has passed, so the app waits (and its "
+        "connections are replaced)",
     ),
     Rule(
         429,
@@ -126,12 +139,10 @@ def classify(reply: Reply, now: datetime) -> Verdict:
         return Rejected("token_invalid", reason, reply.status, _since(reply.timestamp))
     if rule.action == "failed":
         return Rejected("failed", reason, reply.status)
+    asked = parse_retry_after(reply.retry_after, now) or 0.0
     if rule.action == "retry":
-        asked = parse_retry_after(reply.retry_after, now) or 0.0
         return RetryLater(reason, reply.status, asked)
-    if rule.action == "reauthenticate":
-        return Reauthenticate(reason, reply.status)
-    return Halt(reason, reply.status)
+    return Pause(reason, reply.status, asked)
 
 
 def _since(timestamp: int | None) -> datetime | None:

@@ -3,6 +3,9 @@
 aioapns matches replies to requests by apns-id and never gives up on one that gets no reply, so
 each send is bounded here. The apns-id is the push request's event id: every attempt of one
 notification to one device carries the same id, and a retry replaces rather than doubles.
+
+After 429 TooManyProviderTokenUpdates the app's connections are replaced: Apple keeps refusing a
+connection that saw its token change too often, and judges a new one afresh.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from contracts.push import PushRequest
-from services.dispatcher.domain import Reauthenticate, Rejected, RetryLater, Verdict
+from services.dispatcher.domain import Pause, Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.apns import classify
 from services.dispatcher.platforms.apns.aioapns_adapter import (
     CONNECTION_ERRORS,
@@ -23,8 +26,18 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock
 from shared.platforms.apns import payload
 from shared.platforms.apns.credentials import ApnsCredential, certificate
+from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.apns.settings import HOSTS
 from shared.platforms.base import CredentialsError, PayloadError
+
+#: Replies about the apns-topic: the app's own topic pauses the app, a topic of the push's own (its
+#: override, or a push type that needs a suffixed topic) fails that push.
+TOPIC_REASONS = frozenset({"BadTopic", "MissingTopic", "TopicDisallowed"})
+PLAIN_PUSH_TYPES = frozenset({"alert", "background"})
+
+
+def _own_topic(message: ApnsMessage) -> bool:
+    return message.topic is not None or message.push_type not in PLAIN_PUSH_TYPES
 
 
 class ApnsProvider:
@@ -50,8 +63,11 @@ class ApnsProvider:
         except CONNECTION_ERRORS as exc:
             return RetryLater(f"connection to APNs failed: {type(exc).__name__}: {exc}", None)
         verdict = classify.classify(reply, now)
-        if isinstance(verdict, Reauthenticate) and self.tokens is not None:
-            self.tokens.stale()
+        if isinstance(verdict, Pause):
+            if reply.reason in TOPIC_REASONS and _own_topic(message):
+                return Rejected("failed", f"the topic of this push: {verdict.reason}", reply.status)
+            if reply.reason == "TooManyProviderTokenUpdates":
+                self._connections.close()
         return verdict
 
     @property

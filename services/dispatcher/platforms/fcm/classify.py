@@ -1,6 +1,8 @@
 """What an FCM HTTP v1 reply means for the push, read from a table that cites FCM's docs per row.
 
 Pure: the caller passes the reply and the time. Rows are tried in order; the first match wins.
+A refusal of the app's service account or project pauses the app (its pushes wait for new
+credentials or the pause's end); only a push FCM will refuse again fails.
 Docs: ErrorCode https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode and
 "Detect invalid token responses" https://firebase.google.com/docs/cloud-messaging/manage-tokens
 """
@@ -14,7 +16,7 @@ from typing import Any, Literal
 
 from services.dispatcher.domain import (
     Delivered,
-    Halt,
+    Pause,
     Reauthenticate,
     Rejected,
     RetryLater,
@@ -25,7 +27,7 @@ from services.dispatcher.domain import (
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
 
-Action = Literal["delivered", "token_invalid", "failed", "retry", "reauthenticate", "halt"]
+Action = Literal["delivered", "token_invalid", "failed", "retry", "reauthenticate", "pause"]
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         (401,),
         "THIRD_PARTY_AUTH_ERROR",
-        "failed",
+        "retry",
         "ErrorCode THIRD_PARTY_AUTH_ERROR: the project's APNs certificate or web push key is "
-        "invalid or missing; only this device's kind is affected and retrying cannot fix it",
+        "invalid or missing; only this device's kind is affected (so the app is not paused), and "
+        "it passes once the operator fixes the project: retry, at most every five minutes",
+        wait_at_least=300.0,
     ),
     Rule(
         (401,),
@@ -137,9 +141,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         (403,),
         None,
-        "halt",
+        "pause",
         "403 PERMISSION_DENIED: the service account may not send for this project; every push "
-        "would be refused alike until the configuration is fixed",
+        "of the app would be refused alike until its credentials are fixed",
     ),
     Rule(
         (404,),
@@ -150,8 +154,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         (404,),
         None,
-        "halt",
-        "404 without UNREGISTERED: the project or endpoint does not exist (configuration)",
+        "pause",
+        "404 without UNREGISTERED: the app's project or endpoint does not exist (credentials)",
     ),
     Rule(
         (429,),
@@ -190,7 +194,8 @@ def classify(reply: Reply, now: datetime) -> Verdict:
         return RetryLater(reason, reply.status, max(asked, rule.wait_at_least))
     if rule.action == "reauthenticate":
         return Reauthenticate(reason, reply.status)
-    return Halt(reason, reply.status)
+    asked = parse_retry_after(reply.retry_after, now) or 0.0
+    return Pause(reason, reply.status, asked)
 
 
 def describe(reply: Reply) -> str:

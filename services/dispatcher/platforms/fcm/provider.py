@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.push import PushRequest
-from services.dispatcher.domain import Halt, Reauthenticate, Rejected, RetryLater, Verdict
+from services.dispatcher.domain import Pause, Reauthenticate, Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.fcm import classify
 from services.dispatcher.platforms.fcm.auth import AccessTokens, ServiceAccountRefresher
 from services.dispatcher.settings import DispatcherSettings
@@ -52,7 +52,7 @@ class FcmProvider:
         try:
             token = await self._tokens.get()
         except CredentialsError as exc:
-            return Halt(f"no FCM access token: {exc}", None)
+            return Pause(f"no FCM access token: {exc}", None)
         headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
         try:
             async with asyncio.timeout(self._timeout):

@@ -3,23 +3,31 @@
 Pure: the caller passes the reply and the time. Rows are tried in order; the first match wins.
 Docs: RFC 8030 (Generic Event Delivery Using HTTP Push) sections 5, 7.3, 8.4 and 9.3; RFC 8292
 (VAPID) section 4; RFC 8291 (Message Encryption); RFC 6585 section 4 (429).
+
+A VAPID refusal concerns either the subscription (bound to another application server key: that
+push fails) or the app's key and token (every push of the app alike: the app pauses). Push services
+do not agree on the status for either (RFC 8292 4.2 allows 401 or 403; Mozilla's autopush answers
+401 to any VAPID error, FCM 403 to a key mismatch), so a refusal that names a key mismatch is the
+subscription's and any other is the key's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from services.dispatcher.domain import (
     Delivered,
+    Pause,
     Rejected,
     RetryLater,
     Verdict,
     parse_retry_after,
 )
 
-Action = Literal["delivered", "token_invalid", "failed", "retry"]
+Action = Literal["delivered", "token_invalid", "failed", "retry", "pause"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,17 @@ class Reply:
     retry_after: str | None = None
 
 
+#: Words push services use when a subscription is bound to another key: autopush "VAPID public key
+#: mismatch", Apple "VapidPkHashMismatch", FCM "does not correspond to the sender ID", the emulator
+#: "not the subscription's applicationServerKey".
+KEY_MISMATCH = ("mismatch", "does not correspond", "applicationserverkey")
+
+
+def _names_a_key_mismatch(reply: Reply) -> bool:
+    text = reply.text.lower()
+    return any(words in text for words in KEY_MISMATCH)
+
+
 @dataclass(frozen=True)
 class Rule:
     """One row: the statuses it matches, what they mean, and where the RFCs say so."""
@@ -39,6 +58,10 @@ class Rule:
     statuses: tuple[int, ...]
     action: Action
     doc: str
+    when: Callable[[Reply], bool] | None = None
+
+    def matches(self, reply: Reply) -> bool:
+        return reply.status in self.statuses and (self.when is None or self.when(reply))
 
 
 RULES: tuple[Rule, ...] = (
@@ -61,8 +84,15 @@ RULES: tuple[Rule, ...] = (
     Rule(
         (401, 403),
         "failed",
-        "RFC 8292 4: the push service refused the VAPID token or the subscription is bound to "
-        "another application server key; only this subscription is affected",
+        "RFC 8292 4.2: the subscription is restricted to another application server key; only "
+        "this subscription is affected, and it will be refused again",
+        when=_names_a_key_mismatch,
+    ),
+    Rule(
+        (401, 403),
+        "pause",
+        "RFC 8292 4.2: the VAPID authentication is absent or invalid (401 or 403): the app's key "
+        "or token is refused for every push until its credentials change",
     ),
     Rule(
         (400,),
@@ -81,7 +111,7 @@ RULES: tuple[Rule, ...] = (
 
 def classify(reply: Reply, now: datetime) -> Verdict:
     """The verdict of the first matching row; an unknown reply fails this push only."""
-    rule = next((r for r in RULES if reply.status in r.statuses), None)
+    rule = next((r for r in RULES if r.matches(reply)), None)
     reason = describe(reply)
     if rule is None:
         return Rejected("failed", f"unexpected reply: {reason}", reply.status)
@@ -93,6 +123,8 @@ def classify(reply: Reply, now: datetime) -> Verdict:
         )
         return Rejected(outcome, reason, reply.status)
     asked = parse_retry_after(reply.retry_after, now) or 0.0
+    if rule.action == "pause":
+        return Pause(reason, reply.status, asked)
     return RetryLater(reason, reply.status, asked)
 
 

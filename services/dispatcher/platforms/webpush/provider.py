@@ -70,7 +70,11 @@ class WebPushProvider:
             "Content-Type": "application/octet-stream",
             "Authorization": self.vapid.header(_origin(subscription)),
         }
-        body = encrypt(message.plaintext, subscription)
+        try:
+            body = encrypt(message.plaintext, subscription)
+        except ValueError as exc:
+            reason = f"the subscription's p256dh is not a usable P-256 public key: {exc}"
+            return Rejected("token_invalid", reason, None)
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._sender.post(endpoint, headers, body)
