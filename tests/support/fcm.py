@@ -3,7 +3,7 @@ the token endpoint and inspection over plain HTTP) on free loopback ports, with 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,8 @@ from services.emulators.tls import LocalCa, create_ca
 from shared.clock import Clock
 from shared.embedded.ports import free_port
 from tests.support.emulator_client import EmulatorInspection, serving
+
+PROJECT = "herald-test"
 
 
 @dataclass(frozen=True)
@@ -52,23 +54,19 @@ class RunningEmulator(EmulatorInspection):
 
 @asynccontextmanager
 async def fcm_emulator(
-    folder: Path,
-    *,
-    project_id: str = "herald-test",
-    clock: Clock | None = None,
-    also_trust: Sequence[Path] = (),
+    folder: Path, *, clock: Clock | None = None
 ) -> AsyncIterator[RunningEmulator]:
-    """Serve an emulator that trusts one freshly generated account (plus ``also_trust``)."""
+    """Serve an emulator that trusts one freshly generated account of project ``PROJECT``."""
     ca = create_ca(folder / "ca")
     server = ca.issue_server(folder / "tls")
     tls_port, http_port = free_port(), free_port()
-    account_path = folder / f"{project_id}-service-account.json"
+    account_path = folder / f"{PROJECT}-service-account.json"
     account = write_service_account(
-        account_path, project_id=project_id, token_uri=f"http://{LOOPBACK}:{http_port}/token"
+        account_path, project_id=PROJECT, token_uri=f"http://{LOOPBACK}:{http_port}/token"
     )
     settings = FcmEmulatorSettings(
         http_port=http_port,
-        fcm_emulator_service_accounts=[account_path, *also_trust],
+        fcm_emulator_service_accounts=[account_path],
         fcm_emulator_tls_port=tls_port,
         fcm_emulator_cert_file=server.cert,
         fcm_emulator_key_file=server.key,
