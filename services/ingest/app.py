@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts import topics
+from services.ingest.acceptance import Acceptor
 from services.ingest.cancel import CancelResults, add_cancel_routes
 from services.ingest.handlers import SubmittedHandler
 from services.ingest.http_api import add_routes
-from services.ingest.intake import Intake
 from services.ingest.settings import IngestSettings
 from services.ingest.store import SubmissionStore
 from shared.clock import Clock, SystemClock
@@ -25,7 +25,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def build(settings: IngestSettings, clock: Clock | None = None) -> ServiceParts:
-    """Wire ingest: HTTP API and submitted-topic consumer over one Intake."""
+    """Wire ingest: HTTP API and submitted-topic consumer over one Acceptor."""
     clock = clock or SystemClock()
     pool = await create_pool(settings, SCHEMA)
     await migrate(pool, SCHEMA, MIGRATIONS)
@@ -33,12 +33,12 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
     bus = create_bus(settings, client_id=NAME, observability=settings)
     tenancy = await start_tenancy(settings, settings, NAME)
     store = SubmissionStore(pool)
-    intake = Intake(store, bus, clock, max_content_bytes=settings.max_content_bytes)
+    acceptor = Acceptor(store, bus, clock, max_content_bytes=settings.max_content_bytes)
     subscribe(
         bus,
         topics.SUBMITTED,
         group=NAME,
-        handler=SubmittedHandler(intake, tenancy.directory.known),
+        handler=SubmittedHandler(acceptor, tenancy.directory.known),
         clock=clock,
     )
     http_app = create_http_app(
@@ -46,7 +46,7 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
         description="Send notifications to your users. Authenticate with your app's API key.",
     )
     authenticated_app = app_of(authorize(tenancy.authenticator, tenancy.limiter, "send"))
-    add_routes(http_app, intake, authenticated_app)
+    add_routes(http_app, acceptor, authenticated_app)
     cancel_results = CancelResults(bus)
     add_cancel_routes(
         http_app,

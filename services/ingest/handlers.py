@@ -1,20 +1,20 @@
-"""The Kafka intake: submitted events go through the same Intake as HTTP requests."""
+"""The Kafka intake: submitted events go through the same Acceptor as HTTP requests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from contracts.notifications import NotificationSubmitted
+from services.ingest.acceptance import Acceptor, IdempotencyConflict
 from services.ingest.domain import RequestProblem
-from services.ingest.intake import IdempotencyConflict, Intake
 from shared.kafka import Received, Rejection
 
 
 class SubmittedHandler:
     """Accepts each submitted event; refusals become rejections with the reason."""
 
-    def __init__(self, intake: Intake, known_app: Callable[[str], bool]) -> None:
-        self.intake = intake
+    def __init__(self, acceptor: Acceptor, known_app: Callable[[str], bool]) -> None:
+        self.acceptor = acceptor
         self.known_app = known_app
 
     async def __call__(
@@ -27,7 +27,7 @@ class SubmittedHandler:
                 rejections.append(Rejection(item, f"app_id: unknown app {event.app_id!r}"))
                 continue
             try:
-                await self.intake.accept(event.app_id, event, source="kafka")
+                await self.acceptor.accept(event.app_id, event, source="kafka")
             except RequestProblem as problem:
                 rejections.append(Rejection(item, str(problem)))
             except IdempotencyConflict as conflict:

@@ -8,8 +8,8 @@ from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
 
 from contracts.content import NotificationRequest
+from services.ingest.acceptance import Acceptor, IdempotencyConflict
 from services.ingest.domain import RequestProblem
-from services.ingest.intake import IdempotencyConflict, Intake
 from shared.http import ApiError
 
 
@@ -29,7 +29,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def add_routes(app: FastAPI, intake: Intake, authenticated_app: Any) -> None:
+def add_routes(app: FastAPI, acceptor: Acceptor, authenticated_app: Any) -> None:
     """Mount the sender API on ``app``."""
 
     @app.post(
@@ -47,7 +47,7 @@ def add_routes(app: FastAPI, intake: Intake, authenticated_app: Any) -> None:
     ) -> Accepted:
         """Accepted once every recipient's event is durable; a replay returns the first answer."""
         try:
-            acceptance = await intake.accept(app_id, request, source="http")
+            acceptance = await acceptor.accept(app_id, request, source="http")
         except RequestProblem as problem:
             raise ApiError(422, "invalid_request", str(problem), field=problem.field) from None
         except IdempotencyConflict as conflict:

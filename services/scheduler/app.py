@@ -12,7 +12,7 @@ from services.scheduler.handlers import (
     PreferencesHandler,
     UserNotificationHandler,
 )
-from services.scheduler.intake import Intake
+from services.scheduler.planning import Planner
 from services.scheduler.release import ReleaseLoop
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import SchedulerStore
@@ -39,7 +39,7 @@ class Scheduler:
 
 
 async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> Scheduler:
-    """Wire the scheduler: intake of users' copies, cancels, preferences, the release loop."""
+    """Wire the scheduler: planning of users' copies, cancels, preferences, the release loop."""
     clock = clock or SystemClock()
     pool = await create_pool(settings, SCHEMA)
     try:
@@ -59,8 +59,8 @@ async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> S
         lock_timeout=timedelta(seconds=settings.scheduler_lock_timeout_seconds),
         retention=timedelta(hours=settings.scheduler_retention_hours),
     )
-    intake = Intake(store, clock, releaser.wake)
-    subscribe(bus, topics.USER, group=NAME, handler=UserNotificationHandler(intake), clock=clock)
+    planner = Planner(store, clock, releaser.wake)
+    subscribe(bus, topics.USER, group=NAME, handler=UserNotificationHandler(planner), clock=clock)
     subscribe(
         bus,
         topics.CANCEL,

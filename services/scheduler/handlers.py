@@ -14,7 +14,7 @@ from contracts.notifications import UserNotification
 from contracts.schedule import NotificationCancel
 from contracts.users import UserPreferences
 from services.scheduler import domain, outcomes
-from services.scheduler.intake import Intake
+from services.scheduler.planning import Planner
 from services.scheduler.preferences_store import UserKey, save_preferences
 from services.scheduler.store import SchedulerStore
 from shared.clock import Clock
@@ -25,11 +25,11 @@ from shared.kafka import Publisher, Received, Rejection
 class UserNotificationHandler:
     """Takes each batch of users' copies in; the release loop sends them when due."""
 
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
+    def __init__(self, planner: Planner) -> None:
+        self.planner = planner
 
     async def __call__(self, batch: Sequence[Received[UserNotification]]) -> Sequence[Rejection]:
-        await self.intake.take_in([item.message for item in batch])
+        await self.planner.take_in([item.message for item in batch])
         return ()
 
 

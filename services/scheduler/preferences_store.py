@@ -1,7 +1,7 @@
 """The SQL of the scheduler's copy of users' preferences (from the registry's users.preferences).
 
 Kept apart from store.py, which holds the copies themselves; both take the caller's connection so
-that intake and re-planning read and write in one transaction.
+that planning and re-planning read and write in one transaction.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ PRUNE_BATCH = 10_000
 
 class ReleaseLoop:
     """Settles due copies, then sleeps until the next one is due, a poll interval passes, or
-    ``wake`` is called (by intake, by a preference change, or by a test that moved its clock)."""
+    ``wake`` is called (by the planner, a preference change, or a test that moved its clock)."""
 
     def __init__(
         self,

@@ -36,7 +36,7 @@ class Acceptance:
     replayed: bool
 
 
-class Intake:
+class Acceptor:
     """Validates, dedupes on (app, idempotency key) and expands a request into per-user events."""
 
     def __init__(

@@ -19,7 +19,7 @@ from shared.clock import Clock
 from shared.db import Connection, transaction
 
 
-class Intake:
+class Planner:
     """Plans and stores copies; wakes the release loop when one is due sooner than it expects."""
 
     def __init__(
