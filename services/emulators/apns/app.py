@@ -1,7 +1,7 @@
 """The APNs emulator's HTTP surface: ``POST /3/device/{token}`` and the inspection routes.
 
-Served over TLS + HTTP/2 (the provider API) and plain HTTP (inspection and health) by server.py.
-Replies carry the request's ``apns-id`` (or a new one), as APNs does.
+``services.emulators.serving`` serves it over TLS + HTTP/2 (the provider API) and plain HTTP
+(inspection and health). Replies carry the request's ``apns-id`` (or a new one), as APNs does.
 """
 
 import asyncio

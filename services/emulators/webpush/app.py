@@ -1,7 +1,8 @@
 """The Web Push emulator's HTTP surface: subscriptions, ``POST /push/{id}`` and inspection routes.
 
-Push messages arrive over TLS (server.py serves it); subscriptions are made and inspected over
-plain HTTP. A subscription's endpoint uses the TLS port, so it passes Herald's https rule.
+Push messages arrive over TLS + HTTP/2 (``services.emulators.serving``); subscriptions are made
+and inspected over plain HTTP. A subscription's endpoint uses the TLS port, so it passes Herald's
+https rule.
 """
 
 import asyncio
