@@ -31,10 +31,12 @@ from typing import Any
 
 import h2.config
 import h2.exceptions
+from h2.events import ConnectionTerminated
 
 from services.dispatcher.platforms.apns.classify import Reply
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
-from services.dispatcher.transport.http2 import CompactH2Connection
+from services.dispatcher.transport.base import NotProcessed
+from services.dispatcher.transport.http2 import UNPROCESSED_RESENDS, CompactH2Connection
 from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.base import CredentialsError
 
@@ -67,7 +69,14 @@ from aioapns.connection import (  # noqa: E402
 from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded  # noqa: E402
 
 #: What a failed connection to APNs raises: the push waits and is tried again.
-CONNECTION_ERRORS = (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError, ssl.SSLError)
+CONNECTION_ERRORS = (
+    ConnectionError,
+    ConnectionClosed,
+    MaxAttemptsExceeded,
+    NotProcessed,
+    OSError,
+    ssl.SSLError,
+)
 
 #: Keep connections open while idle for this long (aioapns closes them after 10 s).
 IDLE_SECONDS = 300
@@ -127,6 +136,18 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
                     self.partial[stream_id] = body
                 return
             super().on_data_received(body, stream_id)
+
+        def on_connection_terminated(self, event: ConnectionTerminated) -> None:
+            """GOAWAY: requests above its last stream id were never processed (RFC 9113 6.8).
+            They fail with NotProcessed, to go again on another connection uncounted (aioapns
+            would fail them with the processed ones); this one is handed out no more."""
+            self.free_channels.bound = 0
+            last = event.last_stream_id or 0
+            for stream_id in [s for s in self.request_streams if s > last]:
+                waiting = self.requests.pop(self.request_streams.pop(stream_id), None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_exception(NotProcessed("APNs sent GOAWAY before this request"))
+            super().on_connection_terminated(event)
 
         def on_stream_ended(self, stream_id: int) -> None:
             """Forget the finished stream: aioapns drops a stream's entry only for an error with a
@@ -240,7 +261,7 @@ class ApnsConnections:
             apns_topic=message.topic,
         )
         try:
-            result = await self._pool.send_notification(notification)
+            result = await self._send(notification)
         finally:
             retry_after = self._notes.take(apns_id)
         return Reply(
@@ -250,6 +271,13 @@ class ApnsConnections:
             retry_after=retry_after,
             apns_id=result.notification_id,
         )
+
+    async def _send(self, notification: NotificationRequest) -> NotificationResult:
+        """A request APNs refused unprocessed goes again at once, a few times at most."""
+        for _ in range(UNPROCESSED_RESENDS - 1):
+            with contextlib.suppress(NotProcessed):
+                return await self._pool.send_notification(notification)
+        return await self._pool.send_notification(notification)
 
     def held(self) -> tuple[int, int]:
         """Open connections, and the per-request entries aioapns still holds on them: none once
