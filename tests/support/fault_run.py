@@ -1,9 +1,9 @@
 """Many notifications through a whole running stack, counted at the provider emulators per
 notification id and platform, so a fault test can tell a lost delivery from a repeated one.
 
-It builds on the pipeline benchmark's pieces (population, rate-limited POST, receipts collector):
-the emulators' receipts name the notification, and every user has one device per platform, so
-each accepted notification owes exactly one delivery to each platform.
+It builds on the pipeline benchmark's pieces (population, rate-limited POST, receipts collector).
+The emulators' receipts name the notification, and no user has two devices on one platform, so
+each accepted notification owes exactly one delivery to each platform its user has a device on.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from contracts import topics
 from contracts.push import PLATFORMS, Platform
 from services.devstack.stack import LocalStack
+from shared.kafka.clients import client_options
+from shared.settings import KafkaSettings
 from tests.benchmarks.pipeline.client import post
 from tests.benchmarks.pipeline.population import Population, new_family, register_via_api
 from tests.benchmarks.pipeline.sender import flat_out
@@ -76,16 +80,20 @@ class FaultRun:
     retried: int = 0
 
     @classmethod
-    async def prepare(cls, stack: LocalStack, http: httpx.AsyncClient, users: int) -> FaultRun:
-        """Register ``users`` users with one device on each platform."""
-        family = await new_family(http, stack.services["webpush-emulator"].url, users * 3)
+    async def prepare(
+        cls, stack: LocalStack, http: httpx.AsyncClient, users: int, devices_per_user: int
+    ) -> FaultRun:
+        """Register ``users`` users; device d of user u is on platform (u + d) mod 3."""
+        family = await new_family(
+            http, stack.services["webpush-emulator"].url, users * devices_per_user
+        )
         population = await register_via_api(
             http,
             stack.services["registry"].url,
             stack.api_key,
             family,
             users=users,
-            devices_per_user=len(PLATFORMS),
+            devices_per_user=devices_per_user,
             tag=1,
         )
         urls = {p: stack.services[f"{p}-emulator"].url for p in PLATFORMS}
@@ -187,3 +195,23 @@ class FaultRun:
     @property
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.stack.api_key}"}
+
+
+async def parked(settings: KafkaSettings) -> dict[str, int]:
+    """Records on each dead-letter topic and on the rejected topic: what some stage gave up on."""
+    partitions = [
+        TopicPartition(settings.address(topic), number)
+        for topic in topics.all_topics()
+        if topic.name.endswith(".dlq") or topic == topics.REJECTED
+        for number in range(settings.partitions_of(topic))
+    ]
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    found: Counter[str] = Counter()
+    for partition, end in ends.items():
+        found[partition.topic] += end
+    return {name: count for name, count in found.items() if count}
