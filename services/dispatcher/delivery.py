@@ -92,9 +92,24 @@ class Deliverer:
             log.info("push %s expired before it could be sent", request.event_id)
             reason = "TTL ran out before sending"
             return Done(self._result(request, now, "expired", request.attempt, reason))
-        paused = self.pauses.current(request.app_id, now)
-        if paused is not None:
-            return self._hold(request, paused, now)
+        probing = False
+        while True:
+            admission = self.pauses.admit(request.app_id, now)
+            if isinstance(admission, Paused):
+                return self._hold(request, admission, now)
+            if not isinstance(admission, asyncio.Future):
+                probing = admission is True
+                break
+            await asyncio.shield(admission)
+            now = self.clock.now()
+        try:
+            return await self._attempts(request, now)
+        finally:
+            if probing:
+                self.pauses.settled(request.app_id)
+
+    async def _attempts(self, request: PushRequest, now: datetime) -> Step:
+        """Attempt the push (again once after a refused access token) and judge the verdict."""
         attempts = request.attempt
         reauthenticated = False
         while True:

@@ -1,17 +1,21 @@
 """Pauses per app: while a provider refuses an app as a whole (credentials, token updates), that
 app's pushes wait untouched and every other app's keep flowing.
 
-A dispatcher serves one platform, so a pause here is per (app, platform). It ends at its time or
-as soon as the app's credentials change (a new revision from apps.changed), whichever comes first.
-Pauses live in memory, per replica: another replica learns of one from its own first refusal.
+A dispatcher serves one platform, so a pause here is per (app, platform). It ends as soon as the
+app's credentials change (a new revision from apps.changed), or at its time: then one push goes
+first as a probe while the app's other pushes wait for its verdict here, so a refused app costs the
+provider one request per pause, not one per waiting push. Pauses live in memory, per replica:
+another replica learns of one from its own first refusal.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeAlias
 
 from services.dispatcher.domain import PausePolicy
 
@@ -31,6 +35,11 @@ class Paused:
     strikes: int
 
 
+#: What ``admit`` answers: go (None), go as the probe (True), wait for the probe (a future), or
+#: hold the push until the pause ends (Paused).
+Admission: TypeAlias = bool | asyncio.Future[None] | Paused | None
+
+
 class Pauses:
     """The apps this replica holds back, with the credentials revision each pause concerns."""
 
@@ -38,21 +47,40 @@ class Pauses:
         self.policy = policy
         self._revision_of = revision_of
         self._paused: dict[str, Paused] = {}
+        self._probes: dict[str, asyncio.Future[None]] = {}
         self._released: dict[str, datetime] = {}
 
-    def current(self, app_id: str, now: datetime) -> Paused | None:
-        """The app's pause in force at ``now``; a pause whose credentials changed is lifted."""
+    def admit(self, app_id: str, now: datetime) -> Admission:
+        """May a push of the app go now? Whoever gets True is the probe and calls ``settled``."""
         if not self._paused:
             return None
         paused = self._paused.get(app_id)
         if paused is None:
             return None
         if self._revision_of(app_id) != paused.revision:
-            del self._paused[app_id]
-            self._released[app_id] = paused.until
-            log.warning("app %s: its credentials changed; its pushes resume", app_id)
+            self._lift(app_id, paused)
             return None
-        return paused if now < paused.until else None
+        if now < paused.until:
+            return paused
+        probe = self._probes.get(app_id)
+        if probe is not None:
+            return probe
+        self._probes[app_id] = asyncio.get_running_loop().create_future()
+        return True
+
+    def settled(self, app_id: str) -> None:
+        """The probe has its verdict: the pushes waiting for it look again."""
+        probe = self._probes.pop(app_id, None)
+        if probe is not None and not probe.done():
+            probe.set_result(None)
+
+    def current(self, app_id: str, now: datetime) -> Paused | None:
+        """The app's pause in force at ``now``, if any (a pause whose credentials changed is
+        lifted)."""
+        admission = self.admit(app_id, now)
+        if admission is True:
+            self.settled(app_id)
+        return admission if isinstance(admission, Paused) else None
 
     def pause(self, app_id: str, now: datetime, reason: str, *, wait_at_least: float) -> Paused:
         """Hold the app back after a refusal; one already in force is kept (concurrent refusals
@@ -93,3 +121,9 @@ class Pauses:
             del self._released[app_id]
             return not_before
         return now if not_before <= released else not_before
+
+    def _lift(self, app_id: str, paused: Paused) -> None:
+        del self._paused[app_id]
+        self._released[app_id] = paused.until
+        self.settled(app_id)
+        log.warning("app %s: its credentials changed; its pushes resume", app_id)

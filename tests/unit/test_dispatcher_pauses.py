@@ -3,6 +3,7 @@ until its credentials change or the pause ends, while other apps' pushes go out.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -32,12 +33,14 @@ class Revisions:
 class RefusesApp:
     """Refuses every push of the apps in ``refused`` (bad credentials), delivers the others."""
 
-    def __init__(self, *refused: str) -> None:
+    def __init__(self, *refused: str, latency: float = 0.0) -> None:
         self.refused = set(refused)
+        self.latency = latency
         self.sent: list[str] = []
 
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         self.sent.append(request.app_id)
+        await asyncio.sleep(self.latency)
         if request.app_id in self.refused:
             return Pause("403 InvalidProviderToken", 403)
         return Delivered(200, "id")
@@ -159,3 +162,37 @@ async def test_a_delivery_forgets_the_apps_pauses() -> None:
 
     assert isinstance(again, Again)
     assert again.request.not_before == clock.now() + timedelta(seconds=30)
+
+
+async def test_when_a_pause_ends_one_push_probes_and_the_others_wait_for_its_verdict() -> None:
+    provider = RefusesApp("revoked", latency=0.01)
+    subject, clock, _ = setup(provider)
+    await subject.step(push_request(clock.now(), "apns", app_id="revoked"))
+    clock.advance(seconds=30)
+    provider.sent.clear()
+
+    steps = await step_all(
+        subject, [push_request(clock.now(), "apns", app_id="revoked") for _ in range(20)]
+    )
+
+    assert provider.sent == ["revoked"]
+    assert all(isinstance(s, Again) for s in steps)
+    assert {s.request.not_before for s in steps if isinstance(s, Again)} == {
+        clock.now() + timedelta(seconds=60)
+    }
+
+
+async def test_after_a_successful_probe_the_waiting_pushes_all_go() -> None:
+    provider = RefusesApp("revoked", latency=0.01)
+    subject, clock, _ = setup(provider)
+    await subject.step(push_request(clock.now(), "apns", app_id="revoked"))
+    clock.advance(seconds=30)
+    provider.refused.clear()
+    provider.sent.clear()
+
+    steps = await step_all(
+        subject, [push_request(clock.now(), "apns", app_id="revoked") for _ in range(20)]
+    )
+
+    assert len(provider.sent) == 20
+    assert all(isinstance(s, Done) and s.result.outcome == "delivered" for s in steps)
