@@ -16,13 +16,13 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import all_topics
 from services.devstack.stack import LocalStack, StackOptions
 from shared.embedded.kafka import KafkaCluster, start_kafka
-from shared.kafka.admin import observe
+from shared.kafka.admin import admin_client, observe
 from shared.kafka.topology import differences, wanted_topics
+from shared.settings import KafkaSettings
 from tests.support.fault_run import FaultRun, parked
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka_only]
@@ -81,18 +81,14 @@ def lone() -> Iterator[tuple[KafkaCluster, LocalStack]]:
         yield cluster, stack
 
 
-async def partition_leaders(bootstrap: str) -> Counter[int]:
+async def partition_leaders(settings: KafkaSettings) -> Counter[int]:
     """How many partitions (Herald's and Kafka's own) each broker leads."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(settings) as admin:
         described = await admin.describe_topics()
-    finally:
-        await admin.close()
     return Counter(p["leader"] for topic in described for p in topic["partitions"])
 
 
-async def run_with_fault(stack: LocalStack, fault: Callable[[], Awaitable[str]]) -> FaultRun:
+async def run_with_fault(stack: LocalStack, fault: Callable[[], Awaitable[str]]) -> None:
     """Send NOTIFICATIONS through ``stack``, stage ``fault`` once a quarter of the deliveries
     arrived, and check that every delivery and every badge came out right."""
     async with httpx.AsyncClient(timeout=60) as http:
@@ -114,6 +110,7 @@ async def run_with_fault(stack: LocalStack, fault: Callable[[], Awaitable[str]])
         given_up = await parked(stack.kafka_settings())
     print(f"{what} at {at_fault:,} deliveries; {len(run.sent):,} sent ({run.retried} retried)")
     print(f"{outcome.summary()}; {time.monotonic() - started:.0f} s from the first send")
+    print(f"service logs: {stack.run_dir / 'logs'}")
 
     assert at_fault < len(outcome.owed) // 2, "the fault must land while deliveries still flow"
     assert not outcome.missing, outcome.summary()
@@ -122,7 +119,6 @@ async def run_with_fault(stack: LocalStack, fault: Callable[[], Awaitable[str]])
     assert outcome.refused == 0, outcome.summary()
     assert badges == run.owed_badges(), "each notification counted once in its user's badge"
     assert given_up == {}, "no stage parked or refused anything"
-    return run
 
 
 @pytest.mark.timeout(240)
@@ -137,7 +133,7 @@ async def test_a_killed_broker_of_three_loses_no_delivery(
     assert differences(wanted, observed) == [], "every topic on 3 brokers, 2 in sync for a write"
 
     async def kill_the_busiest() -> str:
-        victim, led = (await partition_leaders(cluster.bootstrap)).most_common(1)[0]
+        victim, led = (await partition_leaders(settings)).most_common(1)[0]
         cluster.kill(victim)
         return f"broker {victim} (leader of {led} partitions) killed"
 

@@ -106,10 +106,9 @@ class FaultRun:
         as a product backend does: a replay names the same notification.
         """
         users = itertools.cycle(self.population.users)
-        keys = (unique("fault") for _ in itertools.count())
 
         async def one() -> None:
-            user, key = next(users), next(keys)
+            user, key = next(users), unique("fault")
             body = {
                 "idempotency_key": key,
                 "audience": {"user_ids": [user]},
