@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from services.emulators.connection_faults import add_connection_fault_routes
 from services.emulators.h2_server import H2Server
 
 LOOPBACK = "127.0.0.1"
@@ -54,6 +55,7 @@ def provider_tls(listen: Listen) -> ssl.SSLContext:
 async def serve_until(app: FastAPI, listen: Listen, stop: asyncio.Event) -> None:
     """Serve ``app`` on both ports until ``stop`` is set."""
     provider = H2Server(app, provider_tls(listen))
+    add_connection_fault_routes(app, provider)
     await provider.start(LOOPBACK, listen.tls_port)
     try:
         await serve(app, hypercorn_config(listen), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
