@@ -57,7 +57,7 @@ class DispatcherSettings(
         default=2000.0,
         gt=0,
         description="Fastest rate at which waiting pushes go back round the retry topic while a "
-        "backlog of them streams past (each costs a decode and a publish).",
+        "backlog of them streams past (~50 us of CPU each: fetch, decode, encode, produce).",
     )
     dispatcher_pause_seconds: float = Field(
         default=30.0,

@@ -5,6 +5,7 @@
 """
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -87,7 +88,8 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
                 headers={"apns-id": apns_id, **reject.headers},
             )
         state.attempts.append(Attempt(now, token, 200, None))
-        state.messages.append(Recorded(apns_id, token, now, auth, checked))
+        signed_by = _fingerprint(request.headers.get("authorization")) if auth == "token" else None
+        state.messages.append(Recorded(apns_id, token, now, auth, checked, signed_by))
         load.note(arrived, _notification_id(checked.payload), 200)
         log.info("accepted %s for %s", apns_id, token_ref(token))
         await load.wait()
@@ -139,6 +141,14 @@ def create_app(settings: ApnsEmulatorSettings, clock: Clock | None = None) -> Fa
 def _notification_id(payload: dict[str, Any]) -> str | None:
     value = payload.get("herald_notification_id")
     return value if isinstance(value, str) else None
+
+
+def _fingerprint(authorization: str | None) -> str | None:
+    """A short hash of the provider token a request carried: a listing shows which requests
+    shared one (a restarted sender, other replicas) without holding the token."""
+    if authorization is None:
+        return None
+    return hashlib.sha256(authorization.encode()).hexdigest()[:16]
 
 
 def _authenticate(checker: ProviderTokenChecker, request: Request, certificates: bool) -> str:

@@ -23,6 +23,7 @@ class Recorded:
     received_at: datetime
     auth: str
     checked: Checked
+    provider_token_hash: str | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -30,6 +31,7 @@ class Recorded:
             "token": self.token,
             "received_at": self.received_at.isoformat(),
             "auth": self.auth,
+            "provider_token_hash": self.provider_token_hash,
             "headers": {
                 "apns-topic": self.checked.topic,
                 "apns-push-type": self.checked.push_type,
