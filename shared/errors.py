@@ -33,12 +33,17 @@ class PermanentError(Exception):
 
 
 #: Failures of a dependency (network, database, broker) rather than of the input: retry them.
-RETRYABLE: tuple[type[BaseException], ...] = (
+#: asyncpg's own: a lost or refused connection, a server shutting down (fast shutdown ends every
+#: session with AdminShutdownError), and a connection left in a state the client cannot use.
+RETRYABLE: tuple[type[Exception], ...] = (
     TransientError,
     OSError,
     KafkaError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )

@@ -103,15 +103,21 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
         field = problems[0][0] if problems else None
         return JSONResponse(error_body("invalid_request", message, field), status_code=422)
 
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+        return JSONResponse(
+            error_body("unavailable", "a dependency is briefly unavailable; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    # Registered per class, these are answered inside the app; a handler for Exception runs in
+    # Starlette's outermost middleware, which re-raises so the server logs a traceback as well.
+    for kind in RETRYABLE:
+        app.add_exception_handler(kind, unavailable)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, RETRYABLE):
-            log.warning("dependency unavailable: %s", exc)
-            return JSONResponse(
-                error_body("unavailable", "a dependency is briefly unavailable; retry shortly"),
-                status_code=503,
-                headers={"Retry-After": "1"},
-            )
         log.error("unhandled error", exc_info=exc)
         return JSONResponse(error_body("internal", "internal error"), status_code=500)
 

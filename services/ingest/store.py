@@ -40,8 +40,10 @@ class SubmissionStore:
     ) -> Submission:
         """Record a first request, or return the row an earlier request with this key made.
 
-        A concurrent first request can commit between this statement's snapshot and its insert;
-        the statement then sees neither, so it is asked once more.
+        Both unique keys of the row (the idempotency key, and the notification id derived from it)
+        arbitrate the insert, so a concurrent identical request is a conflict whichever index meets
+        it first, never an error. A concurrent first request can commit between this statement's
+        snapshot and its insert; the statement then sees neither, so it is asked once more.
         """
         for _ in range(2):
             row = await self._claim_once(
@@ -74,7 +76,7 @@ class SubmissionStore:
                 INSERT INTO submissions (app_id, idempotency_key, fingerprint, notification_id,
                                          recipients, source, accepted_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                ON CONFLICT (app_id, idempotency_key) DO NOTHING
+                ON CONFLICT DO NOTHING
                 RETURNING notification_id, fingerprint, recipients, accepted_at, published_at,
                           true AS created
             )

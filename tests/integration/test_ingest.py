@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -184,3 +185,20 @@ async def test_kafka_and_http_share_one_idempotency_ledger(ingest: Stack) -> Non
     assert replay.status_code == 202
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert uuid.UUID(replay.json()["notification_id"])
+
+
+async def test_identical_sends_at_once_are_all_answered_with_one_notification(
+    ingest: Stack,
+) -> None:
+    bodies = [send_body([f"u{n}"]) for n in range(30)]
+
+    answers = await asyncio.gather(
+        *(ingest.client.post("/v1/notifications", json=body) for body in bodies for _ in range(10))
+    )
+
+    assert sorted({a.status_code for a in answers}) == [202], {a.text for a in answers}
+    for n, body in enumerate(bodies):
+        ids = {a.json()["notification_id"] for a in answers[n * 10 : n * 10 + 10]}
+        first = [a for a in answers[n * 10 : n * 10 + 10] if "Idempotent-Replayed" not in a.headers]
+        assert len(ids) == 1, body
+        assert len(first) == 1, body
