@@ -6,10 +6,11 @@ consumers are upgraded (rolling deploys) without breaking them.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 #: Namespace for ids derived from other ids: the same inputs always give the same event id, so a
 #: re-run of a step after a crash produces duplicates that downstream dedupe recognises.
@@ -27,6 +28,42 @@ UserId = Annotated[
     StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s\x00-\x1f]+$"),
     Field(description="The app's own id for a user: 1-128 characters, no whitespace."),
 ]
+
+
+def unprintable(value: str) -> str | None:
+    """The first character of ``value`` that is not printable, described, or None.
+
+    Unprintable are controls (CR, LF, DEL, C1...), format characters (zero-width and bidi marks,
+    which make two different ids look alike or reorder what logs show), surrogates, private-use
+    and unassigned code points, and separators other than the space.
+    """
+    for char in value:
+        if not char.isprintable():
+            category = unicodedata.category(char)
+            name = unicodedata.name(char, "a control character" if category == "Cc" else "")
+            return f"U+{ord(char):04X} ({name or 'unnamed'}, Unicode category {category})"
+    return None
+
+
+def _printable(value: str) -> str:
+    found = unprintable(value)
+    if found is not None:
+        raise ValueError(f"contains {found}: only printable characters are allowed")
+    return value
+
+
+#: A user id as an app gives it (HTTP bodies and paths, the intake topic): also printable.
+#: Events keep ``UserId``, so ids stored before this rule still travel.
+PrintableUserId = Annotated[
+    UserId,
+    AfterValidator(_printable),
+    Field(
+        description="The app's own id for a user: 1-128 printable characters, no whitespace, "
+        "control, format (zero-width, bidi) or separator characters."
+    ),
+]
+#: Text that becomes an HTTP header somewhere on its way (a collapse key): no control characters.
+HeaderSafeText = Annotated[str, AfterValidator(_printable)]
 
 
 def derived_id(*parts: object) -> uuid.UUID:

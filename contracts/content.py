@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from contracts.base import Model, UserId
+from contracts.base import HeaderSafeText, Model, PrintableUserId
 from contracts.schedule import Schedule
 
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -117,8 +117,12 @@ class DeliveryOptions(Model):
         default=None,
         description="How long a provider may keep trying; at most 28 days. None: provider default.",
     )
-    collapse_key: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
-        default=None, description="A newer push with the same key replaces an older one."
+    collapse_key: (
+        Annotated[HeaderSafeText, StringConstraints(min_length=1, max_length=64)] | None
+    ) = Field(
+        default=None,
+        description="A newer push with the same key replaces an older one. Printable characters "
+        "only (it travels in headers); at most 64 bytes in UTF-8 (APNs' apns-collapse-id).",
     )
     badge: BadgeRule = Field(
         default="auto",
@@ -130,7 +134,7 @@ class DeliveryOptions(Model):
 class Audience(Model):
     """Who receives the notification."""
 
-    user_ids: Annotated[list[UserId], Field(min_length=1, max_length=1000)]
+    user_ids: Annotated[list[PrintableUserId], Field(min_length=1, max_length=1000)]
 
     @field_validator("user_ids")
     @classmethod

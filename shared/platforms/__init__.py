@@ -2,8 +2,9 @@
 them that ingest, the registry service and the dispatcher all read.
 
 A platform package renders a push (``payload``), states what the provider accepts besides size
-(``rules``: override headers, data keys, tokens), checks credentials (``credentials``) and holds
-its settings (``settings``). Nothing here does I/O: sending is the dispatcher's
+(``rules``: the provider's own rules for a request, which its emulator applies too; override
+headers, data keys, tokens), checks credentials (``credentials``) and holds its settings
+(``settings``). Nothing here does I/O: sending is the dispatcher's
 (``services/dispatcher/platforms/<platform>/``). Adding a platform is one package here and one
 entry in ``PLATFORMS``.
 """
@@ -49,6 +50,8 @@ class PlatformRules(Generic[SettingsT, CredentialT]):
     canonical_token: Callable[[str, Sequence[str]], str]
     #: What in a notification's content the renderer refuses, whatever its size.
     content_breaches: Callable[[Content], Iterator[Breach]]
+    #: What the provider refuses in a push rendered from the request (the emulator's rules).
+    refusals: Callable[[PushRequest, datetime], Iterator[Breach]]
     #: A push rendered by the real renderer at its largest settings, measured as the provider
     #: counts it; raises PayloadError as the renderer does.
     largest: Callable[[PushRequest, datetime], Measure]
@@ -63,6 +66,7 @@ PLATFORMS: Mapping[Platform, PlatformRules[Any, Any]] = {
         parse_credential=apns_credentials.parse,
         canonical_token=apns_rules.canonical_token,
         content_breaches=apns_rules.content_breaches,
+        refusals=apns_rules.refusals,
         largest=apns_rules.largest,
     ),
     "fcm": PlatformRules(
@@ -73,6 +77,7 @@ PLATFORMS: Mapping[Platform, PlatformRules[Any, Any]] = {
         parse_credential=fcm_credentials.parse,
         canonical_token=fcm_rules.canonical_token,
         content_breaches=fcm_rules.content_breaches,
+        refusals=fcm_rules.refusals,
         largest=fcm_rules.largest,
     ),
     "webpush": PlatformRules(
@@ -83,6 +88,7 @@ PLATFORMS: Mapping[Platform, PlatformRules[Any, Any]] = {
         parse_credential=webpush_credentials.parse,
         canonical_token=webpush_rules.canonical_token,
         content_breaches=webpush_rules.content_breaches,
+        refusals=webpush_rules.refusals,
         largest=webpush_rules.largest,
     ),
 }

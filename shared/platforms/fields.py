@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.content import Content
 from contracts.push import PushRequest
 
 KIND_KEY = "herald_kind"
@@ -19,6 +20,7 @@ IMAGE_KEY = "herald_image_url"
 READ_IDS_KEY = "herald_read_ids"
 READ_UP_TO_KEY = "herald_read_up_to"
 ALL_READ_KEY = "herald_all_read"
+LOCALIZATION_KEY = "herald_localization"
 
 
 def tag(request: PushRequest) -> str:
@@ -65,6 +67,35 @@ def as_strings(fields: dict[str, Any]) -> dict[str, str]:
         else:
             values[key] = str(value)
     return values
+
+
+def browser_text(content: Content) -> tuple[str, str | None]:
+    """The title and body a browser shows, which always has a title line.
+
+    Browsers have no string tables of the app and show an empty line for a missing title, so the
+    title falls back, in order, to the body (then not repeated below it: a one-line notification
+    reads as its title), the title localization key, the body localization key. The keys reach the
+    service worker too (``localization``), so one that holds translations can look them up.
+    """
+    if content.title:
+        return content.title, content.body
+    if content.body:
+        return content.body, None
+    if content.title_loc_key:
+        return content.title_loc_key, content.body_loc_key
+    return content.body_loc_key or "", None
+
+
+def localization(content: Content) -> dict[str, Any] | None:
+    """The content's localization keys and arguments, for a service worker that translates."""
+    values: dict[str, Any] = {
+        "title_loc_key": content.title_loc_key,
+        "title_loc_args": content.title_loc_args or None,
+        "body_loc_key": content.body_loc_key,
+        "body_loc_args": content.body_loc_args or None,
+    }
+    present = {key: value for key, value in values.items() if value is not None}
+    return present or None
 
 
 def badge_of(request: PushRequest) -> int | None:

@@ -1,9 +1,12 @@
-"""The payload limits ingest checks before anything is queued, with the renderers that send.
+"""The provider rules and payload limits ingest checks before anything is queued, with the
+renderers that send.
 
-Ingest does not know the user's devices, so a request must fit every platform. Each platform's
-real renderer sizes the largest push the content can become — the badge and its sequence at the
-largest values Herald stores, and on FCM the longest Android channel id settings allow; every
-notification id has the same length — so what passes here is never too large for a dispatcher.
+Ingest does not know the user's devices, so a request must pass every platform. Each platform's
+real renderer makes the push the request becomes, which is checked against the provider's own
+rules (those its emulator applies: header values, priorities by push type, Google's schema); then
+it sizes the largest push the content can become — the badge and its sequence at the largest
+values Herald stores, and on FCM the longest Android channel id settings allow; every
+notification id has the same length — so what passes here is never refused by a provider.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ _WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 _ID = uuid.UUID(int=0)
 
 
+def carries_badge(content: Content, options: DeliveryOptions) -> bool:
+    """True when badge-count attaches a badge to the push (the badge rule of badge-count's domain:
+    a number, ``increment``, or ``auto`` on a visible push): on APNs it decides between an alert
+    and a background push."""
+    rule = options.badge
+    return isinstance(rule, int) or rule == "increment" or (rule == "auto" and content.visible)
+
+
 def largest_push(content: Content, options: DeliveryOptions) -> PushRequest:
     """The push request with ``content`` that renders largest on every platform."""
     return PushRequest.model_construct(
@@ -46,13 +57,19 @@ def largest_push(content: Content, options: DeliveryOptions) -> PushRequest:
 
 
 def payload_breaches(content: Content, options: DeliveryOptions) -> Iterator[Breach]:
-    """What some platform's dispatcher would refuse: its content rules, then its size limit.
+    """What some platform's dispatcher or provider would refuse: its content rules, the provider's
+    rules for the push as rendered, then its size limit.
 
     A request that breaks a rule is not sized (the renderer would refuse it before measuring).
     """
     rules = [breach for p in PLATFORMS.values() for breach in p.content_breaches(content)]
+    if not rules:
+        sent = largest_push(content, options)
+        if not carries_badge(content, options):
+            sent = sent.model_copy(update={"badge": None, "badge_seq": None})
+        rules = [breach for p in PLATFORMS.values() for breach in p.refusals(sent, _WHEN)]
     if rules:
-        yield from rules
+        yield from _most_precise(rules)
         return
     request = largest_push(content, options)
     for platform in PLATFORMS.values():
@@ -67,3 +84,11 @@ def payload_breaches(content: Content, options: DeliveryOptions) -> Iterator[Bre
                 f"renders to up to {measure.size} bytes for {platform.label} "
                 f"({measure.counted}); the limit is {measure.limit} bytes",
             )
+
+
+def _most_precise(breaches: list[Breach]) -> list[Breach]:
+    """``breaches`` without those another one names more precisely: one override two providers
+    refuse (APNs, and FCM for its apns block) is named once, by its own field."""
+    fields = {breach.field for breach in breaches}
+    unique = list(dict.fromkeys(breaches))
+    return [b for b in unique if not any(f.startswith(f"{b.field}.") for f in fields)]

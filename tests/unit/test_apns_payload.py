@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -166,8 +165,11 @@ def test_overrides_change_headers_and_merge_payload_keys() -> None:
     ("override", "message"),
     [
         ({"headers": {"apns-id": "x"}}, "override headers not supported: apns-id"),
-        ({"headers": {"apns-push-type": "location"}}, "apns-push-type 'location'"),
+        ({"headers": {"apns-push-type": "voip"}}, "not supported: apns-push-type"),
+        ({"headers": {"apns-topic": "other.app"}}, "not supported: apns-topic"),
+        ({"headers": {"authorization": "bearer x"}}, "not supported: authorization"),
         ({"headers": {"apns-priority": "7"}}, "apns-priority must be 1, 5 or 10"),
+        ({"headers": {"apns-collapse-id": "c" * 65}}, "65 bytes in UTF-8; APNs takes at most 64"),
     ],
 )
 def test_bad_overrides_are_refused(override: dict[str, Any], message: str) -> None:
@@ -184,19 +186,19 @@ def test_a_payload_over_4096_bytes_is_refused_with_the_limit() -> None:
         render(push_request(NOW, "apns", content={"title": "t", "data": data}), NOW)
 
 
-def test_voip_pushes_may_carry_5120_bytes() -> None:
-    data = {f"k{i}": "x" * 1000 for i in range(4)} | {"k9": "x" * 400}
-    content = {
-        "title": "t",
-        "data": data,
-        "overrides": {"apns": {"headers": {"apns-push-type": "voip", "apns-topic": "a.voip"}}},
-    }
+def test_a_collapse_key_counts_in_bytes() -> None:
+    fits = push_request(NOW, "apns", options={"collapse_key": "é" * 32})
+    over = push_request(NOW, "apns", options={"collapse_key": "é" * 33})
 
-    message = render(push_request(NOW, "apns", content=content), NOW)
+    assert render(fits, NOW).collapse_id == "é" * 32
+    with pytest.raises(PayloadError, match="apns-collapse-id is 66 bytes"):
+        render(over, NOW)
 
-    assert 4096 < message.size <= 5120
-    assert message.topic == "a.voip"
-    assert message.size == len(json.dumps(message.payload, ensure_ascii=False).encode())
+
+def test_a_ttl_of_zero_is_deliver_once_or_never() -> None:
+    request = push_request(NOW, "apns", options={"ttl_seconds": 0})
+
+    assert render(request, NOW + timedelta(seconds=3)).time_to_live == 0
 
 
 def test_app_data_may_not_shadow_aps() -> None:

@@ -92,6 +92,42 @@ def test_collapse_key_sets_android_collapse_key_tag_and_apns_collapse_id() -> No
     assert message["apns"]["headers"]["apns-collapse-id"] == "score"
 
 
+def test_a_collapse_key_reaches_browsers_as_the_web_push_topic() -> None:
+    short = rendered(options={"collapse_key": "score"})
+    long = rendered(options={"collapse_key": "the score of match 42 / final"})
+
+    assert short["webpush"]["headers"]["Topic"] == "score"
+    assert len(long["webpush"]["headers"]["Topic"]) == 32
+    assert "Topic" not in rendered()["webpush"]["headers"]
+
+
+def test_a_silent_data_push_goes_at_normal_priority_everywhere() -> None:
+    message = rendered(content={"data": {"k": "v"}}, options={"priority": "high"})
+
+    assert message["android"]["priority"] == "NORMAL"
+    assert message["webpush"]["headers"]["Urgency"] == "normal"
+    assert message["apns"]["headers"]["apns-priority"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        ({"body": "Only a body"}, {"title": "Only a body", "body": ""}),
+        (
+            {"title_loc_key": "NEW", "body_loc_key": "NEW_BODY"},
+            {"title": "NEW", "body": "NEW_BODY"},
+        ),
+        ({"title": "T", "body": "B"}, {}),
+    ],
+)
+def test_browsers_reached_through_fcm_never_get_an_empty_title(
+    content: dict[str, Any], shown: dict[str, str]
+) -> None:
+    notification = rendered(content=content)["webpush"]["notification"]
+
+    assert {k: v for k, v in notification.items() if k != "tag"} == shown
+
+
 def test_ttl_is_what_is_left_of_it_when_sent() -> None:
     request = push_request(NOW, "fcm", options={"ttl_seconds": 600})
     later = NOW + timedelta(seconds=100)

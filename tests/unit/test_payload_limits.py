@@ -128,7 +128,7 @@ option_values = st.fixed_dictionaries(
     optional={
         "priority": st.sampled_from(["high", "normal"]),
         "ttl_seconds": st.integers(0, 2_419_200),
-        "collapse_key": text(64, min_size=1),
+        "collapse_key": text(64, min_size=1).filter(str.isprintable),
     },
 )
 #: Values a dispatcher adds to the content, often at their largest (where a weak check breaks).
@@ -193,6 +193,8 @@ def near_the_limit(
     rules = PLATFORMS[platform]
     if any(rules.content_breaches(content)) or len(content.data) > 56:
         return content
+    if any(rules.refusals(largest_push(content, options), NOW)):
+        return content
     measured = rules.largest(largest_push(content, options), NOW)
     missing = measured.limit + offset - measured.size
     data = dict(content.data)
@@ -242,7 +244,11 @@ def test_what_the_check_accepts_the_dispatcher_sends_and_never_renders_larger(
     if accepted:
         assert refused is None, f"{platform} refused what ingest accepts: {refused}"
         assert largest_refused is None, f"{platform} refused what ingest accepts: {largest_refused}"
-    if size is not None and not any(PLATFORMS[platform].content_breaches(content)):
+    rules = PLATFORMS[platform]
+    refused_anyway = any(rules.content_breaches(content)) or any(
+        rules.refusals(largest_push(content, options), NOW)
+    )
+    if size is not None and not refused_anyway:
         assert PLATFORMS[platform].largest(largest_push(content, options), NOW).size >= size
 
 

@@ -102,15 +102,58 @@ def test_overrides_set_headers_and_notification_options() -> None:
             "overrides": {
                 "webpush": {
                     "headers": {"urgency": "very-low", "TTL": "5", "Topic": "t1"},
-                    "notification": {"icon": "/i.png", "requireInteraction": True},
+                    "notification": {
+                        "title": "Shown",
+                        "icon": "/i.png",
+                        "requireInteraction": True,
+                        "data": {"extra": 1},
+                    },
                 }
             },
         }
     )
 
     assert headers == {"TTL": "5", "Urgency": "very-low", "Topic": "t1"}
-    assert body["notification"]["icon"] == "/i.png"
-    assert body["notification"]["requireInteraction"] is True
+    assert set(body["notification"]) == {"title", "options"}
+    assert body["notification"]["title"] == "Shown"
+    options = body["notification"]["options"]
+    assert options["icon"] == "/i.png"
+    assert options["requireInteraction"] is True
+    assert options["data"]["extra"] == 1
+    assert options["data"]["herald_notification_id"] == body["herald"]["herald_notification_id"]
+
+
+@pytest.mark.parametrize(
+    ("content", "title", "text"),
+    [
+        ({"title": "T", "body": "B"}, "T", "B"),
+        ({"body": "Only a body"}, "Only a body", None),
+        ({"title_loc_key": "NEW_MSG", "body_loc_key": "NEW_MSG_BODY"}, "NEW_MSG", "NEW_MSG_BODY"),
+        ({"body_loc_key": "NEW_MSG_BODY", "body_loc_args": ["Ann"]}, "NEW_MSG_BODY", None),
+    ],
+)
+def test_a_browser_never_gets_an_empty_title(
+    content: dict[str, Any], title: str, text: str | None
+) -> None:
+    body, _ = body_of(content=content)
+
+    assert body["notification"]["title"] == title
+    assert body["notification"]["options"].get("body") == text
+
+
+def test_localization_keys_reach_the_service_worker() -> None:
+    body, _ = body_of(content={"title_loc_key": "NEW_MSG", "title_loc_args": ["Ann"]})
+
+    assert body["notification"]["options"]["data"]["herald_localization"] == {
+        "title_loc_key": "NEW_MSG",
+        "title_loc_args": ["Ann"],
+    }
+
+
+def test_a_silent_data_push_goes_at_normal_urgency_whatever_its_priority() -> None:
+    _, headers = body_of(content={"data": {"k": "v"}}, options={"priority": "high"})
+
+    assert headers["Urgency"] == "normal"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""What a push service checks on each message: VAPID (RFC 8292), the RFC 8030 headers, and that
-the body decrypts (RFC 8291). Each failure carries the status a push service answers with."""
+"""What a push service checks on each message: VAPID (RFC 8292), the RFC 8030 headers (the rules
+in ``shared.platforms.webpush.rules``, which ingest applies too), and that the body decrypts
+(RFC 8291). Each failure carries the status a push service answers with."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.emulators.verified import VerifiedTokens
 from services.emulators.webpush.keys import SubscriptionKeys, unb64url
+from shared.platforms.webpush.rules import header_problem
 
 MAX_BODY_BYTES = 4096
 MAX_VAPID_LIFETIME_SECONDS = 24 * 3600
 CLOCK_SKEW_SECONDS = 60
-URGENCIES = frozenset({"very-low", "low", "normal", "high"})
-TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SUBJECT = re.compile(r"^(mailto:.+@.+|https://.+)$")
 
 
@@ -89,15 +89,9 @@ def _signed_claims(token: str, key: str, audience: str) -> dict[str, Any]:
 
 def check_headers(headers: Mapping[str, str]) -> None:
     """RFC 8030: TTL is required; Urgency and Topic when present; RFC 8291: aes128gcm."""
-    ttl = headers.get("ttl")
-    if ttl is None or not ttl.isdigit():
-        raise PushRefused(400, "TTL header required (RFC 8030 5.2)")
-    urgency = headers.get("urgency")
-    if urgency is not None and urgency not in URGENCIES:
-        raise PushRefused(400, f"Urgency must be one of {sorted(URGENCIES)}")
-    topic = headers.get("topic")
-    if topic is not None and not TOPIC.match(topic):
-        raise PushRefused(400, "Topic is at most 32 base64url characters (RFC 8030 5.4)")
+    problem = header_problem(headers)
+    if problem is not None:
+        raise PushRefused(400, problem[1])
     if headers.get("content-encoding") != "aes128gcm":
         raise PushRefused(400, "Content-Encoding must be aes128gcm (RFC 8291)")
 

@@ -4,7 +4,9 @@ Visible pushes are ``alert`` pushes (priority 10, or 5 for normal priority). Sil
 wake the app (content-available, priority 5): ``background`` pushes, or ``alert`` ones when they
 also set the badge. A badge-sync push is badge-only (``alert``, just ``aps.badge``) unless it must
 wake the app to remove notifications (``background``, no badge: Apple forbids it there). The
-content's APNs override (headers and payload keys, as in FCM v1's ApnsConfig) is merged last.
+content's APNs override (payload keys, as in FCM v1's ApnsConfig, and the delivery headers in
+``OVERRIDABLE_HEADERS``) is merged last; the transport headers (topic, push type, id, credentials)
+stay Herald's, since they decide which app and connection a push belongs to.
 Reference: "Generating a remote notification" and "Sending notification requests to APNs",
 developer.apple.com/documentation/usernotifications.
 """
@@ -22,26 +24,27 @@ from shared.platforms.base import Measure, PayloadError, compact, deep_merge
 from shared.platforms.ttl import deadline, remaining_ttl
 
 MAX_PAYLOAD_BYTES = 4096
-MAX_VOIP_PAYLOAD_BYTES = 5120
-PUSH_TYPES = frozenset(
-    {"alert", "background", "voip", "complication", "fileprovider", "mdm", "liveactivity"}
-)
+#: apns-collapse-id: "The value of this key must not exceed 64 bytes" (Apple, "Sending notification
+#: requests to APNs"); bytes of UTF-8, not characters.
+MAX_COLLAPSE_ID_BYTES = 64
 PRIORITIES = frozenset({"1", "5", "10"})
-OVERRIDABLE_HEADERS = frozenset(
-    {"apns-push-type", "apns-priority", "apns-collapse-id", "apns-expiration", "apns-topic"}
-)
+OVERRIDABLE_HEADERS = frozenset({"apns-priority", "apns-collapse-id", "apns-expiration"})
 
 
 @dataclass(frozen=True)
 class ApnsMessage:
-    """One notification request: the JSON payload and the headers aioapns sends for it."""
+    """One notification request: the JSON payload and the headers aioapns sends for it.
+
+    ``time_to_live``: seconds APNs may keep the push; 0 is "deliver once or never" (apns-expiration
+    0), None leaves Apple's default. ``topic`` None sends the app's own bundle id.
+    """
 
     payload: dict[str, Any]
     push_type: str
     priority: int
     collapse_id: str | None
     time_to_live: int | None
-    topic: str | None
+    topic: str | None = None
 
     @property
     def size(self) -> int:
@@ -50,8 +53,8 @@ class ApnsMessage:
 
     @property
     def limit(self) -> int:
-        """The most payload bytes APNs takes for this push type."""
-        return MAX_VOIP_PAYLOAD_BYTES if self.push_type == "voip" else MAX_PAYLOAD_BYTES
+        """The most payload bytes APNs takes for the push types Herald sends."""
+        return MAX_PAYLOAD_BYTES
 
     def measure(self) -> Measure:
         return Measure(self.size, self.limit, f"JSON payload, apns-push-type {self.push_type}")
@@ -81,10 +84,8 @@ def build(request: PushRequest, now: datetime) -> ApnsMessage:
         payload.update(request.content.data)
     payload.update(fields.herald_fields(request))
     headers = {
-        "apns-push-type": push_type,
         "apns-priority": "10" if not quiet and request.options.priority == "high" else "5",
         "apns-collapse-id": request.options.collapse_key,
-        "apns-topic": None,
     }
     override = request.content.overrides.apns if request.content.overrides else None
     if override is not None and request.sync is None:
@@ -95,11 +96,10 @@ def build(request: PushRequest, now: datetime) -> ApnsMessage:
         payload = deep_merge(payload, override.payload)
     return ApnsMessage(
         payload=payload,
-        push_type=_push_type(headers["apns-push-type"]),
+        push_type=push_type,
         priority=_priority(headers["apns-priority"]),
-        collapse_id=headers["apns-collapse-id"],
+        collapse_id=_collapse_id(headers["apns-collapse-id"]),
         time_to_live=_time_to_live(request, now, headers.get("apns-expiration")),
-        topic=headers["apns-topic"],
     )
 
 
@@ -137,9 +137,12 @@ def _quiet_aps(request: PushRequest) -> dict[str, Any]:
     return compact({"content-available": 1, "badge": request.badge})
 
 
-def _push_type(value: str | None) -> str:
-    if value is None or value not in PUSH_TYPES:
-        raise PayloadError(f"apns-push-type {value!r} is not one Herald sends")
+def _collapse_id(value: str | None) -> str | None:
+    if value is not None and len(value.encode()) > MAX_COLLAPSE_ID_BYTES:
+        raise PayloadError(
+            f"apns-collapse-id is {len(value.encode())} bytes in UTF-8; "
+            f"APNs takes at most {MAX_COLLAPSE_ID_BYTES}"
+        )
     return value
 
 
@@ -150,9 +153,10 @@ def _priority(value: str | None) -> int:
 
 
 def _time_to_live(request: PushRequest, now: datetime, expiration: str | None) -> int | None:
-    """Seconds APNs may keep the push (aioapns sends now + this as apns-expiration).
+    """Seconds APNs may keep the push (the adapter sends now + this as apns-expiration, or 0).
 
-    An explicit apns-expiration override wins; a TTL of 0 means "deliver now or never".
+    An explicit apns-expiration override wins (0, or a time already past, is "deliver once or
+    never"); a TTL of 0, or one used up, means the same.
     """
     if expiration is not None:
         if not expiration.isdigit():

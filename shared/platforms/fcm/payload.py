@@ -2,8 +2,11 @@
 
 One message carries every platform's block: Android gets priority, TTL, collapse key, a tag and the
 badge as ``notification_count``; iOS devices reached through FCM get the badge in ``aps``; browsers
-get the Web Push headers and a tag. A request without title and body becomes a data-only message,
-and so does a badge-sync push (Herald's sync fields in data, the badge in ``aps``). The content's
+get the Web Push headers (TTL, Urgency, and Topic for a collapse key) and a tag, with a title that
+is never empty (``fields.browser_text``). A request without title and body becomes a data-only
+message, and so does a badge-sync push (Herald's sync fields in data, the badge in ``aps``); those
+go at normal priority on Android and normal urgency on the web: Android deprioritises an app whose
+high-priority messages show nothing, and browsers may penalise such pushes. The content's
 per-platform overrides are merged over each block last, as FCM v1 merges them.
 Reference: https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages
 """
@@ -18,6 +21,7 @@ from contracts.push import PushRequest
 from shared.platforms import fields
 from shared.platforms.base import Measure, PayloadError, compact, deep_merge
 from shared.platforms.ttl import deadline, remaining_ttl
+from shared.platforms.webpush.payload import topic as webpush_topic
 
 #: FCM's limit on what the device receives ("Message is too big" beyond it).
 MAX_PAYLOAD_BYTES = 4096
@@ -94,15 +98,16 @@ def android(request: PushRequest, now: datetime, options: RenderOptions) -> dict
     """The AndroidConfig block: delivery options, and the notification's Android details."""
     ttl = remaining_ttl(request, now)
     quiet = request.sync is not None
+    visible = not quiet and request.content.visible
     block: dict[str, Any] = compact(
         {
-            "priority": "HIGH" if request.options.priority == "high" and not quiet else "NORMAL",
+            "priority": "HIGH" if request.options.priority == "high" and visible else "NORMAL",
             "ttl": None if ttl is None else f"{ttl}s",
             "collapse_key": None if quiet else request.options.collapse_key,
         }
     )
     content = request.content
-    if not quiet and content.visible:
+    if visible:
         block["notification"] = compact(
             {
                 "tag": fields.tag(request),
@@ -175,18 +180,27 @@ def apns(request: PushRequest) -> dict[str, Any]:
 
 
 def webpush(request: PushRequest, now: datetime) -> dict[str, Any]:
-    """The WebpushConfig block: RFC 8030 headers, and the tag of a visible notification."""
+    """The WebpushConfig block: RFC 8030 headers, and the tag of a visible notification with the
+    title (and body) a browser shows when the content has no title of its own."""
     ttl = remaining_ttl(request, now)
     quiet = request.sync is not None
+    visible = not quiet and request.content.visible
+    collapse_key = None if quiet else request.options.collapse_key
     headers = compact(
         {
             "TTL": None if ttl is None else str(ttl),
-            "Urgency": "high" if request.options.priority == "high" and not quiet else "normal",
+            "Urgency": "high" if request.options.priority == "high" and visible else "normal",
+            "Topic": None if collapse_key is None else webpush_topic(collapse_key),
         }
     )
     block: dict[str, Any] = {"headers": headers}
-    if not quiet and request.content.visible:
-        block["notification"] = {"tag": fields.tag(request)}
+    if visible:
+        notification: dict[str, Any] = {"tag": fields.tag(request)}
+        if not request.content.title:
+            # Replaces the message's own body too, so a body shown as the title is not repeated.
+            title, body = fields.browser_text(request.content)
+            notification.update({"title": title, "body": body or ""})
+        block["notification"] = notification
     return block
 
 

@@ -1,5 +1,6 @@
-"""What FCM accepts besides size: the shape of a registration token. FCM's overrides are merged as
-FCM merges them, so no override is refused before the size check."""
+"""What FCM accepts besides size: every push rendered (overrides merged as FCM merges them) checked
+against Google's send-request schema, the one the FCM emulator answers by; and the shape of a
+registration token."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from shared.platforms.fcm.payload import (
     measure,
     message,
 )
+from shared.platforms.fcm.schema import violations
 
 #: Firebase registration tokens: about 150-180 URL-safe characters, with a ':' separator.
 TOKEN = TokenRule(
@@ -33,6 +35,19 @@ def canonical_token(token: str, webpush_hosts: Sequence[str]) -> str:
 def content_breaches(content: Content) -> Iterator[Breach]:
     """Nothing in content makes the FCM renderer refuse a push but its size."""
     return iter(())
+
+
+def refusals(request: PushRequest, now: datetime) -> Iterator[Breach]:
+    """What FCM would refuse in ``request`` rendered; each names the override it comes from."""
+    # Ingest knows no device: any registration token stands in for the one the push will carry.
+    body = message(request, now, _LONGEST_CHANNEL) | {"token": request.token or "device-token"}
+    overrides = request.content.overrides
+    for field, problem in violations({"message": body}):
+        path = field.removeprefix("message.")
+        block = path.split(".", 1)[0]
+        overridden = overrides is not None and getattr(overrides, block, None) is not None
+        where = f"content.overrides.{path}" if overridden else "content"
+        yield Breach(where, f"FCM refuses it: {problem}")
 
 
 def largest(request: PushRequest, now: datetime) -> Measure:

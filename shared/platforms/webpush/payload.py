@@ -1,8 +1,12 @@
 """A push request rendered as a Web Push message: the JSON the service worker gets, and headers.
 
-The service worker shows ``notification`` (title + Notification API options, tagged so a later
-push replaces it and a sync push can close it) and reads Herald's keys from ``herald``. A sync push
-carries only ``herald``: the badge and which notifications to close. Pure: the caller passes time.
+The service worker calls ``showNotification(notification.title, notification.options)`` (options
+tagged so a later push replaces it and a sync push can close it) and reads Herald's keys from
+``herald``. The title is never empty (``fields.browser_text``). An override's notification is
+shaped as FCM v1's WebpushConfig.notification (one flat Notification object): its ``title`` becomes
+the title, every other key an option. Silent data pushes and sync pushes go out at normal urgency
+(browsers may penalise high-urgency pushes that show nothing). A sync push carries only
+``herald``: the badge and which notifications to close. Pure: the caller passes time.
 References: RFC 8030 (TTL, Urgency, Topic), RFC 8291 section 4 (3993 bytes of plaintext fit one
 4096-byte aes128gcm record).
 """
@@ -19,7 +23,7 @@ from typing import Any
 
 from contracts.push import PushRequest
 from shared.platforms import fields
-from shared.platforms.base import Measure, PayloadError, deep_merge
+from shared.platforms.base import Measure, PayloadError, compact, deep_merge
 from shared.platforms.ttl import remaining_ttl
 
 MAX_PLAINTEXT_BYTES = 3993
@@ -56,13 +60,12 @@ def render(request: PushRequest, now: datetime) -> WebPushMessage:
 def build(request: PushRequest, now: datetime) -> WebPushMessage:
     """The message for ``request`` whatever its size; raise PayloadError on a bad override."""
     body: dict[str, Any] = {"herald": fields.herald_fields(request)}
+    visible = request.sync is None and request.content.visible
     headers = {
         "TTL": str(_ttl(request, now)),
-        "Urgency": "high" if request.options.priority == "high" else "normal",
+        "Urgency": "high" if visible and request.options.priority == "high" else "normal",
     }
-    if request.sync is not None:
-        headers["Urgency"] = "normal"
-    else:
+    if request.sync is None:
         body["data"] = dict(request.content.data)
         if request.content.visible:
             body["notification"] = _notification(request)
@@ -72,25 +75,43 @@ def build(request: PushRequest, now: datetime) -> WebPushMessage:
         if override is not None:
             headers.update(_override_headers(override.headers))
             if "notification" in body:
-                body["notification"] = deep_merge(body["notification"], override.notification)
+                body["notification"] = _with_override(body["notification"], override.notification)
     plaintext = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return WebPushMessage(plaintext, headers)
 
 
 def _notification(request: PushRequest) -> dict[str, Any]:
     content = request.content
-    options: dict[str, Any] = {
-        "body": content.body,
-        "tag": fields.tag(request),
-        "image": None if content.image_url is None else str(content.image_url),
-        "data": {fields.NOTIFICATION_ID_KEY: str(request.notification_id)},
-    }
+    title, text = fields.browser_text(content)
+    data: dict[str, Any] = {fields.NOTIFICATION_ID_KEY: str(request.notification_id)}
     if content.deep_link is not None:
-        options["data"][fields.DEEP_LINK_KEY] = content.deep_link
-    return {
-        "title": content.title or "",
-        "options": {key: value for key, value in options.items() if value is not None},
+        data[fields.DEEP_LINK_KEY] = content.deep_link
+    localization = fields.localization(content)
+    if localization is not None:
+        data[fields.LOCALIZATION_KEY] = localization
+    options = compact(
+        {
+            "body": text,
+            "tag": fields.tag(request),
+            "image": None if content.image_url is None else str(content.image_url),
+            "data": data,
+        }
+    )
+    return {"title": title, "options": options}
+
+
+def _with_override(notification: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``notification`` with an FCM-shaped override merged in: title to the title, the rest
+    (icon, requireInteraction, actions...) into the options showNotification takes."""
+    options = {key: value for key, value in override.items() if key != "title"}
+    merged = {
+        "title": notification["title"],
+        "options": deep_merge(notification["options"], options),
     }
+    title = override.get("title")
+    if isinstance(title, str) and title:
+        merged["title"] = title
+    return merged
 
 
 def topic(collapse_key: str) -> str:

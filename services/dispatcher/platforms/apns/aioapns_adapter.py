@@ -78,6 +78,11 @@ CONNECTION_ERRORS = (
     ssl.SSLError,
 )
 
+#: aioapns writes apns-expiration as now + time_to_live, so a push to deliver once or never
+#: (time_to_live 0, Apple's apns-expiration 0) is handed to it as this: the sum comes out
+#: negative, and the connection sends 0 instead (a past date would be a different instruction).
+ONCE = -(2**62)
+
 #: Keep connections open while idle for this long (aioapns closes them after 10 s).
 IDLE_SECONDS = 300
 RETRY_AFTER_KEPT = 10_000
@@ -99,6 +104,17 @@ class RetryAfterNotes:
         return self._values.pop(apns_id, None)
 
 
+class _ApnsH2Connection(CompactH2Connection):
+    """Herald's compact HTTP/2 state, sending a negative apns-expiration (``ONCE``) as 0."""
+
+    def send_headers(self, stream_id: int, headers: Any, *args: Any, **kwargs: Any) -> None:
+        once = [
+            (name, "0") if name == "apns-expiration" and value.startswith("-") else (name, value)
+            for name, value in headers
+        ]
+        super().send_headers(stream_id, once, *args, **kwargs)
+
+
 def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLSClientProtocol]:
     """A client protocol that connects to ``host:port`` and notes Retry-After headers."""
 
@@ -111,7 +127,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.conn = CompactH2Connection(
+            self.conn = _ApnsH2Connection(
                 h2.config.H2Configuration(client_side=True, normalize_outbound_headers=False)
             )
             self.partial = {}
@@ -254,7 +270,7 @@ class ApnsConnections:
             device_token=token,
             message=message.payload,
             notification_id=apns_id,
-            time_to_live=message.time_to_live,
+            time_to_live=ONCE if message.time_to_live == 0 else message.time_to_live,
             priority=message.priority,
             collapse_key=message.collapse_id,
             push_type=PushType(message.push_type),
