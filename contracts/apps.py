@@ -1,8 +1,9 @@
 """An app (tenant) as every service sees it: its keys, signing keys and provider credentials.
 
-The registry owns apps and publishes an app's whole state on every change; services keep their own
-copy. Secrets travel sealed (AES-GCM with a key from settings), so neither the broker nor a
-consumer without the key ever holds them in the clear.
+The registry owns apps and publishes an app's whole state on every change, each record signed
+(shared.tenancy.announcements); services keep their own copy. Secrets travel sealed (AES-GCM with
+a key from settings), so neither the broker nor a consumer without the key ever holds them in the
+clear.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ class SigningKeyEntry(Model):
     revoked: bool = False
 
 
+class IntakeKeyEntry(Model):
+    """A key the app's producers sign their Kafka records with (sealed), so ingest knows which app
+    a record comes from; issued by ``herald intake-keys create``."""
+
+    key_id: uuid.UUID
+    secret: Sealed
+    revoked: bool = False
+
+
 class ProviderCredential(Model):
     """How the app talks to one provider: public settings in ``settings``, secrets in ``secret``.
 
@@ -71,3 +81,4 @@ class AppChanged(Event):
     api_keys: list[ApiKeyEntry] = Field(default_factory=list)
     signing_keys: list[SigningKeyEntry] = Field(default_factory=list)
     credentials: list[ProviderCredential] = Field(default_factory=list)
+    intake_keys: list[IntakeKeyEntry] = Field(default_factory=list)

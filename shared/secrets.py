@@ -2,15 +2,18 @@
 
 ``HERALD_SECRETS_KEYS`` lists base64url 32-byte keys; the first seals, every one opens, so a key can
 be rotated by putting the new one first. Each sealed value is bound to its purpose (the app and
-what it is), so a ciphertext copied to another app or field does not open.
+what it is), so a ciphertext copied to another app or field does not open. The same keys yield
+keys for other purposes (signing apps.changed, keying notification ids), each its own.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import secrets
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -57,13 +60,34 @@ def _key_id(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()[:_KEY_ID_BYTES]
 
 
+@dataclass(frozen=True)
+class DerivedKey:
+    """A key for one purpose, and the id of the configured key it comes from (not secret)."""
+
+    key_id: str
+    secret: bytes = field(repr=False)
+
+
 class SecretBox:
     """Seals and opens secrets with the configured keys."""
 
     def __init__(self, settings: SecretsSettings) -> None:
         keys = [_decode_key(key.get_secret_value()) for key in settings.secrets_keys]
+        self._keys = keys
         self._sealing = keys[0] if keys else None
         self._by_id = {_key_id(key): AESGCM(key) for key in keys}
+
+    def derived_keys(self, purpose: str) -> list[DerivedKey]:
+        """A key for ``purpose`` from each configured key, in their order (the first signs).
+
+        Each is HMAC-SHA256 of the purpose under a configured key, so no two purposes, and not
+        sealing either, ever use the same key material.
+        """
+        label = f"herald/{purpose}".encode()
+        return [
+            DerivedKey(_key_id(key).hex(), hmac.new(key, label, hashlib.sha256).digest())
+            for key in self._keys
+        ]
 
     @property
     def can_seal(self) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from contracts import topics
 from services.registry.apps.admin import AppAdmin
+from services.registry.apps.healing import AppsHealer
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
 from services.registry.devices.store import DeviceStore
@@ -83,9 +84,11 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         description="Register your users' device tokens. Authenticate with your app's API key.",
     )
     await bus.broker.connect()
-    announced = await AppAdmin(pool, bus, SecretBox(settings), clock).announce_all()
+    admin = AppAdmin(pool, bus, SecretBox(settings), clock)
+    announced = await admin.announce_all()
     log.info("announced %d apps", announced)
-    tenancy = await start_tenancy(settings, settings, NAME)
+    healer = AppsHealer(admin)
+    tenancy = await start_tenancy(settings, settings, NAME, on_refused=healer.refused)
     devices_scope = authorize(tenancy.authenticator, tenancy.limiter, "devices", users=True)
     preference_store = PreferenceStore(pool)
     add_routes(http_app, store, clock, devices_scope, preference_store, bus)
@@ -104,5 +107,5 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         http=settings,
         on_stop=[pool.close],
         probes=[DatabaseProbe(pool)],
-        background=[flusher.run, tenancy.feed.run],
+        background=[flusher.run, tenancy.feed.run, healer.run],
     )

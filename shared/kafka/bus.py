@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +21,9 @@ from shared.kafka.clients import bootstrap_servers, broker_security
 from shared.settings import KafkaSettings, ObservabilitySettings
 
 HEADERS = {"content-type": "application/json"}
+
+#: Headers computed from a record's value bytes: its signature, for topics whose readers check one.
+Signer = Callable[[bytes], Mapping[str, str]]
 
 
 class _TopicsAreCreatedExplicitly(logging.Filter):
@@ -48,18 +51,26 @@ class Bus:
         name = topic if isinstance(topic, str) else topic.name
         return f"{self.settings.topic_prefix}{name}"
 
-    async def publish_all(self, items: Iterable[tuple[Topic, Model]]) -> None:
-        """Send every message, keyed per the catalog, and return once all are acknowledged."""
-        pending = [
-            await self.broker.publish(
-                encode(message),
-                self.address(topic),
-                key=topic.key_of(message),
-                headers=HEADERS,
-                no_confirm=True,
+    async def publish_all(
+        self, items: Iterable[tuple[Topic, Model]], *, signer: Signer | None = None
+    ) -> None:
+        """Send every message, keyed per the catalog, and return once all are acknowledged.
+
+        ``signer`` adds the headers it computes from each record's value (a signature).
+        """
+        pending = []
+        for topic, message in items:
+            value = encode(message)
+            headers = HEADERS | dict(signer(value)) if signer is not None else HEADERS
+            pending.append(
+                await self.broker.publish(
+                    value,
+                    self.address(topic),
+                    key=topic.key_of(message),
+                    headers=headers,
+                    no_confirm=True,
+                )
             )
-            for topic, message in items
-        ]
         if pending:
             await asyncio.gather(*pending)
 

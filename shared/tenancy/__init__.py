@@ -16,7 +16,7 @@ from shared.settings import KafkaSettings
 from shared.tenancy.auth import ApiKeySettings, UserTokenSettings
 from shared.tenancy.callers import Authenticator
 from shared.tenancy.directory import AppDirectory
-from shared.tenancy.feed import AppsFeed
+from shared.tenancy.feed import AppsFeed, RefusalListener
 
 
 class TenancySettings(ApiKeySettings, UserTokenSettings, SecretsSettings, RateLimitSettings):
@@ -33,10 +33,16 @@ class Tenancy:
     limiter: RateLimiter
 
 
-async def start_tenancy(kafka: KafkaSettings, settings: TenancySettings, client_id: str) -> Tenancy:
+async def start_tenancy(
+    kafka: KafkaSettings,
+    settings: TenancySettings,
+    client_id: str,
+    *,
+    on_refused: RefusalListener | None = None,
+) -> Tenancy:
     """Load every app published so far; the returned feed keeps following once run."""
     directory = AppDirectory(SecretBox(settings), settings, settings)
-    feed = AppsFeed(kafka, directory, client_id)
+    feed = AppsFeed(kafka, directory, client_id, on_refused=on_refused)
     await feed.start()
     return Tenancy(
         directory=directory,

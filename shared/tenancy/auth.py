@@ -79,7 +79,8 @@ class UserIdentity:
 
 
 def new_signing_key() -> str:
-    """A fresh random signing secret (256 bits) for an app's server."""
+    """A fresh random signing secret (256 bits): for an app's server to sign user tokens, or for
+    its producers to sign Kafka records (an intake key)."""
     return secrets.token_urlsafe(32)
 
 

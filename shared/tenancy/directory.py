@@ -1,9 +1,10 @@
 """Every service's own copy of the apps: who may call, with what, and each app's credentials.
 
-Fed by ``apps.changed`` (the registry publishes an app's whole state on every change) and by
-static bootstrap settings (``HERALD_API_KEYS``, ``HERALD_APP_SIGNING_KEYS``), which grant every
-scope and never expire. Lookups are in memory: a revoked key stops working as soon as the event
-arrives, with no database round trip on the request path.
+Fed by ``apps.changed`` (the registry publishes an app's whole state on every change; the feed
+checks each record's signature before it gets here) and by static bootstrap settings
+(``HERALD_API_KEYS``, ``HERALD_APP_SIGNING_KEYS``), which grant every scope and never expire.
+Lookups are in memory: a revoked key stops working as soon as the event arrives, with no database
+round trip on the request path.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def signing_key_purpose(app_id: str, key_id: uuid.UUID) -> str:
 
 def credential_purpose(app_id: str, platform: str) -> str:
     return f"app:{app_id}/credential:{platform}"
+
+
+def intake_key_purpose(app_id: str, key_id: uuid.UUID) -> str:
+    return f"app:{app_id}/intake-key:{key_id}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class _App:
     disabled: bool
     signing_keys: list[str] = field(default_factory=list)
     credentials: dict[str, AppCredential] = field(default_factory=dict)
+    intake_keys: dict[str, bytes] = field(default_factory=dict)
 
 
 class AppDirectory:
@@ -67,7 +73,7 @@ class AppDirectory:
         static_keys: ApiKeySettings | None = None,
         static_signing: UserTokenSettings | None = None,
     ) -> None:
-        self._box = box
+        self.box = box
         self._apps: dict[str, _App] = {}
         self._grants: dict[str, KeyGrant] = {}
         self._static_grants: dict[str, KeyGrant] = {}
@@ -103,14 +109,24 @@ class AppDirectory:
                 continue
             try:
                 purpose = signing_key_purpose(event.app_id, signing.key_id)
-                app.signing_keys.append(self._box.open(signing.secret.ciphertext, purpose).decode())
+                app.signing_keys.append(self.box.open(signing.secret.ciphertext, purpose).decode())
             except SecretsUnavailable as error:
                 log.error(
                     "app %s: signing key %s unusable: %s", event.app_id, signing.key_id, error
                 )
+        for intake in event.intake_keys:
+            if intake.revoked:
+                continue
+            try:
+                purpose = intake_key_purpose(event.app_id, intake.key_id)
+                app.intake_keys[str(intake.key_id)] = self.box.open(
+                    intake.secret.ciphertext, purpose
+                )
+            except SecretsUnavailable as error:
+                log.error("app %s: intake key %s unusable: %s", event.app_id, intake.key_id, error)
         for credential in event.credentials:
             try:
-                secret = self._box.open(
+                secret = self.box.open(
                     credential.secret.ciphertext,
                     credential_purpose(event.app_id, credential.platform),
                 )
@@ -144,6 +160,18 @@ class AppDirectory:
             return []
         app = self._apps.get(app_id)
         return (app.signing_keys if app else []) + self._static_signing.get(app_id, [])
+
+    def intake_key(self, app_id: str, key_id: str) -> bytes | None:
+        """The secret of the app's intake key ``key_id``; None when unknown, revoked or disabled."""
+        app = self._apps.get(app_id)
+        if app is None or app.disabled:
+            return None
+        return app.intake_keys.get(key_id)
+
+    def revision(self, app_id: str) -> int | None:
+        """The revision of the app's state held here; None before any arrived."""
+        app = self._apps.get(app_id)
+        return None if app is None else app.revision
 
     def credential(self, app_id: str, platform: str) -> AppCredential | None:
         """The app's own credentials for ``platform``, if it set any."""

@@ -35,6 +35,7 @@ from shared.kafka.topics_cli import plan
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.settings import HttpSettings, KafkaSettings, SaslMechanism
+from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.directory import AppDirectory
 from shared.tenancy.feed import AppsFeed
 from tests.support.clock import FrozenClock
@@ -139,7 +140,10 @@ async def test_every_client_works_over_sasl_ssl(
     directory = AppDirectory(box)
 
     async with running(parts):
-        await bus.publish_all([(topics.APPS, app_state(app_id)), (topics.DUE, due(clock, "bus"))])
+        await bus.publish_all(
+            [(topics.APPS, app_state(app_id)), (topics.DUE, due(clock, "bus"))],
+            signer=AppsSignature(box).headers,
+        )
         await TopicIO(kafka).produce(topics.DUE, due(clock, "producer"))
         feed = AppsFeed(kafka, directory, "sasl-test")
         await feed.start(catch_up_seconds=20)

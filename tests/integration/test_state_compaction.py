@@ -33,6 +33,7 @@ from shared.kafka.clients import client_options
 from shared.kafka.follower import TopicFollower
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.settings import KafkaSettings
+from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest
 from shared.tenancy.directory import AppDirectory
 from shared.tenancy.feed import AppsFeed
@@ -43,6 +44,8 @@ from tests.support.scheduler import fresh_database, running_scheduler
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]
 
+BOX = SecretBox(SecretsSettings(secrets_keys=[SecretStr(new_secrets_key())]))
+ANNOUNCEMENTS = AppsSignature(BOX)
 A_WEEK_GOES_BY = {"retention.ms": "100", "segment.ms": "100"}
 #: Longer than the segment age above, so the next record lands in a new segment.
 SEGMENT_AGE_SECONDS = 0.5
@@ -131,10 +134,11 @@ async def publish_then_age(
     old: Sequence[Model],
     newest: Model,
 ) -> None:
-    """``old`` states, then ``newest`` once their segment is older than retention and rolls."""
+    """``old`` states, then ``newest`` once their segment is older than retention and rolls;
+    apps' states signed as the registry signs them."""
     await ensure_topics(kafka, [topic])
     await alter_configs(kafka, {kafka.address(topic): configs})
-    io = TopicIO(kafka)
+    io = TopicIO(kafka, ANNOUNCEMENTS.headers if topic is topics.APPS else None)
     await io.produce(topic, *old)
     await asyncio.sleep(SEGMENT_AGE_SECONDS)
     await io.produce(topic, newest)
@@ -142,8 +146,7 @@ async def publish_then_age(
 
 async def directory_after_start(kafka: KafkaSettings) -> AppDirectory:
     """What a service starting now learns from the topic."""
-    box = SecretBox(SecretsSettings(secrets_keys=[SecretStr(new_secrets_key())]))
-    directory = AppDirectory(box)
+    directory = AppDirectory(BOX)
     feed = AppsFeed(kafka, directory, "compaction-test")
     await feed.start(catch_up_seconds=20)
     await feed.follower.stop()

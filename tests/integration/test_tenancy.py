@@ -5,28 +5,38 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from aiokafka.structs import ConsumerRecord
 from pydantic import SecretStr
 
+from contracts import topics
+from contracts.apps import ApiKeyEntry, AppChanged
+from contracts.codec import decode_as
 from services.emulators.fcm.accounts import write_service_account
 from services.ingest.app import build as build_ingest
 from services.ingest.settings import IngestSettings
+from services.registry.app import build as build_registry
 from services.registry.apps.cli import CliSettings, parser, run
 from services.registry.apps.domain import AdminError
+from services.registry.settings import RegistrySettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
-from shared.secrets import new_secrets_key
+from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
+from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import unique
-from tests.support.kafka import kafka_settings_for_test
+from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
 pytestmark = pytest.mark.integration
@@ -52,6 +62,10 @@ async def deployment(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> Depl
             **kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets, http_port=free_port()
         ),
     )
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def body() -> dict[str, object]:
@@ -182,3 +196,110 @@ async def test_an_unknown_scope_or_app_is_refused_by_the_cli(deployment: Deploym
         await deployment.herald("keys", "create", "nosuchapp", "--scopes", "send")
     with pytest.raises(AdminError, match="exists already"):
         await deployment.herald("apps", "create", app)
+
+
+def forged_state(app_id: str, key: str, revision: int = 1_000_000) -> AppChanged:
+    """What someone able to write to apps.changed would like every service to believe."""
+    return AppChanged(
+        event_id=uuid.uuid4(),
+        app_id=app_id,
+        occurred_at=datetime.now(UTC),
+        revision=revision,
+        api_keys=[ApiKeyEntry(key_id=uuid.uuid4(), digest=key_digest(key), scopes=["admin"])],
+    )
+
+
+async def genuine_records(io: TopicIO, app_id: str, count: int) -> list[ConsumerRecord]:
+    """The first ``count`` records on apps.changed the registry published for ``app_id``."""
+    found = await io.read(
+        topics.APPS,
+        decoded=False,
+        until=lambda records: sum(r.key == app_id.encode() for r in records) >= count,
+    )
+    return [r for r in found if r.key == app_id.encode()]
+
+
+async def test_a_forged_apps_changed_changes_nothing(
+    deployment: Deployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = unique("shop").lower()
+    await deployment.herald("apps", "create", app)
+    kept = (await deployment.herald("keys", "create", app, "--scopes", "send")).splitlines()[-1]
+    revoked = (await deployment.herald("keys", "create", app, "--scopes", "send")).splitlines()
+    await deployment.herald("keys", "revoke", app, revoked[0].split()[1])
+    io = TopicIO(deployment.cli)
+    before_revocation = (await genuine_records(io, app, 4))[2]
+    forged_key = new_api_key()
+    stranger = AppsSignature(
+        SecretBox(SecretsSettings(secrets_keys=[SecretStr(new_secrets_key())]))
+    )
+    caplog.set_level(logging.INFO, logger="shared.tenancy.feed")
+
+    async def forge() -> None:
+        await io.produce(topics.APPS, forged_state(app, forged_key))
+        await TopicIO(deployment.cli, stranger.headers).produce(
+            topics.APPS, forged_state(app, forged_key)
+        )
+        await io.produce_raw(
+            topics.APPS,
+            (before_revocation.key, before_revocation.value),
+            headers=before_revocation.headers,
+        )
+
+    await forge()
+    base = f"http://127.0.0.1:{deployment.ingest.http_port}"
+    async with (
+        running(await build_ingest(deployment.ingest, FrozenClock())),
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+
+        async def send(key: str) -> int:
+            answer = await http.post("/v1/notifications", json=body(), headers=bearer(key))
+            return answer.status_code
+
+        after_start = [await send(forged_key), await send(revoked[-1]), await send(kept)]
+        await forge()
+        sentinel = (await deployment.herald("keys", "create", app, "--scopes", "send")).split()[-1]
+        async with asyncio.timeout(5):
+            while True:
+                if await send(sentinel) == 202:
+                    break
+                await asyncio.sleep(0.02)
+        while_running = [await send(forged_key), await send(revoked[-1]), await send(kept)]
+
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert after_start == [401, 401, 202]
+    assert while_running == [401, 401, 202]
+    assert sum("not announced by the registry: herald-signature" in r for r in refusals) == 2
+    assert sum("which is not one of HERALD_SECRETS_KEYS" in r for r in refusals) == 2
+    assert sum("revision 3 is older than the revision 4 held" in r for r in refusals) == 2
+    assert forged_key not in caplog.text
+
+
+async def test_the_registry_answers_a_refused_record_with_the_apps_current_state(
+    deployment: Deployment, broker: EmbeddedBroker
+) -> None:
+    app = unique("shop").lower()
+    await deployment.herald("apps", "create", app)
+    await deployment.herald("keys", "create", app, "--scopes", "send")
+    io = TopicIO(deployment.cli)
+    await genuine_records(io, app, 2)
+    registry = RegistrySettings(
+        **deployment.cli.model_dump(exclude={"http_port"}), http_port=free_port()
+    )
+    signature = AppsSignature(SecretBox(deployment.cli))
+
+    async with running(await build_registry(registry, FrozenClock())):
+        await io.produce(topics.APPS, forged_state(app, new_api_key()))
+        records = await io.read(
+            topics.APPS,
+            decoded=False,
+            until=lambda found: [r.key for r in found].count(app.encode()) >= 5,
+        )
+
+    mine = [r for r in records if r.key == app.encode()]
+    newest = decode_as(topics.APPS, mine[-1].value, AppChanged)
+    assert signature.refusal(mine[3].value, mine[3].headers) is not None
+    assert signature.refusal(mine[-1].value, mine[-1].headers) is None
+    assert newest.revision == 2
+    assert [k.scopes for k in newest.api_keys] == [["send"]]

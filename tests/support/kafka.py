@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -13,9 +13,11 @@ from aiokafka.structs import ConsumerRecord
 from contracts.base import Model
 from contracts.codec import decode, encode
 from contracts.topics import Topic
+from shared.kafka.bus import Signer
 from shared.kafka.clients import client_options
 from shared.kafka.follower import TopicFollower
 from shared.settings import KafkaSettings
+from shared.signatures import SIGNATURE_HEADER, sign
 from tests.support.brokers import ON_KAFKA
 
 
@@ -36,11 +38,22 @@ def kafka_settings_for_test(
     return KafkaSettings(**values)
 
 
-class TopicIO:
-    """Produce to and read back from the catalog's topics under one prefix."""
+def intake_signer(key_id: str, secret: str) -> Signer:
+    """Signs records the way an app's producer does with its intake key (README)."""
 
-    def __init__(self, settings: KafkaSettings) -> None:
+    def signed(value: bytes) -> dict[str, str]:
+        return {SIGNATURE_HEADER: sign(key_id, secret.encode(), value)}
+
+    return signed
+
+
+class TopicIO:
+    """Produce to and read back from the catalog's topics under one prefix; ``signer`` signs each
+    record produced (an app's intake key, or the registry's announcements)."""
+
+    def __init__(self, settings: KafkaSettings, signer: Signer | None = None) -> None:
         self.settings = settings
+        self.signer = signer
 
     def address(self, topic: Topic | str) -> str:
         name = topic if isinstance(topic, str) else topic.name
@@ -49,17 +62,34 @@ class TopicIO:
     async def produce(self, topic: Topic, *messages: Model) -> None:
         await self.produce_raw(topic, *((topic.key_of(m), encode(m)) for m in messages))
 
-    async def produce_raw(self, topic: Topic | str, *records: tuple[bytes | None, bytes]) -> None:
+    async def produce_raw(
+        self,
+        topic: Topic | str,
+        *records: tuple[bytes | None, bytes],
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Send ``records`` as (key, value) pairs, each with ``headers`` and, when this has a
+        signer, its signature."""
         producer = AIOKafkaProducer(**client_options(self.settings))
         await producer.start()
         try:
             futures = [
-                await producer.send(self.address(topic), value=value, key=key)
+                await producer.send(
+                    self.address(topic),
+                    value=value,
+                    key=key,
+                    headers=[*headers, *self._signature(value)],
+                )
                 for key, value in records
             ]
             await asyncio.gather(*futures)
         finally:
             await producer.stop()
+
+    def _signature(self, value: bytes) -> list[tuple[str, bytes]]:
+        if self.signer is None:
+            return []
+        return [(name, text.encode()) for name, text in self.signer(value).items()]
 
     async def read(
         self,

@@ -12,7 +12,12 @@ from pydantic import SecretStr
 from contracts.apps import AppChanged
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.tenancy.auth import ApiKeySettings, key_digest, new_api_key
-from shared.tenancy.directory import AppDirectory, credential_purpose, signing_key_purpose
+from shared.tenancy.directory import (
+    AppDirectory,
+    credential_purpose,
+    intake_key_purpose,
+    signing_key_purpose,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -119,3 +124,36 @@ def test_static_keys_have_every_scope_and_make_their_app_known() -> None:
     assert "admin" in grant.scopes
     assert directory.known("boot")
     assert not directory.known("nobody")
+
+
+def intake_entry(key_id: uuid.UUID, secret: bytes, *, revoked: bool = False) -> dict[str, Any]:
+    sealed = BOX.seal(secret, intake_key_purpose("shop", key_id))
+    return {"key_id": key_id, "secret": {"ciphertext": sealed}, "revoked": revoked}
+
+
+def test_intake_keys_open_per_app_until_revoked_or_disabled() -> None:
+    live, gone = uuid.uuid4(), uuid.uuid4()
+    directory = AppDirectory(BOX)
+    directory.apply(
+        state(
+            1, intake_keys=[intake_entry(live, b"live"), intake_entry(gone, b"old", revoked=True)]
+        )
+    )
+
+    assert directory.intake_key("shop", str(live)) == b"live"
+    assert directory.intake_key("shop", str(gone)) is None
+    assert directory.intake_key("other", str(live)) is None
+    assert directory.revision("shop") == 1
+    assert directory.revision("other") is None
+    directory.apply(state(2, disabled=True, intake_keys=[intake_entry(live, b"live")]))
+    assert directory.intake_key("shop", str(live)) is None
+
+
+def test_an_intake_key_sealed_for_another_app_does_not_open() -> None:
+    key_id = uuid.uuid4()
+    copied = BOX.seal(b"theirs", intake_key_purpose("other", key_id))
+    directory = AppDirectory(BOX)
+
+    directory.apply(state(1, intake_keys=[{"key_id": key_id, "secret": {"ciphertext": copied}}]))
+
+    assert directory.intake_key("shop", str(key_id)) is None

@@ -1,8 +1,8 @@
 """Managing apps: every change is stored and announced in one transaction.
 
 Each operation locks the app, changes its rows, bumps its revision and publishes the whole new state
-on ``apps.changed``, committing only once the broker has it. Every service applies that state as
-soon as it arrives, so a revoked key stops working within moments everywhere.
+on ``apps.changed``, signed, committing only once the broker has it. Every service applies that
+state as soon as it arrives, so a revoked key stops working within moments everywhere.
 """
 
 from __future__ import annotations
@@ -13,25 +13,28 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 
 from contracts import topics
+from contracts.apps import AppChanged
 from services.registry.apps import domain
 from services.registry.apps.domain import AdminError
 from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
 from shared.clock import Clock
 from shared.db import Connection, transaction
-from shared.kafka import Publisher
+from shared.kafka import Bus
 from shared.platforms.base import StoredCredential
 from shared.secrets import SecretBox
+from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key, new_signing_key
-from shared.tenancy.directory import credential_purpose, signing_key_purpose
+from shared.tenancy.directory import credential_purpose, intake_key_purpose, signing_key_purpose
 
 
 class AppAdmin:
     """Create apps, issue and revoke keys, set credentials."""
 
-    def __init__(self, pool: asyncpg.Pool, bus: Publisher, box: SecretBox, clock: Clock) -> None:
+    def __init__(self, pool: asyncpg.Pool, bus: Bus, box: SecretBox, clock: Clock) -> None:
         self.pool = pool
         self.bus = bus
         self.box = box
+        self.signature = AppsSignature(box)
         self.clock = clock
         self.store = AppStore()
 
@@ -95,6 +98,24 @@ class AppAdmin:
 
         await self._change(app_id, change)
 
+    async def create_intake_key(self, app_id: str) -> tuple[uuid.UUID, str]:
+        """A new key for signing the app's Kafka records, returned this once."""
+        key_id, secret = uuid.uuid4(), new_signing_key()
+        sealed = self.box.seal(secret.encode(), intake_key_purpose(app_id, key_id))
+
+        async def change(conn: Connection) -> None:
+            await self.store.add_intake_key(conn, app_id, key_id, sealed, self.clock.now())
+
+        await self._change(app_id, change)
+        return key_id, secret
+
+    async def revoke_intake_key(self, app_id: str, key_id: uuid.UUID) -> None:
+        async def change(conn: Connection) -> None:
+            if not await self.store.revoke_intake_key(conn, app_id, key_id, self.clock.now()):
+                raise AdminError(f"app {app_id!r} has no intake key {key_id}")
+
+        await self._change(app_id, change)
+
     async def set_credential(self, app_id: str, credential: StoredCredential) -> None:
         """Store (replacing) the app's credentials for one platform, sealed."""
         sealed = self.box.seal(credential.secret, credential_purpose(app_id, credential.platform))
@@ -118,8 +139,26 @@ class AppAdmin:
             app_ids = await self.store.app_ids(conn)
             now = self.clock.now()
             snapshots = [await self.store.snapshot(conn, app_id, now) for app_id in app_ids]
-        await self.bus.publish_all((topics.APPS, snapshot) for snapshot in snapshots)
+        await self._publish(snapshots)
         return len(snapshots)
+
+    async def reannounce(self, app_id: str, refused_revision: int | None) -> bool:
+        """Publish the app's current state again after a follower refused a record naming it.
+
+        On a compacted topic the newest record of each app is what a service starting later
+        reads; re-publishing makes it the genuine current state again. Nothing is published for
+        an unknown app, nor when the refused record was not older than the stored state (so this
+        never answers its own announcements).
+        """
+        async with transaction(self.pool) as conn:
+            try:
+                snapshot = await self.store.snapshot(conn, app_id, self.clock.now())
+            except AppNotFound:
+                return False
+        if refused_revision is not None and refused_revision >= snapshot.revision:
+            return False
+        await self._publish([snapshot])
+        return True
 
     async def _change(self, app_id: str, change: Callable[[Connection], Awaitable[None]]) -> None:
         async with transaction(self.pool) as conn:
@@ -134,4 +173,9 @@ class AppAdmin:
         now = self.clock.now()
         await self.store.bump_revision(conn, app_id, now)
         snapshot = await self.store.snapshot(conn, app_id, now)
-        await self.bus.publish_all([(topics.APPS, snapshot)])
+        await self._publish([snapshot])
+
+    async def _publish(self, snapshots: list[AppChanged]) -> None:
+        await self.bus.publish_all(
+            ((topics.APPS, snapshot) for snapshot in snapshots), signer=self.signature.headers
+        )

@@ -26,7 +26,7 @@ from shared.platforms.base import CredentialsError, StoredCredential
 from shared.platforms.fcm.credentials import service_account_credential
 from shared.platforms.webpush.credentials import vapid_credential
 from shared.runtime import prepare_topics
-from shared.secrets import SecretBox, SecretsSettings
+from shared.secrets import SecretBox, SecretsSettings, SecretsUnavailable
 from shared.settings import DatabaseSettings, KafkaSettings
 
 SCHEMA = "registry"
@@ -73,6 +73,14 @@ def parser() -> argparse.ArgumentParser:
     signing_revoke = signing.add_parser("revoke", help="revoke a signing key")
     signing_revoke.add_argument("app_id")
     signing_revoke.add_argument("key_id", type=uuid.UUID)
+
+    intake = groups.add_parser(
+        "intake-keys", help="keys your producers sign Kafka records with"
+    ).add_subparsers(dest="command", required=True)
+    intake.add_parser("create", help="issue an intake key (printed once)").add_argument("app_id")
+    intake_revoke = intake.add_parser("revoke", help="revoke an intake key")
+    intake_revoke.add_argument("app_id")
+    intake_revoke.add_argument("key_id", type=uuid.UUID)
 
     creds = groups.add_parser("credentials", help="provider credentials").add_subparsers(
         dest="command", required=True
@@ -160,6 +168,12 @@ async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
         case ("signing-keys", "revoke"):
             await admin.revoke_signing_key(args.app_id, args.key_id)
             return f"signing key {args.key_id} revoked"
+        case ("intake-keys", "create"):
+            key_id, secret = await admin.create_intake_key(args.app_id)
+            return f"intake key {key_id}; shown once, keep it secret:\n{secret}"
+        case ("intake-keys", "revoke"):
+            await admin.revoke_intake_key(args.app_id, args.key_id)
+            return f"intake key {args.key_id} revoked"
         case ("credentials", "set"):
             credential = checked_credential(args)
             await admin.set_credential(args.app_id, credential)
@@ -173,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return topics_cli.main(args)
     try:
         print(asyncio.run(run(args, CliSettings())))
-    except (AdminError, CredentialsError, OSError) as error:
+    except (AdminError, CredentialsError, SecretsUnavailable, OSError) as error:
         print(f"herald: {error}", file=sys.stderr)
         return 1
     return 0

@@ -11,6 +11,7 @@ from datetime import datetime
 from contracts.apps import (
     ApiKeyEntry,
     AppChanged,
+    IntakeKeyEntry,
     ProviderCredential,
     Scope,
     Sealed,
@@ -136,6 +137,29 @@ class AppStore:
         )
         return bool(found)
 
+    async def add_intake_key(
+        self, conn: Connection, app_id: str, key_id: uuid.UUID, sealed: bytes, now: datetime
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO intake_keys (key_id, app_id, sealed, created_at) VALUES ($1, $2, $3, $4)",
+            key_id,
+            app_id,
+            sealed,
+            now,
+        )
+
+    async def revoke_intake_key(
+        self, conn: Connection, app_id: str, key_id: uuid.UUID, now: datetime
+    ) -> bool:
+        found = await conn.fetchval(
+            "UPDATE intake_keys SET revoked_at = COALESCE(revoked_at, $3)"
+            " WHERE app_id = $1 AND key_id = $2 RETURNING true",
+            app_id,
+            key_id,
+            now,
+        )
+        return bool(found)
+
     async def set_credential(
         self,
         conn: Connection,
@@ -184,6 +208,11 @@ class AppStore:
             " ORDER BY created_at, key_id",
             app_id,
         )
+        intake = await conn.fetch(
+            "SELECT key_id, sealed, revoked_at FROM intake_keys WHERE app_id = $1"
+            " ORDER BY created_at, key_id",
+            app_id,
+        )
         credentials = await conn.fetch(
             "SELECT platform, kind, settings, sealed FROM provider_credentials"
             " WHERE app_id = $1 ORDER BY platform",
@@ -222,5 +251,13 @@ class AppStore:
                     secret=Sealed(ciphertext=bytes(c["sealed"])),
                 )
                 for c in credentials
+            ],
+            intake_keys=[
+                IntakeKeyEntry(
+                    key_id=i["key_id"],
+                    secret=Sealed(ciphertext=bytes(i["sealed"])),
+                    revoked=i["revoked_at"] is not None,
+                )
+                for i in intake
             ],
         )

@@ -1,0 +1,65 @@
+"""Keeping ``apps.changed`` genuine: the registry answers a refused record with the app's state.
+
+The topic is compacted, so for each app the newest record is what a service starting later reads.
+A forged or replayed record that became the newest would leave such a service without the app, or
+with an old state, until the app next changed. The registry follows the topic like every service
+and re-publishes the current state of any app a refused record names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from services.registry.apps.admin import AppAdmin
+from services.registry.apps.domain import AdminError, check_app_id
+from shared.errors import RETRYABLE
+
+log = logging.getLogger(__name__)
+
+#: How long to wait before trying again when the database or the broker is unavailable.
+RETRY_SECONDS = 1.0
+
+
+class AppsHealer:
+    """Collects the apps named by refused records and re-announces them, one at a time."""
+
+    def __init__(self, admin: AppAdmin) -> None:
+        self.admin = admin
+        self._pending: dict[str, int | None] = {}
+        self._wake = asyncio.Event()
+
+    def refused(self, app_id: str, revision: int | None) -> None:
+        """Note a refused record (the feed calls this; it must not block).
+
+        ``revision``: the state it carried when genuine but old; None when not genuine at all.
+        """
+        try:
+            check_app_id(app_id)
+        except AdminError:
+            return
+        if app_id in self._pending:
+            earlier = self._pending[app_id]
+            revision = None if earlier is None or revision is None else min(earlier, revision)
+        self._pending[app_id] = revision
+        self._wake.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Re-announce what was noted, until ``stopping`` is set."""
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), RETRY_SECONDS)
+            self._wake.clear()
+            await self.heal()
+
+    async def heal(self) -> None:
+        """Re-announce every app noted so far; what fails for now is kept for the next round."""
+        pending, self._pending = self._pending, {}
+        for app_id, revision in pending.items():
+            try:
+                if await self.admin.reannounce(app_id, revision):
+                    log.warning("app %s re-announced after a refused apps.changed record", app_id)
+            except RETRYABLE as error:
+                log.warning("app %s not re-announced yet: %s", app_id, error)
+                self.refused(app_id, revision)
