@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
-from contracts.content import NotificationRequest
+from contracts.content import DeliveryOptions, NotificationRequest
 from services.ingest import domain
 from tests.support.clock import FrozenClock
 
@@ -189,3 +190,33 @@ def test_a_local_time_still_ahead_somewhere_is_accepted() -> None:
     eleven_hours_ago_in_utc = "2026-01-15T01:00:00"
 
     domain.check_timing(scheduled({"local_time": eleven_hours_ago_in_utc}, ttl_seconds=3600), NOW)
+
+
+def test_a_collapse_key_apns_counts_over_64_bytes_is_refused_naming_the_option() -> None:
+    bad = request(title="T").model_copy(update={"options": DeliveryOptions(collapse_key="é" * 33)})
+
+    with pytest.raises(domain.RequestProblem, match="66 bytes in UTF-8; APNs takes at most 64"):
+        domain.check(bad, max_content_bytes=4000)
+
+
+@pytest.mark.parametrize("key", ["line\r\nInjected: 1", "tab\there", "del\x7f", "next\x85line"])
+def test_a_collapse_key_with_control_characters_is_refused(key: str) -> None:
+    with pytest.raises(ValidationError, match="only printable characters"):
+        DeliveryOptions(collapse_key=key)
+
+
+@pytest.mark.parametrize(
+    ("user_id", "named"),
+    [
+        ("alice\u200b", "ZERO WIDTH SPACE"),
+        ("alice\u202e", "RIGHT-TO-LEFT OVERRIDE"),
+        ("ali\u2066ce", "LEFT-TO-RIGHT ISOLATE"),
+        ("alice\x85", "should match pattern"),
+        ("alice\u2028", "should match pattern"),
+    ],
+)
+def test_user_ids_are_printable(user_id: str, named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        NotificationRequest.model_validate(
+            {"idempotency_key": "k", "audience": {"user_ids": [user_id]}, "content": {"title": "T"}}
+        )
