@@ -74,14 +74,6 @@ class Pauses:
         if probe is not None and not probe.done():
             probe.set_result(None)
 
-    def current(self, app_id: str, now: datetime) -> Paused | None:
-        """The app's pause in force at ``now``, if any (a pause whose credentials changed is
-        lifted)."""
-        admission = self.admit(app_id, now)
-        if admission is True:
-            self.settled(app_id)
-        return admission if isinstance(admission, Paused) else None
-
     def pause(self, app_id: str, now: datetime, reason: str, *, wait_at_least: float) -> Paused:
         """Hold the app back after a refusal; one already in force is kept (concurrent refusals
         of one pause do not lengthen it), a refusal after it ended doubles the next one."""
@@ -110,8 +102,9 @@ class Pauses:
     def due(self, app_id: str, not_before: datetime, now: datetime) -> datetime:
         """When a waiting push may go: its ``not_before``, or now if it waited for a pause that
         its app's new credentials lifted early."""
-        if self._paused and app_id in self._paused:
-            self.current(app_id, now)
+        paused = self._paused.get(app_id) if self._paused else None
+        if paused is not None and self._revision_of(app_id) != paused.revision:
+            self._lift(app_id, paused)
         if not self._released:
             return not_before
         released = self._released.get(app_id)

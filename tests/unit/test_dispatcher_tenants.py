@@ -13,7 +13,7 @@ from contracts.apps import AppChanged
 from contracts.push import PushRequest
 from services.dispatcher.delivery import Again, Deliverer, Done
 from services.dispatcher.domain import Delivered, PausePolicy, RetryPolicy, Verdict
-from services.dispatcher.pauses import Pauses
+from services.dispatcher.pauses import Paused, Pauses
 from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
@@ -87,7 +87,7 @@ async def test_a_bad_stored_fcm_credential_pauses_that_app_and_no_other(
         clock.now() + timedelta(seconds=30),
     )
     assert again.request.not_before == broken.request.not_before
-    assert pauses.current("broken", clock.now()) is not None
+    assert isinstance(pauses.admit("broken", clock.now()), Paused)
     assert isinstance(other, Done)
     assert other.result.outcome == "delivered"
     assert [request.app_id for request in default.sent] == ["other"]
