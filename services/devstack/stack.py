@@ -199,7 +199,9 @@ class LocalStack:
             "fcm-emulator": self.port("fcm-emulator-tls"),
         }
         self._define_emulators(fcm_port, creds)
-        webpush_hosts = json.dumps([*DEFAULT_WEBPUSH_HOSTS, "127.0.0.1"])
+        # The local push service is an address and a port: the operator setting names both.
+        webpush_emulator = f"127.0.0.1:{self.tls_ports['webpush-emulator']}"
+        webpush_hosts = json.dumps([*DEFAULT_WEBPUSH_HOSTS, webpush_emulator])
         specs: dict[str, tuple[str, dict[str, str]]] = {
             "ingest": ("services.ingest", {}),
             "registry": ("services.registry", {"HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts}),

@@ -237,12 +237,13 @@ async def test_herald_messages_decrypt_independently_and_carry_a_valid_vapid_tok
     assert public_key(vapid_key) == emulator.vapid_public_key
 
 
-async def test_a_subscription_on_a_host_not_allowed_is_never_called(
-    emulator: RunningWebPushEmulator, clock: FrozenClock
+@pytest.mark.parametrize("allowed", [["fcm.googleapis.com"], ["127.0.0.1"], ["127.0.0.1:1"]])
+async def test_a_subscription_off_the_allowed_hosts_and_ports_is_never_called(
+    emulator: RunningWebPushEmulator, clock: FrozenClock, allowed: list[str]
 ) -> None:
     token = await emulator.subscribe()
     settings = DispatcherSettings(
-        **{**emulator.dispatcher_settings(), "webpush_allowed_hosts": ["fcm.googleapis.com"]}
+        **{**emulator.dispatcher_settings(), "webpush_allowed_hosts": allowed}
     )
     provider = await create_webpush_provider(settings, clock)
     try:

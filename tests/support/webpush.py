@@ -34,6 +34,7 @@ class RunningWebPushEmulator(EmulatorInspection):
     vapid_key_path: Path
     vapid_public_key: str
     app: FastAPI
+    tls_port: int
 
     def dispatcher_settings(self) -> dict[str, Any]:
         """DispatcherSettings fields that aim a Web Push dispatcher at this emulator."""
@@ -41,7 +42,7 @@ class RunningWebPushEmulator(EmulatorInspection):
             "dispatcher_platform": "webpush",
             "webpush_vapid_private_key_file": self.vapid_key_path,
             "webpush_vapid_subject": VAPID_SUBJECT,
-            "webpush_allowed_hosts": ["127.0.0.1"],
+            "webpush_allowed_hosts": [f"127.0.0.1:{self.tls_port}"],
             "webpush_ca_bundle": self.ca.cert_path,
         }
 
@@ -88,4 +89,4 @@ async def webpush_emulator(
     app = create_app(settings, clock)
     listen = Listen(tls_port, http_port, server.cert, server.key)
     async with serving(app, listen) as http_url:
-        yield RunningWebPushEmulator(http_url, ca, vapid_key_path, vapid_public, app)
+        yield RunningWebPushEmulator(http_url, ca, vapid_key_path, vapid_public, app, tls_port)

@@ -6,12 +6,15 @@ what breaks these before anything is queued."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from contracts.content import Content
-from contracts.push import PushRequest, WebPushSubscription, host_allowed
+from contracts.push import PushRequest, WebPushSubscription, endpoint_problem
 from shared.platforms.base import Breach, Measure, PayloadError, TokenFormatError, TokenRule
 from shared.platforms.webpush.payload import OVERRIDABLE_HEADERS, TOPIC, URGENCIES, build
 
@@ -27,11 +30,16 @@ def canonical_token(token: str, webpush_hosts: Sequence[str]) -> str:
         subscription = WebPushSubscription.from_token(token)
     except ValueError as error:
         raise TokenFormatError(str(error)) from None
-    if not host_allowed(subscription.host, webpush_hosts):
+    problem = endpoint_problem(subscription.endpoint, webpush_hosts)
+    if problem is not None:
+        raise TokenFormatError(problem)
+    try:
+        point = base64.urlsafe_b64decode(subscription.keys.p256dh + "==")
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
         raise TokenFormatError(
-            f"the push service {subscription.host} is not an allowed Web Push host "
-            f"(allowed: {', '.join(webpush_hosts)})"
-        )
+            "keys.p256dh is not a point on the P-256 curve (RFC 8291 encrypts to it)"
+        ) from None
     return subscription.token()
 
 

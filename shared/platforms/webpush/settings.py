@@ -16,7 +16,9 @@ class WebPushHostSettings(PlatformSettings):
 
     webpush_allowed_hosts: list[str] = Field(
         default_factory=lambda: list(DEFAULT_WEBPUSH_HOSTS),
-        description='JSON list of push service hosts; "*.example.com" allows its subdomains.',
+        description="JSON list of push service hosts, on port 443 unless an entry says "
+        '"host:port"; "*.example.com" allows its subdomains; an IP address only as an entry of '
+        'its own ("127.0.0.1:8443" for a local emulator).',
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import http_ece
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from contracts.push import PushRequest, WebPushSubscription, host_allowed
+from contracts.push import PushRequest, WebPushSubscription, endpoint_problem
 from services.dispatcher.domain import Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.webpush import classify
 from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
@@ -55,10 +55,9 @@ class WebPushProvider:
             subscription = WebPushSubscription.from_token(request.token)
         except ValueError as exc:
             return Rejected("token_invalid", str(exc), None)
-        if not host_allowed(subscription.host, self._allowed):
-            return Rejected(
-                "token_invalid", f"push service {subscription.host} is not an allowed host", None
-            )
+        problem = endpoint_problem(subscription.endpoint, self._allowed)
+        if problem is not None:
+            return Rejected("token_invalid", problem, None)
         try:
             message = payload.render(request, now)
         except PayloadError as exc:
