@@ -28,6 +28,8 @@ class StackCredentials:
     vapid_key: Path
     vapid_public_key: str
     fcm_account: Path
+    #: The FCM emulator's token endpoint, which the account names and the dispatcher is told.
+    fcm_token_uri: str
 
 
 def generate(folder: Path, *, fcm_token_uri: str) -> StackCredentials:
@@ -43,4 +45,5 @@ def generate(folder: Path, *, fcm_token_uri: str) -> StackCredentials:
         vapid_key=vapid_key,
         vapid_public_key=write_vapid_key(vapid_key),
         fcm_account=fcm_account,
+        fcm_token_uri=fcm_token_uri,
     )

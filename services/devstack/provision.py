@@ -55,7 +55,9 @@ async def provision(
                 topic=generated.APNS_TOPIC,
                 environment="sandbox",
             ),
-            service_account_credential(creds.fcm_account.read_bytes()),
+            service_account_credential(
+                creds.fcm_account.read_bytes(), token_uris=[creds.fcm_token_uri]
+            ),
             vapid_credential(creds.vapid_key.read_bytes(), subject=generated.VAPID_SUBJECT),
         ):
             await admin.set_credential(app_id, credential)

@@ -212,6 +212,7 @@ class LocalStack:
                 {
                     "HERALD_DISPATCHER_PLATFORM": "fcm",
                     "HERALD_FCM_BASE_URL": f"https://127.0.0.1:{self.tls_ports['fcm-emulator']}",
+                    "HERALD_FCM_TOKEN_URI": creds.fcm_token_uri,
                     "HERALD_FCM_CA_BUNDLE": str(creds.ca_bundle),
                 },
             ),

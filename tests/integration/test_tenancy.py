@@ -31,6 +31,7 @@ from services.registry.settings import RegistrySettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key
@@ -126,9 +127,7 @@ async def test_credentials_are_sealed_at_rest_and_bad_ones_are_refused(
     app = unique("app").lower()
     await deployment.herald("apps", "create", app)
     account = tmp_path / "account.json"
-    written = write_service_account(
-        account, project_id="proj-1", token_uri="http://127.0.0.1:1/token"
-    )
+    written = write_service_account(account, project_id="proj-1", token_uri=GOOGLE_TOKEN_URI)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"type": "service_account", "project_id": "p"}))
 

@@ -48,6 +48,7 @@ class RunningEmulator(EmulatorInspection):
             "dispatcher_platform": "fcm",
             "fcm_service_account_file": self.account_path,
             "fcm_base_url": f"https://{LOOPBACK}:{self.tls_port}",
+            "fcm_token_uri": self.account["token_uri"],
             "fcm_ca_bundle": self.ca.cert_path,
         }
 

@@ -18,7 +18,7 @@ from services.emulators.fcm.accounts import generate_service_account
 from shared.platforms import PLATFORMS, canonical_token
 from shared.platforms.apns.credentials import certificate_credential, token_credential
 from shared.platforms.base import CredentialsError, StoredCredential, TokenFormatError
-from shared.platforms.fcm.credentials import service_account_credential
+from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI, service_account_credential
 from shared.platforms.webpush.credentials import vapid_credential
 
 pytestmark = pytest.mark.unit
@@ -59,7 +59,7 @@ def test_every_platform_has_one_entry_and_its_settings_reach_the_dispatcher() ->
 
 def test_what_the_operator_stores_the_dispatcher_reads_back() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    account = generate_service_account(project_id="proj-1", token_uri="https://oauth.example")
+    account = generate_service_account(project_id="proj-1", token_uri=GOOGLE_TOKEN_URI)
     stored = [
         token_credential(
             pem(key),
@@ -130,3 +130,28 @@ def test_tokens_are_checked_by_their_platforms_rule() -> None:
     assert canonical_token("fcm", "a:" * 20) == "a:" * 20
     with pytest.raises(TokenFormatError, match="webpush tokens are 1 to 4096"):
         canonical_token("webpush", "")
+
+
+def test_a_service_account_naming_another_token_endpoint_is_refused_unless_listed() -> None:
+    local = "http://127.0.0.1:8090/token"
+    document = json.dumps(generate_service_account(project_id="proj-1", token_uri=local)).encode()
+
+    with pytest.raises(CredentialsError, match="Herald sends token grants only to https://oauth2"):
+        service_account_credential(document)
+    assert service_account_credential(document, token_uris=[local]).settings == {
+        "project_id": "proj-1",
+        "client_email": json.loads(document)["client_email"],
+    }
+
+
+@pytest.mark.parametrize("project", ["proj/../../other", "proj?x=1", "proj\r\nx", "Proj-1", ""])
+def test_a_project_id_is_nothing_but_a_project_id(project: str) -> None:
+    account = generate_service_account(project_id="proj-1", token_uri=GOOGLE_TOKEN_URI)
+    document = json.dumps(account | {"project_id": project}).encode()
+
+    with pytest.raises(CredentialsError, match="project_id"):
+        service_account_credential(document)
+
+
+def test_every_token_grant_goes_to_googles_endpoint_unless_the_operator_says_otherwise() -> None:
+    assert DispatcherSettings().fcm_token_uri == GOOGLE_TOKEN_URI

@@ -87,7 +87,7 @@ class TestTokens:
             (
                 "webpush",
                 WEBPUSH_TOKEN.replace("fcm.googleapis.com", "10.0.0.1"),
-                "10.0.0.1 is not an allowed Web Push host",
+                "10.0.0.1 is an IP address",
             ),
         ],
     )

@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-
 from pydantic import AnyUrl
 
 from contracts.push import DEFAULT_WEBPUSH_HOSTS, WebPushSubscription, endpoint_problem
@@ -102,6 +101,6 @@ def test_a_key_that_is_not_a_point_on_p256_is_refused_at_registration() -> None:
         return json.dumps(json.loads(value))
 
     assert canonical_token(compact(token()), DEFAULT_WEBPUSH_HOSTS)
+    bad = compact(token(keys={"p256dh": off_curve, "auth": AUTH}))
     with pytest.raises(TokenFormatError, match="not a point on the P-256 curve"):
-        bad = compact(token(keys={"p256dh": off_curve, "auth": AUTH}))
         canonical_token(bad, DEFAULT_WEBPUSH_HOSTS)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from shared.platforms.base import PlatformSettings
+from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
 from shared.platforms.fcm.payload import MAX_ANDROID_CHANNEL_ID_BYTES
 
 
@@ -21,8 +22,11 @@ class FcmSettings(PlatformSettings):
         pattern=r"^https?://",
         description="Base URL of the FCM HTTP v1 API.",
     )
-    fcm_token_uri: str | None = Field(
-        default=None, description="OAuth2 token endpoint; None: the file's token_uri."
+    fcm_token_uri: str = Field(
+        default=GOOGLE_TOKEN_URI,
+        pattern=r"^https?://",
+        description="OAuth2 token endpoint every grant goes to, whatever a key file's token_uri "
+        "says (Google's; a local stack sets its emulator's).",
     )
     fcm_ca_bundle: Path | None = Field(
         default=None, description="PEM bundle to trust for FCM and the token endpoint."
