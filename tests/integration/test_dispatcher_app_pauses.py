@@ -29,6 +29,7 @@ from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.kafka.admin import ensure_topics
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
+from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.directory import credential_purpose
 from tests.support.apns import TEAM_ID, TOPIC, apns_emulator
 from tests.support.factories import push_request
@@ -42,7 +43,7 @@ PUSHES = 30
 
 def apns_credentials(box: SecretBox, app_id: str, revision: int, key: Path) -> AppChanged:
     """The app's whole state on apps.changed: token auth with ``key``, sealed as the registry
-    seals it."""
+    seals it (and signed as it signs, by the producer below)."""
     sealed = box.seal(key.read_bytes(), credential_purpose(app_id, "apns"))
     credential = ProviderCredential(
         platform="apns",
@@ -71,11 +72,12 @@ async def test_a_revoked_key_holds_only_its_app_and_new_credentials_release_it_a
     box = SecretBox(SecretsSettings(secrets_keys=[SecretStr(secrets)]))
     kafka = kafka_settings_for_test(broker.bootstrap)
     io = TopicIO(kafka)
+    registry = TopicIO(kafka, AppsSignature(box).headers)
     await ensure_topics(kafka, all_topics())
     async with apns_emulator(tmp_path / "apns") as emulator:
         trusted = emulator.key_path
         revoked = write_auth_key(tmp_path / "revoked")
-        await io.produce(
+        await registry.produce(
             topics.APPS,
             apns_credentials(box, "steady", 1, trusted),
             apns_credentials(box, "revoked", 1, revoked),
@@ -101,7 +103,7 @@ async def test_a_revoked_key_holds_only_its_app_and_new_credentials_release_it_a
             steady_seconds = time.monotonic() - started
             await io.read(topics.RESULTS, until=lambda _: time.monotonic() - started > 6)
             refused = [r for r in await emulator.requests() if r["status"] == 403]
-            await io.produce(topics.APPS, apns_credentials(box, "revoked", 2, trusted))
+            await registry.produce(topics.APPS, apns_credentials(box, "revoked", 2, trusted))
             fixed = time.monotonic()
             found = await io.read(topics.RESULTS, until=lambda found: len(found) >= 2 * PUSHES)
             fixed_seconds = time.monotonic() - fixed
