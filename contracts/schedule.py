@@ -1,7 +1,8 @@
 """When a notification should go out, and what the scheduler reports back: cancels and expiries.
 
 A sender attaches a Schedule to a request; cancels travel as events so they work over Kafka as well
-as over HTTP, and every copy the scheduler drops for lateness is reported, never silently lost.
+as over HTTP (a sender's own signed request, which ingest turns into the cancel the scheduler
+trusts), and every copy the scheduler drops for lateness is reported, never silently lost.
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, NaiveDatetime, model_validator
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    NaiveDatetime,
+    StringConstraints,
+    model_validator,
+)
 
 from contracts.base import Event, Model, UserId
 from contracts.users import TimeZoneName
@@ -56,8 +64,39 @@ class Schedule(Model):
         return self
 
 
+class NotificationCancelRequested(Event):
+    """A sender asks, over Kafka, to cancel one of its notifications, named by the idempotency key
+    it was sent with or by its id; the record is signed with one of the app's intake keys.
+
+    Ingest checks the signature, finds the notification within the signing app only, and passes
+    the cancel on (its ``event_id`` becomes the ``request_event_id`` of the result). Fields it does
+    not know are refused, so a misspelt name is an error rather than a cancel of nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["notification.cancel_requested"] = "notification.cancel_requested"
+    version: Literal[1] = 1
+    idempotency_key: (
+        Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+        | None
+    ) = Field(default=None, description="The idempotency key the notification was sent with.")
+    notification_id: uuid.UUID | None = Field(
+        default=None, description="The notification's id, as an HTTP send answered it."
+    )
+
+    @model_validator(mode="after")
+    def _one_name(self) -> NotificationCancelRequested:
+        if (self.idempotency_key is None) == (self.notification_id is None):
+            raise ValueError("give idempotency_key or notification_id (one of them)")
+        return self
+
+
 class NotificationCancel(Event):
-    """Stop a notification: copies still held are dropped, and so are copies that arrive later."""
+    """Stop a notification: copies still held are dropped, and so are copies that arrive later.
+
+    Only ingest publishes these, for an app whose caller it authenticated.
+    """
 
     type: Literal["notification.cancel"] = "notification.cancel"
     version: Literal[1] = 1

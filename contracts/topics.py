@@ -24,7 +24,12 @@ from contracts.notifications import (
     UserNotification,
 )
 from contracts.push import PLATFORMS, Platform, PushRequest, PushResult
-from contracts.schedule import NotificationCancel, NotificationCancelResult, NotificationExpired
+from contracts.schedule import (
+    NotificationCancel,
+    NotificationCancelRequested,
+    NotificationCancelResult,
+    NotificationExpired,
+)
 from contracts.users import UserPreferences
 
 #: Pipeline topics: a weekend-long outage of a consumer can still be replayed, and push content
@@ -110,7 +115,8 @@ SUBMITTED = Topic(
     key="idempotency_key",
     partitions=PARTITIONS,
     dead_letter="notifications.rejected",
-    doc="Send requests product teams publish; ingest validates, dedupes and expands them.",
+    doc="Send requests product teams publish, each signed with an intake key of its app; ingest "
+    "checks the signature, validates, dedupes and expands them.",
 )
 REJECTED = Topic(
     "notifications.rejected",
@@ -191,14 +197,23 @@ BADGES = Topic(
     dead_letter="badges.changed.dlq",
     doc="New unread counts; the registry turns them into sync pushes to the user's devices.",
 )
+CANCEL_REQUESTED = Topic(
+    "notifications.cancel_requested",
+    NotificationCancelRequested,
+    key="app_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.rejected",
+    doc="Cancels senders publish over Kafka, signed with an intake key; ingest finds the "
+    "notification within the signing app and passes the cancel on.",
+)
 CANCEL = Topic(
     "notifications.cancel",
     NotificationCancel,
     key="notification_id",
     partitions=PARTITIONS,
     dead_letter="notifications.cancel.dlq",
-    doc="Senders' cancels (published by ingest for HTTP, or by senders directly); the scheduler "
-    "drops the held copies.",
+    doc="Cancels of authenticated senders, published by ingest only (HTTP and Kafka alike); the "
+    "scheduler drops the held copies.",
 )
 CANCEL_RESULTS = Topic(
     "notifications.cancel_results",
@@ -250,6 +265,7 @@ _PRIMARY = (
     RESULTS,
     READS,
     BADGES,
+    CANCEL_REQUESTED,
     CANCEL,
     CANCEL_RESULTS,
     EXPIRED,

@@ -40,6 +40,8 @@ Herald is running.
 
 App "{stack.options.app_id}", API key (shown once, valid until this stack stops):
   export HERALD_KEY={key}
+Its intake key, to sign what it publishes to Kafka (README, "Sending through Kafka"):
+  export HERALD_INTAKE_KEY_ID={stack.intake_key_id} HERALD_INTAKE_KEY={stack.intake_key_secret}
 
 Register devices for alice (an Android phone, an iPhone, a browser), send, look at what arrived:
   curl -s -X POST {registry}/v1/devices -H "Authorization: Bearer $HERALD_KEY" \\

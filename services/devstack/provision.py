@@ -1,6 +1,7 @@
 """The demo app of the local stack, created the way an operator would with the ``herald`` CLI:
-an app, a server key, a signing key for user tokens, and its APNs, FCM and Web Push credentials
-(the emulators' generated ones), all stored sealed and announced on ``apps.changed``."""
+an app, a server key, a signing key for user tokens, an intake key for sending over Kafka, and its
+APNs, FCM and Web Push credentials (the emulators' generated ones), all stored sealed and announced
+on ``apps.changed``."""
 
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ SCOPES = ("send", "devices", "badges")
 
 @dataclass(frozen=True)
 class DemoApp:
-    """What a person trying the stack is handed: the server key and the user-token signing key."""
+    """What a person trying the stack is handed: the server key, the user-token signing key, and
+    the intake key (its id and secret) that signs what the app publishes to Kafka."""
 
     api_key: str
     signing_key: str
+    intake_key_id: str
+    intake_key_secret: str
 
 
 async def provision(
@@ -47,6 +51,7 @@ async def provision(
         await admin.create_app(app_id, name="Demo app of make run")
         _, api_key = await admin.create_key(app_id, SCOPES, label="make run")
         _, signing_key = await admin.create_signing_key(app_id)
+        intake_key_id, intake_key_secret = await admin.create_intake_key(app_id)
         for credential in (
             token_credential(
                 creds.apns_key.read_bytes(),
@@ -61,7 +66,12 @@ async def provision(
             vapid_credential(creds.vapid_key.read_bytes(), subject=generated.VAPID_SUBJECT),
         ):
             await admin.set_credential(app_id, credential)
-        return DemoApp(api_key=api_key, signing_key=signing_key)
+        return DemoApp(
+            api_key=api_key,
+            signing_key=signing_key,
+            intake_key_id=str(intake_key_id),
+            intake_key_secret=intake_key_secret,
+        )
     finally:
         await bus.broker.stop()
         await pool.close()

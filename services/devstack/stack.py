@@ -87,6 +87,8 @@ class LocalStack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     api_key: str = ""
     signing_key: str = ""
+    intake_key_id: str = ""
+    intake_key_secret: str = field(default="", repr=False)
     secrets_key: str = field(default="", repr=False)
     run_dir: Path = field(default_factory=Path)
     credentials: StackCredentials | None = None
@@ -141,6 +143,7 @@ class LocalStack:
             )
         )
         self.api_key, self.signing_key = demo.api_key, demo.signing_key
+        self.intake_key_id, self.intake_key_secret = demo.intake_key_id, demo.intake_key_secret
         deadline = time.monotonic() + 90
         progress("starting the provider emulators: " + ", ".join(EMULATORS))
         for name in EMULATORS:

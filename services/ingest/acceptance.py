@@ -10,6 +10,7 @@ from typing import Literal
 from contracts import topics
 from contracts.content import NotificationRequest
 from services.ingest import domain
+from services.ingest.identity import NotificationIds
 from services.ingest.store import SubmissionStore
 from shared.clock import Clock
 from shared.kafka import Bus
@@ -40,11 +41,18 @@ class Acceptor:
     """Validates, dedupes on (app, idempotency key) and expands a request into per-user events."""
 
     def __init__(
-        self, store: SubmissionStore, bus: Bus, clock: Clock, *, max_content_bytes: int
+        self,
+        store: SubmissionStore,
+        bus: Bus,
+        clock: Clock,
+        ids: NotificationIds,
+        *,
+        max_content_bytes: int,
     ) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.ids = ids
         self.max_content_bytes = max_content_bytes
 
     async def accept(
@@ -56,11 +64,11 @@ class Acceptor:
         """
         domain.check(request, max_content_bytes=self.max_content_bytes)
         now = self.clock.now()
-        notification_id = domain.notification_id(app_id, request.idempotency_key)
+        notification_id = self.ids.of(app_id, request.idempotency_key)
         try:
             domain.check_timing(request, now)
         except domain.RequestProblem:
-            if not await self.store.knows(app_id, notification_id):
+            if await self.store.notification_of(app_id, request.idempotency_key) is None:
                 raise
         fingerprint = domain.fingerprint(request)
         submission = await self.store.claim(

@@ -7,8 +7,10 @@ from pathlib import Path
 from contracts import topics
 from services.ingest.acceptance import Acceptor
 from services.ingest.cancel import CancelResults, add_cancel_routes
-from services.ingest.handlers import SubmittedHandler
+from services.ingest.handlers import CancelRequestHandler, SubmittedHandler
 from services.ingest.http_api import add_routes
+from services.ingest.identity import NotificationIds
+from services.ingest.intake_auth import IntakeAuth
 from services.ingest.settings import IngestSettings
 from services.ingest.store import SubmissionStore
 from shared.clock import Clock, SystemClock
@@ -17,28 +19,40 @@ from shared.health import DatabaseProbe
 from shared.http import app_of, authorize, create_http_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
+from shared.secrets import SecretBox
 from shared.tenancy import start_tenancy
 
 NAME = "ingest"
 SCHEMA = "ingest"
+CANCEL_GROUP = "ingest-cancels"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def build(settings: IngestSettings, clock: Clock | None = None) -> ServiceParts:
-    """Wire ingest: HTTP API and submitted-topic consumer over one Acceptor."""
+    """Wire ingest: HTTP API and submitted-topic consumer over one Acceptor, and the consumer of
+    senders' cancel requests."""
     clock = clock or SystemClock()
+    ids = NotificationIds(SecretBox(settings))
     pool = await create_pool(settings, SCHEMA)
     await migrate(pool, SCHEMA, MIGRATIONS)
     await prepare_topics(settings)
     bus = create_bus(settings, client_id=NAME, observability=settings)
     tenancy = await start_tenancy(settings, settings, NAME)
     store = SubmissionStore(pool)
-    acceptor = Acceptor(store, bus, clock, max_content_bytes=settings.max_content_bytes)
+    acceptor = Acceptor(store, bus, clock, ids, max_content_bytes=settings.max_content_bytes)
+    intake_auth = IntakeAuth(tenancy.directory)
     subscribe(
         bus,
         topics.SUBMITTED,
         group=NAME,
-        handler=SubmittedHandler(acceptor, tenancy.directory.known),
+        handler=SubmittedHandler(acceptor, intake_auth),
+        clock=clock,
+    )
+    subscribe(
+        bus,
+        topics.CANCEL_REQUESTED,
+        group=CANCEL_GROUP,
+        handler=CancelRequestHandler(store, ids, intake_auth, bus, clock),
         clock=clock,
     )
     http_app = create_http_app(

@@ -162,11 +162,6 @@ def fingerprint(request: NotificationRequest) -> bytes:
     return hashlib.sha256(canonical).digest()
 
 
-def notification_id(app_id: str, idempotency_key: str) -> uuid.UUID:
-    """The notification's id follows from its idempotency key: a replay names the same one."""
-    return derived_id("notification", app_id, idempotency_key)
-
-
 def expand(
     app_id: str,
     request: NotificationRequest,

@@ -107,6 +107,15 @@ class SubmissionStore:
             )
         )
 
+    async def notification_of(self, app_id: str, idempotency_key: str) -> uuid.UUID | None:
+        """The id of the notification ``app_id`` sent with this key; None before it did."""
+        found: uuid.UUID | None = await self.pool.fetchval(
+            "SELECT notification_id FROM submissions WHERE app_id = $1 AND idempotency_key = $2",
+            app_id,
+            idempotency_key,
+        )
+        return found
+
     async def mark_published(self, app_id: str, idempotency_key: str, now: datetime) -> None:
         """Note that every per-user event of the submission is on the broker."""
         await self.pool.execute(

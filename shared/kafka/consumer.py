@@ -43,7 +43,7 @@ DEAD_LETTER_OVERHEAD_BYTES = 8192
 
 @dataclass(frozen=True)
 class Received(Generic[M]):
-    """A decoded message and the record it came from."""
+    """A decoded message and the record it came from (its headers too: a signature, say)."""
 
     message: M
     topic: str
@@ -51,6 +51,7 @@ class Received(Generic[M]):
     offset: int
     key: bytes | None
     value: bytes
+    headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class BatchProcessor(Generic[M]):
                     record.offset,
                     record.key,
                     record.value,
+                    tuple(record.headers or ()),
                 )
             )
         for rejection in await self._handle(received):

@@ -7,11 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from contracts import topics
 from contracts.badges import BadgeChanged
 from services.devstack.stack import LocalStack
-from services.ingest.domain import notification_id
+from services.ingest.identity import NotificationIds
+from shared.secrets import SecretBox, SecretsSettings
 from tests.support.factories import unique
 from tests.support.stack_client import StackClient
 
@@ -95,7 +97,8 @@ async def test_a_notification_read_before_it_came_due_is_never_pushed(
     token, _ = await client.register_fcm(user)
     app = client.stack.options.app_id
     early_key = unique("key")
-    early_id = str(notification_id(app, early_key))
+    secrets = SecretsSettings(secrets_keys=[SecretStr(client.stack.secrets_key)])
+    early_id = str(NotificationIds(SecretBox(secrets)).of(app, early_key))
     delivered = await send(client, user, "delivered")
     await client.wait_for_pushes(token, lambda found: len(found) >= 1)
     report = {"notification_ids": [delivered, early_id]}

@@ -25,9 +25,11 @@ from services.ingest.settings import IngestSettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.secrets import SecretBox, new_secrets_key
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import submitted, unique
+from tests.support.intake import announce_intake_keys
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
@@ -85,9 +87,11 @@ async def intake(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> AsyncIte
     settings = IngestSettings(
         **kafka.model_dump(),
         database_dsn=SecretStr(postgres.dsn),
+        secrets_keys=[SecretStr(new_secrets_key())],
         http_port=free_port(),
         api_keys={APP: [key_digest(key)]},
     )
+    intake_keys = await announce_intake_keys(kafka, SecretBox(settings), APP)
     clock = FrozenClock()
     async with (
         running(await build(settings, clock)),
@@ -96,7 +100,7 @@ async def intake(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> AsyncIte
             headers={"Authorization": f"Bearer {key}"},
         ) as http,
     ):
-        yield Intake(TopicIO(kafka), clock, http)
+        yield Intake(TopicIO(kafka, intake_keys[APP].signer), clock, http)
 
 
 def dumped(event: Event) -> bytes:

@@ -12,29 +12,48 @@ import pytest
 from pydantic import SecretStr
 
 from contracts import topics
+from contracts.base import HERALD_NAMESPACE
 from contracts.codec import encode
 from contracts.notifications import NotificationRejected, UserNotification
+from contracts.schedule import NotificationCancelRequested
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.secrets import SecretBox, new_secrets_key
+from shared.settings import KafkaSettings
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import submitted, unique
+from tests.support.intake import IntakeKey, announce_intake_keys
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
 pytestmark = pytest.mark.integration
 
 APP = "testapp"
+OTHER_APP = "otherapp"
 
 
 class Stack:
-    def __init__(self, client: httpx.AsyncClient, io: TopicIO, clock: FrozenClock) -> None:
+    """Ingest as the test app sees it: HTTP with its key, topics written with its intake key."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        kafka: KafkaSettings,
+        intake: dict[str, IntakeKey],
+        clock: FrozenClock,
+    ) -> None:
         self.client = client
-        self.io = io
+        self.kafka = kafka
+        self.intake = intake
+        self.io = TopicIO(kafka, intake[APP].signer)
         self.clock = clock
+
+    def io_signed_by(self, app_id: str) -> TopicIO:
+        return TopicIO(self.kafka, self.intake[app_id].signer)
 
 
 @pytest.fixture
@@ -44,9 +63,11 @@ async def ingest(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> AsyncIte
     settings = IngestSettings(
         **kafka.model_dump(),
         database_dsn=SecretStr(postgres.dsn),
+        secrets_keys=[SecretStr(new_secrets_key())],
         http_port=free_port(),
-        api_keys={APP: [key_digest(key)], "otherapp": [key_digest(new_api_key())]},
+        api_keys={APP: [key_digest(key)], OTHER_APP: [key_digest(new_api_key())]},
     )
+    intake = await announce_intake_keys(kafka, SecretBox(settings), APP, OTHER_APP)
     clock = FrozenClock()
     async with (
         running(await build(settings, clock)),
@@ -55,7 +76,7 @@ async def ingest(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> AsyncIte
             headers={"Authorization": f"Bearer {key}"},
         ) as client,
     ):
-        yield Stack(client, TopicIO(kafka), clock)
+        yield Stack(client, kafka, intake, clock)
 
 
 def send_body(users: list[str], key: str | None = None, **content: object) -> dict[str, object]:
@@ -202,3 +223,82 @@ async def test_identical_sends_at_once_are_all_answered_with_one_notification(
         first = [a for a in answers[n * 10 : n * 10 + 10] if "Idempotent-Replayed" not in a.headers]
         assert len(ids) == 1, body
         assert len(first) == 1, body
+
+
+async def test_kafka_records_count_only_when_signed_by_an_intake_key_of_their_app(
+    ingest: Stack,
+) -> None:
+    now = ingest.clock.now()
+    unsigned = submitted(now, ["hal"], app_id=APP)
+    as_another_app = submitted(now, ["ida"], app_id=OTHER_APP)
+    altered = submitted(now, ["jon"], app_id=APP)
+    good = submitted(now, ["kim"], app_id=APP)
+    await TopicIO(ingest.kafka).produce_raw(topics.SUBMITTED, (b"unsigned", encode(unsigned)))
+    await ingest.io.produce_raw(topics.SUBMITTED, (b"forged", encode(as_another_app)))
+    signature = ingest.intake[APP].signer(encode(altered))
+    await TopicIO(ingest.kafka).produce_raw(
+        topics.SUBMITTED,
+        (b"altered", encode(altered).replace(b"jon", b"joe")),
+        headers=[(name, value.encode()) for name, value in signature.items()],
+    )
+    await ingest.io.produce(topics.SUBMITTED, good)
+
+    rejected = await ingest.io.read(topics.REJECTED, until=lambda found: len(found) >= 3)
+    events = await ingest.io.read(
+        topics.USER, until=lambda found: any(e.user_id == "kim" for e in found)
+    )
+
+    reasons = {r.source.key: r.reason for r in rejected}
+    assert "herald-signature: the record is not signed" in reasons[b"unsigned"]
+    assert f"is not an intake key of app '{OTHER_APP}'" in reasons[b"forged"]
+    assert "does not match the record's value" in reasons[b"altered"]
+    assert not {"hal", "ida", "jon", "joe"} & {e.user_id for e in events}
+
+
+async def test_notification_ids_are_keyed_per_deployment_and_app(ingest: Stack) -> None:
+    key = unique("key")
+
+    first = await ingest.client.post("/v1/notifications", json=send_body(["lee"], key))
+
+    notification = uuid.UUID(first.json()["notification_id"])
+    assert notification != uuid.uuid5(HERALD_NAMESPACE, f"notification/{APP}/{key}")
+    assert notification.version == 8
+
+
+async def test_a_kafka_cancel_names_only_the_senders_own_notifications(ingest: Stack) -> None:
+    key = unique("key")
+    sent = await ingest.client.post("/v1/notifications", json=send_body(["mia"], key))
+    notification = uuid.UUID(sent.json()["notification_id"])
+    now = ingest.clock.now()
+
+    def cancel(app_id: str, **name: object) -> NotificationCancelRequested:
+        return NotificationCancelRequested.model_validate(
+            {"event_id": uuid.uuid4(), "app_id": app_id, "occurred_at": now, **name}
+        )
+
+    theirs_by_key = cancel(OTHER_APP, idempotency_key=key)
+    theirs_by_id = cancel(OTHER_APP, notification_id=notification)
+    forged = cancel(APP, idempotency_key=key)
+    mine = cancel(APP, idempotency_key=key)
+    mine_by_id = cancel(APP, notification_id=notification)
+    await ingest.io_signed_by(OTHER_APP).produce(topics.CANCEL_REQUESTED, theirs_by_key)
+    await ingest.io_signed_by(OTHER_APP).produce(topics.CANCEL_REQUESTED, theirs_by_id)
+    await TopicIO(ingest.kafka).produce(topics.CANCEL_REQUESTED, forged)
+    await ingest.io.produce(topics.CANCEL_REQUESTED, mine, mine_by_id)
+
+    cancels = await ingest.io.read(
+        topics.CANCEL,
+        until=lambda found: {mine.event_id, mine_by_id.event_id} <= {c.event_id for c in found},
+    )
+    rejected = await ingest.io.read(topics.REJECTED, until=lambda found: len(found) >= 2)
+
+    targets = {c.event_id: (c.app_id, c.notification_id) for c in cancels}
+    assert targets[mine.event_id] == (APP, notification)
+    assert targets[mine_by_id.event_id] == (APP, notification)
+    assert targets[theirs_by_key.event_id][0] == OTHER_APP
+    assert targets[theirs_by_key.event_id][1] != notification
+    assert theirs_by_id.event_id not in targets
+    assert forged.event_id not in targets
+    reasons = {r.app_id: r.reason for r in rejected}
+    assert f"no notification {notification} in app '{OTHER_APP}'" in reasons[OTHER_APP]
+    assert "not signed" in reasons[APP]

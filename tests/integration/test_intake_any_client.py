@@ -1,7 +1,8 @@
 """The Kafka intake as a product team meets it: a third-party client (confluent-kafka, on
-librdkafka) produces to ``notifications.submitted`` and reads ``notifications.rejected``, following
-only what the README's "Sending through Kafka" section says. Ingest runs on the system clock, so
-the example's times are given as a sender gives them: relative to the moment of sending.
+librdkafka) produces to ``notifications.submitted``, signing each record with the standard
+library's hmac, and reads ``notifications.rejected``, following only what the README's "Sending
+through Kafka" section says. Ingest runs on the system clock, so the example's times are given as a
+sender gives them: relative to the moment of sending.
 
 The consumers use ``assign()``: librdkafka's group join stalls on the embedded broker.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -29,7 +32,9 @@ from services.ingest.settings import IngestSettings
 from shared.embedded.brokers import LocalBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.secrets import SecretBox, new_secrets_key
 from shared.tenancy.auth import key_digest, new_api_key
+from tests.support.intake import IntakeKey, announce_intake_keys
 from tests.support.kafka import kafka_settings_for_test
 from tests.support.services import running
 
@@ -95,9 +100,17 @@ def read_with_assign(
     return found
 
 
-def produce(bootstrap: str, name: str, records: list[tuple[bytes, bytes]]) -> None:
-    """Produce ``(key, value)`` records with the documented headers; fail unless every one is
-    acknowledged. Blocking: run it in a thread."""
+def signed(value: bytes, intake_key: IntakeKey) -> list[tuple[str, str | bytes | None]]:
+    """The documented headers and the record's signature, computed as the README shows."""
+    digest = hmac.new(intake_key.secret.encode(), value, hashlib.sha256).hexdigest()
+    return [*HEADERS, ("herald-signature", f"v1={intake_key.key_id}:{digest}".encode())]
+
+
+def produce(
+    bootstrap: str, name: str, records: list[tuple[bytes, bytes]], intake_key: IntakeKey
+) -> None:
+    """Produce ``(key, value)`` records with the documented headers, signed; fail unless every one
+    is acknowledged. Blocking: run it in a thread."""
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
     failures: list[str] = []
 
@@ -106,7 +119,13 @@ def produce(bootstrap: str, name: str, records: list[tuple[bytes, bytes]]) -> No
             failures.append(str(error))
 
     for key, value in records:
-        producer.produce(name, value=value, key=key, headers=HEADERS, on_delivery=delivered)
+        producer.produce(
+            name,
+            value=value,
+            key=key,
+            headers=signed(value, intake_key),
+            on_delivery=delivered,
+        )
     left = producer.flush(READ_TIMEOUT_SECONDS)
     assert left == 0, f"{left} records not acknowledged"
     assert not failures, failures
@@ -115,15 +134,18 @@ def produce(bootstrap: str, name: str, records: list[tuple[bytes, bytes]]) -> No
 class Intake:
     """Ingest with the example's app, and the broker names of the topics a sender touches."""
 
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, bootstrap: str, prefix: str, intake_key: IntakeKey) -> None:
         self.bootstrap = bootstrap
         self.prefix = prefix
+        self.intake_key = intake_key
 
     def name(self, topic: Topic) -> str:
         return f"{self.prefix}{topic.name}"
 
     async def send(self, *records: tuple[bytes, bytes]) -> None:
-        await asyncio.to_thread(produce, self.bootstrap, self.name(topics.SUBMITTED), [*records])
+        await asyncio.to_thread(
+            produce, self.bootstrap, self.name(topics.SUBMITTED), [*records], self.intake_key
+        )
 
     async def read(self, topic: Topic, until: Callable[[list[Record]], bool]) -> list[Record]:
         return await asyncio.to_thread(
@@ -138,11 +160,13 @@ async def intake(broker: LocalBroker, postgres: EmbeddedPostgres) -> AsyncIterat
     settings = IngestSettings(
         **kafka.model_dump(),
         database_dsn=SecretStr(postgres.dsn),
+        secrets_keys=[SecretStr(new_secrets_key())],
         http_port=free_port(),
         api_keys={example["app_id"]: [key_digest(new_api_key())]},
     )
+    keys = await announce_intake_keys(kafka, SecretBox(settings), example["app_id"])
     async with running(await build(settings)):
-        yield Intake(broker.bootstrap, kafka.topic_prefix)
+        yield Intake(broker.bootstrap, kafka.topic_prefix, keys[example["app_id"]])
 
 
 async def test_a_third_party_client_sends_the_example_and_reads_the_refusal(

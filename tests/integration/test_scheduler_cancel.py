@@ -4,25 +4,31 @@ through ingest; held copies are dropped and a cancel after release is reported t
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from contracts import topics
-from contracts.schedule import NotificationCancel, NotificationCancelResult
+from contracts.schedule import (
+    NotificationCancel,
+    NotificationCancelRequested,
+    NotificationCancelResult,
+)
 from services.ingest.app import build as build_ingest
 from services.ingest.settings import IngestSettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.secrets import SecretBox, new_secrets_key
 from shared.settings import KafkaSettings
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import unique, user_notification
+from tests.support.intake import IntakeKey, announce_intake_keys
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.registry import eventually
 from tests.support.scheduler import copy_states, fresh_database, running_scheduler
@@ -31,6 +37,7 @@ from tests.support.services import running
 pytestmark = pytest.mark.integration
 
 APP = "testapp"
+OTHER_APP = "otherapp"
 
 
 @pytest.fixture
@@ -49,13 +56,17 @@ def cancel_of(notification_id: uuid.UUID, now: datetime) -> NotificationCancel:
     )
 
 
-def answers(cancel: NotificationCancel) -> Callable[[list[Any]], bool]:
-    return lambda found: any(r.request_event_id == cancel.event_id for r in found)
-
-
 async def result_of(io: TopicIO, cancel: NotificationCancel) -> NotificationCancelResult:
-    found = await io.read(topics.CANCEL_RESULTS, until=answers(cancel))
-    [result] = [r for r in found if r.request_event_id == cancel.event_id]
+    return await result_of_request(io, cancel.event_id)
+
+
+async def result_of_request(io: TopicIO, event_id: uuid.UUID) -> NotificationCancelResult:
+    """The result of the cancel, or of the sender's cancel request, with this event id."""
+    found = await io.read(
+        topics.CANCEL_RESULTS,
+        until=lambda found: any(r.request_event_id == event_id for r in found),
+    )
+    [result] = [r for r in found if r.request_event_id == event_id]
     assert isinstance(result, NotificationCancelResult)
     return result
 
@@ -166,17 +177,26 @@ async def test_copies_arriving_after_a_cancel_are_dropped(kafka: KafkaSettings, 
     assert not {copy.user_id for copy in late} & released
 
 
+@dataclass
+class Senders:
+    """Ingest as two apps see it: HTTP with their keys, Kafka with their intake keys."""
+
+    api: httpx.AsyncClient
+    other_app: httpx.AsyncClient
+    intake: dict[str, IntakeKey]
+
+
 @pytest.fixture
-async def ingest_api(
-    kafka: KafkaSettings, dsn: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+async def ingest_api(kafka: KafkaSettings, dsn: str) -> AsyncIterator[Senders]:
     key, other_key = new_api_key(), new_api_key()
     settings = IngestSettings(
         **kafka.model_dump(),
         database_dsn=SecretStr(dsn),
+        secrets_keys=[SecretStr(new_secrets_key())],
         http_port=free_port(),
-        api_keys={APP: [key_digest(key)], "otherapp": [key_digest(other_key)]},
+        api_keys={APP: [key_digest(key)], OTHER_APP: [key_digest(other_key)]},
     )
+    intake = await announce_intake_keys(kafka, SecretBox(settings), APP, OTHER_APP)
     base_url = f"http://127.0.0.1:{settings.http_port}"
     async with (
         running(await build_ingest(settings, FrozenClock())),
@@ -185,13 +205,13 @@ async def ingest_api(
             base_url=base_url, headers={"Authorization": f"Bearer {other_key}"}
         ) as other_app,
     ):
-        yield api, other_app
+        yield Senders(api, other_app, intake)
 
 
 async def test_http_cancel_answers_with_what_the_scheduler_did(
-    kafka: KafkaSettings, dsn: str, ingest_api: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    kafka: KafkaSettings, dsn: str, ingest_api: Senders
 ) -> None:
-    api, other_app = ingest_api
+    api, other_app = ingest_api.api, ingest_api.other_app
     clock = FrozenClock()
     held_users, sent_user = [unique("held"), unique("held")], unique("sent")
 
@@ -233,3 +253,41 @@ async def test_http_cancel_answers_with_what_the_scheduler_did(
     assert "already sent to 1 user" in too_late.json()["error"]["message"]
     assert not_theirs.status_code == 404
     assert unknown.status_code == 404
+
+
+async def test_a_kafka_cancel_by_idempotency_key_stops_only_the_senders_own_notification(
+    kafka: KafkaSettings, dsn: str, ingest_api: Senders
+) -> None:
+    clock = FrozenClock()
+    held_users, key = [unique("held"), unique("held")], unique("later")
+
+    def cancel(app_id: str) -> NotificationCancelRequested:
+        return NotificationCancelRequested(
+            event_id=uuid.uuid4(), app_id=app_id, occurred_at=clock.now(), idempotency_key=key
+        )
+
+    async with running_scheduler(kafka, dsn, clock):
+        later = await ingest_api.api.post(
+            "/v1/notifications",
+            json={
+                "idempotency_key": key,
+                "audience": {"user_ids": held_users},
+                "content": {"title": "Tomorrow"},
+                "schedule": {"send_at": (clock.now() + timedelta(days=1)).isoformat()},
+            },
+        )
+        await states_become(dsn, dict.fromkeys(held_users, "held"))
+        theirs, mine = cancel(OTHER_APP), cancel(APP)
+        await TopicIO(kafka, ingest_api.intake[OTHER_APP].signer).produce(
+            topics.CANCEL_REQUESTED, theirs
+        )
+        their_result = await result_of_request(TopicIO(kafka), theirs.event_id)
+        still = await copy_states(dsn)
+        await TopicIO(kafka, ingest_api.intake[APP].signer).produce(topics.CANCEL_REQUESTED, mine)
+        my_result = await result_of_request(TopicIO(kafka), mine.event_id)
+
+    assert (their_result.outcome, their_result.dropped) == ("cancelled", 0)
+    assert str(their_result.notification_id) != later.json()["notification_id"]
+    assert [still[user] for user in held_users] == ["held", "held"]
+    assert str(my_result.notification_id) == later.json()["notification_id"]
+    assert (my_result.outcome, my_result.dropped, my_result.released) == ("cancelled", 2, 0)

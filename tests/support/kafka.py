@@ -17,7 +17,6 @@ from shared.kafka.bus import Signer
 from shared.kafka.clients import client_options
 from shared.kafka.follower import TopicFollower
 from shared.settings import KafkaSettings
-from shared.signatures import SIGNATURE_HEADER, sign
 from tests.support.brokers import ON_KAFKA
 
 
@@ -36,15 +35,6 @@ def kafka_settings_for_test(
     }
     values.update(overrides)
     return KafkaSettings(**values)
-
-
-def intake_signer(key_id: str, secret: str) -> Signer:
-    """Signs records the way an app's producer does with its intake key (README)."""
-
-    def signed(value: bytes) -> dict[str, str]:
-        return {SIGNATURE_HEADER: sign(key_id, secret.encode(), value)}
-
-    return signed
 
 
 class TopicIO:

@@ -1,4 +1,5 @@
-"""Talking to a running stack the way its users do: HTTP APIs, the submitted topic, the emulator."""
+"""Talking to a running stack the way its users do: HTTP APIs, the submitted topic (records signed
+with the demo app's intake key), the emulator."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 from services.devstack.stack import LocalStack
 from shared.tenancy.auth import issue_user_token
 from tests.support.factories import unique
+from tests.support.intake import intake_signer
 from tests.support.kafka import TopicIO
 
 
@@ -35,7 +37,9 @@ class StackClient(StackCaller):
 
     def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
         super().__init__(stack, http)
-        self.topics = TopicIO(stack.kafka_settings())
+        self.topics = TopicIO(
+            stack.kafka_settings(), intake_signer(stack.intake_key_id, stack.intake_key_secret)
+        )
 
     async def register_fcm_device(self, user_id: str) -> str:
         token, _ = await self.register_fcm(user_id)
