@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
-from services.registry.apps.admin import AppAdmin
 from services.registry.apps.domain import AdminError, check_app_id
 from shared.errors import RETRYABLE
 
@@ -22,10 +22,16 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
 
 
+class Announcer(Protocol):
+    """What healing needs of AppAdmin: publish an app's state again unless it is not older."""
+
+    async def reannounce(self, app_id: str, refused_revision: int | None) -> bool: ...
+
+
 class AppsHealer:
     """Collects the apps named by refused records and re-announces them, one at a time."""
 
-    def __init__(self, admin: AppAdmin) -> None:
+    def __init__(self, admin: Announcer) -> None:
         self.admin = admin
         self._pending: dict[str, int | None] = {}
         self._wake = asyncio.Event()
