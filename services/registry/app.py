@@ -15,7 +15,7 @@ from services.registry.devices.http_api import add_routes
 from services.registry.devices.store import DeviceStore
 from services.registry.preferences.http_api import add_preference_routes
 from services.registry.preferences.store import PreferenceStore
-from services.registry.reads.flusher import SyncFlusher
+from services.registry.reads.flusher import SyncFlusher, sync_state_pruner
 from services.registry.reads.handlers import BadgeChangeHandler
 from services.registry.reads.http_api import add_read_routes
 from services.registry.reads.store import SyncStore
@@ -91,7 +91,15 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     tenancy = await start_tenancy(settings, settings, NAME, on_refused=healer.refused)
     devices_scope = authorize(tenancy.authenticator, tenancy.limiter, "devices", users=True)
     preference_store = PreferenceStore(pool)
-    add_routes(http_app, store, clock, devices_scope, preference_store, bus)
+    add_routes(
+        http_app,
+        store,
+        clock,
+        devices_scope,
+        preference_store,
+        bus,
+        max_devices=settings.max_devices_per_user,
+    )
     add_read_routes(
         http_app,
         store,
@@ -107,5 +115,12 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         http=settings,
         on_stop=[pool.close],
         probes=[DatabaseProbe(pool)],
-        background=[flusher.run, tenancy.feed.run, healer.run],
+        background=[
+            flusher.run,
+            sync_state_pruner(
+                pool, sync_store, clock, timedelta(days=settings.sync_retention_days)
+            ).run,
+            tenancy.feed.run,
+            healer.run,
+        ],
     )

@@ -23,3 +23,16 @@ class RegistrySettings(
     apns_wakes_per_hour: int = Field(
         default=2, ge=0, le=20, description="APNs background (wake) pushes per device per hour."
     )
+    max_devices_per_user: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Active devices one user of an app may have; a registration beyond is "
+        "refused (409) until one is unregistered. Bounds every fan-out to one user.",
+    )
+    sync_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="Forget a user's last badge sync, and a device's wake budget, after this "
+        "long without one (redelivered badge changes are older than a topic's 7 days at most).",
+    )

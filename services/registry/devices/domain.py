@@ -59,6 +59,23 @@ class Registration:
     app_version: str | None = None
 
 
+class DeviceCapReached(Exception):
+    """A user already has as many active devices as an app may register for one user."""
+
+    def __init__(self, user_id: str, cap: int) -> None:
+        super().__init__(
+            f"user {user_id!r} has {cap} active devices, the most one user may have "
+            "(HERALD_MAX_DEVICES_PER_USER): unregister one (DELETE /v1/devices/{device_id}) first"
+        )
+        self.cap = cap
+
+
+def adds_a_device(existing: Device | None, user_id: str) -> bool:
+    """True when registering a token gives ``user_id`` one more active device: a new token, an
+    inactive one, or one another user held."""
+    return existing is None or not existing.active or existing.user_id != user_id
+
+
 def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[Device]:
     """The devices that receive ``counted``: the active devices of its user in its app."""
     return [

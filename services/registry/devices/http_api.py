@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Response
 
 from contracts import topics
-from contracts.base import UserId
-from services.registry.devices.domain import UNREGISTERED, Device
+from contracts.base import PrintableUserId
+from services.registry.devices.domain import UNREGISTERED, Device, DeviceCapReached
 from services.registry.devices.http_models import (
     DeviceList,
     DeviceRecord,
@@ -44,7 +44,10 @@ _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"description": "A field breaks a limit; the message names the field and the limit."}
 }
 _TAKEN: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Another user holds this token; see the ownership rule."}
+    409: {
+        "description": "Another user holds this token (see the ownership rule), or the user has "
+        "as many active devices as one user may have."
+    }
 }
 
 
@@ -66,8 +69,11 @@ def add_routes(
     authorized: Any,
     preferences: PreferenceStore,
     bus: Publisher,
+    *,
+    max_devices: int,
 ) -> None:
-    """Mount the device API on ``app``; ``authorized`` resolves and checks the caller."""
+    """Mount the device API on ``app``; ``authorized`` resolves and checks the caller; a user may
+    have ``max_devices`` active devices at most."""
     who = Depends(authorized)
 
     async def adopt_zone(app_id: str, user_id: str, time_zone: str) -> None:
@@ -98,12 +104,16 @@ def add_routes(
         ``device_secret`` issued to the device that holds it, or once that device logged out.
         """
         require_user(caller, body.user_id)
-        registered = await store.register(
-            body.for_app(caller.app_id),
-            clock.now(),
-            by_server=caller.user_id is None,
-            presented_secret=body.device_secret,
-        )
+        try:
+            registered = await store.register(
+                body.for_app(caller.app_id),
+                clock.now(),
+                by_server=caller.user_id is None,
+                presented_secret=body.device_secret,
+                max_devices=max_devices,
+            )
+        except DeviceCapReached as reached:
+            raise ApiError(409, "too_many_devices", str(reached), field="user_id") from None
         device = registered.device
         if registered.refused:
             log.warning(
@@ -181,7 +191,7 @@ def add_routes(
         summary="List a user's devices",
     )
     async def list_user_devices(
-        user_id: UserId, caller: Annotated[Caller, who], include_inactive: bool = False
+        user_id: PrintableUserId, caller: Annotated[Caller, who], include_inactive: bool = False
     ) -> DeviceList:
         """The user's active devices, or all of them with ``include_inactive=true``."""
         require_user(caller, user_id)

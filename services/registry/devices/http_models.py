@@ -15,7 +15,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from contracts.base import UserId
+from contracts.base import PrintableUserId
 from contracts.push import Platform
 from services.registry.devices.domain import Device, Registration
 from shared.logs import token_ref
@@ -42,7 +42,7 @@ class DeviceRegistration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    user_id: UserId
+    user_id: PrintableUserId
     platform: Platform
     token: str = Field(
         description="apns: 64-200 hex digits; fcm: 32-4096 characters of letters, digits and "

@@ -12,7 +12,12 @@ import asyncpg
 
 from contracts.push import Platform
 from services.registry.devices import ownership
-from services.registry.devices.domain import Device, Registration
+from services.registry.devices.domain import (
+    Device,
+    DeviceCapReached,
+    Registration,
+    adds_a_device,
+)
 from shared.db import transaction
 
 _COLUMNS = (
@@ -47,6 +52,10 @@ _FIND_TOKEN = f"""
 SELECT {_COLUMNS}, secret_digest FROM devices
 WHERE app_id = $1 AND platform = $2 AND token = $3 FOR UPDATE
 """  # noqa: S608
+
+_LOCK_USER = "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))"
+
+_ACTIVE_COUNT = "SELECT count(*) FROM devices WHERE app_id = $1 AND user_id = $2 AND active"
 
 _GET = f"SELECT {_COLUMNS} FROM devices WHERE device_id = $1 AND app_id = $2"  # noqa: S608
 
@@ -136,12 +145,15 @@ class DeviceStore:
         *,
         by_server: bool = True,
         presented_secret: str | None = None,
+        max_devices: int | None = None,
     ) -> Registered:
         """Insert the token's device, or give the existing one to this user and reactivate it,
-        if the ownership rule allows (``Registered.refused`` otherwise).
+        if the ownership rule allows (``Registered.refused`` otherwise) and the user stays within
+        ``max_devices`` active devices (DeviceCapReached otherwise).
 
         The device keeps its id and creation time; everything the app states is replaced and the
-        device is active again whatever ended it before.
+        device is active again whatever ended it before. Registrations of one user are counted
+        under a lock of that user, so two at once cannot both take the last place.
         """
         proposed_id = uuid.uuid4()
         async with transaction(self.pool) as conn:
@@ -161,6 +173,13 @@ class DeviceStore:
                 if existing is None:
                     raise RuntimeError("ownership refused a claim on a device that does not exist")
                 return Registered(existing, created=False, previous_user_id=None, refused=True)
+            if max_devices is not None and adds_a_device(existing, registration.user_id):
+                await conn.execute(_LOCK_USER, registration.app_id, registration.user_id)
+                active = await conn.fetchval(
+                    _ACTIVE_COUNT, registration.app_id, registration.user_id
+                )
+                if active >= max_devices:
+                    raise DeviceCapReached(registration.user_id, max_devices)
             secret = (
                 ownership.new_device_secret() if ownership.issues_secret(outcome, stored) else None
             )

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from contracts import topics
-from contracts.base import UserId
+from contracts.base import PrintableUserId
 from contracts.users import QuietHours, TimeZoneName
 from services.registry.preferences.domain import StoredPreferences, preferences_event
 from services.registry.preferences.store import PreferenceStore
@@ -84,7 +84,7 @@ def add_preference_routes(
         summary="Set a user's time zone and quiet hours",
     )
     async def put_preferences(
-        user_id: UserId, body: PreferencesBody, who: Annotated[Caller, caller]
+        user_id: PrintableUserId, body: PreferencesBody, who: Annotated[Caller, caller]
     ) -> PreferencesRecord:
         """Local-time sends use the time zone; quiet hours defer pushes that are not urgent.
         Held notifications of the user are re-planned."""
@@ -105,7 +105,9 @@ def add_preference_routes(
         tags=["users"],
         summary="Read a user's time zone and quiet hours",
     )
-    async def get_preferences(user_id: UserId, who: Annotated[Caller, caller]) -> PreferencesRecord:
+    async def get_preferences(
+        user_id: PrintableUserId, who: Annotated[Caller, caller]
+    ) -> PreferencesRecord:
         require_user(who, user_id)
         stored = await store.get(who.app_id, user_id)
         if stored is None:

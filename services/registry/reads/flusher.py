@@ -10,7 +10,7 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -24,6 +24,7 @@ from shared.clock import Clock
 from shared.db import transaction
 from shared.errors import RETRYABLE
 from shared.kafka import Publisher
+from shared.retention import Pruner
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,18 @@ class SyncFlusher:
                         requests.append(domain.sync_request(pending, device, now, wake_app=True))
             await self.bus.publish_all((topics.PUSH[r.platform], r) for r in requests)
             await self.store.save_wake_budgets(conn, spent)
-            await self.store.mark_sent(conn, due)
+            await self.store.mark_sent(conn, due, now)
         log.debug("flushed %d badge syncs as %d pushes", len(due), len(requests))
         return len(due)
+
+
+def sync_state_pruner(
+    pool: asyncpg.Pool, store: SyncStore, clock: Clock, retention: timedelta
+) -> Pruner:
+    """The loop that forgets users' last sync and wake budgets untouched for ``retention``."""
+
+    async def prune(before: datetime, limit: int) -> int:
+        async with transaction(pool) as conn:
+            return await store.prune(conn, before, limit)
+
+    return Pruner("badge sync records", prune, clock, retention)

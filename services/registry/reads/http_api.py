@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from contracts import topics
 from contracts.badges import ReadsReported
-from contracts.base import UserId
+from contracts.base import PrintableUserId
 from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
 from shared.http import ApiError, require_user
@@ -67,7 +67,7 @@ def add_read_routes(
         summary="Report notifications the user read",
     )
     async def report_reads(
-        user_id: UserId,
+        user_id: PrintableUserId,
         report: ReadReport,
         caller: Annotated[Caller, Depends(authenticated_caller)],
     ) -> ReportAccepted:

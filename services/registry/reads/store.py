@@ -85,7 +85,7 @@ class SyncStore:
         )
         return [_pending(row) for row in rows]
 
-    async def mark_sent(self, conn: Connection, sent: Sequence[PendingSync]) -> None:
+    async def mark_sent(self, conn: Connection, sent: Sequence[PendingSync], now: datetime) -> None:
         """Forget the flushed syncs and remember the newest sequence each user now has."""
         apps = [p.app_id for p in sent]
         users = [p.user_id for p in sent]
@@ -96,13 +96,15 @@ class SyncStore:
             users,
         )
         await conn.execute(
-            "INSERT INTO sent_syncs (app_id, user_id, badge_seq)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
+            "INSERT INTO sent_syncs (app_id, user_id, badge_seq, sent_at)"
+            " SELECT *, $4 FROM unnest($1::text[], $2::text[], $3::bigint[])"
             " ON CONFLICT (app_id, user_id) DO UPDATE"
-            " SET badge_seq = GREATEST(sent_syncs.badge_seq, EXCLUDED.badge_seq)",
+            " SET badge_seq = GREATEST(sent_syncs.badge_seq, EXCLUDED.badge_seq),"
+            " sent_at = EXCLUDED.sent_at",
             apps,
             users,
             [p.badge_seq for p in sent],
+            now,
         )
 
     async def wake_budgets(
@@ -131,3 +133,22 @@ class SyncStore:
             [b.window_start for b in budgets.values()],
             [b.sent for b in budgets.values()],
         )
+
+    async def prune(self, conn: Connection, before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` users' last sync sent before ``before``, and as many wake
+        budgets whose hour began before it; return how many rows went."""
+        sent = await conn.fetchval(
+            "WITH gone AS (DELETE FROM sent_syncs WHERE (app_id, user_id) IN ("
+            " SELECT app_id, user_id FROM sent_syncs WHERE sent_at < $1 LIMIT $2)"
+            " RETURNING 1) SELECT count(*) FROM gone",
+            before,
+            limit,
+        )
+        budgets = await conn.fetchval(
+            "WITH gone AS (DELETE FROM wake_budget WHERE device_id IN ("
+            " SELECT device_id FROM wake_budget WHERE window_start < $1 LIMIT $2)"
+            " RETURNING 1) SELECT count(*) FROM gone",
+            before,
+            limit,
+        )
+        return max(int(sent or 0), int(budgets or 0))
