@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from contracts import topics
+from services.badge_count.domain import ARRIVAL_HORIZON
 from services.badge_count.handlers import DueHandler, ReadsHandler
 from services.badge_count.http_api import add_routes
 from services.badge_count.settings import BadgeCountSettings
@@ -14,6 +16,7 @@ from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe
 from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.retention import Pruner
 from shared.runtime import ServiceParts, prepare_topics
 from shared.tenancy import start_tenancy
 
@@ -53,5 +56,17 @@ async def build(settings: BadgeCountSettings, clock: Clock | None = None) -> Ser
         http=settings,
         on_stop=[pool.close],
         probes=[DatabaseProbe(pool)],
-        background=[tenancy.feed.run],
+        background=[
+            tenancy.feed.run,
+            ledger_pruner(store, clock, timedelta(days=settings.badge_retention_days)).run,
+        ],
     )
+
+
+def ledger_pruner(store: BadgeStore, clock: Clock, retention: timedelta) -> Pruner:
+    """The loop that forgets applied reports and settled reads older than ``retention``."""
+
+    async def prune(before: datetime, limit: int) -> int:
+        return await store.prune(before, before - ARRIVAL_HORIZON, limit)
+
+    return Pruner("applied reads", prune, clock, retention)

@@ -9,9 +9,14 @@ Every change bumps ``seq`` so devices can drop a stale badge.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from contracts.content import BadgeRule, Content
+
+#: The latest a notification can come due after it was sent: ingest refuses sends scheduled more
+#: than 365 days ahead, and a TTL runs 28 days at most. A read by id of a notification that has not
+#: arrived by then never will be needed.
+ARRIVAL_HORIZON = timedelta(days=365 + 28)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from services.badge_count.domain import BadgeState
-from shared.db import Connection
+from shared.db import Connection, transaction
 
 UserKey = tuple[str, str]
 DeliveryKey = tuple[str, str, uuid.UUID]
@@ -304,6 +304,39 @@ class BadgeStore:
             limit,
         )
         return [Unread(row["notification_id"], row["accepted_at"], row["due_at"]) for row in rows]
+
+    async def prune(self, before: datetime, never_arrived_before: datetime, limit: int) -> int:
+        """Forget, up to ``limit`` rows of each, read reports applied before ``before``, and
+        notifications read before it (their badge is settled; unread ones stay); reads by id
+        once their notification arrived, or when it never did by ``never_arrived_before``.
+        Returns the most rows one table lost."""
+        async with transaction(self.pool) as conn:
+            reports = await conn.fetchval(
+                "WITH gone AS (DELETE FROM applied_reports WHERE event_id IN ("
+                " SELECT event_id FROM applied_reports WHERE applied_at < $1 LIMIT $2)"
+                " RETURNING 1) SELECT count(*) FROM gone",
+                before,
+                limit,
+            )
+            reads = await conn.fetchval(
+                "WITH gone AS (DELETE FROM reads_by_id WHERE (app_id, user_id, notification_id)"
+                " IN (SELECT r.app_id, r.user_id, r.notification_id FROM reads_by_id AS r"
+                " WHERE r.read_at < $1 AND (r.read_at < $2 OR EXISTS (SELECT 1 FROM counted AS c"
+                " WHERE c.app_id = r.app_id AND c.user_id = r.user_id"
+                " AND c.notification_id = r.notification_id)) LIMIT $3)"
+                " RETURNING 1) SELECT count(*) FROM gone",
+                before,
+                never_arrived_before,
+                limit,
+            )
+            counted = await conn.fetchval(
+                "WITH gone AS (DELETE FROM counted WHERE (app_id, user_id, notification_id) IN ("
+                " SELECT app_id, user_id, notification_id FROM counted WHERE read_at < $1"
+                " LIMIT $2) RETURNING 1) SELECT count(*) FROM gone",
+                before,
+                limit,
+            )
+        return max(int(reports or 0), int(reads or 0), int(counted or 0))
 
 
 def _state(row: asyncpg.Record) -> BadgeState:
