@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from contracts import topics
@@ -18,6 +19,7 @@ from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe
 from shared.http import app_of, authorize, create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.retention import Pruner
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
 from shared.tenancy import start_tenancy
@@ -78,5 +80,14 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
         http=settings,
         on_stop=[pool.close],
         probes=[DatabaseProbe(pool)],
-        background=[cancel_results.run, tenancy.feed.run],
+        background=[
+            cancel_results.run,
+            tenancy.feed.run,
+            Pruner(
+                "idempotency keys",
+                store.prune,
+                clock,
+                timedelta(days=settings.idempotency_retention_days),
+            ).run,
+        ],
     )

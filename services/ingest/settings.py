@@ -22,3 +22,11 @@ class IngestSettings(
         description="How long an HTTP cancel waits for the scheduler's result before answering "
         "202 pending.",
     )
+    idempotency_retention_days: float = Field(
+        default=400,
+        gt=0,
+        description="Forget a submission's idempotency key this long after it was accepted: "
+        "past it, the same key is a new notification, and a cancel by notification id finds "
+        "nothing. The default outlasts the furthest schedule (365 days) and the longest TTL "
+        "(28 days); shorten it when nothing is scheduled that far ahead.",
+    )

@@ -125,3 +125,16 @@ class SubmissionStore:
             idempotency_key,
             now,
         )
+
+    async def prune(self, before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` submissions accepted before ``before`` (published ones only: an
+        unpublished row tells a retry to publish again); return how many went."""
+        gone = await self.pool.fetchval(
+            "WITH gone AS (DELETE FROM submissions WHERE (app_id, idempotency_key) IN ("
+            " SELECT app_id, idempotency_key FROM submissions"
+            " WHERE accepted_at < $1 AND published_at IS NOT NULL LIMIT $2)"
+            " RETURNING 1) SELECT count(*) FROM gone",
+            before,
+            limit,
+        )
+        return int(gone or 0)
