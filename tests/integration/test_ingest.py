@@ -214,7 +214,11 @@ async def test_identical_sends_at_once_are_all_answered_with_one_notification(
     bodies = [send_body([f"u{n}"]) for n in range(30)]
 
     answers = await asyncio.gather(
-        *(ingest.client.post("/v1/notifications", json=body) for body in bodies for _ in range(10))
+        *(
+            ingest.client.post("/v1/notifications", json=body, timeout=120)
+            for body in bodies
+            for _ in range(10)
+        )
     )
 
     assert sorted({a.status_code for a in answers}) == [202], {a.text for a in answers}
