@@ -160,6 +160,19 @@ def catalogue(intake: Intake, now: datetime) -> list[Case]:
             dumped(content(overrides={"apns": {"headers": {"apns-priority": "7"}}})),
             "content.overrides.apns.headers.apns-priority: must be 1, 5 or 10",
         ),
+        *hostile_overrides(intake),
+        Case("bidi-user-id", dumped(event(["alice\u202e"])), "RIGHT-TO-LEFT OVERRIDE"),
+        Case("zero-width-user-id", dumped(event(["al\u200bice"])), "ZERO WIDTH SPACE"),
+        Case(
+            "crlf-collapse-key",
+            dumped(event(options={"collapse_key": "k\r\napns-topic: other"})),
+            "options.collapse_key: Value error, contains U+000D",
+        ),
+        Case(
+            "collapse-key-over-64-bytes",
+            dumped(event(options={"collapse_key": "é" * 33})),
+            "options.collapse_key: is 66 bytes in UTF-8; APNs takes at most 64 bytes",
+        ),
         Case(
             "over-codec-limit",
             dumped(content(data={"pad": "x" * MAX_MESSAGE_BYTES})),
@@ -229,6 +242,56 @@ def catalogue(intake: Intake, now: datetime) -> list[Case]:
             "far-future",
             dumped(schedule(send_at="9999-12-31T23:59:59Z")),
             "schedule.send_at: is more than 365 days ahead; the limit is 365 days",
+        ),
+    ]
+
+
+def hostile_overrides(intake: Intake) -> list[Case]:
+    """Overrides a provider refuses, which ingest refuses naming the field (a subset of the list
+    in tests/unit/test_refused_overrides.py)."""
+    silent = {"data": {"k": "v"}}
+
+    def override(name: str, fields: dict[str, Any], overrides: Event, reason: str) -> Case:
+        return Case(name, dumped(intake.event(content={**fields, "overrides": overrides})), reason)
+
+    title = {"title": "T"}
+    return [
+        override(
+            "background-push-at-priority-10",
+            silent,
+            {"apns": {"headers": {"apns-priority": "10"}}},
+            "content.overrides.apns.headers.apns-priority: must be 5 or 1 for a background push",
+        ),
+        override(
+            "apns-without-aps",
+            title,
+            {"apns": {"payload": {"aps": None}}},
+            "content.overrides.apns.payload.aps: aps must be a dictionary",
+        ),
+        override(
+            "apns-transport-header",
+            title,
+            {"apns": {"headers": {"apns-topic": "com.other.app"}}},
+            "content.overrides.apns.headers.apns-topic: a transport header Herald sets itself",
+        ),
+        override(
+            "unknown-fcm-field",
+            title,
+            {"android": {"priorty": "HIGH"}},
+            "content.overrides.android: FCM refuses it: Invalid JSON payload received. Unknown "
+            'name "priorty"',
+        ),
+        override(
+            "non-string-fcm-data",
+            title,
+            {"android": {"data": {"n": 1}}},
+            "content.overrides.android.data.n: FCM refuses it",
+        ),
+        override(
+            "android-ttl-over-four-weeks",
+            title,
+            {"android": {"ttl": "2419201s"}},
+            "content.overrides.android.ttl: FCM refuses it: TTL must be between 0 and 2419200",
         ),
     ]
 
@@ -312,6 +375,21 @@ async def test_a_replay_after_the_deadline_is_answered_as_before(intake: Intake)
             {"title": "T", "overrides": {"webpush": {"headers": {"Urgency": "asap"}}}},
             "content.overrides.webpush.headers.Urgency",
             "must be one of high, low, normal, very-low",
+        ),
+        (
+            {"data": {"k": "v"}, "overrides": {"apns": {"headers": {"apns-priority": "10"}}}},
+            "content.overrides.apns.headers.apns-priority",
+            "must be 5 or 1 for a background push",
+        ),
+        (
+            {"title": "T", "overrides": {"android": {"ttl": "1d"}}},
+            "content.overrides.android.ttl",
+            "FCM refuses it",
+        ),
+        (
+            {"title": "T", "overrides": {"apns": {"headers": {"authorization": "bearer x"}}}},
+            "content.overrides.apns.headers.authorization",
+            "a transport header Herald sets itself",
         ),
     ],
 )

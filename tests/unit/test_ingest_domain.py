@@ -191,8 +191,12 @@ def test_a_local_time_still_ahead_somewhere_is_accepted() -> None:
 def test_a_collapse_key_apns_counts_over_64_bytes_is_refused_naming_the_option() -> None:
     bad = request(title="T").model_copy(update={"options": DeliveryOptions(collapse_key="é" * 33)})
 
-    with pytest.raises(domain.RequestProblem, match="66 bytes in UTF-8; APNs takes at most 64"):
+    with pytest.raises(
+        domain.RequestProblem, match="66 bytes in UTF-8; APNs takes at most 64"
+    ) as caught:
         domain.check(bad, max_content_bytes=4000)
+
+    assert caught.value.field == "options.collapse_key"
 
 
 @pytest.mark.parametrize("key", ["line\r\nInjected: 1", "tab\there", "del\x7f", "next\x85line"])

@@ -231,7 +231,10 @@ def refusals(request: PushRequest, now: datetime) -> Iterator[Breach]:
     ]
     for name, refusal in alone:
         yield Breach(f"{_OVERRIDES}.headers.{name}", _told(refusal))
-    if alone:
+    collapse_key = collapse_id_refusal(request.options.collapse_key)
+    if collapse_key is not None and "apns-collapse-id" not in sent:
+        yield Breach("options.collapse_key", _told(collapse_key))
+    if alone or collapse_key is not None:
         return
     try:
         message = build(request, now)
@@ -242,9 +245,6 @@ def refusals(request: PushRequest, now: datetime) -> Iterator[Breach]:
     if priority is not None:
         field = f"{_OVERRIDES}.headers.apns-priority" if "apns-priority" in sent else _OVERRIDES
         yield Breach(field, _told(priority))
-    collapse_id = collapse_id_refusal(message.collapse_id)
-    if collapse_id is not None:
-        yield Breach("options.collapse_key", _told(collapse_id))
     payload = payload_refusal(json.dumps(message.payload).encode(), "alert")
     if payload is not None and payload.status != 413:  # sizes: measured on the largest push
         yield Breach(f"{_OVERRIDES}.payload.aps", _told(payload))
