@@ -1,9 +1,6 @@
-"""Signed Kafka records: an HMAC-SHA256 of the record's value bytes, carried in one header.
-
-``herald-signature: v1=<key id>:<64 hex digits>``. The bytes are signed exactly as they travel, so a
-reader checks them before parsing anything, and fields a newer producer added are covered too. The
-key id says which of the signer's keys to check with, so keys can be rotated.
-"""
+"""Signed Kafka records: ``herald-signature: v1=<key id>:<hex HMAC-SHA256 of the value bytes>``.
+The bytes are signed as they travel, so nothing is re-serialized to check them and fields a newer
+producer added are covered too; the key id names the key to check with, so keys rotate."""
 
 from __future__ import annotations
 

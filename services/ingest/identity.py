@@ -1,9 +1,6 @@
-"""Notification ids: a keyed hash of (app, idempotency key), so no other tenant can predict one.
-
-A replay of a request names the same id (dedupe and every stage's stored ids rely on it), but the
-key comes from ``HERALD_SECRETS_KEYS``, which only Herald's services hold: knowing another app's
-idempotency key does not tell anyone its notification's id. Pure: no I/O.
-"""
+"""Notification ids: a keyed hash of (app, idempotency key) under a key from HERALD_SECRETS_KEYS,
+so a replay names the same id (dedupe and every stage's stored ids rely on it) while no other
+tenant can predict it from an idempotency key. Pure: no I/O."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Who may announce an app's state: records on ``apps.changed`` are signed by the registry.
-
-Anyone able to write to the topic could otherwise add an admin key to any app. The signing keys
-derive from ``HERALD_SECRETS_KEYS``, which only Herald's services hold: the first key signs, any
-configured key verifies, so the secrets keys rotate as they always did.
-"""
+"""The registry signs every ``apps.changed`` record, else anyone able to write to the topic could
+give any app an admin key. The keys derive from HERALD_SECRETS_KEYS, which only Herald's services
+hold: the first signs, any verifies, so they rotate as the secrets keys always did."""
 
 from __future__ import annotations
 

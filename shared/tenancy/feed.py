@@ -1,11 +1,6 @@
-"""Follows ``apps.changed`` into a service's AppDirectory, every replica reading everything.
-
-No consumer group: each replica needs every app, so it reads every partition from the start.
-``start`` returns once the directory has caught up with what was published before it, so a service
-never answers a request with a half-loaded directory. Only records the registry signed are applied,
-and only when they are newer than what is held: a forged record, or a replayed older state, is
-refused and logged, and changes nothing.
-"""
+"""Follows ``apps.changed`` into a service's AppDirectory, every replica reading everything from
+the start (no consumer group), so no request meets a half-loaded directory; only records the
+registry signed, and newer than the state held, change it: forged or replayed ones are logged."""
 
 from __future__ import annotations
 

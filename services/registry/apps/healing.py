@@ -1,10 +1,6 @@
-"""Keeping ``apps.changed`` genuine: the registry answers a refused record with the app's state.
-
-The topic is compacted, so for each app the newest record is what a service starting later reads.
-A forged or replayed record that became the newest would leave such a service without the app, or
-with an old state, until the app next changed. The registry follows the topic like every service
-and re-publishes the current state of any app a refused record names.
-"""
+"""Keeping ``apps.changed`` genuine: on a compacted topic a service starting later reads each
+app's newest record, so when a record naming an app is refused (forged, replayed) the registry
+publishes that app's current state again, and the newest record is the real one."""
 
 from __future__ import annotations
 
