@@ -8,6 +8,7 @@ second follows from the first; this list is what keeps it so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from contracts.content import NotificationRequest
+from contracts.content import Content, DeliveryOptions, NotificationRequest
 from contracts.push import Platform, PushRequest
 from services.emulators.apns.errors import ApnsReject
 from services.emulators.apns.rules import check as apns_check
@@ -27,6 +28,7 @@ from services.ingest import domain
 from shared.platforms.apns import payload as apns
 from shared.platforms.base import deep_merge
 from shared.platforms.fcm import payload as fcm
+from shared.platforms.limits import carries_badge
 from shared.platforms.webpush import payload as webpush
 from tests.support.clock import FrozenClock
 from tests.support.factories import apns_token, push_request
@@ -44,6 +46,7 @@ class Case:
     #: The provider that refuses it and its reason (Apple's reason, FCM's message, RFC 8030's).
     refused_by: str
     field: str
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 SILENT = {"data": {"k": "v"}}
@@ -115,6 +118,13 @@ CASES = [
         "content.overrides.apns",
     ),
     Case(
+        "data message to Apple at priority 10 (FCM)",
+        {**SILENT, "overrides": _apns({"apns-priority": "10"})},
+        "fcm",
+        "content.overrides.apns.headers.apns-priority",
+        options={"badge": "increment"},
+    ),
+    Case(
         "unknown FCM field",
         {"title": "T", "overrides": {"android": {"priorty": "HIGH"}}},
         "fcm",
@@ -177,21 +187,27 @@ CASES = [
 ]
 
 
-def push(platform: Platform, content: dict[str, Any], token: str) -> PushRequest:
+def push(platform: Platform, case: Case, token: str) -> PushRequest:
     """The push as Herald renders it without the overrides (they are merged by each provider's
-    own rule below, so Herald's checks cannot hide what the provider would say)."""
-    plain = {key: value for key, value in content.items() if key != "overrides"}
-    return push_request(NOW, platform, token, content=plain)
+    own rule below, so Herald's checks cannot hide what the provider would say), with a badge
+    when badge-count would attach one."""
+    content = {key: value for key, value in case.content.items() if key != "overrides"}
+    badge = (
+        1
+        if carries_badge(
+            Content.model_validate(content), DeliveryOptions.model_validate(case.options)
+        )
+        else None
+    )
+    return push_request(NOW, platform, token, content=content, badge=badge)
 
 
-def apns_refusal(content: dict[str, Any]) -> str | None:
-    override = content.get("overrides", {}).get("apns")
+def apns_refusal(case: Case) -> str | None:
+    override = case.content.get("overrides", {}).get("apns")
     if override is None:
         return None
     token = apns_token()
-    plain = push("apns", content, token)
-    if content.get("data") and not content.get("title"):
-        plain = plain.model_copy(update={"badge": None})
+    plain = push("apns", case, token)
     message = apns.render(plain, NOW)
     headers = [
         ("apns-id", str(plain.event_id)),
@@ -211,9 +227,9 @@ def apns_refusal(content: dict[str, Any]) -> str | None:
     return None
 
 
-def fcm_refusal(content: dict[str, Any]) -> str | None:
-    overrides = content.get("overrides", {})
-    body = fcm.render(push("fcm", content, "fcm-token-1"), NOW, fcm.RenderOptions())
+def fcm_refusal(case: Case) -> str | None:
+    overrides = case.content.get("overrides", {})
+    body = fcm.render(push("fcm", case, "fcm-token-1"), NOW, fcm.RenderOptions())
     message = body["message"]
     for block in ("android", "apns", "webpush"):
         if block in overrides:
@@ -225,11 +241,11 @@ def fcm_refusal(content: dict[str, Any]) -> str | None:
     return None
 
 
-def webpush_refusal(content: dict[str, Any]) -> str | None:
-    override = content.get("overrides", {}).get("webpush")
+def webpush_refusal(case: Case) -> str | None:
+    override = case.content.get("overrides", {}).get("webpush")
     if override is None:
         return None
-    rendered = webpush.render(push("webpush", content, "{}"), NOW)
+    rendered = webpush.render(push("webpush", case, "{}"), NOW)
     headers = {name.lower(): value for name, value in rendered.headers.items()}
     headers |= {name.lower(): value for name, value in override["headers"].items()}
     try:
@@ -239,7 +255,7 @@ def webpush_refusal(content: dict[str, Any]) -> str | None:
     return None
 
 
-REFUSERS: list[Callable[[dict[str, Any]], str | None]] = [
+REFUSERS: list[Callable[[Case], str | None]] = [
     apns_refusal,
     fcm_refusal,
     webpush_refusal,
@@ -248,7 +264,7 @@ REFUSERS: list[Callable[[dict[str, Any]], str | None]] = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_the_provider_refuses_it(case: Case) -> None:
-    verdicts = {refuse(case.content) for refuse in REFUSERS} - {None}
+    verdicts = {refuse(case) for refuse in REFUSERS} - {None}
 
     assert case.refused_by in verdicts
 
@@ -256,7 +272,12 @@ def test_the_provider_refuses_it(case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_ingest_refuses_it_naming_the_field(case: Case) -> None:
     request = NotificationRequest.model_validate(
-        {"idempotency_key": "k", "audience": {"user_ids": ["u"]}, "content": case.content}
+        {
+            "idempotency_key": "k",
+            "audience": {"user_ids": ["u"]},
+            "content": case.content,
+            "options": case.options,
+        }
     )
 
     with pytest.raises(domain.RequestProblem) as caught:

@@ -215,6 +215,23 @@ class Message(_Proto):
             )
         return self
 
+    @model_validator(mode="after")
+    def _data_to_apple_at_priority_5(self) -> Message:
+        """ "When sending data messages to Apple devices, the priority must be set to 5 ... Messages
+        sent with high priority are rejected ... INVALID_ARGUMENT" (FCM, "Set the priority of a
+        message"). A data message has no notification, and no alert of its own for iOS."""
+        if self.notification is not None or self.apns is None:
+            return self
+        aps = (self.apns.payload or {}).get("aps") or {}
+        headers = self.apns.headers or {}
+        if "alert" not in aps and headers.get("apns-priority") == "10":
+            raise PydanticCustomError(
+                "fcm",
+                "apns-priority must be 5 for a data message to Apple devices, not 10",
+                {"field": "message.apns.headers.apns-priority"},
+            )
+        return self
+
 
 class SendRequest(_Proto):
     message: Message
@@ -243,5 +260,6 @@ def _violation(item: Any) -> tuple[str, str]:
         )
     field = ".".join(location) or "(request)"
     if kind == "fcm":
-        return field, str(item["msg"])
+        # A rule of the whole message may name the field it is about (``field`` in its context).
+        return str(item.get("ctx", {}).get("field", field)), str(item["msg"])
     return field, f"Invalid value at '{field}': {item['msg']}"
