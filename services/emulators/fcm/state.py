@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.emulators.faults import FaultQueue
+from services.emulators.fcm.delivery import as_received
 
 #: Registration tokens the emulator accepts: what FCM hands out is URL-safe text with ':' and
 #: '.', so anything else (spaces, slashes...) is answered as an invalid registration token.
@@ -35,6 +36,7 @@ class Recorded:
             "project": self.project,
             "received_at": self.received_at.isoformat(),
             "message": self.message,
+            "received": as_received(self.message),
         }
 
 
