@@ -170,6 +170,17 @@ class Chaos:
         lost = Counter(platform for platform, _ in outcome.missing.elements())
         if lost:
             self.note("lost by platform: " + ", ".join(f"{p} {n:,}" for p, n in lost.items()))
+        repeated = Counter(
+            platform
+            for (platform, notification_id), n in outcome.received.items()
+            if (platform, notification_id) in outcome.owed
+            for _ in range(n - outcome.owed[(platform, notification_id)])
+        )
+        if repeated:
+            self.note(
+                "duplicates by platform (same notification id): "
+                + ", ".join(f"{p} {n:,}" for p, n in sorted(repeated.items()))
+            )
         dead = [
             name
             for name, p in self.stack.services.items()

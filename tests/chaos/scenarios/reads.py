@@ -1,13 +1,15 @@
 """Read storms out of order: users read the notifications they got in shuffled order, each read
-reported twice, while new notifications arrive and others are read the moment they are accepted
-(racing their own delivery). Every unread notification is delivered, no badge is ever negative,
-and each ends at exactly the user's unread count.
+reported twice, while new notifications arrive and others are read the moment they are accepted,
+racing their delivery or, held for later, before they come due. Every unread notification is
+delivered, none read before it came due is pushed, no badge is ever negative, and each ends at
+exactly the user's unread count.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.base import derived_id
@@ -17,8 +19,11 @@ from tests.support.factories import unique
 
 READ_FIRST = 3
 UNREAD = 2
-READ_AT_ONCE = 1
 REPORTS_IN_FLIGHT = 16
+#: Notifications held this long are read before they come due.
+HOLD_SECONDS = 10.0
+#: Time after they come due for a wrongly sent one to reach the provider.
+AFTER_DUE_SECONDS = 5.0
 #: Badge changes of one user in this scenario stay far below this.
 SYNC_SEQUENCES = 500
 #: Longest wait for the first notifications' deliveries, before the storm.
@@ -36,28 +41,34 @@ async def out_of_order(chaos: Chaos) -> None:
     reports = [(user, [nid]) for nid, user in delivered.items()] * 2
     random.shuffle(reports)
     raced: set[str] = set()
+    held: set[str] = set()
+    due_at = datetime.now(UTC) + timedelta(seconds=HOLD_SECONDS)
     storm_over = asyncio.Event()
     sampled = asyncio.create_task(_watch_badges(chaos, storm_over))
     await asyncio.gather(
         _report_all(chaos, reports),
         run.send(UNREAD * len(users)),
-        *(_send_and_read(chaos, user, raced) for user in users for _ in range(READ_AT_ONCE)),
+        *(_send_and_read(chaos, user, raced) for user in users),
+        *(_send_and_read(chaos, user, held, send_at=due_at) for user in users),
+        *(_send_held(chaos, user, due_at) for user in users),
     )
     storm_over.set()
-    chaos.step("read storm over")
-    chaos.optional.update(raced)
-    chaos.note(
-        f"{len(reports)} read reports in random order, {len(raced)} notifications read as they "
-        "were accepted (each may be withheld or delivered)"
-    )
+    chaos.step("read storm over; waiting for the held notifications to come due")
+    await asyncio.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() + AFTER_DUE_SECONDS))
+    chaos.optional.update(raced | held)
     await chaos.settle(asyncio.sleep(0), 0.0)
     await sampled
     syncs = _badge_syncs(chaos)
     chaos.optional.update(syncs)
     receipts = chaos.run.collector.orphans
+    pushed_anyway = held & set(receipts)
+    if pushed_anyway:
+        chaos.problem(f"{len(pushed_anyway)} notifications read before they came due were pushed")
     chaos.note(
-        f"{sum(len(receipts[s]) for s in syncs)} badge-sync pushes delivered; "
-        f"{sum(1 for n in raced if n in receipts)} of the {len(raced)} read at once were delivered"
+        f"{len(reports)} read reports in random order; {len(raced)} notifications read as they "
+        f"were accepted ({len(raced & set(receipts))} of them delivered, either is right); "
+        f"{len(held)} read while held (as many held and unread); "
+        f"{sum(len(receipts[s]) for s in syncs)} badge-sync pushes"
     )
     unread = {nid: user for nid, user in run.sent.items() if nid not in delivered}
     await _badges_settle(chaos, unread)
@@ -94,22 +105,41 @@ async def _report(chaos: Chaos, user: str, ids: list[str]) -> None:
         chaos.problem(f"a read report was answered {answer.status_code}: {answer.text[:200]}")
 
 
-async def _send_and_read(chaos: Chaos, user: str, raced: set[str]) -> None:
-    """A notification read as soon as ingest accepted it, before it can have been delivered."""
-    key = unique("raced")
+async def _send_and_read(
+    chaos: Chaos, user: str, read: set[str], send_at: datetime | None = None
+) -> None:
+    """A notification read as soon as ingest accepted it: racing its delivery, or, held until
+    ``send_at``, read before it comes due (then it must never be pushed)."""
+    notification_id = await _send(chaos, user, send_at)
+    if notification_id is not None:
+        read.add(notification_id)
+        await _report(chaos, user, [notification_id])
+
+
+async def _send_held(chaos: Chaos, user: str, send_at: datetime) -> None:
+    """A notification held until ``send_at`` and never read: it is owed when it comes due, which
+    shows the held ones that were read did come due too."""
+    notification_id = await _send(chaos, user, send_at)
+    if notification_id is not None:
+        chaos.run.sent[notification_id] = user
+
+
+async def _send(chaos: Chaos, user: str, send_at: datetime | None) -> str | None:
+    """Send one notification to ``user``; its id, or None (a problem) if ingest refused it."""
+    key = unique("storm")
     body: dict[str, Any] = {
         "idempotency_key": key,
         "audience": {"user_ids": [user]},
-        "content": {"title": "Read at once", "body": key},
+        "content": {"title": "Read storm", "body": key},
     }
+    if send_at is not None:
+        body["schedule"] = {"send_at": send_at.isoformat()}
     url = f"{chaos.stack.services['ingest'].url}/v1/notifications"
     answer = await post(chaos.http, url, {"Authorization": f"Bearer {chaos.stack.api_key}"}, body)
     if answer.status_code != 202:
         chaos.problem(f"ingest answered {answer.status_code} to a send: {answer.text[:200]}")
-        return
-    notification_id = str(answer.json()["notification_id"])
-    raced.add(notification_id)
-    await _report(chaos, user, [notification_id])
+        return None
+    return str(answer.json()["notification_id"])
 
 
 async def _watch_badges(chaos: Chaos, storm_over: asyncio.Event) -> None:
