@@ -6,6 +6,7 @@ stops, and every poison record on a topic with a dead-letter topic is parked the
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from contracts import topics
 from tests.chaos.dead_letters import parked
@@ -35,11 +36,11 @@ async def on_every_consumed_topic(chaos: Chaos) -> None:
     chaos.step("poison published")
     chaos.note(f"{len(POISON)} poison records on each of {len(consumed())} topics")
     await chaos.settle(load, seconds)
+    owed: Counter[str] = Counter()
+    for topic in consumed():
+        if topic.dead_letter:
+            owed[topic.dead_letter] += len(POISON)
     found = await parked(chaos.stack.kafka_settings())
-    missing = [
-        topic.dead_letter
-        for topic in consumed()
-        if topic.dead_letter and found.get(topic.dead_letter, 0) < len(POISON)
-    ]
+    missing = [f"{name} ({found[name]} of {n})" for name, n in owed.items() if found[name] < n]
     if missing:
         chaos.problem("poison not parked on " + ", ".join(sorted(missing)))
