@@ -36,7 +36,7 @@ class ApnsMessage:
     """One notification request: the JSON payload and the headers aioapns sends for it.
 
     ``time_to_live``: seconds APNs may keep the push; 0 is "deliver once or never" (apns-expiration
-    0), None leaves Apple's default. ``topic`` None sends the app's own bundle id.
+    0), None leaves Apple's default. Every push goes to the app's own bundle id (apns-topic).
     """
 
     payload: dict[str, Any]
@@ -44,7 +44,6 @@ class ApnsMessage:
     priority: int
     collapse_id: str | None
     time_to_live: int | None
-    topic: str | None = None
 
     @property
     def size(self) -> int:

@@ -274,7 +274,6 @@ class ApnsConnections:
             priority=message.priority,
             collapse_key=message.collapse_id,
             push_type=PushType(message.push_type),
-            apns_topic=message.topic,
         )
         try:
             result = await self._send(notification)

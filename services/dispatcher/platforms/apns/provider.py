@@ -26,18 +26,8 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock
 from shared.platforms.apns import payload
 from shared.platforms.apns.credentials import ApnsCredential, certificate
-from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.apns.settings import HOSTS
 from shared.platforms.base import CredentialsError, PayloadError
-
-#: Replies about the apns-topic: the app's own topic pauses the app, a topic of the push's own (its
-#: override, or a push type that needs a suffixed topic) fails that push.
-TOPIC_REASONS = frozenset({"BadTopic", "MissingTopic", "TopicDisallowed"})
-PLAIN_PUSH_TYPES = frozenset({"alert", "background"})
-
-
-def _own_topic(message: ApnsMessage) -> bool:
-    return message.topic is not None or message.push_type not in PLAIN_PUSH_TYPES
 
 
 class ApnsProvider:
@@ -63,11 +53,8 @@ class ApnsProvider:
         except CONNECTION_ERRORS as exc:
             return RetryLater(f"connection to APNs failed: {type(exc).__name__}: {exc}", None)
         verdict = classify.classify(reply, now)
-        if isinstance(verdict, Pause):
-            if reply.reason in TOPIC_REASONS and _own_topic(message):
-                return Rejected("failed", f"the topic of this push: {verdict.reason}", reply.status)
-            if reply.reason == "TooManyProviderTokenUpdates":
-                self._connections.close()
+        if isinstance(verdict, Pause) and reply.reason == "TooManyProviderTokenUpdates":
+            self._connections.close()
         return verdict
 
     @property
