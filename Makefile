@@ -55,7 +55,7 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	@$(PY) -m tests.benchmarks.pipeline --smoke $(BENCH_ARGS)
 
-# The fault suite: each scenario on its own stack (~15 min); prints sent, delivered, lost and
+# The fault suite: each scenario on its own stack (15-20 min); prints sent, delivered, lost and
 # duplicates per scenario and fails if any push is lost. CHAOS_ARGS: scenario names, --broker kafka.
 chaos: $(STAMP)
 	@$(PY) -m tests.chaos $(CHAOS_ARGS)

@@ -17,7 +17,7 @@ import time
 from services.devstack.stack import LocalStack, StackOptions
 from shared.embedded.brokers import BrokerKind
 from tests.chaos.catalog import SCENARIOS, Scenario, by_name
-from tests.chaos.harness import Scale, chaos_on
+from tests.chaos.harness import SETTLE_SECONDS, Scale, chaos_on
 from tests.chaos.result import Result, table
 
 
@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.monotonic() - started:.0f} s"
     )
     print(table(results))
+    print(
+        f"lost: owed deliveries not at a provider {SETTLE_SECONDS:g} s after the load ended; "
+        "dups: repeats of a notification to a platform, recognised by its id"
+    )
     waiting = [s for s in SCENARIOS if s.known_failing]
     for scenario in waiting:
         print(f"known failing: {scenario.name}: {scenario.known_failing}")
