@@ -248,7 +248,7 @@ def catalogue(intake: Intake, now: datetime) -> list[Case]:
 
 def hostile_overrides(intake: Intake) -> list[Case]:
     """Overrides a provider refuses, which ingest refuses naming the field (a subset of the list
-    in tests/unit/test_refused_overrides.py)."""
+    in tests/unit/platforms/test_refused_overrides.py)."""
     silent = {"data": {"k": "v"}}
 
     def override(name: str, fields: dict[str, Any], overrides: Event, reason: str) -> Case:

@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 NO_IO = "domain, reply-classification and platform modules do no I/O"
 PLATFORMS_ONLY = "shared.platforms imports only"

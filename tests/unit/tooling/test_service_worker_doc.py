@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 
 def test_the_readme_shows_the_service_worker_the_tests_run() -> None:
