@@ -74,6 +74,13 @@ def rows(runs: list[Results]) -> list[tuple[str, Row]]:
                 sum(p["machine"].get("stolen_cpu_seconds", 0.0) for p in r["phases"].values()), 1
             ),
         ),
+        (
+            f"CPU other work took meanwhile, s (max-rate / {HALF_LOAD})",
+            lambda r: " / ".join(
+                str(_phase(r, name).get("machine", {}).get("others_cpu_seconds", "-"))
+                for name in ("max-rate", HALF_LOAD)
+            ),
+        ),
         ("max-rate: deliveries/s (steady)", _rate),
         (
             f"{HALF_LOAD}: deliveries/s offered",
@@ -101,7 +108,7 @@ def rows(runs: list[Results]) -> list[tuple[str, Row]]:
         (
             "broadcast: devices / on push topics s / at providers s",
             lambda r: " / ".join(
-                str(_phase(r, "broadcast").get(k, "-"))
+                f"{_phase(r, 'broadcast').get(k, '-'):,}"
                 for k in ("devices", "issued_seconds", "delivered_seconds")
             ),
         ),
