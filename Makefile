@@ -46,6 +46,8 @@ test: lint
 test-kafka: $(STAMP)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
 	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+	@echo "==> smoke benchmark on Apache Kafka"
+	@$(PY) -m tests.benchmarks.pipeline --smoke --broker kafka $(BENCH_ARGS)
 
 # The whole pipeline under load (minutes; writes bench-results/latest/). BENCH_ARGS: see --help.
 bench: $(STAMP)
