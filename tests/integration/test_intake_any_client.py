@@ -32,6 +32,7 @@ from services.ingest.settings import IngestSettings
 from shared.embedded.brokers import LocalBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.runtime import prepare_topics
 from shared.secrets import SecretBox, new_secrets_key
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.intake import IntakeKey, announce_intake_keys
@@ -164,6 +165,7 @@ async def intake(broker: LocalBroker, postgres: EmbeddedPostgres) -> AsyncIterat
         http_port=free_port(),
         api_keys={example["app_id"]: [key_digest(new_api_key())]},
     )
+    await prepare_topics(kafka)  # apps.changed must exist before the key is announced on Kafka
     keys = await announce_intake_keys(kafka, SecretBox(settings), example["app_id"])
     async with running(await build(settings)):
         yield Intake(broker.bootstrap, kafka.topic_prefix, keys[example["app_id"]])
