@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from contracts import topics
 from contracts.apps import AppChanged, IntakeKeyEntry, Sealed
 from shared.kafka.bus import Signer
+from shared.runtime import prepare_topics
 from shared.secrets import SecretBox
 from shared.settings import KafkaSettings
 from shared.signatures import SIGNATURE_HEADER, sign
@@ -44,7 +45,9 @@ class IntakeKey:
 async def announce_intake_keys(
     kafka: KafkaSettings, box: SecretBox, *app_ids: str
 ) -> dict[str, IntakeKey]:
-    """Publish each app's state with one fresh intake key, signed with ``box``'s keys."""
+    """Publish each app's state with one fresh intake key, signed with ``box``'s keys, on the
+    catalog's topics (created first, as the registry's start-up would: Kafka creates none)."""
+    await prepare_topics(kafka)
     keys: dict[str, IntakeKey] = {}
     states = []
     for app_id in app_ids:
