@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.push import DEFAULT_WEBPUSH_HOSTS
 from contracts.topics import all_topics
 from services.devstack import credentials
 from services.devstack.credentials import StackCredentials
@@ -25,6 +24,7 @@ from shared.embedded.brokers import BrokerKind, LocalBroker, start_local_broker
 from shared.embedded.ports import free_port, port_is_free
 from shared.embedded.postgres import EmbeddedPostgres, start_postgres
 from shared.kafka.admin import ensure_topics
+from shared.platforms.webpush.subscription import DEFAULT_WEBPUSH_HOSTS
 from shared.secrets import new_secrets_key
 from shared.settings import KafkaSettings
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from contracts.content import Content
-from contracts.push import DEFAULT_WEBPUSH_HOSTS, Platform, PushRequest
+from contracts.push import Platform, PushRequest
 from shared.platforms.apns import credentials as apns_credentials
 from shared.platforms.apns import rules as apns_rules
 from shared.platforms.apns import settings as apns_settings
@@ -28,6 +28,7 @@ from shared.platforms.fcm import settings as fcm_settings
 from shared.platforms.webpush import credentials as webpush_credentials
 from shared.platforms.webpush import rules as webpush_rules
 from shared.platforms.webpush import settings as webpush_settings
+from shared.platforms.webpush.subscription import DEFAULT_WEBPUSH_HOSTS
 
 SettingsT = TypeVar("SettingsT", bound=PlatformSettings)
 CredentialT = TypeVar("CredentialT")

@@ -14,9 +14,10 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from contracts.content import Content
-from contracts.push import PushRequest, WebPushSubscription, endpoint_problem
+from contracts.push import PushRequest
 from shared.platforms.base import Breach, Measure, PayloadError, TokenFormatError, TokenRule
 from shared.platforms.webpush.payload import OVERRIDABLE_HEADERS, TOPIC, URGENCIES, build
+from shared.platforms.webpush.subscription import WebPushSubscription, endpoint_problem
 
 #: A browser's PushSubscription as JSON: {"endpoint": "https://...", "keys": {p256dh, auth}}.
 TOKEN = TokenRule("webpush", 1, 4096, re.compile(r"[\x20-\x7e]+"), "printable ASCII characters")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from contracts.push import DEFAULT_WEBPUSH_HOSTS
 from shared.platforms.base import PlatformSettings
+from shared.platforms.webpush.subscription import DEFAULT_WEBPUSH_HOSTS
 
 
 class WebPushHostSettings(PlatformSettings):

@@ -20,7 +20,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from contracts.push import PLATFORMS, Platform, WebPushSubscription
+from contracts.push import PLATFORMS, Platform
+from shared.platforms.webpush.subscription import WebPushSubscription
 from tests.benchmarks.pipeline.client import post
 
 REGISTER_IN_FLIGHT = 16

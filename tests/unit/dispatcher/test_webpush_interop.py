@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from contracts.push import WebPushSubscription
 from services.dispatcher.platforms.webpush.provider import encrypt
 from services.dispatcher.platforms.webpush.vapid import VapidSigner, base64url
+from shared.platforms.webpush.subscription import WebPushSubscription
 from tests.support.clock import FrozenClock
 from tests.support.ece import decrypt
 

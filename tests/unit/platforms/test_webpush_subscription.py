@@ -8,9 +8,13 @@ import json
 import pytest
 from pydantic import AnyUrl
 
-from contracts.push import DEFAULT_WEBPUSH_HOSTS, WebPushSubscription, endpoint_problem
 from shared.platforms.base import TokenFormatError
 from shared.platforms.webpush.rules import canonical_token
+from shared.platforms.webpush.subscription import (
+    DEFAULT_WEBPUSH_HOSTS,
+    WebPushSubscription,
+    endpoint_problem,
+)
 
 pytestmark = pytest.mark.unit
 

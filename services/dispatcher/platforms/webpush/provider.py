@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import http_ece
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from contracts.push import PushRequest, WebPushSubscription, endpoint_problem
+from contracts.push import PushRequest
 from services.dispatcher.domain import Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.webpush import classify
 from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
@@ -24,6 +24,7 @@ from shared.clock import Clock
 from shared.platforms.base import CredentialsError, PayloadError
 from shared.platforms.webpush import payload
 from shared.platforms.webpush.credentials import VapidCredential
+from shared.platforms.webpush.subscription import WebPushSubscription, endpoint_problem
 
 
 def encrypt(plaintext: bytes, subscription: WebPushSubscription) -> bytes:
