@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from contracts.base import Event, Model
+from contracts.base import InternalEvent, Model
 from contracts.push import Platform
 
 Scope = Literal["send", "devices", "badges", "admin"]
@@ -70,7 +70,7 @@ class ProviderCredential(Model):
     secret: Sealed
 
 
-class AppChanged(Event):
+class AppChanged(InternalEvent):
     """The whole current state of one app; a newer ``revision`` replaces an older one."""
 
     type: Literal["app.changed"] = "app.changed"

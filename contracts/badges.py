@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Event, UserId
+from contracts.base import InternalEvent, UserId
 
 
-class ReadsReported(Event):
+class ReadsReported(InternalEvent):
     """A device says the user read notifications: these ids, everything up to a time, or all."""
 
     type: Literal["reads.reported"] = "reads.reported"
@@ -26,7 +26,7 @@ class ReadsReported(Event):
     all: bool = False
 
 
-class BadgeChanged(Event):
+class BadgeChanged(InternalEvent):
     """Reads changed what a user has unread; the registry syncs the user's other devices.
 
     ``read_notification_ids`` are the notifications newly read by this change; ``read_up_to`` and

@@ -1,16 +1,20 @@
 """Common shape of every event: who it belongs to, when it happened, and how to dedupe it.
 
-Events are frozen and ignore unknown fields, so a producer may add an optional field before its
-consumers are upgraded (rolling deploys) without breaking them.
+Where input comes from decides what an unknown field means, and the two bases below say it once.
+A PublicRequest (an HTTP body, an event on an intake topic) refuses unknown fields at every depth,
+so a misspelt name is an error rather than a request that quietly does something else. An
+InternalMessage, which only Herald's own services produce, ignores them at every depth, so a
+producer may add an optional field before its consumers are upgraded (rolling deploys).
 """
 
 from __future__ import annotations
 
 import unicodedata
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import ExtraValues
 
 #: Namespace for ids derived from other ids: the same inputs always give the same event id, so a
 #: re-run of a step after a crash produces duplicates that downstream dedupe recognises.
@@ -72,16 +76,76 @@ def derived_id(*parts: object) -> uuid.UUID:
 
 
 class Model(BaseModel):
-    """A value inside an event: frozen, tolerant of fields a newer producer added."""
+    """A value inside a message or request: frozen, and refusing fields it does not know unless
+    the message it travels in is an InternalMessage."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PublicRequest(Model):
+    """What comes from outside Herald: refuses unknown fields, in nested values too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class InternalMessage(Model):
+    """A message only Herald's services produce: decoding ignores unknown fields at every depth.
+
+    The values it carries (content, options...) refuse unknown fields when a sender sends them;
+    inside an internal message they come from a newer release of Herald, which may know more.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = "ignore",
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate_json(
+            json_data,
+            strict=strict,
+            extra=extra,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = "ignore",
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate(
+            obj,
+            strict=strict,
+            extra=extra,
+            from_attributes=from_attributes,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
 
 
 class Event(Model):
-    """Base of every message on a Herald topic.
+    """The envelope of every message on a Herald topic.
 
     Subclasses pin ``type`` and ``version`` with literals; ``event_id`` is the dedupe key;
-    ``occurred_at`` is when the producer created the event.
+    ``occurred_at`` is when the producer created the event. A message type derives from
+    InternalEvent, or from Event and PublicRequest when senders publish it.
     """
 
     type: str
@@ -89,3 +153,7 @@ class Event(Model):
     event_id: uuid.UUID
     app_id: AppId
     occurred_at: AwareDatetime
+
+
+class InternalEvent(Event, InternalMessage):
+    """An event only Herald's own services publish."""

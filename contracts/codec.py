@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from contracts.base import Model
 from contracts.topics import Topic
+from contracts.unknown_fields import described
 
 M = TypeVar("M", bound=Model)
 
@@ -34,13 +35,13 @@ def encode(message: Model) -> bytes:
     return message.model_dump_json().encode()
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem, each naming the field path and what was wrong."""
-    problems = []
-    for item in error.errors(include_url=False, include_input=False):
-        path = ".".join(str(part) for part in item["loc"]) or "(message)"
-        problems.append(f"{path}: {item['msg']}")
-    return "; ".join(problems)
+def describe_validation_error(error: ValidationError, model: type[Model]) -> str:
+    """One line per problem, each naming the field path and what was wrong (for an unknown
+    field, the name ``model`` likely meant there)."""
+    problems = described(
+        error.errors(include_url=False, include_input=False), model, whole="(message)"
+    )
+    return "; ".join(f"{path}: {what}" for path, what in problems)
 
 
 def decode(topic: Topic, raw: bytes | None) -> Model:
@@ -93,7 +94,9 @@ def _refuse(topic: Topic, raw: bytes) -> Model:
     try:
         return topic.message.model_validate_json(raw)
     except ValidationError as exc:
-        raise DecodeError(describe_validation_error(exc), app_id=app_id, key=key) from None
+        raise DecodeError(
+            describe_validation_error(exc, topic.message), app_id=app_id, key=key
+        ) from None
 
 
 def decode_as(topic: Topic, raw: bytes | None, model: type[M]) -> M:

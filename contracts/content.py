@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from contracts.base import HeaderSafeText, Model, PrintableUserId
+from contracts.base import HeaderSafeText, Model, PrintableUserId, PublicRequest
 from contracts.schedule import Schedule
 
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -142,7 +142,7 @@ class Audience(Model):
         return list(dict.fromkeys(user_ids))
 
 
-class NotificationRequest(Model):
+class NotificationRequest(PublicRequest):
     """What a sender asks for, over HTTP or inside a submitted event."""
 
     idempotency_key: Annotated[

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from contracts.base import Model
+from contracts.base import InternalMessage
 from contracts.notifications import SourceRecord
 
 
-class DeadLetter(Model):
+class DeadLetter(InternalMessage):
     """Parked so the stream keeps flowing; an operator can inspect, fix and replay it."""
 
     type: Literal["dead_letter"] = "dead_letter"

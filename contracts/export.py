@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from contracts.base import Model
+from contracts.base import InternalMessage, Model
 from contracts.topics import Topic, all_topics
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -33,7 +33,29 @@ def message_schemas() -> dict[str, dict[str, Any]]:
 
 
 def _schema(model: type[Model]) -> dict[str, Any]:
-    return model.model_json_schema(mode="serialization")
+    schema = model.model_json_schema(mode="serialization")
+    if issubclass(model, InternalMessage):
+        return _open(schema)
+    return schema
+
+
+def _open(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema without ``additionalProperties: false`` anywhere: consumers of an internal
+    message ignore fields they do not know, in the values it carries too."""
+
+    def opened(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                name: opened(value)
+                for name, value in node.items()
+                if not (name == "additionalProperties" and value is False)
+            }
+        if isinstance(node, list):
+            return [opened(item) for item in node]
+        return node
+
+    result: dict[str, Any] = opened(schema)
+    return result
 
 
 def asyncapi_document() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
-from contracts.base import Event, Model, UserId
+from contracts.base import Event, InternalEvent, InternalMessage, Model, UserId
 from contracts.content import Content, DeliveryOptions, NotificationRequest
 from contracts.schedule import Schedule
 
@@ -34,7 +34,7 @@ class SourceRecord(Model):
     value: bytes
 
 
-class NotificationRejected(Model):
+class NotificationRejected(InternalMessage):
     """A submitted event Herald refused, with the reason, so the sender can find and fix it.
 
     ``app_id`` and ``idempotency_key`` are copied when they could be read from the input.
@@ -50,7 +50,7 @@ class NotificationRejected(Model):
     source: SourceRecord
 
 
-class UserNotificationFields(Event):
+class UserNotificationFields(InternalEvent):
     """What every per-user stage carries: the notification, its recipient, when it was accepted."""
 
     notification_id: uuid.UUID

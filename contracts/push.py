@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Event, Model, UserId
+from contracts.base import InternalEvent, Model, UserId
 from contracts.content import Content, DeliveryOptions
 
 Platform = Literal["apns", "fcm", "webpush"]
@@ -40,7 +40,7 @@ class BadgeSync(Model):
     wake_app: bool = False
 
 
-class PushRequest(Event):
+class PushRequest(InternalEvent):
     """Deliver one notification to one device; keyed by device id so its pushes keep order.
 
     With ``sync`` set it is a quiet badge-sync push instead (no alert); ``notification_id`` then
@@ -68,7 +68,7 @@ class PushRequest(Event):
     )
 
 
-class PushResult(Event):
+class PushResult(InternalEvent):
     """The final outcome of one push request, after any retries.
 
     ``token_invalid`` tells the registry to deactivate the device's token; ``invalid_since`` is the

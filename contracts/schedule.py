@@ -12,14 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
-    ConfigDict,
     Field,
     NaiveDatetime,
     StringConstraints,
     model_validator,
 )
 
-from contracts.base import Event, Model, UserId
+from contracts.base import Event, InternalEvent, Model, PublicRequest, UserId
 from contracts.users import TimeZoneName
 
 
@@ -64,7 +63,7 @@ class Schedule(Model):
         return self
 
 
-class NotificationCancelRequested(Event):
+class NotificationCancelRequested(Event, PublicRequest):
     """A sender asks, over Kafka, to cancel one of its notifications, named by the idempotency key
     it was sent with or by its id; the record is signed with one of the app's intake keys.
 
@@ -72,8 +71,6 @@ class NotificationCancelRequested(Event):
     the cancel on (its ``event_id`` becomes the ``request_event_id`` of the result). Fields it does
     not know are refused, so a misspelt name is an error rather than a cancel of nothing.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["notification.cancel_requested"] = "notification.cancel_requested"
     version: Literal[1] = 1
@@ -92,7 +89,7 @@ class NotificationCancelRequested(Event):
         return self
 
 
-class NotificationCancel(Event):
+class NotificationCancel(InternalEvent):
     """Stop a notification: copies still held are dropped, and so are copies that arrive later.
 
     Only ingest publishes these, for an app whose caller it authenticated.
@@ -106,7 +103,7 @@ class NotificationCancel(Event):
 CancelOutcome = Literal["cancelled", "partially_cancelled", "too_late"]
 
 
-class NotificationCancelResult(Event):
+class NotificationCancelResult(InternalEvent):
     """What a cancel achieved, counted over every user's copy the scheduler has seen.
 
     ``cancelled``: nothing had been sent. ``partially_cancelled``: some users already had it, the
@@ -122,7 +119,7 @@ class NotificationCancelResult(Event):
     released: int = Field(ge=0, description="Users' copies sent before the cancel.")
 
 
-class NotificationExpired(Event):
+class NotificationExpired(InternalEvent):
     """One user's copy dropped because it could no longer go out before its deadline."""
 
     type: Literal["notification.expired"] = "notification.expired"

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from contracts.base import Event, Model, UserId
+from contracts.base import InternalEvent, Model, UserId
 
 
 @functools.cache
@@ -53,7 +53,7 @@ class QuietHours(Model):
         return self
 
 
-class UserPreferences(Event):
+class UserPreferences(InternalEvent):
     """The current preferences of one user; a newer ``revision`` replaces an older one."""
 
     type: Literal["user.preferences"] = "user.preferences"

@@ -12,10 +12,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.apps import Scope
+from contracts.unknown_fields import described
 from shared.errors import RETRYABLE
 from shared.health import Readiness
 from shared.http_limits import BodyLimit
@@ -94,11 +97,12 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
         )
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for item in exc.errors():
-            loc = [str(part) for part in item.get("loc", ()) if part != "body"]
-            problems.append((".".join(loc) or "(body)", str(item.get("msg", "invalid"))))
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {**item, "loc": [part for part in item.get("loc", ()) if part != "body"]}
+            for item in exc.errors()
+        ]
+        problems = described(errors, _body_model(request), whole="(body)")
         message = "; ".join(f"{field}: {msg}" for field, msg in problems)
         field = problems[0][0] if problems else None
         return JSONResponse(error_body("invalid_request", message, field), status_code=422)
@@ -122,6 +126,14 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
         return JSONResponse(error_body("internal", "internal error"), status_code=500)
 
     return app
+
+
+def _body_model(request: Request) -> type[BaseModel] | None:
+    """The model of the body the matched route takes, to explain an unknown field in it."""
+    route = request.scope.get("route")
+    body = route.body_field if isinstance(route, APIRoute) else None
+    model = body.field_info.annotation if body is not None else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 _bearer = HTTPBearer(

@@ -12,10 +12,10 @@ import uuid
 import zoneinfo
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from contracts.base import PrintableUserId
+from contracts.base import PrintableUserId, PublicRequest
 from contracts.push import Platform
 from services.registry.devices.domain import Device, Registration
 from shared.logs import token_ref
@@ -37,10 +37,8 @@ def _webpush_hosts() -> tuple[str, ...]:
     return tuple(WebPushHostSettings().webpush_allowed_hosts)
 
 
-class DeviceRegistration(BaseModel):
+class DeviceRegistration(PublicRequest):
     """A device's token and who uses it now. Sending it again for the same token updates it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     user_id: PrintableUserId
     platform: Platform

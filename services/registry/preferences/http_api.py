@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from contracts import topics
-from contracts.base import PrintableUserId
+from contracts.base import PrintableUserId, PublicRequest
 from contracts.users import QuietHours, TimeZoneName
 from services.registry.preferences.domain import StoredPreferences, preferences_event
 from services.registry.preferences.store import PreferenceStore
@@ -23,10 +23,8 @@ from shared.kafka import Bus
 from shared.tenancy.callers import Caller
 
 
-class PreferencesBody(BaseModel):
+class PreferencesBody(PublicRequest):
     """A user's preferences; every call replaces them whole (absent fields become unset)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     time_zone: TimeZoneName | None = None
     quiet_hours: QuietHours | None = Field(

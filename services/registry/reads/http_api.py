@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from contracts import topics
 from contracts.badges import ReadsReported
-from contracts.base import PrintableUserId
+from contracts.base import PrintableUserId, PublicRequest
 from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
 from shared.http import ApiError, require_user
@@ -22,10 +22,8 @@ from shared.kafka import Publisher
 from shared.tenancy.callers import Caller
 
 
-class ReadReport(BaseModel):
+class ReadReport(PublicRequest):
     """What was read: these notifications, everything that came due up to a time, or all."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     device_id: uuid.UUID | None = Field(
         default=None, description="The device the user read on; it gets no sync push for it."

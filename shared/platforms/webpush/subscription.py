@@ -8,7 +8,7 @@ import binascii
 import ipaddress
 from collections.abc import Iterable
 
-from pydantic import AnyUrl, Field, ValidationError, field_validator
+from pydantic import AnyUrl, ConfigDict, Field, ValidationError, field_validator
 
 from contracts.base import Model
 from contracts.content import HttpsUrl
@@ -33,8 +33,15 @@ def _base64url(value: str) -> bytes:
         raise ValueError("expected base64url text") from None
 
 
+#: A browser's PushSubscription JSON carries more than Herald uses (``expirationTime``, and what
+#: browsers add later): those fields are the browser's, not a sender's typo, so they are ignored.
+_BROWSER_SHAPED = ConfigDict(extra="ignore")
+
+
 class WebPushKeys(Model):
     """The browser's keys for RFC 8291 message encryption, base64url as PushSubscription gives."""
+
+    model_config = _BROWSER_SHAPED
 
     p256dh: str = Field(description="The subscription's P-256 public key (65 bytes, uncompressed).")
     auth: str = Field(description="The 16-byte authentication secret.")
@@ -57,6 +64,8 @@ class WebPushKeys(Model):
 
 class WebPushSubscription(Model):
     """A browser's PushSubscription: Herald stores it, as compact JSON, as the device's token."""
+
+    model_config = _BROWSER_SHAPED
 
     endpoint: HttpsUrl
     keys: WebPushKeys
