@@ -8,6 +8,7 @@ time rules (schedules in the past, beyond the horizon, after their expiry) are e
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,6 +64,17 @@ class Intake:
             base["audience"] = {"user_ids": users}
         base.update(changes)
         return base
+
+    def cancel_requested(self, idempotency_key: str) -> Event:
+        """A valid cancel request as JSON."""
+        return {
+            "type": "notification.cancel_requested",
+            "version": 1,
+            "event_id": str(uuid.uuid4()),
+            "app_id": APP,
+            "occurred_at": self.clock.now().isoformat(),
+            "idempotency_key": idempotency_key,
+        }
 
     def with_content(self, **content: Any) -> Event:
         return self.event(content={"title": "T", **content})
@@ -131,6 +143,16 @@ def catalogue(intake: Intake, now: datetime) -> list[Case]:
             "bad-event-id", dumped(event(event_id="42")), "event_id: Input should be a valid UUID"
         ),
         Case("naive-timestamp", dumped(event(occurred_at="2026-01-15T12:00:00")), "timezone"),
+        Case(
+            "misspelt-field",
+            dumped(misspelt(event(), "audience", "audiance")),
+            "audiance: unknown field; did you mean 'audience'?",
+        ),
+        Case(
+            "misspelt-nested-field",
+            dumped(event(options={"ttl_second": 60})),
+            "options.ttl_second: unknown field; did you mean 'ttl_seconds'?",
+        ),
         Case("bad-app-id", dumped(event(app_id="Bad App!")), "app_id: String should match"),
         Case("unknown-app", dumped(event(app_id="nosuchapp")), "app_id: unknown app 'nosuchapp'"),
         Case("bad-user-id", dumped(event(["bob smith"])), "audience.user_ids.0: String should"),
@@ -296,6 +318,11 @@ def hostile_overrides(intake: Intake) -> list[Case]:
     ]
 
 
+def misspelt(event: Event, field: str, as_written: str) -> Event:
+    """``event`` with ``field`` renamed as a sender might mistype it."""
+    return {as_written if name == field else name: value for name, value in event.items()}
+
+
 def case_named(cases: list[Case], name: str) -> Case:
     return next(case for case in cases if case.name == name)
 
@@ -320,9 +347,13 @@ async def test_every_kind_of_bad_input_is_rejected_and_good_events_keep_flowing(
             good_users.append(f"good-{number}")
             records.append((f"good-{number}".encode(), dumped(intake.event([good_users[-1]]))))
     records.append((b"dup", dumped(changed)))
+    misspelt_cancel = dumped(
+        misspelt(intake.cancel_requested(duplicate_key), "idempotency_key", "idempotency_kee")
+    )
 
     await intake.io.produce_raw(topics.SUBMITTED, *records)
-    rejected = await intake.rejections({case.name for case in cases} | {"dup"})
+    await intake.io.produce_raw(topics.CANCEL_REQUESTED, (b"misspelt-cancel", misspelt_cancel))
+    rejected = await intake.rejections({case.name for case in cases} | {"dup", "misspelt-cancel"})
     delivered = await intake.io.read(
         topics.USER, until=lambda found: set(good_users) <= {e.user_id for e in found}
     )
@@ -340,6 +371,9 @@ async def test_every_kind_of_bad_input_is_rejected_and_good_events_keep_flowing(
     assert rejected["dup"].idempotency_key == duplicate_key
     assert rejected["unknown-version"].app_id == APP
     assert not {r for r in rejected if r.startswith("good-")}
+    assert rejected["misspelt-cancel"].reason.startswith(
+        "idempotency_kee: unknown field; did you mean 'idempotency_key'?"
+    )
     assert sorted(e.user_id for e in delivered) == sorted(good_users)
 
 
@@ -366,45 +400,63 @@ async def test_a_replay_after_the_deadline_is_answered_as_before(intake: Intake)
     assert fresh.json()["error"]["field"] == "options.ttl_seconds"
 
 
-@pytest.mark.parametrize(
-    ("content", "field", "message"),
-    [
-        ({"title": "T", "body": "b" * 1000, "deep_link": "app://" + "d" * 2000}, "content", "3993"),
-        ({"title": "a\x00b"}, "content.title", "NUL character"),
+def http_refusals() -> list[tuple[Event, str, str]]:
+    """Fields merged over a valid body (None: left out), the field refused, part of the message."""
+    return [
         (
-            {"title": "T", "overrides": {"webpush": {"headers": {"Urgency": "asap"}}}},
+            {"content": {"title": "T", "body": "b" * 1000, "deep_link": "app://" + "d" * 2000}},
+            "content",
+            "3993",
+        ),
+        ({"content": {"title": "a\x00b"}}, "content.title", "NUL character"),
+        (
+            {"content": {"title": "T", "overrides": {"webpush": {"headers": {"Urgency": "asap"}}}}},
             "content.overrides.webpush.headers.Urgency",
             "must be one of high, low, normal, very-low",
         ),
         (
-            {"data": {"k": "v"}, "overrides": {"apns": {"headers": {"apns-priority": "10"}}}},
+            {
+                "content": {
+                    "data": {"k": "v"},
+                    "overrides": {"apns": {"headers": {"apns-priority": "10"}}},
+                }
+            },
             "content.overrides.apns.headers.apns-priority",
             "must be 5 or 1 for a background push",
         ),
         (
-            {"title": "T", "overrides": {"android": {"ttl": "1d"}}},
+            {"content": {"title": "T", "overrides": {"android": {"ttl": "1d"}}}},
             "content.overrides.android.ttl",
             "FCM refuses it",
         ),
         (
-            {"title": "T", "overrides": {"apns": {"headers": {"authorization": "bearer x"}}}},
+            {
+                "content": {
+                    "title": "T",
+                    "overrides": {"apns": {"headers": {"authorization": "bearer x"}}},
+                }
+            },
             "content.overrides.apns.headers.authorization",
             "a transport header Herald sets itself",
         ),
-    ],
-)
-async def test_http_refuses_the_same_input_naming_the_field_and_limit(
-    intake: Intake, content: dict[str, Any], field: str, message: str
-) -> None:
-    response = await intake.http.post(
-        "/v1/notifications",
-        json={
-            "idempotency_key": unique("key"),
-            "audience": {"user_ids": ["u"]},
-            "content": content,
-        },
-    )
+        ({"audience": {"user_id": ["u"]}}, "audience.user_id", "did you mean 'user_ids'?"),
+        ({"options": {"ttl_second": 60}}, "options.ttl_second", "did you mean 'ttl_seconds'?"),
+        (
+            {"audience": None, "audiance": {"user_ids": ["u"]}},
+            "audiance",
+            "audiance: unknown field; did you mean 'audience'?; audience: Field required",
+        ),
+    ]
 
-    assert response.status_code == 422
-    assert response.json()["error"]["field"] == field
-    assert message in response.json()["error"]["message"]
+
+async def test_http_refuses_the_same_input_naming_the_field_and_limit(intake: Intake) -> None:
+    for fields, field, message in http_refusals():
+        valid = {"idempotency_key": unique("key"), "audience": {"user_ids": ["u"]}}
+        body = {"content": {"title": "T"}, **valid, **fields}
+        response = await intake.http.post(
+            "/v1/notifications", json={k: v for k, v in body.items() if v is not None}
+        )
+
+        assert response.status_code == 422, fields
+        assert response.json()["error"]["field"] == field
+        assert message in response.json()["error"]["message"]

@@ -288,7 +288,8 @@ BAD_REGISTRATIONS: list[tuple[dict[str, Any], str, str]] = [
     ({"time_zone": "Mars/Base"}, "time_zone", "is not an IANA time zone name"),
     ({"platform": "sms"}, "platform", "'apns', 'fcm' or 'webpush'"),
     ({"user_id": "two words"}, "user_id", "String should match pattern"),
-    ({"app_id": APP}, "app_id", "Extra inputs are not permitted"),
+    ({"app_id": APP}, "app_id", "unknown field; expected one of: user_id, platform, token"),
+    ({"app_verison": "2.1"}, "app_verison", "unknown field; did you mean 'app_version'?"),
 ]
 
 
@@ -305,3 +306,21 @@ async def test_a_bad_registration_is_refused_naming_the_field(api_only: RunningR
     reply = await api_only.api.get(f"/v1/users/{'u' * 129}/devices")
     assert reply.status_code == 422
     assert "user_id" in reply.json()["error"]["field"]
+
+
+async def test_misspelt_fields_are_refused_naming_the_field_meant(
+    api_only: RunningRegistry,
+) -> None:
+    user = unique("user")
+    quiet = {"time_zone": "Europe/Paris", "quiet_hours": {"start": "22:00", "ends": "07:00"}}
+    preferences = await api_only.api.put(f"/v1/users/{user}/preferences", json=quiet)
+    reads = await api_only.api.post(
+        f"/v1/users/{user}/reads", json={"notification_id": str(uuid.uuid4())}
+    )
+
+    assert preferences.status_code == 422
+    assert preferences.json()["error"]["field"] == "quiet_hours.ends"
+    assert "did you mean 'end'?" in preferences.json()["error"]["message"]
+    assert reads.status_code == 422
+    assert reads.json()["error"]["field"] == "notification_id"
+    assert "did you mean 'notification_ids'?" in reads.json()["error"]["message"]
