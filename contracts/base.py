@@ -93,6 +93,8 @@ class InternalMessage(Model):
 
     The values it carries (content, options...) refuse unknown fields when a sender sends them;
     inside an internal message they come from a newer release of Herald, which may know more.
+    A class's ``extra`` setting governs that class alone, so validating one passes
+    ``extra="ignore"``, which pydantic applies to every value nested in it.
     """
 
     model_config = ConfigDict(extra="ignore")

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from contracts.base import InternalMessage, PublicRequest
 from contracts.codec import DecodeError, decode
 from contracts.export import SCHEMA_DIR, schema_file_name
-from contracts.topics import SUBMITTED, Topic, all_topics
+from contracts.topics import CANCEL_REQUESTED, SUBMITTED, Topic, all_topics
 
 EXAMPLES = Path(SCHEMA_DIR).parent / "examples"
 pytestmark = pytest.mark.unit
@@ -61,7 +61,7 @@ def test_every_topic_says_whether_its_messages_come_from_outside() -> None:
     public = {t.name for t in all_topics() if issubclass(t.message, PublicRequest)}
     internal = {t.name for t in all_topics() if issubclass(t.message, InternalMessage)}
 
-    assert public == {"notifications.submitted", "notifications.cancel_requested"}
+    assert public == {SUBMITTED.name, CANCEL_REQUESTED.name}
     assert not public & internal
     assert public | internal == {t.name for t in all_topics()}
 
