@@ -110,6 +110,7 @@ class Assumptions:
 @dataclass(frozen=True)
 class StagePlan:
     stage: Stage
+    us_per_delivery_measured: float
     us_per_unit: float
     units_per_second: float
     cores: float
@@ -178,7 +179,7 @@ def stage_plan(stage: Stage, run: RunFigures, a: Assumptions) -> StagePlan:
     cores = rate * per_unit / 1e6
     rss = run.peak_rss_mb[stage.name]
     return StagePlan(
-        stage, per_unit, rate, cores, replicas_for(cores, a), rss, memory_limit_mb(rss)
+        stage, measured, per_unit, rate, cores, replicas_for(cores, a), rss, memory_limit_mb(rss)
     )
 
 

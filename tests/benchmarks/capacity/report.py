@@ -91,20 +91,21 @@ def stages_section(plan: Plan, a: Assumptions) -> list[str]:
     lines = [
         "## Services",
         "",
-        "| deployment | unit of work | CPU µs per unit | units/s at peak | cores | replicas "
-        "| peak RSS MB | memory limit MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| deployment | CPU µs per delivery (run) | unit of work | CPU µs per unit "
+        "| units/s at peak | cores | replicas | peak RSS MB | memory limit MB |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in plan.stages:
         lines.append(
-            f"| {s.stage.name} | {s.stage.unit} | {_n(s.us_per_unit)} | "
+            f"| {s.stage.name} | {_n(s.us_per_delivery_measured, 1)} | {s.stage.unit} | "
+            f"{_n(s.us_per_unit)} | "
             f"{_n(s.units_per_second)} | {_n(s.cores, 1)} | {s.replicas} | "
             f"{_n(s.peak_rss_mb)} | {s.memory_limit_mb} |"
         )
     cores = sum(s.cores for s in plan.stages)
     pods = sum(s.replicas for s in plan.stages)
     lines += [
-        f"| **all** | | | | **{_n(cores, 1)}** | **{pods}** | | |",
+        f"| **all** | | | | | **{_n(cores, 1)}** | **{pods}** | | |",
         "",
         f"{_n(plan.user_notifications_per_second)} user notifications/s feed "
         f"{_n(a.peak_pushes_per_second)} pushes/s. Replicas: cores / "
