@@ -9,8 +9,9 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 RUN_ARGS ?=
 CHAOS_ARGS ?=
+CAPACITY_ARGS ?=
 
-.PHONY: install run test test-kafka lint format schemas clean bench bench-smoke chaos chaos-short
+.PHONY: install run test test-kafka lint format schemas clean bench bench-smoke capacity chaos chaos-short
 
 install: $(STAMP)
 
@@ -56,6 +57,11 @@ bench: $(STAMP)
 # Seconds of tiny load: checks the benchmark still produces figures and loses nothing (CI).
 bench-smoke: $(STAMP)
 	@$(PY) -m tests.benchmarks.pipeline --smoke $(BENCH_ARGS)
+
+# deploy/CAPACITY.md from the newest full runs under bench-results/ (make bench, and --broker kafka
+# for the broker's figure): cores, replicas, partitions, brokers, PostgreSQL. CAPACITY_ARGS: --help.
+capacity: $(STAMP)
+	@$(PY) -m tests.benchmarks.capacity $(CAPACITY_ARGS)
 
 # The fault suite: each scenario on its own stack (15-20 min); prints sent, delivered, lost and
 # duplicates per scenario and fails if any push is lost. CHAOS_ARGS: scenario names, --broker kafka.

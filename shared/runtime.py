@@ -1,8 +1,11 @@
 """How every service process runs: start, serve until SIGTERM/SIGINT, stop cleanly.
 
-Stopping goes outside in: stop taking HTTP requests, let consumers finish and commit their current
-batch, then close the database pool, so a normal shutdown never leaves half-done work. While it
-runs, the broker and the service's own probes (its database) decide what /readyz answers.
+On the signal, at once: /readyz says no, consumers stop fetching, the HTTP server stops taking
+requests and background loops are told to return. All of them get ``shutdown_drain_seconds`` to
+finish what they hold (a consumer commits each batch it finishes); a batch still unfinished then is
+cancelled uncommitted, so the group delivers it again. Then the producer flushes and the database
+pool closes: the process exits within the drain plus a second or two. While it runs, the broker and
+the service's own probes (its database) decide what /readyz answers.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
             log_config=None,
             access_log=False,
             lifespan="off",
+            timeout_graceful_shutdown=max(1, int(parts.bus.settings.shutdown_drain_seconds)),
         )
     )
     server_task = asyncio.create_task(server.serve())
@@ -107,22 +111,34 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
                 task.result()
     finally:
         parts.http_app.state.ready = False
-        server.should_exit = True
         stop_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await server_task
+        server.should_exit = True
         stopping.set()
-        await _finish(background)
+        drain = parts.bus.settings.shutdown_drain_seconds
+        await asyncio.gather(
+            _stop_consuming(parts.name, parts.bus, drain),
+            _finish([server_task, *background], drain),
+        )
         await parts.bus.broker.stop()
         for callback in parts.on_stop:
             await callback()
         log.info("%s stopped", parts.name)
 
 
-async def _finish(tasks: list[asyncio.Task[None]], grace: float = 10.0) -> None:
-    """Let background loops return after ``stopping`` is set; cancel any that overstay."""
-    if not tasks:
-        return
+async def _stop_consuming(name: str, bus: Bus, drain: float) -> None:
+    """Stop every subscription fetching; each finishes and commits the batch it holds, or hands
+    it back after ``drain`` seconds (the broker's graceful timeout)."""
+    held = sum(bus.in_flight.values())
+    log.info(
+        "%s: stopped consuming; %d messages in flight, up to %g s to finish them", name, held, drain
+    )
+    await asyncio.gather(*(subscriber.stop() for subscriber in bus.broker.subscribers))
+    log.info("%s: consumers stopped", name)
+
+
+async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:
+    """Let the HTTP server and background loops return after the signal; cancel any that
+    overstay ``grace`` seconds."""
     _, late = await asyncio.wait(tasks, timeout=grace)
     for task in late:
         task.cancel()

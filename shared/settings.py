@@ -103,6 +103,15 @@ class KafkaSettings(HeraldSettings):
         ge=1,
         description="Attempts before a message that keeps failing is dead-lettered.",
     )
+    shutdown_drain_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="On SIGTERM, how long consumers may finish the batches they hold (and HTTP "
+        "requests and background loops their work) before what is left is handed back "
+        "uncommitted. The process exits within this plus a second or two: keep it below the "
+        "pod's terminationGracePeriodSeconds (30 s by default).",
+    )
 
     @field_validator("kafka_partitions")
     @classmethod

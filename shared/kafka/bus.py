@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from faststream.kafka import KafkaBroker
@@ -33,6 +34,14 @@ class _TopicsAreCreatedExplicitly(logging.Filter):
         return "Auto create topics is disabled" not in record.getMessage()
 
 
+class _HandedBackOnShutdown(logging.Filter):
+    """FastStream logs a handler cancelled at the end of a shutdown's drain as an error with a
+    traceback; the consumer logs what it handed back instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None or not isinstance(record.exc_info[1], asyncio.CancelledError)
+
+
 class Publisher(Protocol):
     """What a handler needs to send its output; a Bus, or a recording fake in unit tests."""
 
@@ -41,10 +50,15 @@ class Publisher(Protocol):
 
 @dataclass
 class Bus:
-    """A started or startable broker plus the topic prefix of this deployment."""
+    """A started or startable broker plus the topic prefix of this deployment.
+
+    ``in_flight``: records each consumer has fetched and not yet committed, by topic; what a
+    shutdown waits for.
+    """
 
     broker: KafkaBroker
     settings: KafkaSettings
+    in_flight: Counter[str] = field(default_factory=Counter)
 
     def address(self, topic: Topic | str) -> str:
         """The real topic name for a catalog topic (or a catalog name)."""
@@ -102,6 +116,7 @@ def create_bus(
         middlewares.append(KafkaTelemetryMiddleware())
     logger = logging.getLogger(f"herald.kafka.{client_id}")
     logger.addFilter(_TopicsAreCreatedExplicitly())
+    logger.addFilter(_HandedBackOnShutdown())
     broker = KafkaBroker(
         bootstrap_servers(settings),
         security=broker_security(settings),
@@ -114,6 +129,6 @@ def create_bus(
         logger=logger,
         log_level=logging.DEBUG,
         middlewares=middlewares,
-        graceful_timeout=10.0,
+        graceful_timeout=settings.shutdown_drain_seconds,
     )
     return Bus(broker=broker, settings=settings)

@@ -240,8 +240,21 @@ def subscribe(
         max_partition_fetch_bytes=settings.max_message_bytes,
     )
     async def consume(msg: KafkaMessage) -> None:
-        records = msg.raw_message
-        await processor.process(records if isinstance(records, tuple) else (records,))
-        await msg.ack()
+        raw = msg.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        bus.in_flight[topic.name] += len(records)
+        try:
+            await processor.process(records)
+            await msg.ack()
+        except asyncio.CancelledError:
+            log.warning(
+                "%s: %d messages handed back uncommitted (stopped before they were done); "
+                "the group delivers them again",
+                topic.name,
+                len(records),
+            )
+            raise
+        finally:
+            bus.in_flight[topic.name] -= len(records)
 
     return processor

