@@ -2,7 +2,8 @@
 
 Stopping goes outside in: stop taking HTTP requests, let consumers finish and commit their current
 batch, then close the database pool, so a normal shutdown never leaves half-done work. While it
-runs, the broker and the service's own probes (its database) decide what /readyz answers.
+runs, the broker and the service's own probes (its database) decide what /readyz answers, and
+/metrics serves the process's Prometheus metrics, consumer lag sampled in the background.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from shared.health import BrokerProbe, Probe, Readiness, ReadinessSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.bus import Bus
 from shared.logs import configure_logging
+from shared.metrics import LagMonitor, expose_metrics
 from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
 from shared.telemetry import configure_tracing
 
@@ -68,6 +70,7 @@ async def prepare_topics(settings: KafkaSettings) -> None:
 
 async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
     """Run ``parts`` until ``stop`` is set, then shut down in order."""
+    expose_metrics(parts.http_app)
     await parts.bus.broker.start()
     server = _Server(
         uvicorn.Config(
@@ -88,8 +91,9 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
         parts.readiness,
     )
     parts.http_app.state.readiness = readiness
+    lag = LagMonitor(parts.bus.broker, parts.bus.settings.topic_prefix)
     background = [
-        asyncio.create_task(task(stopping)) for task in [*parts.background, readiness.run]
+        asyncio.create_task(task(stopping)) for task in [*parts.background, readiness.run, lag.run]
     ]
     try:
         while not server.started:

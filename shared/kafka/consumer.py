@@ -27,6 +27,7 @@ from contracts.topics import Topic, by_name
 from shared.clock import Clock
 from shared.errors import RETRYABLE, PermanentError
 from shared.kafka.bus import Bus
+from shared.metrics.kafka import ConsumerMeter
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ class BatchProcessor(Generic[M]):
         self.clock = clock
         self.dead_letter_topic = by_name(topic.dead_letter)
         self.max_attempts = bus.settings.handler_max_attempts
+        self.meter = ConsumerMeter(topic.name, group)
 
     async def process(self, records: Sequence[Any]) -> None:
         """Handle one fetched batch completely; the caller commits afterwards."""
+        self.meter.consumed(len(records))
         received: list[Received[M]] = []
         parked: list[tuple[Received[Any] | Any, str, DecodeError | None]] = []
         for record in records:
@@ -108,13 +111,18 @@ class BatchProcessor(Generic[M]):
                     tuple(record.headers or ()),
                 )
             )
-        for rejection in await self._handle(received):
+        undecodable = len(parked)
+        with self.meter.handling():
+            rejections = await self._handle(received)
+        for rejection in rejections:
             parked.append((rejection.received, rejection.reason, None))
         if parked:
             await self.bus.publish_all(
                 (self.dead_letter_topic, self._dead_letter(item, reason, error))
                 for item, reason, error in parked
             )
+            self.meter.parked("undecodable", undecodable)
+            self.meter.parked("refused", len(rejections))
 
     async def _handle(self, batch: list[Received[M]]) -> list[Rejection]:
         if not batch:
@@ -125,6 +133,7 @@ class BatchProcessor(Generic[M]):
             try:
                 return list(await self.handler(batch))
             except RETRYABLE as error:
+                self.meter.failed("transient", len(batch))
                 transient += 1
                 delay = getattr(error, "retry_after", None) or backoff_delay(transient)
                 log.warning(
@@ -135,10 +144,12 @@ class BatchProcessor(Generic[M]):
                 )
                 await asyncio.sleep(delay)
             except PermanentError as error:
+                self.meter.failed("permanent", len(batch))
                 if len(batch) == 1:
                     return [Rejection(batch[0], error.reason)]
                 return await self._one_by_one(batch)
             except Exception as error:
+                self.meter.failed("error", len(batch))
                 failures += 1
                 if failures < self.max_attempts:
                     log.exception("handler failed on %s, attempt %d", self.topic.name, failures)
