@@ -2,8 +2,11 @@
 position, sampled by a background loop, so a scrape reads a gauge and never waits on the broker.
 
 A sample costs one ListOffsets request per subscription each interval, however often Prometheus
-scrapes. The position is the next record the consumer hands to its handler, so the records of the
-batch being handled count as consumed: the gauge can be low by at most one batch.
+scrapes. The end offset is the larger of that answer and the high watermark of the consumer's last
+fetch: the embedded broker (Tansu 0.6) answers ListOffsets with too low an offset, and a fetch
+stalled behind a busy handler leaves the watermark behind. The position is the next record the
+consumer hands to its handler, so the batch being handled counts as consumed: the gauge can be
+low by at most one batch.
 """
 
 from __future__ import annotations
@@ -39,9 +42,15 @@ def without_prefix(name: str, prefix: str) -> str:
     return name[len(prefix) :] if prefix and name.startswith(prefix) else name
 
 
-def partition_lag(end_offset: int, position: int) -> int:
+def end_offset(listed: int | None, high_watermark: int | None) -> int | None:
+    """The broker's end offset as best known: both answers are lower bounds of it."""
+    known = [offset for offset in (listed, high_watermark) if offset is not None]
+    return max(known) if known else None
+
+
+def partition_lag(end: int, position: int) -> int:
     """Records not taken yet; never negative (an end offset fetched before a position moved)."""
-    return max(0, end_offset - position)
+    return max(0, end - position)
 
 
 def lag_samples(
@@ -93,7 +102,11 @@ class LagMonitor:
                     positions[(tp.topic, tp.partition)] = await consumer.position(tp)
                 except KafkaError:
                     continue  # revoked since assignment() answered
-            ends_by_name = {(tp.topic, tp.partition): end for tp, end in ends.items()}
+            ends_by_name = {
+                (tp.topic, tp.partition): end
+                for tp in assigned
+                if (end := end_offset(ends.get(tp), consumer.highwater(tp))) is not None
+            }
             current.update(lag_samples(group, self._prefix, ends_by_name, positions))
         for key in gone(self._reported, current):
             LAG.remove(*key)

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.metrics import expose_metrics
-from shared.metrics.lag import gone, lag_samples, partition_lag, without_prefix
+from shared.metrics.lag import end_offset, gone, lag_samples, partition_lag, without_prefix
 
 pytestmark = pytest.mark.unit
 
@@ -18,6 +18,14 @@ def test_lag_is_the_end_offset_minus_the_position_and_never_negative() -> None:
     assert partition_lag(120, 100) == 20
     assert partition_lag(100, 100) == 0
     assert partition_lag(90, 100) == 0
+
+
+def test_the_end_offset_is_the_larger_of_the_listed_one_and_the_fetch_watermark() -> None:
+    assert end_offset(2, 5) == 5
+    assert end_offset(9, 5) == 9
+    assert end_offset(None, 5) == 5
+    assert end_offset(7, None) == 7
+    assert end_offset(None, None) is None
 
 
 def test_lag_samples_use_catalog_names_and_skip_partitions_without_a_position() -> None:
