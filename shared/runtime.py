@@ -2,8 +2,7 @@
 
 Stopping goes outside in: stop taking HTTP requests, let consumers finish and commit their current
 batch, then close the database pool, so a normal shutdown never leaves half-done work. While it
-runs, the broker and the service's own probes (its database) decide what /readyz answers, and
-/metrics serves the process's Prometheus metrics, consumer lag sampled in the background.
+runs, the broker and the service's own probes (its database) decide what /readyz answers.
 """
 
 from __future__ import annotations
