@@ -111,18 +111,13 @@ class BatchProcessor(Generic[M]):
                     tuple(record.headers or ()),
                 )
             )
-        undecodable = len(parked)
-        with self.meter.handling():
-            rejections = await self._handle(received)
-        for rejection in rejections:
+        for rejection in await self._handle(received):
             parked.append((rejection.received, rejection.reason, None))
         if parked:
             await self.bus.publish_all(
                 (self.dead_letter_topic, self._dead_letter(item, reason, error))
                 for item, reason, error in parked
             )
-            self.meter.parked("undecodable", undecodable)
-            self.meter.parked("refused", len(rejections))
 
     async def _handle(self, batch: list[Received[M]]) -> list[Rejection]:
         if not batch:
@@ -170,6 +165,7 @@ class BatchProcessor(Generic[M]):
     def _dead_letter(
         self, item: Received[Any] | Any, reason: str, error: DecodeError | None
     ) -> Model:
+        self.meter.parked("undecodable" if error is not None else "refused")
         value: bytes = item.value if item.value is not None else b""
         key: bytes | None = item.key
         kept = max(0, (self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES) * 3 // 4)
@@ -252,7 +248,8 @@ def subscribe(
     )
     async def consume(msg: KafkaMessage) -> None:
         records = msg.raw_message
-        await processor.process(records if isinstance(records, tuple) else (records,))
+        with processor.meter.handling():
+            await processor.process(records if isinstance(records, tuple) else (records,))
         await msg.ack()
 
     return processor

@@ -29,12 +29,14 @@ FAILED = Counter(
 )
 PARKED = Counter(
     "herald_messages_parked_total",
-    "Records put on a dead-letter topic: undecodable, or refused by the handler for good.",
+    "Records put on a dead-letter topic: undecodable, or refused by the handler for good"
+    " (counted as the dead letter is made; a batch delivered again counts again).",
     ["topic", "group", "cause"],
 )
 HANDLER_DURATION = Histogram(
     "herald_handler_duration_seconds",
-    "Time one batch spends in its handler, retries included.",
+    "Time one fetched batch takes to its effects: decoding, the handler (retries included) and"
+    " its dead letters, before the offset is committed.",
     ["topic", "group"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
@@ -60,13 +62,12 @@ class ConsumerMeter:
     def failed(self, kind: FailureKind, count: int) -> None:
         FAILED.labels(topic=self._topic, group=self._group, kind=kind).inc(count)
 
-    def parked(self, cause: ParkCause, count: int) -> None:
-        if count:
-            PARKED.labels(topic=self._topic, group=self._group, cause=cause).inc(count)
+    def parked(self, cause: ParkCause) -> None:
+        PARKED.labels(topic=self._topic, group=self._group, cause=cause).inc()
 
     @contextmanager
     def handling(self) -> Iterator[None]:
-        """Time the block as one batch in the handler."""
+        """Time the block as one batch's way through the consumer."""
         start = time.perf_counter()
         try:
             yield
