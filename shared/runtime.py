@@ -27,6 +27,7 @@ from shared.health import BrokerProbe, Probe, Readiness, ReadinessSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.bus import Bus
 from shared.logs import configure_logging
+from shared.metrics import LagMonitor, expose_metrics
 from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
 from shared.telemetry import configure_tracing
 
@@ -71,6 +72,7 @@ async def prepare_topics(settings: KafkaSettings) -> None:
 
 async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
     """Run ``parts`` until ``stop`` is set, then shut down in order."""
+    expose_metrics(parts.http_app)
     await parts.bus.broker.start()
     server = _Server(
         uvicorn.Config(
@@ -92,8 +94,9 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
         parts.readiness,
     )
     parts.http_app.state.readiness = readiness
+    lag = LagMonitor(parts.bus.broker, parts.bus.settings.topic_prefix)
     background = [
-        asyncio.create_task(task(stopping)) for task in [*parts.background, readiness.run]
+        asyncio.create_task(task(stopping)) for task in [*parts.background, readiness.run, lag.run]
     ]
     try:
         while not server.started:

@@ -17,7 +17,7 @@ from contracts.badges import BadgeChanged, ReadsReported
 from contracts.base import derived_id
 from contracts.codec import decode_as, encode
 from contracts.notifications import NotificationCounted, NotificationDue
-from services.badge_count import domain
+from services.badge_count import domain, metrics
 from services.badge_count.store import BadgeStore, CountedRow, DeliveryRow
 from shared.clock import Clock
 from shared.db import Connection, transaction
@@ -43,6 +43,9 @@ class DueHandler:
         async with transaction(self.pool) as conn:
             counted = await self.count(conn, [item.message for item in batch], now)
         await self.bus.publish_all((topics.COUNTED, event) for event in counted)
+        stamped = sum(1 for event in counted if event.badge is not None)
+        metrics.BADGE_CHANGES.labels(cause="delivery").inc(stamped)
+        metrics.SUPPRESSED.inc(len(batch) - len(counted))
         return ()
 
     async def count(
@@ -135,6 +138,7 @@ class ReadsHandler:
                 if change is not None:
                     changes.append(change)
         await self.bus.publish_all((topics.BADGES, change) for change in changes)
+        metrics.BADGE_CHANGES.labels(cause="read").inc(len(changes))
         return ()
 
     async def apply(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contracts import topics
+from services.dispatcher import metrics
 from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import PausePolicy, RetryPolicy
 from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
@@ -48,9 +49,14 @@ async def build(
     pauses = Pauses(
         PausePolicy(settings.dispatcher_pause_seconds, settings.dispatcher_pause_max_seconds),
         provider.revision,
+        on_pause=metrics.halt_counter(platform),
     )
     deliverer = Deliverer(
-        provider, clock, policy, pauses, max_in_flight=settings.dispatcher_max_in_flight
+        metrics.MeteredProvider(provider, platform),
+        clock,
+        policy,
+        pauses,
+        max_in_flight=settings.dispatcher_max_in_flight,
     )
     bus = create_bus(settings, client_id=name, observability=settings)
     first_tries = PushRequestHandler(bus, deliverer, platform, sleep=sleep)

@@ -19,6 +19,7 @@ from contracts import topics
 from contracts.base import Model
 from contracts.push import Platform, PushRequest
 from contracts.topics import Topic
+from services.dispatcher import metrics
 from services.dispatcher.delivery import Again, Deliverer, Step, step_all
 from shared.clock import Clock
 from shared.errors import RETRYABLE
@@ -73,6 +74,7 @@ async def _finish(
         if step.dead_letter is not None:
             rejections.append(Rejection(item, step.dead_letter))
     await publish_until_done(bus, output, sleep)
+    metrics.count_steps(platform, steps)
     return rejections
 
 

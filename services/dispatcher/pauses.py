@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 #: The app's credential revision (None: the deployment's own credentials from settings).
 RevisionOf = Callable[[str], int | None]
+#: Told the app id each time one of its pauses begins (the metrics count them).
+OnPause = Callable[[str], None]
+
+
+def _unobserved(app_id: str) -> None:
+    """No one is told of pauses."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,12 @@ Admission: TypeAlias = bool | asyncio.Future[None] | Paused | None
 class Pauses:
     """The apps this replica holds back, with the credentials revision each pause concerns."""
 
-    def __init__(self, policy: PausePolicy, revision_of: RevisionOf) -> None:
+    def __init__(
+        self, policy: PausePolicy, revision_of: RevisionOf, on_pause: OnPause = _unobserved
+    ) -> None:
         self.policy = policy
         self._revision_of = revision_of
+        self._on_pause = on_pause
         self._paused: dict[str, Paused] = {}
         self._probes: dict[str, asyncio.Future[None]] = {}
         self._released: dict[str, datetime] = {}
@@ -85,6 +94,7 @@ class Pauses:
         length = self.policy.length(strikes, wait_at_least=wait_at_least)
         paused = Paused(now + timedelta(seconds=length), reason, revision, strikes)
         self._paused[app_id] = paused
+        self._on_pause(app_id)
         log.warning(
             "app %s paused for %.0fs (%d in a row): %s; its pushes wait, other apps go on",
             app_id,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from contracts import topics
 from contracts.notifications import NotificationSubmitted
 from contracts.schedule import NotificationCancel, NotificationCancelRequested
+from services.ingest import metrics
 from services.ingest.acceptance import Acceptor, IdempotencyConflict
 from services.ingest.domain import RequestProblem
 from services.ingest.identity import NotificationIds
@@ -33,12 +34,21 @@ class SubmittedHandler:
         for item in batch:
             refusal = self.auth.refusal(item.message.app_id, item.value, item.headers)
             if refusal is not None:
+                metrics.rejected("kafka", "unsigned")
                 rejections.append(Rejection(item, refusal))
                 continue
             try:
-                await self.acceptor.accept(item.message.app_id, item.message, source="kafka")
-            except (RequestProblem, IdempotencyConflict) as problem:
+                acceptance = await self.acceptor.accept(
+                    item.message.app_id, item.message, source="kafka"
+                )
+            except RequestProblem as problem:
+                metrics.rejected("kafka", "invalid_request")
                 rejections.append(Rejection(item, str(problem)))
+            except IdempotencyConflict as conflict:
+                metrics.rejected("kafka", "idempotency_conflict")
+                rejections.append(Rejection(item, str(conflict)))
+            else:
+                metrics.accepted("kafka", replayed=acceptance.replayed)
         return rejections
 
 

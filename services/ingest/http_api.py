@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
 
 from contracts.content import NotificationRequest
+from services.ingest import metrics
 from services.ingest.acceptance import Acceptor, IdempotencyConflict
 from services.ingest.domain import RequestProblem
 from shared.http import ApiError
@@ -49,11 +50,14 @@ def add_routes(app: FastAPI, acceptor: Acceptor, authenticated_app: Any) -> None
         try:
             acceptance = await acceptor.accept(app_id, request, source="http")
         except RequestProblem as problem:
+            metrics.rejected("http", "invalid_request")
             raise ApiError(422, "invalid_request", str(problem), field=problem.field) from None
         except IdempotencyConflict as conflict:
+            metrics.rejected("http", "idempotency_conflict")
             raise ApiError(
                 409, "idempotency_conflict", str(conflict), field="idempotency_key"
             ) from None
+        metrics.accepted("http", replayed=acceptance.replayed)
         if acceptance.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return Accepted(

@@ -13,7 +13,7 @@ from contracts import topics
 from contracts.notifications import UserNotification
 from contracts.schedule import NotificationCancel
 from contracts.users import UserPreferences
-from services.scheduler import domain, outcomes
+from services.scheduler import domain, metrics, outcomes
 from services.scheduler.planning import Planner
 from services.scheduler.preferences_store import UserKey, save_preferences
 from services.scheduler.store import SchedulerStore
@@ -47,13 +47,16 @@ class CancelHandler:
             (item.message for item in batch), key=lambda c: (c.app_id, c.notification_id)
         )
         results = []
+        newly_dropped = 0
         async with transaction(self.store.pool) as conn:
             for cancel in cancels:
-                dropped, released = await self.store.cancel(
+                dropped, released, dropped_now = await self.store.cancel(
                     conn, cancel.app_id, cancel.notification_id, now
                 )
+                newly_dropped += dropped_now
                 results.append(outcomes.cancel_result(cancel, dropped, released, now))
         await self.publisher.publish_all((topics.CANCEL_RESULTS, result) for result in results)
+        metrics.CANCELLED.inc(newly_dropped)
         return ()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from contracts.notifications import UserNotification
-from services.scheduler import domain
+from services.scheduler import domain, metrics
 from services.scheduler.domain import NO_OFFSET, NO_PREFERENCES
 from services.scheduler.preferences_store import UserKey, preferences_of
 from services.scheduler.store import NewCopy, NotificationKey, SchedulerStore, WaveKey
@@ -51,6 +51,8 @@ class Planner:
             copies = await self._pace(conn, copies, preferences, now)
             await self.store.hold(conn, copies, now)
         due = [copy.act_at for copy in copies if copy.state == "held"]
+        metrics.HELD.inc(sum(1 for at in due if at > now))
+        metrics.CANCELLED.inc(len(copies) - len(due))
         if due:
             self.wake(min(due))
 

@@ -17,7 +17,7 @@ from contracts import topics
 from contracts.base import Model
 from contracts.notifications import NotificationDue
 from contracts.topics import Topic
-from services.scheduler import outcomes
+from services.scheduler import metrics, outcomes
 from services.scheduler.store import SchedulerStore
 from shared.clock import Clock
 from shared.db import transaction
@@ -88,6 +88,9 @@ class ReleaseLoop:
                 ],
                 now,
             )
+        released = sum(1 for event in events if isinstance(event, NotificationDue))
+        metrics.RELEASED.inc(released)
+        metrics.EXPIRED.inc(len(events) - released)
         return len(claimed)
 
     async def run(self, stopping: asyncio.Event) -> None:

@@ -203,11 +203,13 @@ class SchedulerStore:
 
     async def cancel(
         self, conn: Connection, app_id: str, notification_id: uuid.UUID, now: datetime
-    ) -> tuple[int, int]:
-        """Mark the notification cancelled and drop its held copies; return (dropped, released).
+    ) -> tuple[int, int, int]:
+        """Mark the notification cancelled and drop its held copies; return (dropped, released,
+        dropped by this call).
 
         A copy being released right now is locked by its releaser: the drop waits for it and then
-        counts it as released. Counts cover every copy seen, so a repeated cancel answers the same.
+        counts it as released. The first two counts cover every copy seen, so a repeated cancel
+        answers the same; the third is what this call changed (for the metrics).
         """
         await conn.execute(
             "INSERT INTO notifications (app_id, notification_id, first_seen_at, cancelled_at)"
@@ -217,7 +219,7 @@ class SchedulerStore:
             notification_id,
             now,
         )
-        await conn.execute(
+        status = await conn.execute(
             "UPDATE held SET state = 'cancelled', ended_at = $3"
             " WHERE app_id = $1 AND notification_id = $2 AND state = 'held'",
             app_id,
@@ -233,7 +235,7 @@ class SchedulerStore:
         )
         if row is None:
             raise RuntimeError("count query returned no row")
-        return int(row["dropped"]), int(row["released"])
+        return int(row["dropped"]), int(row["released"]), int(status.split()[-1])
 
     async def held_of_users(
         self, conn: Connection, users: Collection[UserKey]

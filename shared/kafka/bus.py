@@ -19,6 +19,7 @@ from contracts.base import Model
 from contracts.codec import encode
 from contracts.topics import Topic
 from shared.kafka.clients import bootstrap_servers, broker_security
+from shared.metrics.kafka import count_produced
 from shared.settings import KafkaSettings, ObservabilitySettings
 
 HEADERS = {"content-type": "application/json"}
@@ -73,6 +74,7 @@ class Bus:
         ``signer`` adds the headers it computes from each record's value (a signature).
         """
         pending = []
+        sent: list[str] = []
         for topic, message in items:
             value = encode(message)
             headers = HEADERS | dict(signer(value)) if signer is not None else HEADERS
@@ -85,8 +87,10 @@ class Bus:
                     no_confirm=True,
                 )
             )
+            sent.append(topic.name)
         if pending:
             await asyncio.gather(*pending)
+            count_produced(sent)
 
     async def publish(self, topic: Topic, message: Model) -> None:
         """Send one message and wait for the broker's acknowledgement."""

@@ -27,6 +27,7 @@ from contracts.topics import Topic, by_name
 from shared.clock import Clock
 from shared.errors import RETRYABLE, PermanentError
 from shared.kafka.bus import Bus
+from shared.metrics.kafka import ConsumerMeter
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ class BatchProcessor(Generic[M]):
         self.clock = clock
         self.dead_letter_topic = by_name(topic.dead_letter)
         self.max_attempts = bus.settings.handler_max_attempts
+        self.meter = ConsumerMeter(topic.name, group)
 
     async def process(self, records: Sequence[Any]) -> None:
         """Handle one fetched batch completely; the caller commits afterwards."""
+        self.meter.consumed(len(records))
         received: list[Received[M]] = []
         parked: list[tuple[Received[Any] | Any, str, DecodeError | None]] = []
         for record in records:
@@ -125,6 +128,7 @@ class BatchProcessor(Generic[M]):
             try:
                 return list(await self.handler(batch))
             except RETRYABLE as error:
+                self.meter.failed("transient", len(batch))
                 transient += 1
                 delay = getattr(error, "retry_after", None) or backoff_delay(transient)
                 log.warning(
@@ -135,10 +139,12 @@ class BatchProcessor(Generic[M]):
                 )
                 await asyncio.sleep(delay)
             except PermanentError as error:
+                self.meter.failed("permanent", len(batch))
                 if len(batch) == 1:
                     return [Rejection(batch[0], error.reason)]
                 return await self._one_by_one(batch)
             except Exception as error:
+                self.meter.failed("error", len(batch))
                 failures += 1
                 if failures < self.max_attempts:
                     log.exception("handler failed on %s, attempt %d", self.topic.name, failures)
@@ -159,6 +165,7 @@ class BatchProcessor(Generic[M]):
     def _dead_letter(
         self, item: Received[Any] | Any, reason: str, error: DecodeError | None
     ) -> Model:
+        self.meter.parked("undecodable" if error is not None else "refused")
         value: bytes = item.value if item.value is not None else b""
         key: bytes | None = item.key
         kept = max(0, (self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES) * 3 // 4)
@@ -244,7 +251,8 @@ def subscribe(
         records = raw if isinstance(raw, tuple) else (raw,)
         bus.in_flight[topic.name] += len(records)
         try:
-            await processor.process(records)
+            with processor.meter.handling():
+                await processor.process(records)
             await msg.ack()
         except asyncio.CancelledError:
             log.warning(

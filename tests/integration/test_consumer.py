@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import topics
 from contracts.codec import encode
@@ -16,6 +17,7 @@ from shared.embedded.ports import free_port
 from shared.errors import TransientError
 from shared.http import create_http_app
 from shared.kafka import Received, Rejection, create_bus, subscribe
+from shared.metrics.lag import LagMonitor
 from shared.runtime import ServiceParts, prepare_topics
 from shared.settings import HttpSettings
 from tests.support.clock import FrozenClock
@@ -63,6 +65,7 @@ async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedB
     )
     io = TopicIO(kafka)
     messages = [due(clock.now(), name) for name in ("ok-1", "poison-1", "flaky-1", "ok-2")]
+    counts_before = consumer_counts("glue-test")
 
     async with running(parts):
         await io.produce(topics.DUE, *messages)
@@ -78,6 +81,84 @@ async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedB
     poison_message = next(m for m in messages if m.user_id == "poison-1")
     assert poison.source.value == encode(poison_message)
     assert by_reason["not valid JSON"].source.value == b'{"type": "notification.due"'
+    moved = {
+        name: count - counts_before[name] for name, count in consumer_counts("glue-test").items()
+    }
+    assert moved["consumed"] == 5
+    assert moved["parked undecodable"] == moved["parked refused"] == 1
+    assert moved["failed transient"] >= 2
+    assert moved["failed error"] >= 2
+
+
+def consumer_counts(group: str) -> dict[str, float]:
+    """The consumer instruments of ``group`` on the due topic, as this process counts them."""
+    labels = {"topic": topics.DUE.name, "group": group}
+
+    def value(name: str, **extra: str) -> float:
+        return REGISTRY.get_sample_value(name, labels | extra) or 0.0
+
+    return {
+        "consumed": value("herald_messages_consumed_total"),
+        "parked undecodable": value("herald_messages_parked_total", cause="undecodable"),
+        "parked refused": value("herald_messages_parked_total", cause="refused"),
+        "failed transient": value("herald_messages_failed_total", kind="transient"),
+        "failed error": value("herald_messages_failed_total", kind="error"),
+    }
+
+
+class BlockingHandler:
+    """Holds its first batch until released, so records behind it wait on the partition."""
+
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.release = asyncio.Event()
+        self.partitions: set[int] = set()
+        self.handled = 0
+        self.all_handled = asyncio.Event()
+
+    async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
+        self.partitions.update(item.partition for item in batch)
+        self.first.set()
+        await self.release.wait()
+        self.handled += len(batch)
+        if self.handled >= 5:
+            self.all_handled.set()
+        return ()
+
+
+async def test_lag_is_what_the_broker_holds_beyond_the_consumers_position(
+    broker: EmbeddedBroker,
+) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    clock = FrozenClock()
+    await prepare_topics(kafka)
+    bus = create_bus(kafka, client_id="lag-test")
+    handler = BlockingHandler()
+    subscribe(bus, topics.DUE, group="lag-test", handler=handler, clock=clock)
+    parts = ServiceParts(
+        name="lag-test",
+        bus=bus,
+        http_app=create_http_app(title="t", description="t"),
+        http=HttpSettings(http_port=free_port()),
+    )
+    io = TopicIO(kafka)
+    monitor = LagMonitor(bus.broker, kafka.topic_prefix)
+
+    async with running(parts):
+        await io.produce(topics.DUE, due(clock.now(), "lagging-user"))
+        await asyncio.wait_for(handler.first.wait(), timeout=10)
+        await io.produce(topics.DUE, *(due(clock.now(), "lagging-user") for _ in range(4)))
+        [partition] = handler.partitions
+        labels = {"group": "lag-test", "topic": topics.DUE.name, "partition": str(partition)}
+        await monitor.sample()
+        held_back = REGISTRY.get_sample_value("herald_consumer_lag_messages", labels)
+        handler.release.set()
+        await asyncio.wait_for(handler.all_handled.wait(), timeout=10)
+        await monitor.sample()
+        caught_up = REGISTRY.get_sample_value("herald_consumer_lag_messages", labels)
+
+    assert held_back == 4
+    assert caught_up == 0
 
 
 def by_name_dlq() -> topics.Topic:

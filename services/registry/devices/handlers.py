@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from contracts import topics
 from contracts.notifications import NotificationCounted
 from contracts.push import PushResult
+from services.registry import metrics
 from services.registry.devices import domain
 from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
@@ -49,6 +50,7 @@ class FanOutHandler:
                 )
             requests.extend(found)
         await self.bus.publish_all((topics.PUSH[request.platform], request) for request in requests)
+        metrics.fanned_out((request.platform for request in requests), "notification")
         return ()
 
 
@@ -68,6 +70,7 @@ class ResultsHandler:
         )
         for before, device in changed:
             if before.active and not device.active:
+                metrics.TOKEN_DEACTIVATIONS.labels(platform=device.platform).inc()
                 log.info(
                     "device %s (%s) of app %s deactivated: %s",
                     device.device_id,

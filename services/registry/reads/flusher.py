@@ -16,6 +16,7 @@ import asyncpg
 
 from contracts import topics
 from contracts.push import PushRequest
+from services.registry import metrics
 from services.registry.devices.domain import Device
 from services.registry.devices.store import DeviceStore
 from services.registry.reads import domain
@@ -97,6 +98,7 @@ class SyncFlusher:
             await self.bus.publish_all((topics.PUSH[r.platform], r) for r in requests)
             await self.store.save_wake_budgets(conn, spent)
             await self.store.mark_sent(conn, due, now)
+        metrics.fanned_out((request.platform for request in requests), "sync")
         log.debug("flushed %d badge syncs as %d pushes", len(due), len(requests))
         return len(due)
 

@@ -4,7 +4,7 @@ until its credentials change or the pause ends, while other apps' pushes go out.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -196,3 +196,16 @@ async def test_after_a_successful_probe_the_waiting_pushes_all_go() -> None:
 
     assert len(provider.sent) == 20
     assert all(isinstance(s, Done) and s.result.outcome == "delivered" for s in steps)
+
+
+def test_each_pause_that_begins_is_told_once_and_concurrent_refusals_are_not() -> None:
+    started: list[str] = []
+    pauses = Pauses(POLICY, Revisions(), on_pause=started.append)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    pauses.pause("app-a", now, "403 InvalidProviderToken", wait_at_least=0.0)
+    pauses.pause("app-a", now + timedelta(seconds=1), "403 again", wait_at_least=0.0)
+    pauses.pause("app-b", now, "403 InvalidProviderToken", wait_at_least=0.0)
+    pauses.pause("app-a", now + timedelta(seconds=31), "403 after the pause", wait_at_least=0.0)
+
+    assert started == ["app-a", "app-b", "app-a"]
