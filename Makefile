@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "==> installed"
 
-$(DEPLOY_TOOLS_STAMP):
+$(DEPLOY_TOOLS_STAMP): | $(STAMP)
 	@command -v go >/dev/null || { echo "make lint needs Go (1.22 or later) once, to build kustomize"; exit 1; }
 	@echo "==> building kustomize $(KUSTOMIZE_VERSION), fetching KEDA $(KEDA_VERSION)'s CRDs (Go module proxy; a minute, once)"
 	@mkdir -p $(DEPLOY_TOOLS)/bin $(DEPLOY_TOOLS)/keda
