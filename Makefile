@@ -63,7 +63,7 @@ test: lint
 
 # The integration and end-to-end suites on Apache Kafka (a KRaft node started by the session; the
 # first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
-test-kafka: $(STAMP)
+test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
 	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
 	@echo "==> smoke benchmark on Apache Kafka"
