@@ -15,6 +15,8 @@ CHAOS_ARGS ?=
 KUSTOMIZE_VERSION := v5.8.0
 KEDA_VERSION := v2.18.3
 DEPLOY_TOOLS := $(VENV)/deploy-tools
+# Go from PATH, else where its installer puts it (a non-interactive shell may not have it on PATH).
+GO ?= $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
 DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/.kustomize-$(KUSTOMIZE_VERSION)-keda-$(KEDA_VERSION)
 
 .PHONY: install run test test-kafka lint format schemas clean bench bench-smoke chaos chaos-short
@@ -31,11 +33,11 @@ $(STAMP): pyproject.toml
 	@echo "==> installed"
 
 $(DEPLOY_TOOLS_STAMP): | $(STAMP)
-	@command -v go >/dev/null || { echo "make lint needs Go (1.22 or later) once, to build kustomize"; exit 1; }
+	@test -x "$(GO)" || { echo "make lint needs Go (1.22 or later) once, to build kustomize"; exit 1; }
 	@echo "==> building kustomize $(KUSTOMIZE_VERSION), fetching KEDA $(KEDA_VERSION)'s CRDs (Go module proxy; a minute, once)"
 	@mkdir -p $(DEPLOY_TOOLS)/bin $(DEPLOY_TOOLS)/keda
-	@GOBIN=$(abspath $(DEPLOY_TOOLS))/bin go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
-	@keda=$$(go mod download -json github.com/kedacore/keda/v2@$(KEDA_VERSION) \
+	@GOBIN=$(abspath $(DEPLOY_TOOLS))/bin $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	@keda=$$($(GO) mod download -json github.com/kedacore/keda/v2@$(KEDA_VERSION) \
 		| $(PY) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') \
 		&& install -m 644 $$keda/config/crd/bases/keda.sh_scaledobjects.yaml \
 			$$keda/config/crd/bases/keda.sh_triggerauthentications.yaml $(DEPLOY_TOOLS)/keda/
