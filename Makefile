@@ -11,6 +11,16 @@ RUN_ARGS ?=
 CHAOS_ARGS ?=
 CAPACITY_ARGS ?=
 
+# deploy/ is checked offline by `make lint` with two things from the Go module proxy, fetched once
+# into the venv: kustomize, built from its module, renders the overlays; KEDA's module holds the
+# CRDs its ScaledObjects are checked against. Needs Go 1.22 or later the first time.
+KUSTOMIZE_VERSION := v5.8.0
+KEDA_VERSION := v2.18.3
+DEPLOY_TOOLS := $(VENV)/deploy-tools
+# Go from PATH, else where its installer puts it (a non-interactive shell may not have it on PATH).
+GO ?= $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
+DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/.kustomize-$(KUSTOMIZE_VERSION)-keda-$(KEDA_VERSION)
+
 .PHONY: install run test test-kafka lint format schemas clean bench bench-smoke capacity chaos chaos-short
 
 install: $(STAMP)
@@ -24,10 +34,21 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "==> installed"
 
+$(DEPLOY_TOOLS_STAMP): | $(STAMP)
+	@test -x "$(GO)" || { echo "make lint needs Go (1.22 or later) once, to build kustomize"; exit 1; }
+	@echo "==> building kustomize $(KUSTOMIZE_VERSION), fetching KEDA $(KEDA_VERSION)'s CRDs (Go module proxy; a minute, once)"
+	@mkdir -p $(DEPLOY_TOOLS)/bin $(DEPLOY_TOOLS)/keda
+	@GOBIN=$(abspath $(DEPLOY_TOOLS))/bin $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	@keda=$$($(GO) mod download -json github.com/kedacore/keda/v2@$(KEDA_VERSION) \
+		| $(PY) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') \
+		&& install -m 644 $$keda/config/crd/bases/keda.sh_scaledobjects.yaml \
+			$$keda/config/crd/bases/keda.sh_triggerauthentications.yaml $(DEPLOY_TOOLS)/keda/
+	@touch $@
+
 run: $(STAMP)
 	@$(PY) -m services.devstack $(RUN_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(DEPLOY_TOOLS_STAMP)
 	@echo "==> ruff (style, bugs, and bandit's security checks as rules S)"
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
@@ -37,14 +58,16 @@ lint: $(STAMP)
 	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@echo "==> pip-audit (known vulnerabilities; says so and passes when PyPI cannot answer)"
 	@$(PY) -m tests.security.dependency_audit
+	@echo "==> deploy/ (compose file, rendered kustomize overlays, KEDA objects: schemas and Herald's rules)"
+	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m tests.deploy
 
 test: lint
 	@echo "==> pytest"
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The integration and end-to-end suites on Apache Kafka (a KRaft node started by the session; the
 # first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
-test-kafka: $(STAMP)
+test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
 	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
 	@echo "==> smoke benchmark on Apache Kafka"

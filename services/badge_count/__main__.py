@@ -1,11 +1,17 @@
-"""Run badge-count: ``python -m services.badge_count``."""
+"""Run badge-count: ``python -m services.badge_count``;
+``migrate`` applies its migrations and exits."""
 
-from services.badge_count.app import NAME, build
+import sys
+
+from services.badge_count.app import MIGRATIONS, NAME, SCHEMA, build
 from services.badge_count.settings import BadgeCountSettings
 from shared.runtime import run_service
+from shared.service_command import run_migrations, service_command
 
 
 def main() -> int:
+    if service_command(NAME, sys.argv[1:], migrates=True) == "migrate":
+        return run_migrations(NAME, SCHEMA, MIGRATIONS)
     settings = BadgeCountSettings()
     return run_service(NAME, settings, lambda: build(settings))
 

@@ -32,8 +32,11 @@ class StackCredentials:
     fcm_token_uri: str
 
 
-def generate(folder: Path, *, fcm_token_uri: str) -> StackCredentials:
-    """Mint every credential under ``folder`` (owner-only files)."""
+def generate(
+    folder: Path, *, fcm_token_uri: str, apns_key_id: str | None = None
+) -> StackCredentials:
+    """Mint every credential under ``folder`` (owner-only files); the APNs key file is named by
+    ``apns_key_id`` when given (a new id otherwise), so a compose file can name it."""
     ca = create_ca(folder / "ca")
     vapid_key = folder / "vapid" / "vapid-private.pem"
     fcm_account = folder / "fcm-service-account.json"
@@ -41,7 +44,7 @@ def generate(folder: Path, *, fcm_token_uri: str) -> StackCredentials:
     return StackCredentials(
         ca_bundle=ca.cert_path,
         server=ca.issue_server(folder / "tls"),
-        apns_key=write_auth_key(folder / "apns"),
+        apns_key=write_auth_key(folder / "apns", apns_key_id),
         vapid_key=vapid_key,
         vapid_public_key=write_vapid_key(vapid_key),
         fcm_account=fcm_account,

@@ -1,11 +1,17 @@
-"""Run ingest: ``python -m services.ingest``."""
+"""Run ingest: ``python -m services.ingest``;
+``migrate`` applies its migrations and exits."""
 
-from services.ingest.app import NAME, build
+import sys
+
+from services.ingest.app import MIGRATIONS, NAME, SCHEMA, build
 from services.ingest.settings import IngestSettings
 from shared.runtime import run_service
+from shared.service_command import run_migrations, service_command
 
 
 def main() -> int:
+    if service_command(NAME, sys.argv[1:], migrates=True) == "migrate":
+        return run_migrations(NAME, SCHEMA, MIGRATIONS)
     settings = IngestSettings()
     return run_service(NAME, settings, lambda: build(settings))
 

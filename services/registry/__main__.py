@@ -1,11 +1,17 @@
-"""Run the registry: ``python -m services.registry``."""
+"""Run the registry: ``python -m services.registry``;
+``migrate`` applies its migrations and exits."""
 
-from services.registry.app import NAME, build
+import sys
+
+from services.registry.app import MIGRATIONS, NAME, SCHEMA, build
 from services.registry.settings import RegistrySettings
 from shared.runtime import run_service
+from shared.service_command import run_migrations, service_command
 
 
 def main() -> int:
+    if service_command(NAME, sys.argv[1:], migrates=True) == "migrate":
+        return run_migrations(NAME, SCHEMA, MIGRATIONS)
     settings = RegistrySettings()
     return run_service(NAME, settings, lambda: build(settings))
 

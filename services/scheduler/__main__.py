@@ -1,11 +1,17 @@
-"""Run the scheduler: ``python -m services.scheduler``."""
+"""Run the scheduler: ``python -m services.scheduler``;
+``migrate`` applies its migrations and exits."""
 
-from services.scheduler.app import NAME, build
+import sys
+
+from services.scheduler.app import MIGRATIONS, NAME, SCHEMA, build
 from services.scheduler.settings import SchedulerSettings
 from shared.runtime import run_service
+from shared.service_command import run_migrations, service_command
 
 
 def main() -> int:
+    if service_command(NAME, sys.argv[1:], migrates=True) == "migrate":
+        return run_migrations(NAME, SCHEMA, MIGRATIONS)
     settings = SchedulerSettings()
     return run_service(NAME, settings, lambda: build(settings))
 
