@@ -150,6 +150,16 @@ def problems(results: dict[str, Any]) -> list[str]:
         unmeasured = [hop for hop, f in phase.get("hops_ms", {}).items() if not f["count"]]
         if unmeasured:
             found.append(f"{name}: no samples for the hops {', '.join(unmeasured)}")
+    received = sum(phase["delivered"]["total"] for phase in results["phases"].values())
+    counted = sum(
+        summary["deliveries_by_outcome"].get("delivered", 0)
+        for summary in results.get("metrics", {}).get("at-end", {}).values()
+    )
+    if counted < received:
+        found.append(
+            f"the dispatchers' /metrics count {counted:,.0f} deliveries, "
+            f"the emulators received {received:,}"
+        )
     return found
 
 

@@ -22,6 +22,7 @@ from tests.benchmarks.pipeline.issued import PushTopics
 from tests.benchmarks.pipeline.phases import MB, run_phase
 from tests.benchmarks.pipeline.processes import Processes, postmaster_pid
 from tests.benchmarks.pipeline.progress import Progress
+from tests.benchmarks.pipeline.scrape import scrape
 from tests.benchmarks.pipeline.sender import (
     Sender,
     at_rate,
@@ -139,6 +140,7 @@ class Course:
         await self._phase("warm-up", lambda t: self._flat(sending(t), warm_up))
         sends = max(1, math.ceil(config.max_rate_deliveries / per_send))
         max_rate = await self._phase("max-rate", lambda t: self._flat(sending(t), sends))
+        await self._scrape("after-max-rate")
         total = max_rate["throughput"]["total"]
         capacity = total["steady"] or total["mean"] or 100.0
         rate = config.fixed_rate or min(TARGET_DELIVERIES_PER_SECOND / 2, capacity / 2)
@@ -154,6 +156,14 @@ class Course:
         finally:
             await self._set_latency(0.0)
         await self._broadcast()
+        await self._scrape("at-end")
+
+    async def _scrape(self, moment: str) -> None:
+        """Keep every service's /metrics as it stood at ``moment``; sum up the dispatchers'."""
+        folder = self.config.out_dir / "metrics" / moment
+        self.progress.say(f"scraping every service's /metrics into {folder}")
+        scraped = await scrape(self.http, self.stack, folder)
+        self.results.setdefault("metrics", {})[moment] = scraped
 
     async def _phase(
         self,
