@@ -51,12 +51,13 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         await pool.close()
         raise
     store = DeviceStore(pool)
+    preference_store = PreferenceStore(pool)
     bus = create_bus(settings, client_id=NAME, observability=settings)
     subscribe(
         bus,
         topics.COUNTED,
         group=FANOUT_GROUP,
-        handler=FanOutHandler(store, bus, clock),
+        handler=FanOutHandler(store, preference_store, bus, clock),
         clock=clock,
     )
     subscribe(
@@ -91,7 +92,6 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     healer = AppsHealer(admin)
     tenancy = await start_tenancy(settings, settings, NAME, on_refused=healer.refused)
     devices_scope = authorize(tenancy.authenticator, tenancy.limiter, "devices", users=True)
-    preference_store = PreferenceStore(pool)
     add_routes(
         http_app,
         store,
