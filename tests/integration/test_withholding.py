@@ -1,5 +1,6 @@
-"""Category opt-outs and frequency caps on the real broker and PostgreSQL: the registry takes the
-user's choice, the scheduler withholds exactly the right copies and reports why."""
+"""Category and platform opt-outs and frequency caps on the real broker and PostgreSQL: the registry
+takes the user's choice, the scheduler (categories, caps) and the registry's fan-out (platforms)
+withhold exactly the right pushes and report why."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from services.scheduler.app import SCHEMA
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
 from tests.support.clock import FrozenClock
-from tests.support.factories import unique, user_notification
+from tests.support.factories import apns_token, unique, user_notification
 from tests.support.kafka import TopicIO, kafka_settings_for_test
-from tests.support.registry import running_registry
+from tests.support.registry import counted, fcm_token, running_registry
 from tests.support.scheduler import fresh_database, preferences_known, running_scheduler
 
 pytestmark = pytest.mark.integration
@@ -124,3 +125,34 @@ async def test_a_frequency_cap_lets_n_through_per_rolling_window_counting_each_p
         (half_hour.notification_id, "frequency_cap"),
     ]
     assert await counted_rows(dsn, user) == 3
+
+
+async def test_a_platform_the_user_turned_off_gets_nothing_but_transactional_pushes(
+    broker: EmbeddedBroker, postgres: EmbeddedPostgres
+) -> None:
+    user = unique("no-apns")
+    async with running_registry(broker.bootstrap, postgres.dsn) as registry:
+        for platform, token in (("fcm", fcm_token()), ("apns", apns_token())):
+            reply = await registry.api.post(
+                "/v1/devices", json={"user_id": user, "platform": platform, "token": token}
+            )
+            assert reply.status_code == 201, reply.text
+        choice = await registry.api.put(
+            f"/v1/users/{user}/preferences", json={"channels": {"apns": False}}
+        )
+        plain = counted(registry.clock.now(), user)
+        receipt = counted(registry.clock.now(), user, transactional=True)
+        await registry.io.produce(topics.COUNTED, plain, receipt)
+        fcm = await read_ids(registry.io, user, topics.PUSH["fcm"], 2)
+        apns = await read_ids(registry.io, user, topics.PUSH["apns"], 1)
+        [withheld] = await read_ids(registry.io, user, topics.WITHHELD, 1)
+
+    assert choice.status_code == 200, choice.text
+    assert choice.json()["channels"] == {"apns": False}
+    assert [p.notification_id for p in fcm] == [plain.notification_id, receipt.notification_id]
+    assert [p.notification_id for p in apns] == [receipt.notification_id]
+    assert (withheld.notification_id, withheld.reason, withheld.platforms) == (
+        plain.notification_id,
+        "channel_opt_out",
+        ["apns"],
+    )

@@ -38,7 +38,7 @@ class CategoryList(BaseModel):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API key."},
     403: {"description": "The key lacks the admin scope, or a user token was used."},
-    404: {"description": "No such category."},
+    404: {"description": "No such category, or an app not managed with herald apps create."},
     422: {"description": "A malformed category id, a cap out of range, or an unknown field."},
 }
 
@@ -59,7 +59,10 @@ def add_category_routes(app: FastAPI, admin: AppAdmin, admin_caller: Any) -> Non
     ) -> Category:
         """Requests name a category; users opt out of it; its cap limits pushes per user."""
         category = Category(category_id=category_id, **body.model_dump())
-        await admin.put_category(who.app_id, category)
+        try:
+            await admin.put_category(who.app_id, category)
+        except AdminError as error:
+            raise ApiError(404, "not_found", str(error)) from None
         return category
 
     @app.get(
@@ -70,7 +73,10 @@ def add_category_routes(app: FastAPI, admin: AppAdmin, admin_caller: Any) -> Non
         summary="List the app's notification categories",
     )
     async def list_categories(who: Annotated[Caller, caller]) -> CategoryList:
-        return CategoryList(categories=await admin.categories(who.app_id))
+        try:
+            return CategoryList(categories=await admin.categories(who.app_id))
+        except AdminError as error:
+            raise ApiError(404, "not_found", str(error)) from None
 
     @app.delete(
         "/v1/categories/{category_id}",
