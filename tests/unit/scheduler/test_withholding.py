@@ -75,9 +75,7 @@ def test_the_window_rolls_pushes_older_than_it_stop_counting() -> None:
 
     assert withholding.judge([marketing()], {}, {key: old + recent}, NOW).reasons == [None]
     assert withholding.judge([marketing()], {}, {key: edge + recent}, NOW).reasons == [None]
-    assert withholding.judge([marketing()], {}, {key: recent * 2}, NOW).reasons == [
-        "frequency_cap"
-    ]
+    assert withholding.judge([marketing()], {}, {key: recent * 2}, NOW).reasons == ["frequency_cap"]
 
 
 def test_a_notification_already_counted_for_the_user_goes_out_without_counting_twice() -> None:
