@@ -1,5 +1,6 @@
-"""Categories through every service process: a category defined on the registry reaches ingest,
-a user's opt-out and a frequency cap each withhold exactly the right pushes."""
+"""Categories through every service process: a category defined with ``herald categories`` reaches
+ingest, a user's opt-out and a frequency cap each withhold exactly the right pushes; the categories
+API answers only an admin key."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from services.devstack.stack import LocalStack
+from services.registry.apps.cli import CliSettings, parser, run
 from tests.support.factories import unique
 from tests.support.scheduler import preferences_known
 from tests.support.stack_client import StackClient
+from tests.support.tenants import bearer, create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -24,11 +28,15 @@ async def client(stack: LocalStack) -> AsyncIterator[StackClient]:
         yield StackClient(stack, http)
 
 
-async def define(client: StackClient, category: str, body: dict[str, Any]) -> None:
-    put = await client.http.put(
-        client.url("registry", f"/v1/categories/{category}"), headers=client.auth, json=body
+async def herald(stack: LocalStack, *argv: str) -> str:
+    """Run the ``herald`` command against the stack, as its operator would."""
+    assert stack.postgres is not None
+    settings = CliSettings(
+        **stack.kafka_settings().model_dump(),
+        database_dsn=SecretStr(stack.postgres.dsn),
+        secrets_keys=[SecretStr(stack.secrets_key)],
     )
-    assert put.status_code == 200, put.text
+    return await run(parser().parse_args(list(argv)), settings)
 
 
 async def send(client: StackClient, users: list[str], title: str, **fields: Any) -> None:
@@ -54,8 +62,9 @@ async def test_a_category_opt_out_and_a_frequency_cap_each_withhold_exactly_the_
     client: StackClient,
 ) -> None:
     news, deals = unique("news").lower(), unique("deals").lower()
-    await define(client, news, {"name": "News"})
-    await define(client, deals, {"cap": {"limit": 2, "window_seconds": 3600}})
+    app = client.stack.options.app_id
+    await herald(client.stack, "categories", "create", app, news, "--name", "News")
+    await herald(client.stack, "categories", "create", app, deals, "--cap", "2", "--window", "3600")
     opted_out, reader, capped = unique("out"), unique("reader"), unique("capped")
     tokens = {user: await client.register_fcm_device(user) for user in (opted_out, reader, capped)}
     choice = await client.http.put(
@@ -82,3 +91,25 @@ async def test_a_category_opt_out_and_a_frequency_cap_each_withhold_exactly_the_
         reader: ["news", "last"],
         capped: ["deal 0", "deal 1", "last"],
     }
+
+
+async def test_the_categories_api_needs_the_admin_scope_and_refuses_unknown_names(
+    stack: LocalStack,
+) -> None:
+    tenant = await create_app(stack)
+    url = stack.services["registry"].url + "/v1/categories"
+    async with httpx.AsyncClient(timeout=10, headers=bearer(tenant.key)) as http:
+        put = await http.put(f"{url}/digest", json={"default_enabled": False})
+        listed = await http.get(url)
+        by_user = await http.get(url, headers=bearer(tenant.user_token("someone")))
+        bad = await http.put(f"{url}/Digest!", json={})
+        deleted = await http.delete(f"{url}/digest")
+        again = await http.delete(f"{url}/digest")
+
+    assert put.status_code == 200, put.text
+    assert listed.json()["categories"] == [
+        {"category_id": "digest", "name": "", "default_enabled": False, "cap": None}
+    ]
+    assert by_user.status_code == 403
+    assert bad.status_code == 422
+    assert (deleted.status_code, again.status_code) == (204, 404)
