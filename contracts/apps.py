@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from contracts.base import InternalEvent, Model
+from contracts.categories import Category
 from contracts.push import Platform
 
 Scope = Literal["send", "devices", "badges", "admin"]
@@ -82,3 +83,6 @@ class AppChanged(InternalEvent):
     signing_keys: list[SigningKeyEntry] = Field(default_factory=list)
     credentials: list[ProviderCredential] = Field(default_factory=list)
     intake_keys: list[IntakeKeyEntry] = Field(default_factory=list)
+    categories: list[Category] = Field(
+        default_factory=list, description="The app's notification categories (herald categories)."
+    )

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from contracts.base import HeaderSafeText, Model, PrintableUserId, PublicRequest
+from contracts.categories import CategoryId
 from contracts.schedule import Schedule
 
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -154,4 +155,15 @@ class NotificationRequest(PublicRequest):
     schedule: Schedule | None = Field(
         default=None,
         description="When to send; absent: now. Users' quiet hours apply unless it is urgent.",
+    )
+    category: CategoryId | None = Field(
+        default=None,
+        description="The app's notification category (herald categories): users who opted out of "
+        "it do not get it, and its frequency cap applies. Not content.category, which is the "
+        "APNs action category.",
+    )
+    transactional: bool = Field(
+        default=False,
+        description="A receipt, a security alert: sent despite opt-outs and frequency caps "
+        "(quiet hours still apply unless the schedule is urgent).",
     )

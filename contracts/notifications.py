@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from contracts.base import Event, InternalEvent, InternalMessage, Model, UserId
+from contracts.categories import CategoryId, CategoryRules
 from contracts.content import Content, DeliveryOptions, NotificationRequest
+from contracts.platforms import Platform
 from contracts.schedule import Schedule
 
 
@@ -58,6 +60,12 @@ class UserNotificationFields(InternalEvent):
     content: Content
     options: DeliveryOptions = Field(default_factory=DeliveryOptions)
     accepted_at: AwareDatetime = Field(description="When ingest accepted the notification.")
+    category: CategoryId | None = Field(
+        default=None, description="The app's category the sender named, if any."
+    )
+    transactional: bool = Field(
+        default=False, description="Sent despite the user's opt-outs and the category's cap."
+    )
 
 
 class UserNotification(UserNotificationFields):
@@ -66,6 +74,10 @@ class UserNotification(UserNotificationFields):
     type: Literal["notification.user"] = "notification.user"
     version: Literal[1] = 1
     schedule: Schedule | None = None
+    category_rules: CategoryRules | None = Field(
+        default=None,
+        description="The category's default and frequency cap when ingest accepted the request.",
+    )
 
 
 class NotificationDue(UserNotificationFields):
@@ -92,3 +104,25 @@ class NotificationCounted(UserNotificationFields):
     due_at: AwareDatetime
     badge: int | None = Field(default=None, ge=0)
     badge_seq: int | None = Field(default=None, ge=0)
+
+
+WithholdReason = Literal["category_opt_out", "frequency_cap", "channel_opt_out"]
+
+
+class NotificationWithheld(InternalEvent):
+    """A user's push Herald chose not to send, and why.
+
+    ``category_opt_out`` and ``frequency_cap`` come from the scheduler and withhold the user's
+    whole copy; ``channel_opt_out`` comes from the registry at fan-out and names the platforms
+    whose devices were left out.
+    """
+
+    type: Literal["notification.withheld"] = "notification.withheld"
+    version: Literal[1] = 1
+    notification_id: uuid.UUID
+    user_id: UserId
+    reason: WithholdReason
+    category: CategoryId | None = None
+    platforms: list[Platform] = Field(
+        default_factory=list, description="For channel_opt_out: the platforms left out."
+    )

@@ -9,9 +9,8 @@ from pydantic import AwareDatetime, Field
 
 from contracts.base import InternalEvent, Model, UserId
 from contracts.content import Content, DeliveryOptions
-
-Platform = Literal["apns", "fcm", "webpush"]
-PLATFORMS: tuple[Platform, ...] = ("apns", "fcm", "webpush")
+from contracts.platforms import PLATFORMS as PLATFORMS
+from contracts.platforms import Platform as Platform
 
 Outcome = Literal["delivered", "token_invalid", "failed", "expired"]
 

@@ -21,6 +21,7 @@ from contracts.notifications import (
     NotificationDue,
     NotificationRejected,
     NotificationSubmitted,
+    NotificationWithheld,
     UserNotification,
 )
 from contracts.push import PLATFORMS, Platform, PushRequest, PushResult
@@ -230,14 +231,22 @@ EXPIRED = Topic(
     partitions=PARTITIONS,
     doc="Users' copies the scheduler dropped because they could not go out before their deadline.",
 )
+WITHHELD = Topic(
+    "notifications.withheld",
+    NotificationWithheld,
+    key="user_id",
+    partitions=PARTITIONS,
+    doc="Users' pushes withheld by their preferences (a category or a platform they opted out "
+    "of) or by a category's frequency cap, with the reason; from the scheduler and the registry.",
+)
 PREFERENCES = Topic(
     "users.preferences",
     UserPreferences,
     key=("app_id", "user_id"),
     partitions=PARTITIONS,
     dead_letter="users.preferences.dlq",
-    doc="Users' time zones and quiet hours (whole state per change) from the registry; the "
-    "scheduler keeps its own copy. Compacted: the newest state of each app's user survives.",
+    doc="Users' time zones, quiet hours and opt-outs (whole state per change) from the registry; "
+    "the scheduler keeps its own copy. Compacted: the newest state of each app's user survives.",
     cleanup_policy="compact",
     retention=None,
 )
@@ -269,6 +278,7 @@ _PRIMARY = (
     CANCEL,
     CANCEL_RESULTS,
     EXPIRED,
+    WITHHELD,
     PREFERENCES,
     APPS,
 )

@@ -1,4 +1,4 @@
-"""A user's delivery preferences (time zone, quiet hours), owned by the registry.
+"""A user's delivery preferences (time zone, quiet hours, opt-outs), owned by the registry.
 
 The registry publishes the whole current state on every change, so a service that needs them
 (the scheduler) keeps its own copy without reading the registry's tables.
@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from contracts.base import InternalEvent, Model, UserId
+from contracts.categories import CategoryId
+from contracts.platforms import Platform
 
 
 @functools.cache
@@ -62,3 +64,12 @@ class UserPreferences(InternalEvent):
     revision: int = Field(ge=1, description="Grows with every change of this user's preferences.")
     time_zone: TimeZoneName | None = None
     quiet_hours: QuietHours | None = None
+    categories: dict[CategoryId, bool] = Field(
+        default_factory=dict,
+        description="The user's choice per category (false: opted out); absent categories follow "
+        "their default.",
+    )
+    channels: dict[Platform, bool] = Field(
+        default_factory=dict,
+        description="false: no pushes to the user's devices of that platform; absent: allowed.",
+    )

@@ -114,6 +114,8 @@ def counted_event(
         content=due.content,
         options=due.options,
         accepted_at=due.accepted_at,
+        category=due.category,
+        transactional=due.transactional,
         due_at=due.due_at,
         badge=badge,
         badge_seq=seq,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from contracts import topics
+from contracts.categories import Category
 from contracts.content import NotificationRequest
 from services.ingest import domain
 from services.ingest.identity import NotificationIds
@@ -37,6 +39,10 @@ class Acceptance:
     replayed: bool
 
 
+#: The app's definition of a category, by app id and category id (the AppDirectory's).
+CategoryLookup = Callable[[str, str], Category | None]
+
+
 class Acceptor:
     """Validates, dedupes on (app, idempotency key) and expands a request into per-user events."""
 
@@ -48,12 +54,14 @@ class Acceptor:
         ids: NotificationIds,
         *,
         max_content_bytes: int,
+        categories: CategoryLookup,
     ) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
         self.ids = ids
         self.max_content_bytes = max_content_bytes
+        self.categories = categories
 
     async def accept(
         self, app_id: str, request: NotificationRequest, source: Literal["http", "kafka"]
@@ -67,9 +75,13 @@ class Acceptor:
         notification_id = self.ids.of(app_id, request.idempotency_key)
         try:
             domain.check_timing(request, now)
+            rules = domain.category_rules(
+                request, self.categories(app_id, request.category) if request.category else None
+            )
         except domain.RequestProblem:
             if await self.store.notification_of(app_id, request.idempotency_key) is None:
                 raise
+            rules = None
         fingerprint = domain.fingerprint(request)
         submission = await self.store.claim(
             app_id=app_id,
@@ -84,7 +96,7 @@ class Acceptor:
             raise IdempotencyConflict(request.idempotency_key, submission.notification_id)
         if not submission.published:
             events = domain.expand(
-                app_id, request, submission.notification_id, submission.accepted_at, now
+                app_id, request, submission.notification_id, submission.accepted_at, now, rules
             )
             await self.bus.publish_all((topics.USER, event) for event in events)
             await self.store.mark_published(app_id, request.idempotency_key, self.clock.now())

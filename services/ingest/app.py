@@ -41,7 +41,14 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
     bus = create_bus(settings, client_id=NAME, observability=settings)
     tenancy = await start_tenancy(settings, settings, NAME)
     store = SubmissionStore(pool)
-    acceptor = Acceptor(store, bus, clock, ids, max_content_bytes=settings.max_content_bytes)
+    acceptor = Acceptor(
+        store,
+        bus,
+        clock,
+        ids,
+        max_content_bytes=settings.max_content_bytes,
+        categories=tenancy.directory.category,
+    )
     intake_auth = IntakeAuth(tenancy.directory)
     subscribe(
         bus,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.base import derived_id
+from contracts.categories import Category, CategoryRules
 from contracts.content import NotificationRequest
 from contracts.notifications import UserNotification
 from contracts.schedule import Schedule
@@ -56,6 +57,20 @@ def check(request: NotificationRequest, *, max_content_bytes: int) -> None:
     if breaches:
         field = breaches[0].field
         raise RequestProblem(field, "; ".join(b.message for b in breaches if b.field == field))
+
+
+def category_rules(request: NotificationRequest, category: Category | None) -> CategoryRules | None:
+    """The rules of the category the request names (``category``: the app's definition of it);
+    a name the app does not define is refused rather than sent without opt-outs or caps."""
+    if request.category is None:
+        return None
+    if category is None:
+        raise RequestProblem(
+            "category",
+            f"the app has no category {request.category!r}: create it first (herald categories "
+            "create); a category just created may take a moment to be known here",
+        )
+    return CategoryRules(default_enabled=category.default_enabled, cap=category.cap)
 
 
 def check_timing(request: NotificationRequest, now: datetime) -> None:
@@ -154,10 +169,12 @@ def fingerprint(request: NotificationRequest) -> bytes:
     """A digest of what was asked, so a replay with a different body is told apart.
 
     Only the request's own fields count: the same request sent over HTTP or as an event (with its
-    own event id and timestamp) has the same fingerprint. The schedule counts only when given, so
-    requests recorded before scheduling existed keep their fingerprint.
+    own event id and timestamp) has the same fingerprint. The schedule, category and transactional
+    flag count only when given, so requests recorded before them keep their fingerprint.
     """
     fields = {"audience", "content", "options"} | ({"schedule"} if request.schedule else set())
+    fields |= {"category"} if request.category else set()
+    fields |= {"transactional"} if request.transactional else set()
     canonical = request.model_dump_json(include=fields).encode()
     return hashlib.sha256(canonical).digest()
 
@@ -168,6 +185,7 @@ def expand(
     notification: uuid.UUID,
     accepted_at: datetime,
     now: datetime,
+    category_rules: CategoryRules | None = None,
 ) -> Iterator[UserNotification]:
     """One event per recipient; ids derive from (notification, user) so re-publishing dedupes."""
     for user_id in request.audience.user_ids:
@@ -181,4 +199,7 @@ def expand(
             options=request.options,
             accepted_at=accepted_at,
             schedule=request.schedule,
+            category=request.category,
+            transactional=request.transactional,
+            category_rules=category_rules,
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from contracts import topics
 from services.registry.apps.admin import AppAdmin
+from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
@@ -50,12 +51,13 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         await pool.close()
         raise
     store = DeviceStore(pool)
+    preference_store = PreferenceStore(pool)
     bus = create_bus(settings, client_id=NAME, observability=settings)
     subscribe(
         bus,
         topics.COUNTED,
         group=FANOUT_GROUP,
-        handler=FanOutHandler(store, bus, clock),
+        handler=FanOutHandler(store, preference_store, bus, clock),
         clock=clock,
     )
     subscribe(
@@ -90,7 +92,6 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     healer = AppsHealer(admin)
     tenancy = await start_tenancy(settings, settings, NAME, on_refused=healer.refused)
     devices_scope = authorize(tenancy.authenticator, tenancy.limiter, "devices", users=True)
-    preference_store = PreferenceStore(pool)
     add_routes(
         http_app,
         store,
@@ -108,6 +109,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True),
     )
     add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
+    add_category_routes(http_app, admin, authorize(tenancy.authenticator, tenancy.limiter, "admin"))
     return ServiceParts(
         name=NAME,
         bus=bus,

@@ -1,4 +1,4 @@
-"""What the scheduler publishes when it settles a copy or answers a cancel.
+"""What the scheduler publishes when it settles a copy (due, expired, withheld) or answers a cancel.
 
 Pure. Event ids derive from the events they answer, so publishing again after a crash yields the
 same ids and consumers recognise the repeat.
@@ -11,7 +11,12 @@ from datetime import datetime
 
 from contracts.base import derived_id
 from contracts.content import DeliveryOptions
-from contracts.notifications import NotificationDue, UserNotification
+from contracts.notifications import (
+    NotificationDue,
+    NotificationWithheld,
+    UserNotification,
+    WithholdReason,
+)
 from contracts.schedule import (
     CancelOutcome,
     NotificationCancel,
@@ -67,6 +72,8 @@ def due(copy: HeldCopy, now: datetime) -> NotificationDue:
         content=notification.content,
         options=options_until(notification, copy.deadline),
         accepted_at=notification.accepted_at,
+        category=notification.category,
+        transactional=notification.transactional,
         due_at=now,
     )
 
@@ -84,6 +91,20 @@ def expired(copy: HeldCopy, now: datetime) -> NotificationExpired:
         user_id=notification.user_id,
         planned_at=copy.release_at,
         deadline=copy.deadline,
+    )
+
+
+def withheld(copy: HeldCopy, reason: WithholdReason, now: datetime) -> NotificationWithheld:
+    """The report of a copy the user's opt-out or the category's cap kept back."""
+    notification = copy.notification
+    return NotificationWithheld(
+        event_id=derived_id(notification.event_id, "withheld"),
+        app_id=notification.app_id,
+        occurred_at=now,
+        notification_id=notification.notification_id,
+        user_id=notification.user_id,
+        reason=reason,
+        category=notification.category,
     )
 
 

@@ -1,4 +1,5 @@
-"""The release loop: every held copy is settled (sent on, or reported expired) when its time comes.
+"""The release loop: every held copy is settled (sent on, or reported expired or withheld) when its
+time comes.
 
 Replicas share the work through row locks. One transaction claims due copies with FOR UPDATE SKIP
 LOCKED, publishes their events, waits for the broker's acknowledgement and marks them settled; a
@@ -15,12 +16,15 @@ from datetime import datetime, timedelta
 
 from contracts import topics
 from contracts.base import Model
-from contracts.notifications import NotificationDue
+from contracts.categories import MAX_CAP_WINDOW_SECONDS
+from contracts.notifications import NotificationDue, NotificationWithheld
+from contracts.schedule import NotificationExpired
 from contracts.topics import Topic
-from services.scheduler import metrics, outcomes
-from services.scheduler.store import SchedulerStore
+from services.scheduler import frequency_store, metrics, outcomes
+from services.scheduler.gate import withheld_reasons
+from services.scheduler.store import SchedulerStore, State
 from shared.clock import Clock
-from shared.db import transaction
+from shared.db import Connection, transaction
 from shared.errors import RETRYABLE
 from shared.kafka import Publisher
 from shared.kafka.consumer import backoff_delay
@@ -78,20 +82,33 @@ class ReleaseLoop:
             claimed = await self.store.claim(conn, now, self.batch_size, self.lock_timeout)
             if not claimed:
                 return 0
-            events = [outcomes.settle(item.copy, now) for item in claimed]
+            events = await self._settle(conn, [item.copy for item in claimed], now)
             await self.publisher.publish_all((_topic_of(event), event) for event in events)
             await self.store.settle(
                 conn,
                 [
-                    (item.event_id, "released" if isinstance(event, NotificationDue) else "expired")
+                    (item.event_id, _state_of(event))
                     for item, event in zip(claimed, events, strict=True)
                 ],
                 now,
             )
-        released = sum(1 for event in events if isinstance(event, NotificationDue))
-        metrics.RELEASED.inc(released)
-        metrics.EXPIRED.inc(len(events) - released)
+        metrics.settled(events)
         return len(claimed)
+
+    @staticmethod
+    async def _settle(
+        conn: Connection, copies: list[outcomes.HeldCopy], now: datetime
+    ) -> list[NotificationDue | NotificationExpired | NotificationWithheld]:
+        """Each copy's event: expired past its deadline, else withheld by the user's opt-outs or
+        the category's cap, else due. Only copies that would go out are looked at (and counted)."""
+        settled = [outcomes.settle(copy, now) for copy in copies]
+        going = [i for i, event in enumerate(settled) if isinstance(event, NotificationDue)]
+        reasons = await withheld_reasons(conn, [copies[i].notification for i in going], now)
+        events: list[NotificationDue | NotificationExpired | NotificationWithheld] = list(settled)
+        for index, reason in zip(going, reasons, strict=True):
+            if reason is not None:
+                events[index] = outcomes.withheld(copies[index], reason, now)
+        return events
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Release until ``stopping`` is set; outages of the database or broker are waited out."""
@@ -138,9 +155,21 @@ class ReleaseLoop:
             return
         self._next_prune = now + min(self.retention, timedelta(minutes=10))
         pruned = await self.store.prune(now - self.retention, PRUNE_BATCH)
+        async with transaction(self.store.pool) as conn:
+            await frequency_store.forget_before(
+                conn, now - timedelta(seconds=MAX_CAP_WINDOW_SECONDS)
+            )
         if pruned:
             log.info("forgot %d copies settled more than %s ago", pruned, self.retention)
 
 
 def _topic_of(event: Model) -> Topic:
-    return topics.DUE if isinstance(event, NotificationDue) else topics.EXPIRED
+    if isinstance(event, NotificationDue):
+        return topics.DUE
+    return topics.WITHHELD if isinstance(event, NotificationWithheld) else topics.EXPIRED
+
+
+def _state_of(event: Model) -> State:
+    if isinstance(event, NotificationDue):
+        return "released"
+    return "withheld" if isinstance(event, NotificationWithheld) else "expired"

@@ -21,7 +21,7 @@ from services.scheduler.outcomes import HeldCopy
 from services.scheduler.preferences_store import UserKey
 from shared.db import Connection, transaction
 
-State = Literal["held", "released", "expired", "cancelled"]
+State = Literal["held", "released", "expired", "cancelled", "withheld"]
 NotificationKey = tuple[str, uuid.UUID]
 #: A wave of a paced notification: its copies planned for the same instant share slots.
 WaveKey = tuple[str, uuid.UUID, datetime]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from contracts.apps import SCOPES, AppChanged, CredentialKind, Scope
+from contracts.categories import Category
 from contracts.push import Platform
 from shared.secrets import SecretBox, SecretsUnavailable
 from shared.tenancy.auth import ApiKeySettings, UserTokenSettings, key_digest
@@ -62,6 +63,7 @@ class _App:
     signing_keys: list[str] = field(default_factory=list)
     credentials: dict[str, AppCredential] = field(default_factory=dict)
     intake_keys: dict[str, bytes] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
 
 
 class AppDirectory:
@@ -103,7 +105,11 @@ class AppDirectory:
                     self._grants[key.digest] = KeyGrant(
                         event.app_id, str(key.key_id), frozenset(key.scopes)
                     )
-        app = _App(revision=event.revision, disabled=event.disabled)
+        app = _App(
+            revision=event.revision,
+            disabled=event.disabled,
+            categories={category.category_id: category for category in event.categories},
+        )
         for signing in event.signing_keys:
             if signing.revoked:
                 continue
@@ -167,6 +173,11 @@ class AppDirectory:
         if app is None or app.disabled:
             return None
         return app.intake_keys.get(key_id)
+
+    def category(self, app_id: str, category_id: str) -> Category | None:
+        """The app's notification category ``category_id``; None when it has no such one."""
+        app = self._apps.get(app_id)
+        return None if app is None else app.categories.get(category_id)
 
     def revision(self, app_id: str) -> int | None:
         """The revision of the app's state held here; None before any arrived."""

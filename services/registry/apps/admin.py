@@ -14,7 +14,8 @@ import asyncpg
 
 from contracts import topics
 from contracts.apps import AppChanged
-from services.registry.apps import domain
+from contracts.categories import Category
+from services.registry.apps import category_store, domain
 from services.registry.apps.domain import AdminError
 from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
 from shared.clock import Clock
@@ -132,6 +133,31 @@ class AppAdmin:
             )
 
         await self._change(app_id, change)
+
+    async def put_category(self, app_id: str, category: Category) -> None:
+        """Create or replace one of the app's notification categories."""
+
+        async def change(conn: Connection) -> None:
+            await category_store.put_category(conn, app_id, category, self.clock.now())
+
+        await self._change(app_id, change)
+
+    async def delete_category(self, app_id: str, category_id: str) -> None:
+        """Forget a category; requests naming it are refused from then on."""
+
+        async def change(conn: Connection) -> None:
+            if not await category_store.delete_category(conn, app_id, category_id):
+                raise AdminError(f"app {app_id!r} has no category {category_id!r}")
+
+        await self._change(app_id, change)
+
+    async def categories(self, app_id: str) -> list[Category]:
+        async with transaction(self.pool) as conn:
+            try:
+                await self.store.lock_app(conn, app_id)
+            except AppNotFound:
+                raise AdminError(f"no app {app_id!r}") from None
+            return await category_store.categories_of(conn, app_id)
 
     async def announce_all(self) -> int:
         """Publish every app's current state (at start-up: the broker may have lost it)."""

@@ -1,5 +1,5 @@
-"""``herald``: the operator's command line for apps, keys and provider credentials, and for the
-topics the catalog needs.
+"""``herald``: the operator's command line for apps, keys, provider credentials and notification
+categories, and for the topics the catalog needs.
 
 Apps, keys and credentials work directly on the registry's database and announce each change on
 the broker, so they need the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_* and
@@ -16,6 +16,9 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from contracts.categories import Category, FrequencyCap
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.domain import AdminError
 from shared.clock import SystemClock
@@ -39,7 +42,7 @@ class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings):
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="herald", description="Manage Herald apps, credentials and topics."
+        prog="herald", description="Manage Herald apps, credentials, categories and topics."
     )
     groups = top.add_subparsers(dest="group", required=True)
 
@@ -82,6 +85,27 @@ def parser() -> argparse.ArgumentParser:
     intake_revoke.add_argument("app_id")
     intake_revoke.add_argument("key_id", type=uuid.UUID)
 
+    categories = groups.add_parser(
+        "categories", help="notification categories users opt out of, with frequency caps"
+    ).add_subparsers(dest="command", required=True)
+    category_create = categories.add_parser("create", help="create (or replace) a category")
+    category_create.add_argument("app_id")
+    category_create.add_argument("category_id")
+    category_create.add_argument("--name", default="")
+    category_create.add_argument(
+        "--off-by-default", action="store_true", help="only users who opt in get it"
+    )
+    category_create.add_argument(
+        "--cap", type=int, metavar="N", help="at most N pushes per user per --window"
+    )
+    category_create.add_argument(
+        "--window", type=int, metavar="SECONDS", help="the cap's rolling window in seconds"
+    )
+    categories.add_parser("list", help="list an app's categories").add_argument("app_id")
+    category_delete = categories.add_parser("delete", help="delete a category")
+    category_delete.add_argument("app_id")
+    category_delete.add_argument("category_id")
+
     creds = groups.add_parser("credentials", help="provider credentials").add_subparsers(
         dest="command", required=True
     )
@@ -105,6 +129,29 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--subject", required=True, help="mailto: or https: contact")
     topics_cli.add_commands(groups)
     return top
+
+
+def checked_category(args: argparse.Namespace) -> Category:
+    if (args.cap is None) != (args.window is None):
+        raise AdminError("give --cap and --window together")
+    try:
+        return Category(
+            category_id=args.category_id,
+            name=args.name,
+            default_enabled=not args.off_by_default,
+            cap=None
+            if args.cap is None
+            else FrequencyCap(limit=args.cap, window_seconds=args.window),
+        )
+    except ValidationError as error:
+        raise AdminError(str(error)) from None
+
+
+def describe(category: Category) -> str:
+    cap = category.cap
+    limit = f"at most {cap.limit} per {cap.window_seconds}s" if cap else "no cap"
+    default = "on by default" if category.default_enabled else "off by default"
+    return f"{category.category_id:<24} {default:<15} {limit:<28} {category.name}"
 
 
 def checked_credential(args: argparse.Namespace) -> StoredCredential:
@@ -174,6 +221,16 @@ async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
         case ("intake-keys", "revoke"):
             await admin.revoke_intake_key(args.app_id, args.key_id)
             return f"intake key {args.key_id} revoked"
+        case ("categories", "create"):
+            category = checked_category(args)
+            await admin.put_category(args.app_id, category)
+            return f"category {category.category_id} of {args.app_id} stored"
+        case ("categories", "list"):
+            lines = [describe(c) for c in await admin.categories(args.app_id)]
+            return "\n".join(lines) or f"app {args.app_id} has no categories"
+        case ("categories", "delete"):
+            await admin.delete_category(args.app_id, args.category_id)
+            return f"category {args.category_id} of {args.app_id} deleted"
         case ("credentials", "set"):
             credential = checked_credential(args)
             await admin.set_credential(args.app_id, credential)

@@ -17,6 +17,7 @@ from contracts.apps import (
     Sealed,
     SigningKeyEntry,
 )
+from services.registry.apps.category_store import categories_of
 from shared.db import Connection
 
 
@@ -218,6 +219,7 @@ class AppStore:
             " WHERE app_id = $1 ORDER BY platform",
             app_id,
         )
+        categories = await categories_of(conn, app_id)
         return AppChanged(
             event_id=uuid.uuid4(),
             app_id=app_id,
@@ -260,4 +262,5 @@ class AppStore:
                 )
                 for i in intake
             ],
+            categories=categories,
         )

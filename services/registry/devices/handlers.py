@@ -11,11 +11,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from contracts import topics
-from contracts.notifications import NotificationCounted
+from contracts.notifications import NotificationCounted, NotificationWithheld
 from contracts.push import PushResult
 from services.registry import metrics
 from services.registry.devices import domain
 from services.registry.devices.store import DeviceStore
+from services.registry.preferences.domain import channel_withheld, refused_platforms
+from services.registry.preferences.store import PreferenceStore
 from shared.clock import Clock
 from shared.kafka import Bus, Received, Rejection
 from shared.logs import token_ref
@@ -24,10 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class FanOutHandler:
-    """Publishes one push request per active device of each counted notification's user."""
+    """Publishes one push request per active device of each counted notification's user, leaving
+    out platforms the user turned off (and reporting that) unless the push is transactional."""
 
-    def __init__(self, store: DeviceStore, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self, store: DeviceStore, preferences: PreferenceStore, bus: Bus, clock: Clock
+    ) -> None:
         self.store = store
+        self.preferences = preferences
         self.bus = bus
         self.clock = clock
 
@@ -36,11 +42,19 @@ class FanOutHandler:
         devices_of: dict[tuple[str, str], list[domain.Device]] = defaultdict(list)
         for device in await self.store.active_devices_of(users):
             devices_of[(device.app_id, device.user_id)].append(device)
+        channels_of = await self.preferences.channels_of(users)
         now = self.clock.now()
         requests = []
+        withheld: list[NotificationWithheld] = []
         for item in batch:
             counted = item.message
-            found = domain.fan_out(counted, devices_of[(counted.app_id, counted.user_id)], now)
+            user = (counted.app_id, counted.user_id)
+            refused = refused_platforms(channels_of.get(user, {}), counted.transactional)
+            devices = [d for d in devices_of[user] if d.platform not in refused]
+            left_out = {d.platform for d in devices_of[user] if d.platform in refused}
+            if left_out:
+                withheld.append(channel_withheld(counted, left_out, now))
+            found = domain.fan_out(counted, devices, now)
             if not found:
                 log.debug(
                     "no active device for user %s of app %s; notification %s not pushed",
@@ -49,7 +63,10 @@ class FanOutHandler:
                     counted.notification_id,
                 )
             requests.extend(found)
-        await self.bus.publish_all((topics.PUSH[request.platform], request) for request in requests)
+        await self.bus.publish_all(
+            [(topics.PUSH[request.platform], request) for request in requests]
+            + [(topics.WITHHELD, event) for event in withheld]
+        )
         metrics.fanned_out((request.platform for request in requests), "notification")
         return ()
 

@@ -1,11 +1,16 @@
-"""A user's preferences as the registry keeps them, and the event that publishes them. Pure."""
+"""A user's preferences as the registry keeps them, the event that publishes them, and which of a
+user's platforms a push may reach. Pure."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from contracts.base import derived_id
+from contracts.notifications import NotificationCounted, NotificationWithheld
+from contracts.platforms import Platform
 from contracts.users import QuietHours, UserPreferences
 
 
@@ -19,6 +24,8 @@ class StoredPreferences:
     time_zone: str | None
     quiet_hours: QuietHours | None
     updated_at: datetime
+    categories: Mapping[str, bool] = field(default_factory=dict)
+    channels: Mapping[Platform, bool] = field(default_factory=dict)
 
 
 def preferences_event(stored: StoredPreferences, now: datetime) -> UserPreferences:
@@ -31,4 +38,32 @@ def preferences_event(stored: StoredPreferences, now: datetime) -> UserPreferenc
         revision=stored.revision,
         time_zone=stored.time_zone,
         quiet_hours=stored.quiet_hours,
+        categories=dict(stored.categories),
+        channels=dict(stored.channels),
+    )
+
+
+def refused_platforms(
+    channels: Mapping[Platform, bool], transactional: bool
+) -> frozenset[Platform]:
+    """The platforms the user turned off; none for a transactional push, which reaches them all."""
+    if transactional:
+        return frozenset()
+    return frozenset(platform for platform, allowed in channels.items() if not allowed)
+
+
+def channel_withheld(
+    counted: NotificationCounted, platforms: Collection[Platform], now: datetime
+) -> NotificationWithheld:
+    """The report that the user's platform choices kept ``counted`` from some of their devices;
+    its id derives from the counted event, so a redelivery reports the same event again."""
+    return NotificationWithheld(
+        event_id=derived_id(counted.event_id, "withheld"),
+        app_id=counted.app_id,
+        occurred_at=now,
+        notification_id=counted.notification_id,
+        user_id=counted.user_id,
+        reason="channel_opt_out",
+        category=counted.category,
+        platforms=sorted(platforms),
     )

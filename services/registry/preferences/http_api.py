@@ -1,4 +1,4 @@
-"""The preferences API: a user's time zone and quiet hours, published for the scheduler.
+"""The preferences API: a user's time zone, quiet hours and opt-outs, published for the scheduler.
 
 A change is stored and published inside one transaction, and the answer comes only once the
 broker has the event: a failed call changed nothing the caller needs to know about, so retrying it
@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from contracts import topics
 from contracts.base import PrintableUserId, PublicRequest
+from contracts.categories import CategoryId
+from contracts.platforms import Platform
 from contracts.users import QuietHours, TimeZoneName
 from services.registry.preferences.domain import StoredPreferences, preferences_event
-from services.registry.preferences.store import PreferenceStore
+from services.registry.preferences.store import Choices, PreferenceStore
 from shared.clock import Clock
 from shared.db import transaction
 from shared.http import require_user
@@ -32,6 +34,17 @@ class PreferencesBody(PublicRequest):
         description="Pushes that are not urgent wait until the window ends (in time_zone).",
     )
 
+    categories: dict[CategoryId, bool] = Field(
+        default_factory=dict,
+        description="Per category of the app: false opts out, true opts in (for categories off "
+        "by default); absent categories follow their default.",
+    )
+    channels: dict[Platform, bool] = Field(
+        default_factory=dict,
+        description="Per platform (apns, fcm, webpush): false sends nothing to the user's "
+        "devices of that platform. Transactional pushes ignore both choices.",
+    )
+
     @field_validator("quiet_hours")
     @classmethod
     def _needs_a_zone(cls, quiet: QuietHours | None, info: ValidationInfo) -> QuietHours | None:
@@ -46,6 +59,8 @@ class PreferencesRecord(BaseModel):
     user_id: str
     time_zone: str | None
     quiet_hours: QuietHours | None
+    categories: dict[str, bool] = Field(default_factory=dict)
+    channels: dict[Platform, bool] = Field(default_factory=dict)
     revision: int
     updated_at: datetime | None
 
@@ -55,6 +70,8 @@ class PreferencesRecord(BaseModel):
             user_id=stored.user_id,
             time_zone=stored.time_zone,
             quiet_hours=stored.quiet_hours,
+            categories=dict(stored.categories),
+            channels=dict(stored.channels),
             revision=stored.revision,
             updated_at=stored.updated_at,
         )
@@ -79,19 +96,26 @@ def add_preference_routes(
         response_model=PreferencesRecord,
         responses=_ERRORS,
         tags=["users"],
-        summary="Set a user's time zone and quiet hours",
+        summary="Set a user's time zone, quiet hours and opt-outs",
     )
     async def put_preferences(
         user_id: PrintableUserId, body: PreferencesBody, who: Annotated[Caller, caller]
     ) -> PreferencesRecord:
         """Local-time sends use the time zone; quiet hours defer pushes that are not urgent.
-        Held notifications of the user are re-planned."""
+        Held notifications of the user are re-planned. Category and platform opt-outs apply to
+        pushes released from then on."""
         require_user(who, user_id)
         app_id = who.app_id
         now = clock.now()
         async with transaction(store.pool) as conn:
             stored = await store.replace(
-                conn, app_id, user_id, body.time_zone, body.quiet_hours, now
+                conn,
+                app_id,
+                user_id,
+                body.time_zone,
+                body.quiet_hours,
+                Choices(body.categories, body.channels),
+                now,
             )
             await bus.publish(topics.PREFERENCES, preferences_event(stored, now))
         return PreferencesRecord.of(stored)
@@ -101,7 +125,7 @@ def add_preference_routes(
         response_model=PreferencesRecord,
         responses=_ERRORS,
         tags=["users"],
-        summary="Read a user's time zone and quiet hours",
+        summary="Read a user's time zone, quiet hours and opt-outs",
     )
     async def get_preferences(
         user_id: PrintableUserId, who: Annotated[Caller, caller]

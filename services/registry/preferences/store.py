@@ -1,11 +1,15 @@
-"""Every SQL statement about users' delivery preferences (time zone, quiet hours)."""
+"""Every SQL statement about users' delivery preferences (time zone, quiet hours, opt-outs)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 
+from contracts.platforms import Platform
 from contracts.users import QuietHours
 from services.registry.preferences.domain import StoredPreferences
 from shared.db import Connection
@@ -22,7 +26,17 @@ def _stored(row: asyncpg.Record) -> StoredPreferences:
         time_zone=row["time_zone"],
         quiet_hours=quiet,
         updated_at=row["updated_at"],
+        categories=json.loads(row["categories"]),
+        channels=json.loads(row["channels"]),
     )
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A user's opt-outs and opt-ins: per category and per platform (false: none of it)."""
+
+    categories: Mapping[str, bool] = field(default_factory=dict)
+    channels: Mapping[Platform, bool] = field(default_factory=dict)
 
 
 class PreferenceStore:
@@ -38,6 +52,7 @@ class PreferenceStore:
         user_id: str,
         time_zone: str | None,
         quiet_hours: QuietHours | None,
+        choices: Choices,
         now: datetime,
     ) -> StoredPreferences:
         """Replace a user's preferences under the next revision; the row stays locked until the
@@ -45,13 +60,15 @@ class PreferenceStore:
         row = await conn.fetchrow(
             """
             INSERT INTO user_preferences AS p (app_id, user_id, revision, time_zone, quiet_start,
-                                               quiet_end, updated_at)
-            VALUES ($1, $2, 1, $3, $4, $5, $6)
+                                               quiet_end, updated_at, categories, channels)
+            VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb, $8::jsonb)
             ON CONFLICT (app_id, user_id) DO UPDATE SET
                 revision = p.revision + 1, time_zone = EXCLUDED.time_zone,
                 quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
+                categories = EXCLUDED.categories, channels = EXCLUDED.channels,
                 updated_at = EXCLUDED.updated_at, zone_from_device = false
-            RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at
+            RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at,
+                      categories, channels
             """,
             app_id,
             user_id,
@@ -59,6 +76,8 @@ class PreferenceStore:
             quiet_hours.start if quiet_hours else None,
             quiet_hours.end if quiet_hours else None,
             now,
+            json.dumps(choices.categories, sort_keys=True),
+            json.dumps(choices.channels, sort_keys=True),
         )
         if row is None:
             raise RuntimeError("preferences upsert returned no row")
@@ -79,7 +98,8 @@ class PreferenceStore:
                 updated_at = EXCLUDED.updated_at, zone_from_device = true
             WHERE (p.time_zone IS NULL OR p.zone_from_device)
               AND p.time_zone IS DISTINCT FROM EXCLUDED.time_zone
-            RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at
+            RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at,
+                      categories, channels
             """,
             app_id,
             user_id,
@@ -88,11 +108,25 @@ class PreferenceStore:
         )
         return _stored(row) if row is not None else None
 
+    async def channels_of(
+        self, users: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[Platform, bool]]:
+        """The platform choices, by (app, user), of those of these users who made any."""
+        unique = sorted(set(users))
+        rows = await self.pool.fetch(
+            "SELECT app_id, user_id, channels FROM user_preferences"
+            " WHERE (app_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+            " AND channels <> '{}'",
+            [u[0] for u in unique],
+            [u[1] for u in unique],
+        )
+        return {(row["app_id"], row["user_id"]): json.loads(row["channels"]) for row in rows}
+
     async def get(self, app_id: str, user_id: str) -> StoredPreferences | None:
         """A user's preferences, or None when they never set any."""
         row = await self.pool.fetchrow(
-            "SELECT app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at"
-            " FROM user_preferences WHERE app_id = $1 AND user_id = $2",
+            "SELECT app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at,"
+            " categories, channels FROM user_preferences WHERE app_id = $1 AND user_id = $2",
             app_id,
             user_id,
         )
