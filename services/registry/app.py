@@ -10,6 +10,7 @@ from pathlib import Path
 from contracts import topics
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.healing import AppsHealer
+from services.registry.apps.http_api import add_app_routes
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
 from services.registry.devices.hygiene import token_hygiene
@@ -109,6 +110,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True),
     )
     add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
+    add_app_routes(http_app, tenancy.directory, devices_scope)
     hygiene = token_hygiene(
         store,
         clock,

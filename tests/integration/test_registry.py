@@ -324,3 +324,17 @@ async def test_misspelt_fields_are_refused_naming_the_field_meant(
     assert reads.status_code == 422
     assert reads.json()["error"]["field"] == "notification_id"
     assert "did you mean 'notification_ids'?" in reads.json()["error"]["message"]
+
+
+async def test_an_app_without_web_push_credentials_has_no_vapid_key_to_read(
+    api_only: RunningRegistry,
+) -> None:
+    path = "/v1/webpush/vapid-public-key"
+
+    assert (await api_only.anonymous.get(path)).status_code == 401
+    async with api_only.as_user(unique("user")) as web_page:
+        answers = [await api_only.api.get(path), await web_page.get(path)]
+    for missing in answers:
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "no_webpush_credentials"
+        assert "herald credentials set" in missing.json()["error"]["message"]
