@@ -13,6 +13,10 @@ from contracts.content import Content, DeliveryOptions
 Platform = Literal["apns", "fcm", "webpush"]
 PLATFORMS: tuple[Platform, ...] = ("apns", "fcm", "webpush")
 
+#: Apple's two environments; a device token works only in the one that issued it.
+ApnsEnvironment = Literal["production", "sandbox"]
+APNS_ENVIRONMENTS: tuple[ApnsEnvironment, ...] = ("production", "sandbox")
+
 Outcome = Literal["delivered", "token_invalid", "failed", "expired"]
 
 
@@ -65,6 +69,11 @@ class PushRequest(InternalEvent):
     )
     not_before: AwareDatetime | None = Field(
         default=None, description="A retry is not sent before this time (backoff, Retry-After)."
+    )
+    apns_environment: ApnsEnvironment | None = Field(
+        default=None,
+        description="APNs only: the environment that issued the device's token (a development "
+        "build's is a sandbox one); None: the environment of the app's credentials.",
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationCounted
-from contracts.push import Platform, PushRequest, PushResult
+from contracts.push import ApnsEnvironment, Platform, PushRequest, PushResult
 
 #: The reason a device stops receiving when its app unregisters it (logout).
 UNREGISTERED = "unregistered"
@@ -46,6 +46,8 @@ class Device:
     last_success_at: datetime | None
     deactivated_at: datetime | None
     deactivation_reason: str | None
+    #: APNs only: the environment that issued the token; None: the app's credentials' one.
+    apns_environment: ApnsEnvironment | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Registration:
     locale: str | None = None
     time_zone: str | None = None
     app_version: str | None = None
+    apns_environment: ApnsEnvironment | None = None
 
 
 class DeviceCapReached(Exception):
@@ -121,6 +124,7 @@ def push_request(counted: NotificationCounted, device: Device, now: datetime) ->
         device_id=device.device_id,
         platform=device.platform,
         token=device.token,
+        apns_environment=device.apns_environment,
         content=counted.content,
         options=counted.options,
         badge=counted.badge,

@@ -10,7 +10,7 @@ from typing import cast
 
 import asyncpg
 
-from contracts.push import Platform
+from contracts.push import ApnsEnvironment, Platform
 from services.registry.devices import ownership
 from services.registry.devices.domain import (
     Device,
@@ -23,7 +23,7 @@ from shared.db import transaction
 _COLUMNS = (
     "device_id, app_id, user_id, platform, token, locale, time_zone, app_version, active,"
     " created_at, updated_at, last_registered_at, last_success_at, deactivated_at,"
-    " deactivation_reason"
+    " deactivation_reason, apns_environment"
 )
 
 _REGISTER = f"""
@@ -32,13 +32,14 @@ WITH previous AS (
 )
 INSERT INTO devices AS d (device_id, app_id, user_id, platform, token, locale, time_zone,
                           app_version, active, created_at, updated_at, last_registered_at,
-                          secret_digest)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9, $9, $10)
+                          secret_digest, apns_environment)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9, $9, $10, $11)
 ON CONFLICT (app_id, platform, token) DO UPDATE SET
     user_id = EXCLUDED.user_id,
     locale = EXCLUDED.locale,
     time_zone = EXCLUDED.time_zone,
     app_version = EXCLUDED.app_version,
+    apns_environment = EXCLUDED.apns_environment,
     active = true,
     deactivated_at = NULL,
     deactivation_reason = NULL,
@@ -155,6 +156,7 @@ def _device(row: asyncpg.Record) -> Device:
         last_success_at=row["last_success_at"],
         deactivated_at=row["deactivated_at"],
         deactivation_reason=row["deactivation_reason"],
+        apns_environment=cast(ApnsEnvironment | None, row["apns_environment"]),
     )
 
 
@@ -221,6 +223,7 @@ class DeviceStore:
                 registration.app_version,
                 now,
                 ownership.secret_digest(secret) if secret else None,
+                registration.apns_environment,
             )
         if row is None:
             raise RuntimeError("device upsert returned no row")
