@@ -18,6 +18,7 @@ from services.dispatcher.settings import DispatcherSettings
 from services.emulators.fcm.accounts import generate_service_account
 from shared.platforms import PLATFORMS, canonical_token
 from shared.platforms.apns.credentials import certificate_credential, token_credential
+from shared.platforms.apns.settings import ApnsSettings
 from shared.platforms.base import CredentialsError, StoredCredential, TokenFormatError
 from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI, service_account_credential
 from shared.platforms.webpush.credentials import application_server_key, vapid_credential
@@ -169,3 +170,18 @@ def test_the_vapid_public_key_is_the_uncompressed_point_browsers_subscribe_with(
     assert point[0] == 4
     decoded = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     assert decoded.public_numbers() == key.public_key().public_numbers()
+
+
+def test_each_apns_environment_has_its_endpoint() -> None:
+    apple = ApnsSettings()
+    emulator = ApnsSettings(apns_host="127.0.0.1", apns_port=8443)
+    split = ApnsSettings(
+        apns_host="127.0.0.1", apns_port=8443, apns_sandbox_host="localhost", apns_sandbox_port=9443
+    )
+
+    assert apple.apns_endpoint("production") == ("api.push.apple.com", 443)
+    assert apple.apns_endpoint("sandbox") == ("api.sandbox.push.apple.com", 443)
+    assert emulator.apns_endpoint("sandbox") == ("127.0.0.1", 8443)
+    assert split.apns_endpoint("production") == ("127.0.0.1", 8443)
+    assert split.apns_endpoint("sandbox") == ("localhost", 9443)
+    assert ApnsSettings(apns_sandbox_host="proxy").apns_endpoint("sandbox") == ("proxy", 443)
