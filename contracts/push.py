@@ -12,6 +12,10 @@ from contracts.content import Content, DeliveryOptions
 from contracts.platforms import PLATFORMS as PLATFORMS
 from contracts.platforms import Platform as Platform
 
+#: Apple's two environments; a device token works only in the one that issued it.
+ApnsEnvironment = Literal["production", "sandbox"]
+APNS_ENVIRONMENTS: tuple[ApnsEnvironment, ...] = ("production", "sandbox")
+
 Outcome = Literal["delivered", "token_invalid", "failed", "expired"]
 
 
@@ -64,6 +68,11 @@ class PushRequest(InternalEvent):
     )
     not_before: AwareDatetime | None = Field(
         default=None, description="A retry is not sent before this time (backoff, Retry-After)."
+    )
+    apns_environment: ApnsEnvironment | None = Field(
+        default=None,
+        description="APNs only: the environment that issued the device's token (a development "
+        "build's is a sandbox one); None: the environment of the app's credentials.",
     )
 
 

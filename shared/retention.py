@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 #: Deletes up to ``limit`` (the second argument) rows older than the first; returns how many went.
 Prune = Callable[[datetime, int], Awaitable[int]]
 BATCH = 10_000
-#: How often the loop looks, at most: a long retention is still enforced within this.
+#: How often the loop looks unless told otherwise: a long retention is still enforced within this.
 LONGEST_INTERVAL = timedelta(minutes=10)
 
 
@@ -27,13 +27,20 @@ class Pruner:
     """Forgets what ``prune`` deletes once it is older than ``retention``."""
 
     def __init__(
-        self, what: str, prune: Prune, clock: Clock, retention: timedelta, batch: int = BATCH
+        self,
+        what: str,
+        prune: Prune,
+        clock: Clock,
+        retention: timedelta,
+        batch: int = BATCH,
+        interval: timedelta | None = None,
     ) -> None:
         self.what = what
         self.prune = prune
         self.clock = clock
         self.retention = retention
         self.batch = batch
+        self.interval = interval or min(retention, LONGEST_INTERVAL)
 
     async def prune_once(self) -> int:
         """Forget every row older than the retention now; return how many went."""
@@ -49,8 +56,8 @@ class Pruner:
         return total
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Prune now and then until ``stopping`` is set; database outages are waited out."""
-        interval = min(self.retention, LONGEST_INTERVAL).total_seconds()
+        """Prune every ``interval`` until ``stopping`` is set; database outages are waited out."""
+        interval = self.interval.total_seconds()
         while not stopping.is_set():
             try:
                 await self.prune_once()

@@ -11,8 +11,10 @@ from contracts import topics
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
+from services.registry.apps.http_api import add_app_routes
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
+from services.registry.devices.hygiene import token_hygiene
 from services.registry.devices.store import DeviceStore
 from services.registry.preferences.http_api import add_preference_routes
 from services.registry.preferences.store import PreferenceStore
@@ -110,6 +112,14 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     )
     add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
     add_category_routes(http_app, admin, authorize(tenancy.authenticator, tenancy.limiter, "admin"))
+    add_app_routes(http_app, tenancy.directory, devices_scope)
+    hygiene = token_hygiene(
+        store,
+        clock,
+        stale_after=timedelta(days=settings.device_stale_after_days),
+        delete_after=timedelta(days=settings.device_delete_after_days),
+        interval=timedelta(minutes=settings.device_hygiene_interval_minutes),
+    )
     return ServiceParts(
         name=NAME,
         bus=bus,
@@ -124,5 +134,6 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
             ).run,
             tenancy.feed.run,
             healer.run,
+            *(pruner.run for pruner in hygiene),
         ],
     )

@@ -36,3 +36,17 @@ class RegistrySettings(
         description="Forget a user's last badge sync, and a device's wake budget, after this "
         "long without one (redelivered badge changes are older than a topic's 7 days at most).",
     )
+    device_stale_after_days: float = Field(
+        default=30,
+        gt=0,
+        description="Deactivate a device (reason 'stale') that has not registered its token for "
+        "this long; apps re-register at launch, and FCM calls a token stale after a month.",
+    )
+    device_delete_after_days: float = Field(
+        default=90,
+        gt=0,
+        description="Delete an inactive device's row this long after it stopped receiving.",
+    )
+    device_hygiene_interval_minutes: float = Field(
+        default=60, gt=0, description="How often the stale-device and deletion job runs."
+    )

@@ -8,12 +8,14 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from services.devstack.stack import LocalStack
+from shared.tenancy.auth import issue_user_token
 from tests.support.factories import apns_token, unique
 from tests.support.registry import eventually
 from tests.support.stack_client import StackCaller
@@ -105,6 +107,47 @@ async def test_every_device_of_the_user_gets_the_push_through_its_provider(
     assert apns["payload"]["aps"]["badge"] == 1
     assert json.loads(web["payload"])["notification"]["title"] == "Hello everywhere"
     assert json.loads(web["payload"])["herald"]["herald_badge"] == 1
+
+
+async def test_a_browser_subscribed_with_the_vapid_key_read_from_the_registry_gets_its_push(
+    devices: Devices,
+) -> None:
+    """The key the registry gives a web page is the one Herald signs with: the emulator binds the
+    subscription to it and refuses a push whose VAPID token another key signed."""
+    user = unique("user")
+    token = issue_user_token(
+        devices.stack.options.app_id,
+        user,
+        devices.stack.signing_key,
+        now=datetime.now(UTC),
+        lifetime=timedelta(minutes=5),
+    )
+    read = await devices.http.get(
+        devices.url("registry", "/v1/webpush/vapid-public-key"),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert read.status_code == 200, read.text
+    subscribed = await devices.http.post(
+        devices.url("webpush-emulator", "/emulator/subscriptions"),
+        json={"application_server_key": read.json()["public_key"]},
+    )
+    subscribed.raise_for_status()
+    browser = json.dumps(subscribed.json())
+    await devices.register(user, "webpush", browser)
+
+    await devices.send(user, "Bound to the key")
+
+    async def received() -> list[dict[str, Any]]:
+        return await devices.listing(
+            "webpush-emulator", "/emulator/messages", subscription=subscription_id(browser)
+        )
+
+    async def arrived() -> bool:
+        return bool(await received())
+
+    await eventually(arrived, timeout=60)
+    [web] = await received()
+    assert json.loads(web["payload"])["notification"]["title"] == "Bound to the key"
 
 
 @pytest.mark.parametrize("platform", ["apns", "webpush"])

@@ -315,3 +315,39 @@ async def test_finished_streams_leave_nothing_behind_on_the_connection(
     assert sum(isinstance(verdict, Delivered) for verdict in verdicts) == 16
     assert connections > 0
     assert entries == 0
+
+
+async def test_each_device_is_pushed_in_the_environment_that_issued_its_token(
+    emulator: RunningApnsEmulator, tmp_path: Path, clock: FrozenClock
+) -> None:
+    """One app, two emulators standing for Apple's two hosts: a device that says sandbox goes to
+    the sandbox host, one that says production or nothing to the app's own (production)."""
+    async with apns_emulator(tmp_path / "sandbox", clock=clock, like=emulator) as sandbox:
+        settings = DispatcherSettings(
+            **emulator.dispatcher_settings(),
+            apns_environment="production",
+            apns_sandbox_host=sandbox.host,
+            apns_sandbox_port=sandbox.tls_port,
+        )
+        provider = await create_apns_provider(settings, clock)
+        development, store_build, unsaid = apns_token(), apns_token(), apns_token()
+        try:
+            verdicts = [
+                await provider.attempt(
+                    push_request(clock.now(), "apns", token, apns_environment=environment),
+                    clock.now(),
+                )
+                for token, environment in (
+                    (development, "sandbox"),
+                    (store_build, "production"),
+                    (unsaid, None),
+                )
+            ]
+        finally:
+            await provider.close()
+        in_sandbox = {m["token"] for m in await sandbox.recorded()}
+    in_production = {m["token"] for m in await emulator.recorded()}
+
+    assert all(isinstance(verdict, Delivered) for verdict in verdicts)
+    assert in_sandbox == {development}
+    assert in_production == {store_build, unsaid}

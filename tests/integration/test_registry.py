@@ -107,11 +107,14 @@ async def test_each_active_device_of_the_user_gets_the_notification(
     phone = await register(registry, user, fcm_token(), locale="en-GB", time_zone="Europe/London")
     tablet = await register(registry, user, fcm_token())
     laptop = await register(registry, user, apns_token(), platform="apns")
+    development_build = await register(
+        registry, user, apns_token(), platform="apns", apns_environment="sandbox"
+    )
     notification = counted(registry.clock.now(), user, badge=4, badge_seq=9)
 
     await registry.io.produce(topics.COUNTED, notification)
     fcm = await registry.io.read(topics.PUSH["fcm"], until=lambda found: len(found) >= 2)
-    apns = await registry.io.read(topics.PUSH["apns"], until=lambda found: len(found) >= 1)
+    apns = await registry.io.read(topics.PUSH["apns"], until=lambda found: len(found) >= 2)
 
     assert phone["created_at"] == phone["last_registered_at"] == phone["updated_at"]
     assert (phone["locale"], phone["time_zone"], phone["active"]) == (
@@ -122,7 +125,11 @@ async def test_each_active_device_of_the_user_gets_the_notification(
     assert sorted((p.token, str(p.device_id)) for p in fcm) == sorted(
         (d["token"], d["device_id"]) for d in (phone, tablet)
     )
-    assert [(p.token, str(p.device_id)) for p in apns] == [(laptop["token"], laptop["device_id"])]
+    assert {(p.token, str(p.device_id), p.apns_environment) for p in apns} == {
+        (laptop["token"], laptop["device_id"], None),
+        (development_build["token"], development_build["device_id"], "sandbox"),
+    }
+    assert development_build["apns_environment"] == "sandbox"
     for push in [*fcm, *apns]:
         assert push.event_id == derived_id(notification.event_id, push.device_id)
         assert (push.badge, push.badge_seq) == (4, 9)
@@ -324,3 +331,17 @@ async def test_misspelt_fields_are_refused_naming_the_field_meant(
     assert reads.status_code == 422
     assert reads.json()["error"]["field"] == "notification_id"
     assert "did you mean 'notification_ids'?" in reads.json()["error"]["message"]
+
+
+async def test_an_app_without_web_push_credentials_has_no_vapid_key_to_read(
+    api_only: RunningRegistry,
+) -> None:
+    path = "/v1/webpush/vapid-public-key"
+
+    assert (await api_only.anonymous.get(path)).status_code == 401
+    async with api_only.as_user(unique("user")) as web_page:
+        answers = [await api_only.api.get(path), await web_page.get(path)]
+    for missing in answers:
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "no_webpush_credentials"
+        assert "herald credentials set" in missing.json()["error"]["message"]

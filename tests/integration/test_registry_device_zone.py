@@ -1,8 +1,10 @@
-"""A user who never stated a time zone gets their device's; a stated zone always wins."""
+"""A user who never stated a time zone gets their device's; a stated zone always wins; refreshing a
+registration (every app launch) moves its last sign of life and publishes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 
@@ -65,3 +67,26 @@ async def test_a_devices_zone_fills_in_until_the_user_states_one(
         (4, "Europe/Paris"),
     ]
     assert current.json()["time_zone"] == "Europe/Paris"
+
+
+async def test_a_refreshed_registration_moves_last_registered_at_and_publishes_nothing(
+    registry: RunningRegistry,
+) -> None:
+    user, token = unique("user"), fcm_token()
+    body = {"user_id": user, "platform": "fcm", "token": token, "time_zone": "Asia/Tokyo"}
+    first = await registry.api.post("/v1/devices", json=body)
+    registry.clock.advance(days=3)
+    refreshes = [await registry.api.post("/v1/devices", json=body) for _ in range(3)]
+    # A stated zone is published after the refreshes, under the same key: anything a refresh
+    # had published would come before it.
+    await registry.api.put(f"/v1/users/{user}/preferences", json={"time_zone": "Europe/Paris"})
+
+    events = await published(registry, user, 2)
+
+    assert first.status_code == 201
+    assert [r.status_code for r in refreshes] == [200, 200, 200]
+    refreshed = refreshes[-1].json()
+    assert refreshed["device_id"] == first.json()["device_id"]
+    assert refreshed["created_at"] == first.json()["created_at"]
+    assert datetime.fromisoformat(refreshed["last_registered_at"]) == registry.clock.now()
+    assert [(e.revision, e.time_zone) for e in events] == [(1, "Asia/Tokyo"), (2, "Europe/Paris")]

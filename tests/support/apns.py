@@ -57,12 +57,17 @@ class RunningApnsEmulator(EmulatorInspection):
 
 @asynccontextmanager
 async def apns_emulator(
-    folder: Path, *, clock: Clock | None = None, client_ca: bool = False
+    folder: Path,
+    *,
+    clock: Clock | None = None,
+    client_ca: bool = False,
+    like: RunningApnsEmulator | None = None,
 ) -> AsyncIterator[RunningApnsEmulator]:
-    """Serve an emulator trusting one fresh signing key (and, with ``client_ca``, client certs)."""
-    ca = create_ca(folder / "ca")
+    """Serve an emulator trusting one fresh signing key (and, with ``client_ca``, client certs);
+    ``like`` another one: the same CA and key, as Apple's two environments share them."""
+    ca = like.ca if like is not None else create_ca(folder / "ca")
     server = ca.issue_server(folder / "tls")
-    key_path = write_auth_key(folder / "keys")
+    key_path = like.key_path if like is not None else write_auth_key(folder / "keys")
     tls_port, http_port = free_port(), free_port()
     settings = ApnsEmulatorSettings(
         http_port=http_port,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationCounted
-from contracts.push import Platform, PushRequest, PushResult
+from contracts.push import ApnsEnvironment, Platform, PushRequest, PushResult
 
 #: The reason a device stops receiving when its app unregisters it (logout).
 UNREGISTERED = "unregistered"
@@ -23,6 +23,8 @@ TOKEN_INVALID = "token_invalid"  # noqa: S105 - a reason, not a secret
 #: written, so steady traffic does not rewrite a device's row on every push (a broadcast to a
 #: million devices would otherwise update a million rows).
 SUCCESS_RESOLUTION = timedelta(hours=1)
+#: The reason a device stops receiving when it has not registered its token for too long.
+STALE = "stale"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Device:
     last_success_at: datetime | None
     deactivated_at: datetime | None
     deactivation_reason: str | None
+    #: APNs only: the environment that issued the token; None: the app's credentials' one.
+    apns_environment: ApnsEnvironment | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Registration:
     locale: str | None = None
     time_zone: str | None = None
     app_version: str | None = None
+    apns_environment: ApnsEnvironment | None = None
 
 
 class DeviceCapReached(Exception):
@@ -68,6 +73,25 @@ class DeviceCapReached(Exception):
             "(HERALD_MAX_DEVICES_PER_USER): unregister one (DELETE /v1/devices/{device_id}) first"
         )
         self.cap = cap
+
+
+def is_stale(device: Device, now: datetime, stale_after: timedelta) -> bool:
+    """True when an active device has not registered its token within ``stale_after``.
+
+    A registration is the device's sign of life (apps refresh their token at launch), so its
+    time is the device's last seen; a delivery the provider accepted is not: FCM accepts pushes
+    to a token whose device has been offline for months.
+    """
+    return device.active and device.last_registered_at < now - stale_after
+
+
+def is_forgotten(device: Device, now: datetime, delete_after: timedelta) -> bool:
+    """True when an inactive device stopped more than ``delete_after`` ago: its row can go."""
+    return (
+        not device.active
+        and device.deactivated_at is not None
+        and device.deactivated_at < now - delete_after
+    )
 
 
 def adds_a_device(existing: Device | None, user_id: str) -> bool:
@@ -100,6 +124,7 @@ def push_request(counted: NotificationCounted, device: Device, now: datetime) ->
         device_id=device.device_id,
         platform=device.platform,
         token=device.token,
+        apns_environment=device.apns_environment,
         content=counted.content,
         options=counted.options,
         badge=counted.badge,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from contracts.base import PrintableUserId, PublicRequest
-from contracts.push import Platform
+from contracts.push import ApnsEnvironment, Platform
 from services.registry.devices.domain import Device, Registration
 from shared.logs import token_ref
 from shared.platforms import canonical_token
@@ -57,6 +57,12 @@ class DeviceRegistration(PublicRequest):
     app_version: str | None = Field(
         default=None, min_length=1, max_length=64, description="Printable ASCII."
     )
+    apns_environment: ApnsEnvironment | None = Field(
+        default=None,
+        description="APNs only: sandbox for a token of a development build (Xcode), production "
+        "for TestFlight and App Store builds; default: the environment of the app's APNs "
+        "credentials. A token works only in the environment that issued it.",
+    )
     device_secret: str | None = Field(
         default=None,
         max_length=64,
@@ -74,6 +80,20 @@ class DeviceRegistration(PublicRequest):
             return canonical_token(platform, token, webpush_hosts=_webpush_hosts())
         except TokenFormatError as error:
             raise PydanticCustomError("token_format", str(error)) from None
+
+    @field_validator("apns_environment")
+    @classmethod
+    def _apns_only(
+        cls, environment: ApnsEnvironment | None, info: ValidationInfo
+    ) -> ApnsEnvironment | None:
+        platform = info.data.get("platform")
+        if environment is not None and platform is not None and platform != "apns":
+            raise PydanticCustomError(
+                "apns_only",
+                "apns_environment applies to platform apns only, not {platform}",
+                {"platform": platform},
+            )
+        return environment
 
     @field_validator("locale")
     @classmethod
@@ -114,6 +134,7 @@ class DeviceRegistration(PublicRequest):
             locale=self.locale,
             time_zone=self.time_zone,
             app_version=self.app_version,
+            apns_environment=self.apns_environment,
         )
 
 
@@ -136,6 +157,7 @@ class DeviceRecord(BaseModel):
     last_success_at: datetime | None
     deactivated_at: datetime | None
     deactivation_reason: str | None
+    apns_environment: ApnsEnvironment | None
 
     @classmethod
     def of(cls, device: Device) -> DeviceRecord:
@@ -155,6 +177,7 @@ class DeviceRecord(BaseModel):
             last_success_at=device.last_success_at,
             deactivated_at=device.deactivated_at,
             deactivation_reason=device.deactivation_reason,
+            apns_environment=device.apns_environment,
         )
 
 

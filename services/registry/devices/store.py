@@ -10,7 +10,7 @@ from typing import cast
 
 import asyncpg
 
-from contracts.push import Platform
+from contracts.push import ApnsEnvironment, Platform
 from services.registry.devices import ownership
 from services.registry.devices.domain import (
     Device,
@@ -23,7 +23,7 @@ from shared.db import transaction
 _COLUMNS = (
     "device_id, app_id, user_id, platform, token, locale, time_zone, app_version, active,"
     " created_at, updated_at, last_registered_at, last_success_at, deactivated_at,"
-    " deactivation_reason"
+    " deactivation_reason, apns_environment"
 )
 
 _REGISTER = f"""
@@ -32,13 +32,14 @@ WITH previous AS (
 )
 INSERT INTO devices AS d (device_id, app_id, user_id, platform, token, locale, time_zone,
                           app_version, active, created_at, updated_at, last_registered_at,
-                          secret_digest)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9, $9, $10)
+                          secret_digest, apns_environment)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9, $9, $10, $11)
 ON CONFLICT (app_id, platform, token) DO UPDATE SET
     user_id = EXCLUDED.user_id,
     locale = EXCLUDED.locale,
     time_zone = EXCLUDED.time_zone,
     app_version = EXCLUDED.app_version,
+    apns_environment = EXCLUDED.apns_environment,
     active = true,
     deactivated_at = NULL,
     deactivation_reason = NULL,
@@ -100,6 +101,32 @@ FROM unnest($1::uuid[], $2::boolean[], $3::timestamptz[], $4::text[], $5::timest
 WHERE d.device_id = c.device_id
 """
 
+# Token hygiene, a bounded batch per statement so a million stale rows never hold one long lock.
+# The inner SELECT skips rows a registration holds; the outer condition is checked again on the
+# locked row, so a device that registered meanwhile stays. Mirrors domain.is_stale/is_forgotten.
+_DEACTIVATE_STALE = """
+WITH gone AS (
+    UPDATE devices SET active = false, deactivated_at = $2, deactivation_reason = $3,
+                       updated_at = $2
+    WHERE device_id IN (
+        SELECT device_id FROM devices WHERE active AND last_registered_at < $1
+        LIMIT $4 FOR UPDATE SKIP LOCKED
+    ) AND active AND last_registered_at < $1
+    RETURNING 1
+) SELECT count(*) FROM gone
+"""
+
+_DELETE_FORGOTTEN = """
+WITH gone AS (
+    DELETE FROM devices
+    WHERE device_id IN (
+        SELECT device_id FROM devices WHERE NOT active AND deactivated_at < $1
+        LIMIT $2 FOR UPDATE SKIP LOCKED
+    ) AND NOT active AND deactivated_at < $1
+    RETURNING 1
+) SELECT count(*) FROM gone
+"""
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -129,6 +156,7 @@ def _device(row: asyncpg.Record) -> Device:
         last_success_at=row["last_success_at"],
         deactivated_at=row["deactivated_at"],
         deactivation_reason=row["deactivation_reason"],
+        apns_environment=cast(ApnsEnvironment | None, row["apns_environment"]),
     )
 
 
@@ -195,6 +223,7 @@ class DeviceStore:
                 registration.app_version,
                 now,
                 ownership.secret_digest(secret) if secret else None,
+                registration.apns_environment,
             )
         if row is None:
             raise RuntimeError("device upsert returned no row")
@@ -226,6 +255,18 @@ class DeviceStore:
             if await conn.fetchval(_UNREGISTER, device_id, app_id, now, reason):
                 return True
             return bool(await conn.fetchval(_EXISTS, device_id, app_id))
+
+    async def deactivate_stale(
+        self, seen_before: datetime, limit: int, reason: str, now: datetime
+    ) -> int:
+        """Deactivate up to ``limit`` active devices last registered before ``seen_before``."""
+        gone: int = await self.pool.fetchval(_DEACTIVATE_STALE, seen_before, now, reason, limit)
+        return gone
+
+    async def delete_inactive(self, deactivated_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` devices that stopped receiving before ``deactivated_before``."""
+        gone: int = await self.pool.fetchval(_DELETE_FORGOTTEN, deactivated_before, limit)
+        return gone
 
     async def active_devices_of(self, users: Collection[tuple[str, str]]) -> list[Device]:
         """The active devices of every (app id, user id) pair, in one query."""

@@ -120,6 +120,7 @@ def sync_request(
         device_id=device.device_id,
         platform=device.platform,
         token=device.token,
+        apns_environment=device.apns_environment,
         content=Content(),
         options=DeliveryOptions(
             priority="normal",

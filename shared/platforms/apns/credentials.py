@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from contracts.push import ApnsEnvironment
 from shared.platforms.apns.settings import HOSTS
 from shared.platforms.base import CredentialsError, Stored, StoredCredential, p256_private_key
 
@@ -34,7 +35,7 @@ class ApnsCredential:
     signing key or a PEM holding the client certificate and its key."""
 
     topic: str
-    environment: str
+    environment: ApnsEnvironment
     signing_key: SigningKey | None = None
     certificate_pem: bytes | None = None
 
@@ -93,7 +94,7 @@ def certificate_credential(pem: bytes, *, topic: str, environment: str) -> Store
     return stored
 
 
-def _topic_environment(stored: Stored) -> tuple[str, str]:
+def _topic_environment(stored: Stored) -> tuple[str, ApnsEnvironment]:
     topic, environment = stored.settings.get("topic", ""), stored.settings.get("environment", "")
     if not _BUNDLE_ID.match(topic):
         raise CredentialsError("topic: expected the app's bundle id, such as com.example.app")

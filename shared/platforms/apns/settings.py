@@ -7,10 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
+from contracts.push import ApnsEnvironment
 from shared.platforms.base import PlatformSettings
 
-#: Apple's hosts by environment (an app's credentials name one).
-HOSTS = {"production": "api.push.apple.com", "sandbox": "api.sandbox.push.apple.com"}
+#: Apple's hosts by environment (an app's credentials name one; a device may name the other).
+HOSTS: dict[ApnsEnvironment, str] = {
+    "production": "api.push.apple.com",
+    "sandbox": "api.sandbox.push.apple.com",
+}
 
 
 class ApnsSettings(PlatformSettings):
@@ -36,6 +40,14 @@ class ApnsSettings(PlatformSettings):
         default=None, description="APNs host; default api.push.apple.com / api.sandbox..."
     )
     apns_port: int = Field(default=443, ge=1, le=65535, description="443, or Apple's 2197.")
+    apns_sandbox_host: str | None = Field(
+        default=None,
+        description="Host for sandbox tokens when it is not apns_host (a staging stack or test "
+        "with one emulator per environment); default: apns_host, else Apple's sandbox host.",
+    )
+    apns_sandbox_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port of apns_sandbox_host; default apns_port."
+    )
     apns_ca_bundle: Path | None = Field(
         default=None, description="PEM bundle to trust for APNs (default: the system's)."
     )
@@ -49,9 +61,11 @@ class ApnsSettings(PlatformSettings):
         description="Sign a new provider token this often (Apple: between 20 and 60 minutes).",
     )
 
-    @property
-    def apns_endpoint_host(self) -> str:
-        return self.apns_host or HOSTS[self.apns_environment]
+    def apns_endpoint(self, environment: ApnsEnvironment) -> tuple[str, int]:
+        """Host and port that tokens of ``environment`` are sent to."""
+        if environment == "sandbox" and self.apns_sandbox_host is not None:
+            return self.apns_sandbox_host, self.apns_sandbox_port or self.apns_port
+        return self.apns_host or HOSTS[environment], self.apns_port
 
 
 def configured(settings: ApnsSettings) -> bool:

@@ -4,8 +4,10 @@ Messages name the problem, never the key."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.platforms.base import CredentialsError, Stored, StoredCredential, p256_private_key
@@ -24,6 +26,16 @@ class VapidCredential:
 def vapid_key(pem: bytes, *, source: str) -> ec.EllipticCurvePrivateKey:
     """The VAPID private key in PEM bytes."""
     return p256_private_key(pem, source=source, what="VAPID key")
+
+
+def application_server_key(key: ec.EllipticCurvePrivateKey) -> str:
+    """The public half of a VAPID key as a web page passes it to ``pushManager.subscribe()``
+    (``applicationServerKey``) and as the ``k=`` of a VAPID header carries it: the uncompressed
+    P-256 point, base64url without padding (RFC 8292 section 3.2)."""
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
 
 def parse(stored: Stored) -> VapidCredential:

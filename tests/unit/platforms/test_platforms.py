@@ -3,6 +3,7 @@ the registry stores and refuses, naming the problem, what cannot work (purity: i
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -17,9 +18,10 @@ from services.dispatcher.settings import DispatcherSettings
 from services.emulators.fcm.accounts import generate_service_account
 from shared.platforms import PLATFORMS, canonical_token
 from shared.platforms.apns.credentials import certificate_credential, token_credential
+from shared.platforms.apns.settings import ApnsSettings
 from shared.platforms.base import CredentialsError, StoredCredential, TokenFormatError
 from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI, service_account_credential
-from shared.platforms.webpush.credentials import vapid_credential
+from shared.platforms.webpush.credentials import application_server_key, vapid_credential
 
 pytestmark = pytest.mark.unit
 
@@ -155,3 +157,31 @@ def test_a_project_id_is_nothing_but_a_project_id(project: str) -> None:
 
 def test_every_token_grant_goes_to_googles_endpoint_unless_the_operator_says_otherwise() -> None:
     assert DispatcherSettings().fcm_token_uri == GOOGLE_TOKEN_URI
+
+
+def test_the_vapid_public_key_is_the_uncompressed_point_browsers_subscribe_with() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+
+    published = application_server_key(key)
+
+    assert "=" not in published
+    point = base64.urlsafe_b64decode(published + "=")
+    assert len(point) == 65
+    assert point[0] == 4
+    decoded = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    assert decoded.public_numbers() == key.public_key().public_numbers()
+
+
+def test_each_apns_environment_has_its_endpoint() -> None:
+    apple = ApnsSettings()
+    emulator = ApnsSettings(apns_host="127.0.0.1", apns_port=8443)
+    split = ApnsSettings(
+        apns_host="127.0.0.1", apns_port=8443, apns_sandbox_host="localhost", apns_sandbox_port=9443
+    )
+
+    assert apple.apns_endpoint("production") == ("api.push.apple.com", 443)
+    assert apple.apns_endpoint("sandbox") == ("api.sandbox.push.apple.com", 443)
+    assert emulator.apns_endpoint("sandbox") == ("127.0.0.1", 8443)
+    assert split.apns_endpoint("production") == ("127.0.0.1", 8443)
+    assert split.apns_endpoint("sandbox") == ("localhost", 9443)
+    assert ApnsSettings(apns_sandbox_host="proxy").apns_endpoint("sandbox") == ("proxy", 443)

@@ -30,11 +30,25 @@ def problems(**fields: Any) -> list[tuple[str, str]]:
 
 def test_a_full_registration_becomes_the_apps_registration() -> None:
     registration = DeviceRegistration.model_validate(
-        body(token=APNS_TOKEN.upper(), locale="pt-BR", time_zone="America/Sao_Paulo")
+        body(
+            token=APNS_TOKEN.upper(),
+            locale="pt-BR",
+            time_zone="America/Sao_Paulo",
+            apns_environment="sandbox",
+        )
     ).for_app("my-app")
     assert registration.app_id == "my-app"
     assert registration.token == APNS_TOKEN
     assert (registration.locale, registration.time_zone) == ("pt-BR", "America/Sao_Paulo")
+    assert registration.apns_environment == "sandbox"
+
+
+def test_an_apns_environment_is_for_apns_tokens_only() -> None:
+    fcm = {"platform": "fcm", "token": "a" * 40}
+    assert problems(**fcm, apns_environment="sandbox") == [
+        ("apns_environment", "apns_environment applies to platform apns only, not fcm")
+    ]
+    assert [field for field, _ in problems(apns_environment="development")] == ["apns_environment"]
 
 
 def test_the_token_error_names_the_platform_limit() -> None:

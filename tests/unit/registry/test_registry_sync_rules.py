@@ -105,7 +105,7 @@ def pending(**fields: object) -> PendingSync:
 
 def test_the_reporting_device_gets_no_sync_and_others_get_a_quiet_push() -> None:
     reporter = device(NOW, user_id="u", app_id="app", platform="fcm")
-    other = device(NOW, user_id="u", app_id="app", platform="apns")
+    other = device(NOW, user_id="u", app_id="app", platform="apns", apns_environment="sandbox")
     stranger = device(NOW, user_id="someone-else", app_id="app", platform="fcm")
     burst = pending(only_reporter=reporter.device_id)
 
@@ -117,6 +117,7 @@ def test_the_reporting_device_gets_no_sync_and_others_get_a_quiet_push() -> None
     assert (request.sync.badge, request.sync.badge_seq, request.badge) == (2, 7, 2)
     assert not request.content.visible
     assert request.options.collapse_key == "herald-badge-sync"
+    assert request.apns_environment == "sandbox"
     assert request.event_id != sync_request(burst, other, NOW, wake_app=True).event_id
     assert request.event_id == sync_request(burst, other, NOW, wake_app=False).event_id
 

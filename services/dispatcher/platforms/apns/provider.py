@@ -6,14 +6,19 @@ notification to one device carries the same id, and a retry replaces rather than
 
 After 429 TooManyProviderTokenUpdates the app's connections are replaced: Apple keeps refusing a
 connection that saw its token change too often, and judges a new one afresh.
+
+A device token works only in the Apple environment that issued it, so one app's pushes go to the
+production or the sandbox host as each device says (the app's credentials name the default); each
+environment has its own connections, opened at its first push, and both present one provider token.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from contracts.push import PushRequest
+from contracts.push import ApnsEnvironment, PushRequest
 from services.dispatcher.domain import Pause, Rejected, RetryLater, Verdict
 from services.dispatcher.platforms.apns import classify
 from services.dispatcher.platforms.apns.aioapns_adapter import (
@@ -26,7 +31,6 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock
 from shared.platforms.apns import payload
 from shared.platforms.apns.credentials import ApnsCredential, certificate
-from shared.platforms.apns.settings import HOSTS
 from shared.platforms.base import CredentialsError, PayloadError
 
 
@@ -34,35 +38,54 @@ class ApnsProvider:
     """Sends pushes for one app (bundle id) with one signing key or client certificate."""
 
     def __init__(
-        self, connections: ApnsConnections, tokens: ProviderTokens | None, timeout: float
+        self,
+        connect: Callable[[ApnsEnvironment], ApnsConnections],
+        environment: ApnsEnvironment,
+        tokens: ProviderTokens | None,
+        timeout: float,
     ) -> None:
-        self._connections = connections
+        self._connect = connect
+        self.environment = environment
+        self._by_environment: dict[ApnsEnvironment, ApnsConnections] = {}
         self.tokens = tokens
         self._timeout = timeout
+
+    def connections_for(self, environment: ApnsEnvironment) -> ApnsConnections:
+        """The connections to ``environment``'s host, made at first use."""
+        connections = self._by_environment.get(environment)
+        if connections is None:
+            connections = self._by_environment[environment] = self._connect(environment)
+        return connections
 
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         try:
             message = payload.render(request, now)
         except PayloadError as exc:
             return Rejected("failed", str(exc), None)
+        connections = self.connections_for(request.apns_environment or self.environment)
         try:
             async with asyncio.timeout(self._timeout):
-                reply = await self._connections.send(request.token, message, str(request.event_id))
+                reply = await connections.send(request.token, message, str(request.event_id))
         except TimeoutError:
             return RetryLater(f"no reply from APNs within {self._timeout:g}s", None)
         except CONNECTION_ERRORS as exc:
             return RetryLater(f"connection to APNs failed: {type(exc).__name__}: {exc}", None)
         verdict = classify.classify(reply, now)
         if isinstance(verdict, Pause) and reply.reason == "TooManyProviderTokenUpdates":
-            self._connections.close()
+            self._close_all()
         return verdict
 
     @property
     def connections(self) -> ApnsConnections:
-        return self._connections
+        """The connections to the app's own environment."""
+        return self.connections_for(self.environment)
+
+    def _close_all(self) -> None:
+        for connections in self._by_environment.values():
+            connections.close()
 
     async def close(self) -> None:
-        self._connections.close()
+        self._close_all()
 
 
 async def create_apns_provider(
@@ -73,16 +96,16 @@ async def create_apns_provider(
     refresh = timedelta(minutes=settings.apns_token_refresh_minutes)
     tokens = None
     cert_pem: bytes | None = None
+    environment: ApnsEnvironment
     if credential is not None:
-        topic = credential.topic
-        host = settings.apns_host or HOSTS[credential.environment]
+        topic, environment = credential.topic, credential.environment
         if credential.signing_key is not None:
             tokens = ProviderTokens(credential.signing_key, clock, refresh)
         cert_pem = credential.certificate_pem
     else:
         if settings.apns_topic is None:
             raise CredentialsError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
-        topic, host = settings.apns_topic, settings.apns_endpoint_host
+        topic, environment = settings.apns_topic, settings.apns_environment
         if settings.apns_key_file is not None:
             tokens = load_provider_tokens(
                 settings.apns_key_file, settings.apns_key_id, settings.apns_team_id, clock, refresh
@@ -91,13 +114,21 @@ async def create_apns_provider(
             cert_pem = certificate(
                 settings.apns_cert_file.read_bytes(), source=str(settings.apns_cert_file)
             )
-    connections = create_connections(
-        host=host,
-        port=settings.apns_port,
-        topic=topic,
-        tokens=tokens,
-        cert_pem=cert_pem,
-        ca_bundle=settings.apns_ca_bundle,
-        max_connections=settings.apns_max_connections,
+
+    def connect(environment: ApnsEnvironment) -> ApnsConnections:
+        host, port = settings.apns_endpoint(environment)
+        return create_connections(
+            host=host,
+            port=port,
+            topic=topic,
+            tokens=tokens,
+            cert_pem=cert_pem,
+            ca_bundle=settings.apns_ca_bundle,
+            max_connections=settings.apns_max_connections,
+        )
+
+    provider = ApnsProvider(
+        connect, environment, tokens, settings.dispatcher_request_timeout_seconds
     )
-    return ApnsProvider(connections, tokens, settings.dispatcher_request_timeout_seconds)
+    provider.connections_for(environment)
+    return provider

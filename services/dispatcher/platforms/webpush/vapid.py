@@ -12,12 +12,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.clock import Clock
 from shared.platforms.base import CredentialsError
-from shared.platforms.webpush.credentials import vapid_key
+from shared.platforms.webpush.credentials import application_server_key, vapid_key
 
 MAX_LIFETIME = timedelta(hours=24)
 
@@ -45,11 +44,7 @@ class VapidSigner:
         self._clock = clock
         self._lifetime = lifetime
         self._cache: dict[str, _Signed] = {}
-        self.public_key = base64url(
-            key.public_key().public_bytes(
-                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-            )
-        )
+        self.public_key = application_server_key(key)
         self.signed = 0
 
     def header(self, origin: str) -> str:
