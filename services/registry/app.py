@@ -50,7 +50,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         await pool.close()
         raise
     store = DeviceStore(pool)
-    bus = create_bus(settings, client_id=NAME, observability=settings)
+    bus = create_bus(settings, client_id=NAME)
     subscribe(
         bus,
         topics.COUNTED,

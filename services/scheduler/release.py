@@ -11,19 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+
+from opentelemetry.trace import SpanKind
 
 from contracts import topics
 from contracts.base import Model
 from contracts.notifications import NotificationDue
 from contracts.topics import Topic
 from services.scheduler import outcomes
-from services.scheduler.store import SchedulerStore
+from services.scheduler.store import Claimed, SchedulerStore
 from shared.clock import Clock
 from shared.db import transaction
 from shared.errors import RETRYABLE
 from shared.kafka import Publisher
 from shared.kafka.consumer import backoff_delay
+from shared.kafka.tracing import Traced, TracedBatch, message_attributes, traced_batch
+from shared.telemetry import context_from, tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +84,8 @@ class ReleaseLoop:
             if not claimed:
                 return 0
             events = [outcomes.settle(item.copy, now) for item in claimed]
-            await self.publisher.publish_all((_topic_of(event), event) for event in events)
+            with releasing(claimed):
+                await self.publisher.publish_all((_topic_of(event), event) for event in events)
             await self.store.settle(
                 conn,
                 [
@@ -141,3 +147,19 @@ class ReleaseLoop:
 
 def _topic_of(event: Model) -> Topic:
     return topics.DUE if isinstance(event, NotificationDue) else topics.EXPIRED
+
+
+def releasing(claimed: list[Claimed]) -> AbstractContextManager[TracedBatch | None]:
+    """A ``release`` span per copy in the trace the copy came in with, so what is published for
+    it continues that trace however long it was held."""
+    if not tracing_enabled():
+        return contextlib.nullcontext()
+    items = [
+        Traced(
+            item.copy.notification,
+            context_from(item.trace_context),
+            attributes=message_attributes(item.copy.notification),
+        )
+        for item in claimed
+    ]
+    return traced_batch("release", items, kind=SpanKind.PRODUCER, attributes={})

@@ -18,7 +18,8 @@ from contracts.base import Model
 from contracts.codec import encode
 from contracts.topics import Topic
 from shared.kafka.clients import bootstrap_servers, broker_security
-from shared.settings import KafkaSettings, ObservabilitySettings
+from shared.kafka.tracing import headers_continuing
+from shared.settings import KafkaSettings
 
 HEADERS = {"content-type": "application/json"}
 
@@ -56,12 +57,15 @@ class Bus:
     ) -> None:
         """Send every message, keyed per the catalog, and return once all are acknowledged.
 
-        ``signer`` adds the headers it computes from each record's value (a signature).
+        ``signer`` adds the headers it computes from each record's value (a signature). Each
+        record carries the trace context of the input it continues (shared.kafka.tracing).
         """
         pending = []
         for topic, message in items:
             value = encode(message)
-            headers = HEADERS | dict(signer(value)) if signer is not None else HEADERS
+            headers = HEADERS | headers_continuing(message)
+            if signer is not None:
+                headers |= signer(value)
             pending.append(
                 await self.broker.publish(
                     value,
@@ -86,20 +90,10 @@ class Bus:
         await future
 
 
-def create_bus(
-    settings: KafkaSettings,
-    *,
-    client_id: str,
-    observability: ObservabilitySettings | None = None,
-) -> Bus:
+def create_bus(settings: KafkaSettings, *, client_id: str) -> Bus:
     """A broker configured for Herald: explicit topics only, acks from all in-sync replicas (so a
     write survives the loss of a broker), idempotent where the settings say, TLS and SASL per the
-    settings."""
-    middlewares = []
-    if observability is not None and observability.trace_exporter != "none":
-        from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-
-        middlewares.append(KafkaTelemetryMiddleware())
+    settings. Trace context rides in record headers when tracing is on (shared.kafka.tracing)."""
     logger = logging.getLogger(f"herald.kafka.{client_id}")
     logger.addFilter(_TopicsAreCreatedExplicitly())
     broker = KafkaBroker(
@@ -113,7 +107,6 @@ def create_bus(
         max_request_size=settings.max_message_bytes,
         logger=logger,
         log_level=logging.DEBUG,
-        middlewares=middlewares,
         graceful_timeout=10.0,
     )
     return Bus(broker=broker, settings=settings)

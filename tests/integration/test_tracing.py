@@ -1,0 +1,305 @@
+"""One trace per notification: trace context in Kafka headers, spans per message, OTLP export.
+
+The chain test runs every service of one push's path in this process with its own ``build()``
+(ingest, scheduler, badge-count, registry, the FCM dispatcher) on the session's broker and a fresh
+PostgreSQL database, against the FCM emulator, and follows the HTTP send to the provider request
+span by span: a hop that started a trace of its own would break the walk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import AsyncExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import SecretStr
+
+from contracts import topics
+from contracts.base import derived_id
+from contracts.codec import encode
+from contracts.notifications import NotificationCounted, NotificationDue
+from contracts.push import PushResult
+from services.badge_count.app import build as build_badge_count
+from services.badge_count.settings import BadgeCountSettings
+from services.dispatcher.app import build as build_dispatcher
+from services.dispatcher.settings import DispatcherSettings
+from services.ingest.app import build as build_ingest
+from services.ingest.settings import IngestSettings
+from services.registry.app import build as build_registry
+from services.registry.settings import RegistrySettings
+from services.scheduler.app import build as build_scheduler
+from services.scheduler.settings import SchedulerSettings
+from shared.embedded.brokers import LocalBroker
+from shared.embedded.ports import free_port
+from shared.embedded.postgres import EmbeddedPostgres
+from shared.http import create_http_app
+from shared.kafka import Bus, Received, Rejection, create_bus, subscribe
+from shared.runtime import ServiceParts, prepare_topics
+from shared.secrets import new_secrets_key
+from shared.settings import HttpSettings, ObservabilitySettings
+from shared.telemetry import tracer_provider
+from shared.tenancy.auth import key_digest, new_api_key
+from tests.support.clock import FrozenClock
+from tests.support.factories import FCM_TOKEN, due, unique
+from tests.support.fcm import fcm_emulator
+from tests.support.kafka import TopicIO, kafka_settings_for_test
+from tests.support.registry import eventually
+from tests.support.scheduler import fresh_database
+from tests.support.services import running
+from tests.support.tracing import (
+    attribute,
+    ids,
+    in_trace,
+    named,
+    parent_id,
+    recorded_spans,
+    traceparent,
+)
+
+pytestmark = pytest.mark.integration
+
+APP = "traced"
+DUE_DLQ = "notifications.due.dlq"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    with recorded_spans() as exporter:
+        yield exporter
+
+
+def trace_id_of(headers: Sequence[tuple[str, bytes]]) -> int:
+    """The trace id of a record's traceparent header."""
+    value = dict(headers)["traceparent"].decode()
+    return int(value.split("-")[1], 16)
+
+
+class CountingHandler:
+    """Publishes a counted notification per due one in one call, as badge-count does; refuses
+    the users named poison."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
+        ours = [item for item in batch if not item.message.user_id.startswith("poison")]
+        await self.bus.publish_all((topics.COUNTED, counted_from(item.message)) for item in ours)
+        return [Rejection(item, "poisoned") for item in batch if item not in ours]
+
+
+def counted_from(due_event: NotificationDue) -> NotificationCounted:
+    fields = due_event.model_dump(exclude={"type", "version", "event_id"})
+    return NotificationCounted(**fields, event_id=derived_id(due_event.event_id, "counted"))
+
+
+async def test_each_message_of_a_batch_continues_its_own_trace(
+    broker: LocalBroker, spans: InMemorySpanExporter
+) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    clock = FrozenClock()
+    await prepare_topics(kafka)
+    bus = create_bus(kafka, client_id="tracing-test")
+    subscribe(bus, topics.DUE, group="tracing-test", handler=CountingHandler(bus), clock=clock)
+    io = TopicIO(kafka)
+    users = ["ann", "bob", "cyd", "poison-dan"]
+    messages = [due(clock.now(), user) for user in users]
+    producers = {user: (uuid.uuid4().int, uuid.uuid4().int >> 64) for user in [*users, "bad"]}
+    for user, message in zip(users, messages, strict=True):
+        await io.produce_raw(
+            topics.DUE,
+            (user.encode(), encode(message)),
+            headers=[("traceparent", traceparent(*producers[user]).encode())],
+        )
+    await io.produce_raw(
+        topics.DUE,
+        (b"bad", b'{"type": "notification.due"'),
+        headers=[("traceparent", traceparent(*producers["bad"]).encode())],
+    )
+    parts = ServiceParts(
+        name="tracing-test",
+        bus=bus,
+        http_app=create_http_app(title="t", description="t"),
+        http=HttpSettings(http_port=free_port()),
+    )
+    async with running(parts):
+        outputs = await io.read(topics.COUNTED, until=lambda found: len(found) >= 3, decoded=False)
+        await io.read(topics.by_name(DUE_DLQ), until=lambda found: len(found) >= 2)
+
+    by_notification = {m.notification_id: m.user_id for m in messages}
+    for record in outputs:
+        user = by_notification[counted_of(record).notification_id]
+        assert trace_id_of(record.headers) == producers[user][0], user
+    finished = spans.get_finished_spans()
+    processed = named(finished, "process notifications.due")
+    batches = named(finished, "process notifications.due batch")
+    links = {link.context.span_id for batch in batches for link in batch.links}
+    for user, (trace_id, span_id) in producers.items():
+        [span] = in_trace(processed, trace_id)
+        assert span.parent is not None
+        assert span.parent.span_id == span_id, user
+        assert span.kind is SpanKind.CONSUMER
+        assert span_id in links, f"no batch span links {user}'s message"
+        failed = span.status.status_code is StatusCode.ERROR
+        assert failed == (user in {"poison-dan", "bad"}), user
+    assert all(
+        batch.context is not None
+        and batch.context.trace_id not in {t for t, _ in producers.values()}
+        for batch in batches
+    )
+
+
+def counted_of(record: Any) -> NotificationCounted:
+    return NotificationCounted.model_validate_json(record.value)
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that keeps what it is sent."""
+
+    received: list[tuple[str, str | None, bytes]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.append((self.path, self.headers.get("content-type"), body))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads what arrived."""
+
+
+def test_spans_go_to_an_otlp_collector_when_the_setting_says_so() -> None:
+    received: list[tuple[str, str | None, bytes]] = []
+    handler = type("Collector", (_Collector,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+        settings = ObservabilitySettings(trace_exporter="otlp", trace_otlp_endpoint=endpoint)
+        provider = tracer_provider(settings, "ingest")
+        assert provider is not None
+        provider.get_tracer("test").start_span("accept").end()
+        assert provider.force_flush(timeout_millis=10_000)
+        provider.shutdown()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    [(path, content_type, body)] = received
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    [resources] = ExportTraceServiceRequest.FromString(body).resource_spans
+    service = {a.key: a.value.string_value for a in resources.resource.attributes}
+    assert service["service.name"] == "herald-ingest"
+    assert [s.name for scope in resources.scope_spans for s in scope.spans] == ["accept"]
+
+
+def provider_span_path(spans: Sequence[ReadableSpan], sender_span_id: int) -> list[ReadableSpan]:
+    """The spans from the sender's request down to the FCM request, root first: each one's parent
+    is the one before, in one trace. Stops where a parent is missing (a hop started a trace)."""
+    by_id = {ids(span)[1]: span for span in spans}
+    [provider] = named(spans, "push fcm")
+    path = [provider]
+    while (parent := parent_id(path[0])) in by_id:
+        path.insert(0, by_id[parent])
+    assert parent_id(path[0]) == sender_span_id, [span.name for span in path]
+    return path
+
+
+async def test_one_trace_from_the_http_send_to_the_provider_request(
+    broker: LocalBroker, postgres: EmbeddedPostgres, spans: InMemorySpanExporter, tmp_path: Path
+) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap, consumer_fetch_max_wait_ms=50)
+    key = new_api_key()
+    common: dict[str, Any] = {
+        **kafka.model_dump(),
+        "database_dsn": SecretStr(await fresh_database(postgres.dsn)),
+        "secrets_keys": [SecretStr(new_secrets_key())],
+        "api_keys": {APP: [key_digest(key)]},
+    }
+    registry_port, ingest_port = free_port(), free_port()
+    sender = (uuid.uuid4().int, uuid.uuid4().int >> 64)
+    async with fcm_emulator(tmp_path) as emulator, AsyncExitStack() as services:
+        await prepare_topics(kafka)
+        stack = await asyncio.gather(
+            build_registry(RegistrySettings(**common, http_port=registry_port)),
+            build_dispatcher(
+                DispatcherSettings(
+                    **common, http_port=free_port(), **emulator.dispatcher_settings()
+                )
+            ),
+            build_badge_count(BadgeCountSettings(**common, http_port=free_port())),
+            build_scheduler(SchedulerSettings(**common, http_port=free_port())),
+            build_ingest(IngestSettings(**common, http_port=ingest_port)),
+        )
+        await asyncio.gather(*(services.enter_async_context(running(p)) for p in stack))
+        auth = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(headers=auth) as http:
+            device = await http.post(
+                f"http://127.0.0.1:{registry_port}/v1/devices",
+                json={"user_id": "alice", "platform": "fcm", "token": FCM_TOKEN},
+            )
+            assert device.status_code in (200, 201), device.text
+            sent = await http.post(
+                f"http://127.0.0.1:{ingest_port}/v1/notifications",
+                json={
+                    "idempotency_key": unique("traced"),
+                    "audience": {"user_ids": ["alice"]},
+                    "content": {"title": "Traced", "body": "From the send to the provider"},
+                },
+                headers={"traceparent": traceparent(*sender)},
+            )
+            assert sent.status_code == 202, sent.text
+
+        async def result_processed() -> bool:
+            found = in_trace(spans.get_finished_spans(), sender[0])
+            return bool(named(found, "process push.results"))
+
+        await eventually(result_processed)
+        [result] = await TopicIO(kafka).read(topics.RESULTS, until=lambda found: len(found) >= 1)
+
+    assert isinstance(result, PushResult)
+    assert result.outcome == "delivered"
+    traced = in_trace(spans.get_finished_spans(), sender[0])
+    path = provider_span_path(traced, sender[1])
+    assert [span.name for span in path] == [
+        "POST /v1/notifications",
+        "process notifications.user",
+        "release",
+        "process notifications.due",
+        "process notifications.counted",
+        "process push.fcm",
+        "push fcm",
+    ]
+    groups = [attribute(span, "messaging.consumer.group.name") for span in path[1:-1]]
+    prefix = kafka.topic_prefix
+    assert groups == [
+        f"{prefix}scheduler",
+        None,
+        f"{prefix}badge-count",
+        f"{prefix}registry-fanout",
+        f"{prefix}dispatcher-fcm",
+    ]
+    push = path[-1]
+    assert push.kind is SpanKind.CLIENT
+    assert push.attributes is not None
+    assert push.attributes["http.response.status_code"] == 200
+    children = [
+        s for s in traced if s.parent is not None and s.parent.span_id == push.context.span_id
+    ]
+    assert [s.kind for s in children] == [SpanKind.SERVER], "the emulator saw no traceparent"
+    [results] = named(traced, "process push.results")
+    assert results.parent is not None
+    assert results.parent.span_id == path[-2].context.span_id
