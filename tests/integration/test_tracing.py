@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,14 @@ from shared.embedded.postgres import EmbeddedPostgres
 from shared.http import create_http_app
 from shared.kafka import Bus, Received, Rejection, create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
-from shared.secrets import new_secrets_key
+from shared.secrets import SecretBox, new_secrets_key
 from shared.settings import HttpSettings, ObservabilitySettings
 from shared.telemetry import tracer_provider
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
-from tests.support.factories import FCM_TOKEN, due, unique
+from tests.support.factories import FCM_TOKEN, due, submitted, unique
 from tests.support.fcm import fcm_emulator
+from tests.support.intake import announce_intake_keys
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.registry import eventually
 from tests.support.scheduler import fresh_database
@@ -210,15 +212,48 @@ def provider_span_path(spans: Sequence[ReadableSpan], sender_span_id: int) -> li
     """The spans from the sender's request down to the FCM request, root first: each one's parent
     is the one before, in one trace. Stops where a parent is missing (a hop started a trace)."""
     by_id = {ids(span)[1]: span for span in spans}
-    [provider] = named(spans, "push fcm")
-    path = [provider]
+    providers = named(spans, "push fcm")
+    assert len(providers) == 1, f"a trace that stops short: {sorted(s.name for s in spans)}"
+    path = providers
     while (parent := parent_id(path[0])) in by_id:
         path.insert(0, by_id[parent])
     assert parent_id(path[0]) == sender_span_id, [span.name for span in path]
     return path
 
 
-async def test_one_trace_from_the_http_send_to_the_provider_request(
+def assert_one_trace(spans: Sequence[ReadableSpan], sender: tuple[int, int], prefix: str) -> str:
+    """Check the trace the sender started: a span per service from the send to the FCM request,
+    the request heard by the emulator, the result read back in the same trace. Returns the name
+    of ingest's span."""
+    traced = in_trace(spans, sender[0])
+    path = provider_span_path(traced, sender[1])
+    assert [span.name for span in path[1:]] == [
+        "process notifications.user",
+        "release",
+        "process notifications.due",
+        "process notifications.counted",
+        "process push.fcm",
+        "push fcm",
+    ]
+    groups = [attribute(span, "messaging.consumer.group.name") for span in path[1:-1]]
+    assert groups == [
+        f"{prefix}scheduler",
+        None,
+        f"{prefix}badge-count",
+        f"{prefix}registry-fanout",
+        f"{prefix}dispatcher-fcm",
+    ]
+    push = path[-1]
+    assert push.kind is SpanKind.CLIENT
+    assert attribute(push, "http.response.status_code") == 200
+    heard = [span.kind for span in traced if parent_id(span) == ids(push)[1]]
+    assert heard == [SpanKind.SERVER], "the FCM emulator got no traceparent"
+    [results] = named(traced, "process push.results")
+    assert parent_id(results) == ids(path[-2])[1]
+    return path[0].name
+
+
+async def test_one_trace_from_the_send_to_the_provider_request(
     broker: LocalBroker, postgres: EmbeddedPostgres, spans: InMemorySpanExporter, tmp_path: Path
 ) -> None:
     kafka = kafka_settings_for_test(broker.bootstrap, consumer_fetch_max_wait_ms=50)
@@ -229,12 +264,13 @@ async def test_one_trace_from_the_http_send_to_the_provider_request(
         "secrets_keys": [SecretStr(new_secrets_key())],
         "api_keys": {APP: [key_digest(key)]},
     }
-    registry_port, ingest_port = free_port(), free_port()
-    sender = (uuid.uuid4().int, uuid.uuid4().int >> 64)
+    ingest = IngestSettings(**common, http_port=free_port())
+    registry = RegistrySettings(**common, http_port=free_port())
+    intake = await announce_intake_keys(kafka, SecretBox(ingest), APP)
+    over_http, over_kafka = ((uuid.uuid4().int, uuid.uuid4().int >> 64) for _ in range(2))
     async with fcm_emulator(tmp_path) as emulator, AsyncExitStack() as services:
-        await prepare_topics(kafka)
-        stack = await asyncio.gather(
-            build_registry(RegistrySettings(**common, http_port=registry_port)),
+        parts = await asyncio.gather(
+            build_registry(registry),
             build_dispatcher(
                 DispatcherSettings(
                     **common, http_port=free_port(), **emulator.dispatcher_settings()
@@ -242,64 +278,40 @@ async def test_one_trace_from_the_http_send_to_the_provider_request(
             ),
             build_badge_count(BadgeCountSettings(**common, http_port=free_port())),
             build_scheduler(SchedulerSettings(**common, http_port=free_port())),
-            build_ingest(IngestSettings(**common, http_port=ingest_port)),
+            build_ingest(ingest),
         )
-        await asyncio.gather(*(services.enter_async_context(running(p)) for p in stack))
-        auth = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(headers=auth) as http:
+        await asyncio.gather(*(services.enter_async_context(running(p)) for p in parts))
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
             device = await http.post(
-                f"http://127.0.0.1:{registry_port}/v1/devices",
+                f"http://127.0.0.1:{registry.http_port}/v1/devices",
                 json={"user_id": "alice", "platform": "fcm", "token": FCM_TOKEN},
             )
             assert device.status_code in (200, 201), device.text
             sent = await http.post(
-                f"http://127.0.0.1:{ingest_port}/v1/notifications",
+                f"http://127.0.0.1:{ingest.http_port}/v1/notifications",
                 json={
                     "idempotency_key": unique("traced"),
                     "audience": {"user_ids": ["alice"]},
                     "content": {"title": "Traced", "body": "From the send to the provider"},
                 },
-                headers={"traceparent": traceparent(*sender)},
+                headers={"traceparent": traceparent(*over_http)},
             )
             assert sent.status_code == 202, sent.text
+        event = submitted(datetime.now(UTC), ["alice"], app_id=APP)
+        await TopicIO(kafka, intake[APP].signer).produce_raw(
+            topics.SUBMITTED,
+            (event.idempotency_key.encode(), encode(event)),
+            headers=[("traceparent", traceparent(*over_kafka).encode())],
+        )
 
-        async def result_processed() -> bool:
-            found = in_trace(spans.get_finished_spans(), sender[0])
-            return bool(named(found, "process push.results"))
+        async def results_processed() -> bool:
+            return len(named(spans.get_finished_spans(), "process push.results")) >= 2
 
-        await eventually(result_processed)
-        [result] = await TopicIO(kafka).read(topics.RESULTS, until=lambda found: len(found) >= 1)
+        await eventually(results_processed)
+        results = await TopicIO(kafka).read(topics.RESULTS, until=lambda found: len(found) >= 2)
 
-    assert isinstance(result, PushResult)
-    assert result.outcome == "delivered"
-    traced = in_trace(spans.get_finished_spans(), sender[0])
-    path = provider_span_path(traced, sender[1])
-    assert [span.name for span in path] == [
-        "POST /v1/notifications",
-        "process notifications.user",
-        "release",
-        "process notifications.due",
-        "process notifications.counted",
-        "process push.fcm",
-        "push fcm",
-    ]
-    groups = [attribute(span, "messaging.consumer.group.name") for span in path[1:-1]]
+    assert [r.outcome for r in results if isinstance(r, PushResult)] == ["delivered"] * 2
+    finished = spans.get_finished_spans()
     prefix = kafka.topic_prefix
-    assert groups == [
-        f"{prefix}scheduler",
-        None,
-        f"{prefix}badge-count",
-        f"{prefix}registry-fanout",
-        f"{prefix}dispatcher-fcm",
-    ]
-    push = path[-1]
-    assert push.kind is SpanKind.CLIENT
-    assert push.attributes is not None
-    assert push.attributes["http.response.status_code"] == 200
-    children = [
-        s for s in traced if s.parent is not None and s.parent.span_id == push.context.span_id
-    ]
-    assert [s.kind for s in children] == [SpanKind.SERVER], "the emulator saw no traceparent"
-    [results] = named(traced, "process push.results")
-    assert results.parent is not None
-    assert results.parent.span_id == path[-2].context.span_id
+    assert assert_one_trace(finished, over_http, prefix) == "POST /v1/notifications"
+    assert assert_one_trace(finished, over_kafka, prefix) == "process notifications.submitted"
