@@ -4,7 +4,8 @@ A consumed batch gets one span per message, each a child of the context in its o
 headers, and one span for the batch that links them (batch-wide work, a transaction or a retry,
 shows there). Handlers work on whole batches, so what they publish cannot simply take the current
 span as its parent: an output continues the input it is about (the same notification for the same
-user and device, or a less specific match; ``SUBJECTS``), and only when none matches the current
+user and device, or a less specific match, ``SUBJECTS``; a dead letter the record it holds, so a
+sender finds the refusal of its record in its own trace), and only when none matches the current
 span: the HTTP request being served, the message a handler said it works on (``continuing``), or
 the batch. The scheduler's release loop does the same with the contexts it stored beside its held
 copies.
@@ -28,6 +29,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from contracts.base import Model
+from contracts.notifications import SourceRecord
 from shared.telemetry import context_from, headers_for, tracing_enabled
 
 SCOPE = "herald.kafka"
@@ -101,7 +103,11 @@ class TracedBatch:
         return self._by_event.get(event_id) if isinstance(event_id, uuid.UUID) else None
 
     def continued_by(self, output: Model) -> Span | None:
-        """The span of the input ``output`` is about, if any."""
+        """The span of the input ``output`` is about, if any: a dead letter is about the record
+        it holds, anything else about what ``SUBJECTS`` say."""
+        source = getattr(output, "source", None)
+        if isinstance(source, SourceRecord):
+            return self._by_position.get((source.partition, source.offset))
         for subject in subjects(output):
             if subject in self._by_subject:
                 return self._by_subject[subject]

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from contracts import topics
 from contracts.base import derived_id
 from contracts.codec import encode
+from contracts.deadletter import DeadLetter
 from contracts.notifications import NotificationCounted, NotificationDue
 from contracts.push import PushResult
 from services.badge_count.app import build as build_badge_count
@@ -136,12 +137,17 @@ async def test_each_message_of_a_batch_continues_its_own_trace(
     )
     async with running(parts):
         outputs = await io.read(topics.COUNTED, until=lambda found: len(found) >= 3, decoded=False)
-        await io.read(topics.by_name(DUE_DLQ), until=lambda found: len(found) >= 2)
+        parked = await io.read(
+            topics.by_name(DUE_DLQ), until=lambda found: len(found) >= 2, decoded=False
+        )
 
     by_notification = {m.notification_id: m.user_id for m in messages}
     for record in outputs:
         user = by_notification[counted_of(record).notification_id]
         assert trace_id_of(record.headers) == producers[user][0], user
+    for record in parked:
+        key = DeadLetter.model_validate_json(record.value).source.key or b""
+        assert trace_id_of(record.headers) == producers[key.decode()][0], key
     finished = spans.get_finished_spans()
     processed = named(finished, "process notifications.due")
     batches = named(finished, "process notifications.due batch")
