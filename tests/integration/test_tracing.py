@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -214,46 +214,53 @@ def test_spans_go_to_an_otlp_collector_when_the_setting_says_so() -> None:
     assert [s.name for scope in resources.scope_spans for s in scope.spans] == ["accept"]
 
 
-def provider_span_path(spans: Sequence[ReadableSpan], sender_span_id: int) -> list[ReadableSpan]:
-    """The spans from the sender's request down to the FCM request, root first: each one's parent
-    is the one before, in one trace. Stops where a parent is missing (a hop started a trace)."""
+#: The spans every notification's trace holds after ingest's, in order, with their consumer groups.
+HOPS = [
+    ("process notifications.user", "scheduler"),
+    ("release", None),
+    ("process notifications.due", "badge-count"),
+    ("process notifications.counted", "registry-fanout"),
+    ("process push.fcm", "dispatcher-fcm"),
+]
+#: A push FCM answered 503 the first time goes on through the retry topic.
+RETRY_HOP = ("process push.fcm.retry", "dispatcher-fcm-retry")
+
+
+def delivered_path(spans: Sequence[ReadableSpan], sender_span_id: int) -> list[ReadableSpan]:
+    """The spans from the sender's request down to the FCM request that delivered, root first:
+    each one's parent is the one before. Stops where a parent is missing (a hop started a trace)."""
     by_id = {ids(span)[1]: span for span in spans}
-    providers = named(spans, "push fcm")
-    assert len(providers) == 1, f"a trace that stops short: {sorted(s.name for s in spans)}"
-    path = providers
+    delivered = [
+        s for s in named(spans, "push fcm") if attribute(s, "http.response.status_code") == 200
+    ]
+    assert len(delivered) == 1, f"a trace that stops short: {sorted(s.name for s in spans)}"
+    path = delivered
     while (parent := parent_id(path[0])) in by_id:
         path.insert(0, by_id[parent])
     assert parent_id(path[0]) == sender_span_id, [span.name for span in path]
     return path
 
 
-def assert_one_trace(spans: Sequence[ReadableSpan], sender: tuple[int, int], prefix: str) -> str:
-    """Check the trace the sender started: a span per service from the send to the FCM request,
-    the request heard by the emulator, the result read back in the same trace. Returns the name
-    of ingest's span."""
+def assert_one_trace(
+    spans: Sequence[ReadableSpan], sender: tuple[int, int], prefix: str, *, retried: bool
+) -> str:
+    """Check the trace the sender started: a span per service from the send to the FCM request
+    (through the retry topic when ``retried``), the request heard by the emulator, the result read
+    back in the same trace. Returns the name of ingest's span."""
     traced = in_trace(spans, sender[0])
-    path = provider_span_path(traced, sender[1])
-    assert [span.name for span in path[1:]] == [
-        "process notifications.user",
-        "release",
-        "process notifications.due",
-        "process notifications.counted",
-        "process push.fcm",
-        "push fcm",
-    ]
+    path = delivered_path(traced, sender[1])
+    hops = [*HOPS, RETRY_HOP] if retried else HOPS
+    assert [span.name for span in path[1:]] == [name for name, _ in hops] + ["push fcm"]
     groups = [attribute(span, "messaging.consumer.group.name") for span in path[1:-1]]
-    assert groups == [
-        f"{prefix}scheduler",
-        None,
-        f"{prefix}badge-count",
-        f"{prefix}registry-fanout",
-        f"{prefix}dispatcher-fcm",
-    ]
+    assert groups == [None if group is None else f"{prefix}{group}" for _, group in hops]
     push = path[-1]
     assert push.kind is SpanKind.CLIENT
-    assert attribute(push, "http.response.status_code") == 200
     heard = [span.kind for span in traced if parent_id(span) == ids(push)[1]]
     assert heard == [SpanKind.SERVER], "the FCM emulator got no traceparent"
+    refused = [s for s in named(traced, "push fcm") if s is not push]
+    assert [attribute(s, "http.response.status_code") for s in refused] == [503] * retried
+    first_try = path[len(HOPS)]
+    assert all(parent_id(s) == ids(first_try)[1] for s in refused)
     [results] = named(traced, "process push.results")
     assert parent_id(results) == ids(path[-2])[1]
     return path[0].name
@@ -274,14 +281,23 @@ async def test_one_trace_from_the_send_to_the_provider_request(
     registry = RegistrySettings(**common, http_port=free_port())
     intake = await announce_intake_keys(kafka, SecretBox(ingest), APP)
     over_http, over_kafka = ((uuid.uuid4().int, uuid.uuid4().int >> 64) for _ in range(2))
+
+    def results_processed(count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return len(named(spans.get_finished_spans(), "process push.results")) >= count
+
+        return check
+
     async with fcm_emulator(tmp_path) as emulator, AsyncExitStack() as services:
+        dispatcher = DispatcherSettings(
+            **common,
+            http_port=free_port(),
+            dispatcher_retry_base_delay_seconds=0.05,
+            **emulator.dispatcher_settings(),
+        )
         parts = await asyncio.gather(
             build_registry(registry),
-            build_dispatcher(
-                DispatcherSettings(
-                    **common, http_port=free_port(), **emulator.dispatcher_settings()
-                )
-            ),
+            build_dispatcher(dispatcher),
             build_badge_count(BadgeCountSettings(**common, http_port=free_port())),
             build_scheduler(SchedulerSettings(**common, http_port=free_port())),
             build_ingest(ingest),
@@ -303,21 +319,20 @@ async def test_one_trace_from_the_send_to_the_provider_request(
                 headers={"traceparent": traceparent(*over_http)},
             )
             assert sent.status_code == 202, sent.text
+        await eventually(results_processed(1))
+        await emulator.control("/emulator/faults", {"status": 503, "count": 1})
         event = submitted(datetime.now(UTC), ["alice"], app_id=APP)
         await TopicIO(kafka, intake[APP].signer).produce_raw(
             topics.SUBMITTED,
             (event.idempotency_key.encode(), encode(event)),
             headers=[("traceparent", traceparent(*over_kafka).encode())],
         )
-
-        async def results_processed() -> bool:
-            return len(named(spans.get_finished_spans(), "process push.results")) >= 2
-
-        await eventually(results_processed)
+        await eventually(results_processed(2))
         results = await TopicIO(kafka).read(topics.RESULTS, until=lambda found: len(found) >= 2)
 
     assert [r.outcome for r in results if isinstance(r, PushResult)] == ["delivered"] * 2
     finished = spans.get_finished_spans()
     prefix = kafka.topic_prefix
-    assert assert_one_trace(finished, over_http, prefix) == "POST /v1/notifications"
-    assert assert_one_trace(finished, over_kafka, prefix) == "process notifications.submitted"
+    http_root = assert_one_trace(finished, over_http, prefix, retried=False)
+    intake_root = assert_one_trace(finished, over_kafka, prefix, retried=True)
+    assert (http_root, intake_root) == ("POST /v1/notifications", "process notifications.submitted")
