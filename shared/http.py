@@ -23,6 +23,7 @@ from shared.errors import RETRYABLE
 from shared.health import Readiness
 from shared.http_limits import BodyLimit
 from shared.ratelimit import RateLimiter, retry_after_header
+from shared.telemetry import instrument_http
 from shared.tenancy.callers import Authenticator, Caller
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def create_http_app(*, title: str, description: str, version: str = "1") -> FastAPI:
-    """A FastAPI app with /healthz, /readyz and Herald's error handlers.
+    """A FastAPI app with /healthz, /readyz, Herald's error handlers and, when tracing is on, a
+    span per request.
 
     /healthz answers 200 while the process runs (liveness). /readyz answers 200 only once the
     runtime serves and, when the runtime set ``state.readiness``, every dependency answered its
@@ -125,6 +127,7 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
         log.error("unhandled error", exc_info=exc)
         return JSONResponse(error_body("internal", "internal error"), status_code=500)
 
+    instrument_http(app)
     return app
 
 

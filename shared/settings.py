@@ -216,4 +216,13 @@ class ObservabilitySettings(HeraldSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
-    trace_exporter: Literal["none", "console"] = "none"
+    trace_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="Where spans go: nowhere (tracing off), stdout, or an OTLP/HTTP collector.",
+    )
+    trace_otlp_endpoint: str | None = Field(
+        default=None,
+        description="The collector's traces URL for the otlp exporter, such as "
+        "http://collector:4318/v1/traces. Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
+        "OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318/v1/traces.",
+    )

@@ -1,24 +1,75 @@
-"""OpenTelemetry tracing: a tracer provider named after the service.
+"""OpenTelemetry tracing: the tracer provider a service installs, and trace context in headers.
 
-FastStream's telemetry middleware (enabled in shared.kafka.bus when tracing is on) carries the
-trace context through Kafka headers, so one notification's spans join up across services.
+A service traces only when ``HERALD_TRACE_EXPORTER`` names an exporter: it then installs an SDK
+tracer provider named after itself, and everything here reads that provider. Without one, the
+helpers below return at once, so a service that does not trace pays nothing per message.
+Context travels as W3C ``traceparent``/``tracestate`` headers (the propagators OTEL_PROPAGATORS
+names, W3C by default) on HTTP requests and on Kafka records alike (shared.kafka.tracing).
 """
 
 from __future__ import annotations
 
-from opentelemetry import trace
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from shared.settings import ObservabilitySettings
 
+#: Paths polled by probes and scrapers: tracing them would bury the requests worth seeing.
+UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
-def configure_tracing(settings: ObservabilitySettings, service: str) -> TracerProvider | None:
-    """Install a tracer provider when an exporter is configured; None when tracing is off."""
+
+def tracer_provider(settings: ObservabilitySettings, service: str) -> TracerProvider | None:
+    """A tracer provider exporting where the settings say; None when tracing is off."""
+    exporter: SpanExporter
     if settings.trace_exporter == "none":
         return None
+    if settings.trace_exporter == "otlp":
+        exporter = OTLPSpanExporter(endpoint=settings.trace_otlp_endpoint)
+    else:
+        exporter = ConsoleSpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": f"herald-{service}"}))
-    provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-    trace.set_tracer_provider(provider)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
+
+
+def configure_tracing(settings: ObservabilitySettings, service: str) -> TracerProvider | None:
+    """Install the process's tracer provider when an exporter is configured."""
+    provider = tracer_provider(settings, service)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+def tracing_enabled() -> bool:
+    """Whether this process installed an SDK tracer provider (else every span is a no-op)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def instrument_http(app: FastAPI) -> None:
+    """Give every HTTP request to ``app`` a server span that continues the caller's
+    ``traceparent`` (so a sender's trace reaches the provider), when tracing is on."""
+    if tracing_enabled():
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls=UNTRACED_PATHS, exclude_spans=["receive", "send"]
+        )
+
+
+def context_from(headers: Mapping[str, str]) -> Context:
+    """The trace context a caller or producer wrote in ``headers`` (empty when it wrote none)."""
+    return propagate.extract(headers)
+
+
+def headers_for(context: Context | None = None) -> dict[str, str]:
+    """Headers that carry ``context`` (the current one by default) to the next hop."""
+    carrier: dict[str, str] = {}
+    if tracing_enabled():
+        propagate.inject(carrier, context=context)
+    return carrier

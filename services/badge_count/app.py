@@ -31,7 +31,7 @@ async def build(settings: BadgeCountSettings, clock: Clock | None = None) -> Ser
     pool = await create_pool(settings, SCHEMA)
     await migrate(pool, SCHEMA, MIGRATIONS)
     await prepare_topics(settings)
-    bus = create_bus(settings, client_id=NAME, observability=settings)
+    bus = create_bus(settings, client_id=NAME)
     store = BadgeStore(pool)
     subscribe(bus, topics.DUE, group=NAME, handler=DueHandler(pool, store, bus, clock), clock=clock)
     subscribe(

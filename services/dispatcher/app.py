@@ -58,7 +58,7 @@ async def build(
         pauses,
         max_in_flight=settings.dispatcher_max_in_flight,
     )
-    bus = create_bus(settings, client_id=name, observability=settings)
+    bus = create_bus(settings, client_id=name)
     first_tries = PushRequestHandler(bus, deliverer, platform, sleep=sleep)
     subscribe(bus, topics.PUSH[platform], group=name, handler=first_tries, clock=clock)
     retries = RetryHandler(

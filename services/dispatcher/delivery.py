@@ -13,8 +13,12 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from contracts.push import Outcome, PushRequest, PushResult
 from services.dispatcher import domain
@@ -30,9 +34,12 @@ from services.dispatcher.domain import (
 from services.dispatcher.pauses import Paused, Pauses
 from services.dispatcher.platforms.base import Provider
 from shared.clock import Clock
+from shared.kafka.tracing import continuing
 from shared.logs import token_ref
+from shared.telemetry import tracing_enabled
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -147,13 +154,18 @@ class Deliverer:
         rendering or sending this push (an input no check foresaw, a library's own error): the
         push fails with it and is parked, and its batch carries on."""
         async with self._slots:
-            try:
-                return await self.provider.attempt(request, now)
-            except Exception as error:
-                log.exception(
-                    "push %s: %s while sending it", request.event_id, type(error).__name__
-                )
-                return Rejected("failed", f"{type(error).__name__} while sending: {error}", None)
+            with continuing(request), _provider_span(request) as span:
+                try:
+                    verdict = await self.provider.attempt(request, now)
+                except Exception as error:
+                    log.exception(
+                        "push %s: %s while sending it", request.event_id, type(error).__name__
+                    )
+                    verdict = Rejected(
+                        "failed", f"{type(error).__name__} while sending: {error}", None
+                    )
+                _annotate(span, verdict)
+                return verdict
 
     def _rejected(
         self, request: PushRequest, verdict: Rejected, attempts: int, now: datetime
@@ -226,6 +238,27 @@ class Deliverer:
             message_id=message_id,
             invalid_since=invalid_since,
         )
+
+
+def _provider_span(request: PushRequest) -> AbstractContextManager[Span]:
+    """The span of one provider request, in the trace of the push it sends (a no-op span, at no
+    cost, when tracing is off)."""
+    if not tracing_enabled():
+        return nullcontext(trace.INVALID_SPAN)
+    return _tracer.start_as_current_span(
+        f"push {request.platform}",
+        kind=SpanKind.CLIENT,
+        attributes={"herald.platform": request.platform, "herald.attempt": request.attempt},
+    )
+
+
+def _annotate(span: Span, verdict: Verdict) -> None:
+    """What the provider said, on the span of its request (a refusal marks it failed)."""
+    span.set_attribute("herald.verdict", type(verdict).__name__)
+    if verdict.status is not None:
+        span.set_attribute("http.response.status_code", verdict.status)
+    if isinstance(verdict, Rejected):
+        span.set_status(Status(StatusCode.ERROR, verdict.outcome))
 
 
 async def step_all(

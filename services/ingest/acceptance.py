@@ -16,6 +16,7 @@ from services.ingest.identity import NotificationIds
 from services.ingest.store import SubmissionStore
 from shared.clock import Clock
 from shared.kafka import Bus
+from shared.kafka.tracing import continuing
 
 
 class IdempotencyConflict(Exception):
@@ -68,7 +69,8 @@ class Acceptor:
     ) -> Acceptance:
         """Accept ``request`` for ``app_id``; raises RequestProblem or IdempotencyConflict.
 
-        Returns only after every per-user event is acknowledged by the broker.
+        Returns only after every per-user event is acknowledged by the broker. The events continue
+        the trace of ``request`` when it is a consumed record, else the current one (HTTP's).
         """
         domain.check(request, max_content_bytes=self.max_content_bytes)
         now = self.clock.now()
@@ -98,7 +100,8 @@ class Acceptor:
             events = domain.expand(
                 app_id, request, submission.notification_id, submission.accepted_at, now, rules
             )
-            await self.bus.publish_all((topics.USER, event) for event in events)
+            with continuing(request):
+                await self.bus.publish_all((topics.USER, event) for event in events)
             await self.store.mark_published(app_id, request.idempotency_key, self.clock.now())
         return Acceptance(
             notification_id=submission.notification_id,

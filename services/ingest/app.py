@@ -38,7 +38,7 @@ async def build(settings: IngestSettings, clock: Clock | None = None) -> Service
     pool = await create_pool(settings, SCHEMA)
     await migrate(pool, SCHEMA, MIGRATIONS)
     await prepare_topics(settings)
-    bus = create_bus(settings, client_id=NAME, observability=settings)
+    bus = create_bus(settings, client_id=NAME)
     tenancy = await start_tenancy(settings, settings, NAME)
     store = SubmissionStore(pool)
     acceptor = Acceptor(

@@ -54,7 +54,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         raise
     store = DeviceStore(pool)
     preference_store = PreferenceStore(pool)
-    bus = create_bus(settings, client_id=NAME, observability=settings)
+    bus = create_bus(settings, client_id=NAME)
     subscribe(
         bus,
         topics.COUNTED,

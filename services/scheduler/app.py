@@ -48,7 +48,7 @@ async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> S
         await pool.close()
         raise
     await prepare_topics(settings)
-    bus = create_bus(settings, client_id=NAME, observability=settings)
+    bus = create_bus(settings, client_id=NAME)
     store = SchedulerStore(pool)
     releaser = ReleaseLoop(
         store,

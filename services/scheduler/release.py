@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+
+from opentelemetry.trace import SpanKind
 
 from contracts import topics
 from contracts.base import Model
@@ -22,12 +25,14 @@ from contracts.schedule import NotificationExpired
 from contracts.topics import Topic
 from services.scheduler import frequency_store, metrics, outcomes
 from services.scheduler.gate import withheld_reasons
-from services.scheduler.store import SchedulerStore, State
+from services.scheduler.store import Claimed, SchedulerStore, State
 from shared.clock import Clock
 from shared.db import Connection, transaction
 from shared.errors import RETRYABLE
 from shared.kafka import Publisher
 from shared.kafka.consumer import backoff_delay
+from shared.kafka.tracing import Traced, TracedBatch, message_attributes, traced_batch
+from shared.telemetry import context_from, tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +88,8 @@ class ReleaseLoop:
             if not claimed:
                 return 0
             events = await self._settle(conn, [item.copy for item in claimed], now)
-            await self.publisher.publish_all((_topic_of(event), event) for event in events)
+            with releasing(claimed):
+                await self.publisher.publish_all((_topic_of(event), event) for event in events)
             await self.store.settle(
                 conn,
                 [
@@ -173,3 +179,19 @@ def _state_of(event: Model) -> State:
     if isinstance(event, NotificationDue):
         return "released"
     return "withheld" if isinstance(event, NotificationWithheld) else "expired"
+
+
+def releasing(claimed: list[Claimed]) -> AbstractContextManager[TracedBatch | None]:
+    """A ``release`` span per copy in the trace the copy came in with, so what is published for
+    it continues that trace however long it was held."""
+    if not tracing_enabled():
+        return contextlib.nullcontext()
+    items = [
+        Traced(
+            item.copy.notification,
+            context_from(item.trace_context),
+            attributes=message_attributes(item.copy.notification),
+        )
+        for item in claimed
+    ]
+    return traced_batch("release", items, kind=SpanKind.PRODUCER, attributes={})

@@ -6,6 +6,7 @@ transaction where several must commit together.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from services.scheduler.domain import Plan
 from services.scheduler.outcomes import HeldCopy
 from services.scheduler.preferences_store import UserKey
 from shared.db import Connection, transaction
+from shared.kafka.tracing import context_of
 
 State = Literal["held", "released", "expired", "cancelled", "withheld"]
 NotificationKey = tuple[str, uuid.UUID]
@@ -40,10 +42,11 @@ class NewCopy:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A held copy claimed by this transaction."""
+    """A held copy claimed by this transaction, and the trace context it came in with."""
 
     event_id: uuid.UUID
     copy: HeldCopy
+    trace_context: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -122,18 +125,19 @@ class SchedulerStore:
         return {wave: taken[wave] - waves[wave] for wave in ordered}
 
     async def hold(self, conn: Connection, copies: Sequence[NewCopy], now: datetime) -> None:
-        """Store new copies; a copy stored before (same event id) is left as it is."""
+        """Store new copies, each with the trace context of the message it came in; a copy stored
+        before (same event id) is left as it is."""
         await conn.execute(
             """
             INSERT INTO held (event_id, app_id, notification_id, user_id, event, target_at,
                               release_at, deadline, act_at, pace_offset, state, received_at,
-                              ended_at)
+                              ended_at, trace_context)
             SELECT e, a, n, u, j::jsonb, t, r, d, x, o, s, $12::timestamptz,
-                   CASE WHEN s = 'held' THEN NULL ELSE $12::timestamptz END
+                   CASE WHEN s = 'held' THEN NULL ELSE $12::timestamptz END, tc::jsonb
             FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
                         $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
-                        $9::timestamptz[], $10::interval[], $11::text[])
-              AS c(e, a, n, u, j, t, r, d, x, o, s)
+                        $9::timestamptz[], $10::interval[], $11::text[], $13::text[])
+              AS c(e, a, n, u, j, t, r, d, x, o, s, tc)
             ON CONFLICT (event_id) DO NOTHING
             """,
             [c.notification.event_id for c in copies],
@@ -148,6 +152,7 @@ class SchedulerStore:
             [c.offset for c in copies],
             [c.state for c in copies],
             now,
+            [_stored(context_of(c.notification)) for c in copies],
         )
 
     async def claim(
@@ -163,7 +168,7 @@ class SchedulerStore:
             str(int(lock_timeout.total_seconds() * 1000)),
         )
         rows = await conn.fetch(
-            "SELECT event_id, event, release_at, deadline FROM held"
+            "SELECT event_id, event, release_at, deadline, trace_context FROM held"
             " WHERE state = 'held' AND act_at <= $1"
             " ORDER BY act_at, arrival LIMIT $2 FOR UPDATE SKIP LOCKED",
             now,
@@ -177,6 +182,7 @@ class SchedulerStore:
                     row["release_at"],
                     row["deadline"],
                 ),
+                json.loads(row["trace_context"]) if row["trace_context"] else {},
             )
             for row in rows
         ]
@@ -293,3 +299,7 @@ class SchedulerStore:
                 before,
             )
         return int(deleted or 0)
+
+
+def _stored(trace_context: Mapping[str, str]) -> str | None:
+    return json.dumps(trace_context) if trace_context else None

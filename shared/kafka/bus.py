@@ -19,8 +19,9 @@ from contracts.base import Model
 from contracts.codec import encode
 from contracts.topics import Topic
 from shared.kafka.clients import bootstrap_servers, broker_security
+from shared.kafka.tracing import headers_continuing
 from shared.metrics.kafka import count_produced
-from shared.settings import KafkaSettings, ObservabilitySettings
+from shared.settings import KafkaSettings
 
 HEADERS = {"content-type": "application/json"}
 
@@ -71,13 +72,16 @@ class Bus:
     ) -> None:
         """Send every message, keyed per the catalog, and return once all are acknowledged.
 
-        ``signer`` adds the headers it computes from each record's value (a signature).
+        ``signer`` adds the headers it computes from each record's value (a signature). Each
+        record carries the trace context of the input it continues (shared.kafka.tracing).
         """
         pending = []
         sent: list[str] = []
         for topic, message in items:
             value = encode(message)
-            headers = HEADERS | dict(signer(value)) if signer is not None else HEADERS
+            headers = HEADERS | headers_continuing(message)
+            if signer is not None:
+                headers |= signer(value)
             pending.append(
                 await self.broker.publish(
                     value,
@@ -104,20 +108,10 @@ class Bus:
         await future
 
 
-def create_bus(
-    settings: KafkaSettings,
-    *,
-    client_id: str,
-    observability: ObservabilitySettings | None = None,
-) -> Bus:
+def create_bus(settings: KafkaSettings, *, client_id: str) -> Bus:
     """A broker configured for Herald: explicit topics only, acks from all in-sync replicas (so a
     write survives the loss of a broker), idempotent where the settings say, TLS and SASL per the
-    settings."""
-    middlewares = []
-    if observability is not None and observability.trace_exporter != "none":
-        from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-
-        middlewares.append(KafkaTelemetryMiddleware())
+    settings. Trace context rides in record headers when tracing is on (shared.kafka.tracing)."""
     logger = logging.getLogger(f"herald.kafka.{client_id}")
     logger.addFilter(_TopicsAreCreatedExplicitly())
     logger.addFilter(_HandedBackOnShutdown())
@@ -132,7 +126,6 @@ def create_bus(
         max_request_size=settings.max_message_bytes,
         logger=logger,
         log_level=logging.DEBUG,
-        middlewares=middlewares,
         graceful_timeout=settings.shutdown_drain_seconds,
     )
     return Bus(broker=broker, settings=settings)

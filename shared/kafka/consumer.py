@@ -27,6 +27,7 @@ from contracts.topics import Topic, by_name
 from shared.clock import Clock
 from shared.errors import RETRYABLE, PermanentError
 from shared.kafka.bus import Bus
+from shared.kafka.tracing import consuming
 from shared.metrics.kafka import ConsumerMeter
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,22 @@ class BatchProcessor(Generic[M]):
                     tuple(record.headers or ()),
                 )
             )
-        for rejection in await self._handle(received):
-            parked.append((rejection.received, rejection.reason, None))
-        if parked:
-            await self.bus.publish_all(
-                (self.dead_letter_topic, self._dead_letter(item, reason, error))
-                for item, reason, error in parked
-            )
+        with consuming(
+            self.topic.name,
+            self.bus.address(self.topic),
+            f"{self.bus.settings.topic_prefix}{self.group}",
+            [*received, *(item for item, _, _ in parked)],
+        ) as trace:
+            for rejection in await self._handle(received):
+                parked.append((rejection.received, rejection.reason, None))
+            if parked:
+                if trace is not None:
+                    for item, reason, _ in parked:
+                        trace.failed((item.partition, item.offset), reason)
+                await self.bus.publish_all(
+                    (self.dead_letter_topic, self._dead_letter(item, reason, error))
+                    for item, reason, error in parked
+                )
 
     async def _handle(self, batch: list[Received[M]]) -> list[Rejection]:
         if not batch:

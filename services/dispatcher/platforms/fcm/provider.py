@@ -1,5 +1,8 @@
 """The only module that talks to FCM's send API: one sender (HTTP/2 by default), one request per
-attempt, bounded by a timeout.
+attempt, bounded by a timeout. The request carries the push's W3C ``traceparent`` when tracing is
+on: Google's APIs accept trace context headers (Cloud Trace's "trace context" page), so it costs
+FCM nothing. APNs and Web Push requests carry none: neither documents the header, and a push
+service is whatever host a browser chose.
 
 Connection failures (refused, reset, timeouts, a GOAWAY) are passing failures and retried; what
 a reply means is decided by classify, what the body says by payload.
@@ -22,6 +25,7 @@ from shared.clock import Clock
 from shared.platforms.base import CredentialsError, PayloadError
 from shared.platforms.fcm import payload
 from shared.platforms.fcm.credentials import ServiceAccount
+from shared.telemetry import headers_for
 
 
 class FcmProvider:
@@ -53,7 +57,11 @@ class FcmProvider:
             token = await self._tokens.get()
         except CredentialsError as exc:
             return Pause(f"no FCM access token: {exc}", None)
-        headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+        headers = {
+            "authorization": f"Bearer {token}",
+            "content-type": "application/json",
+            **headers_for(),
+        }
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._sender.post(self._url, headers, json.dumps(body).encode())
