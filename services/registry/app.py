@@ -89,7 +89,12 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     )
     await bus.broker.connect()
     admin = AppAdmin(pool, bus, SecretBox(settings), clock)
-    announced = await admin.announce_all()
+    try:
+        announced = await admin.announce_all()
+    except BaseException:
+        await bus.broker.stop()
+        await pool.close()
+        raise
     log.info("announced %d apps", announced)
     healer = AppsHealer(admin)
     tenancy = await start_tenancy(settings, settings, NAME, on_refused=healer.refused)

@@ -26,6 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 from pydantic import SecretStr
 
 from contracts import topics
+from contracts.categories import Category
 from contracts.topics import Topic
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
@@ -166,7 +167,11 @@ async def intake(broker: LocalBroker, postgres: EmbeddedPostgres) -> AsyncIterat
         api_keys={example["app_id"]: [key_digest(new_api_key())]},
     )
     await prepare_topics(kafka)  # apps.changed must exist before the key is announced on Kafka
-    keys = await announce_intake_keys(kafka, SecretBox(settings), example["app_id"])
+    # The app as the registry would announce it, with the category the example names.
+    category = Category(category_id=example["category"], name="Order updates")
+    keys = await announce_intake_keys(
+        kafka, SecretBox(settings), example["app_id"], categories=[category]
+    )
     async with running(await build(settings)):
         yield Intake(broker.bootstrap, kafka.topic_prefix, keys[example["app_id"]])
 

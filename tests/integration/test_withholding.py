@@ -131,7 +131,10 @@ async def test_a_platform_the_user_turned_off_gets_nothing_but_transactional_pus
     broker: EmbeddedBroker, postgres: EmbeddedPostgres
 ) -> None:
     user = unique("no-apns")
-    async with running_registry(broker.bootstrap, postgres.dsn) as registry:
+    # A database of its own: on the session's, the registry would announce every app other
+    # modules created, which needs the secrets those modules' services had.
+    dsn = await fresh_database(postgres.dsn)
+    async with running_registry(broker.bootstrap, dsn) as registry:
         for platform, token in (("fcm", fcm_token()), ("apns", apns_token())):
             reply = await registry.api.post(
                 "/v1/devices", json={"user_id": user, "platform": platform, "token": token}

@@ -4,11 +4,13 @@ without a registry; and records signed the way an app's producer signs them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from contracts import topics
 from contracts.apps import AppChanged, IntakeKeyEntry, Sealed
+from contracts.categories import Category
 from shared.kafka.bus import Signer
 from shared.runtime import prepare_topics
 from shared.secrets import SecretBox
@@ -43,10 +45,11 @@ class IntakeKey:
 
 
 async def announce_intake_keys(
-    kafka: KafkaSettings, box: SecretBox, *app_ids: str
+    kafka: KafkaSettings, box: SecretBox, *app_ids: str, categories: Sequence[Category] = ()
 ) -> dict[str, IntakeKey]:
-    """Publish each app's state with one fresh intake key, signed with ``box``'s keys, on the
-    catalog's topics (created first, as the registry's start-up would: Kafka creates none)."""
+    """Publish each app's state with one fresh intake key (and ``categories``), signed with
+    ``box``'s keys, on the catalog's topics (created first, as the registry's start-up would:
+    Kafka creates none)."""
     await prepare_topics(kafka)
     keys: dict[str, IntakeKey] = {}
     states = []
@@ -61,6 +64,7 @@ async def announce_intake_keys(
                 occurred_at=datetime.now(UTC),
                 revision=1,
                 intake_keys=[IntakeKeyEntry(key_id=key_id, secret=Sealed(ciphertext=sealed))],
+                categories=list(categories),
             )
         )
     await TopicIO(kafka, AppsSignature(box).headers).produce(topics.APPS, *states)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,22 +55,45 @@ async def create_app(stack: LocalStack) -> Tenant:
     revoked = await herald("keys", "create", app_id, "--scopes", "admin")
     signing = (await herald("signing-keys", "create", app_id))[-1]
     await herald("keys", "revoke", app_id, revoked[0].split()[1])
+    tenant = Tenant(app_id, key, revoked[-1], signing)
     await _accepted_everywhere(stack, key)
-    return Tenant(app_id, key, revoked[-1], signing)
+    # The app's last change (the signing key, then the revocation) is known where user tokens are
+    # taken only once a user token passes and the revoked key no longer does.
+    await _accepted_everywhere(stack, tenant.user_token("probe"), services=USER_TOKEN_SERVICES)
+    await _refused_everywhere(stack, tenant.revoked_key, services=USER_TOKEN_SERVICES)
+    return tenant
 
 
-async def _accepted_everywhere(stack: LocalStack, key: str) -> None:
-    probes = {
-        "ingest": "/v1/notifications/00000000-0000-0000-0000-000000000000/cancel",
-        "registry": "/v1/users/probe/devices",
-        "badge-count": "/v1/users/probe/badge",
-    }
+PROBES = {
+    "ingest": "/v1/notifications/00000000-0000-0000-0000-000000000000/cancel",
+    "registry": "/v1/users/probe/devices",
+    "badge-count": "/v1/users/probe/badge",
+}
+USER_TOKEN_SERVICES = ("registry", "badge-count")
+
+
+async def _accepted_everywhere(
+    stack: LocalStack, credential: str, services: tuple[str, ...] = tuple(PROBES)
+) -> None:
+    await _until(stack, credential, services, lambda status: status != 401)
+
+
+async def _refused_everywhere(
+    stack: LocalStack, credential: str, services: tuple[str, ...]
+) -> None:
+    await _until(stack, credential, services, lambda status: status == 401)
+
+
+async def _until(
+    stack: LocalStack, credential: str, services: tuple[str, ...], done: Callable[[int], bool]
+) -> None:
+    """Probe each service with ``credential`` until its answer's status is ``done``."""
     async with httpx.AsyncClient(timeout=5) as http, asyncio.timeout(10):
-        for service, path in probes.items():
-            url = stack.services[service].url + path
+        for service in services:
+            url = stack.services[service].url + PROBES[service]
+            method = "POST" if service == "ingest" else "GET"
             while True:
-                method = "POST" if service == "ingest" else "GET"
-                response = await http.request(method, url, headers=bearer(key))
-                if response.status_code != 401:
+                response = await http.request(method, url, headers=bearer(credential))
+                if done(response.status_code):
                     break
                 await asyncio.sleep(0.02)
