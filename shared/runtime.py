@@ -73,7 +73,7 @@ async def prepare_topics(settings: KafkaSettings) -> None:
 async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
     """Run ``parts`` until ``stop`` is set, then shut down in order."""
     expose_metrics(parts.http_app)
-    await parts.bus.broker.start()
+    await parts.bus.start()
     server = _Server(
         uvicorn.Config(
             parts.http_app,
