@@ -22,6 +22,15 @@ from shared.settings import KafkaSettings
 RecordHandler = Callable[[ConsumerRecord], None]
 
 
+def seek_to_first(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> None:
+    """Read ``partitions`` from offset 0 rather than from the broker's answer for "earliest": the
+    embedded broker has answered 7 (a partition's second batch) for partitions two producers had
+    written at once, and readers lost the first batch. Where retention removed the start, the
+    consumer's reset policy ("earliest") moves on to the first offset that exists."""
+    for partition in partitions:
+        consumer.seek(partition, 0)
+
+
 class TopicFollower:
     """All partitions of one topic, from its beginning or its end, then whatever comes next.
 
@@ -63,7 +72,7 @@ class TopicFollower:
             partitions = self._partitions(consumer)
             consumer.assign(partitions)
             if self.start_at == "beginning":
-                await consumer.seek_to_beginning(*partitions)
+                seek_to_first(consumer, partitions)
                 self._ends = await consumer.end_offsets(partitions)
             else:
                 await consumer.seek_to_end(*partitions)

@@ -28,6 +28,7 @@ from contracts.topics import Topic
 from services.devstack.stack import LocalStack, StackOptions
 from shared.embedded.brokers import broker_kind
 from shared.kafka.clients import client_options
+from shared.kafka.follower import seek_to_first
 from shared.settings import KafkaSettings
 from tests.benchmarks.pipeline.population import new_family, token_for
 
@@ -98,7 +99,7 @@ async def record_times(bootstrap: str) -> dict[tuple[str, str], float]:
     found: dict[tuple[str, str], float] = {}
     try:
         consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
+        seek_to_first(consumer, list(parts))
         while batch := await consumer.getmany(timeout_ms=READ_IDLE_MS):
             for tp, records in batch.items():
                 for record in records:

@@ -31,6 +31,7 @@ from shared.embedded.ports import free_port
 from shared.embedded.postgres import start_postgres
 from shared.kafka.admin import ensure_topics
 from shared.kafka.clients import client_options
+from shared.kafka.follower import seek_to_first
 from shared.settings import KafkaSettings
 from tests.support.factories import user_notification
 
@@ -89,7 +90,7 @@ async def collect(
     await consumer.start()
     partitions = [TopicPartition(topics.DUE.name, p) for p in range(topics.DUE.partitions)]
     consumer.assign(partitions)
-    await consumer.seek_to_beginning(*partitions)
+    seek_to_first(consumer, list(partitions))
     found: dict[uuid.UUID, tuple[datetime, datetime]] = {}
     try:
         async with asyncio.timeout(timeout):

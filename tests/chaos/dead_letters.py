@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import topics
 from shared.kafka.clients import client_options
+from shared.kafka.follower import seek_to_first
 from shared.settings import KafkaSettings
 
 #: A read that brings nothing for this long has reached the end of every partition.
@@ -43,7 +44,7 @@ async def parked(settings: KafkaSettings) -> Counter[str]:
     found: Counter[str] = Counter()
     try:
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        seek_to_first(consumer, list(partitions))
         for _ in range(MAX_READS):
             batch = await consumer.getmany(timeout_ms=QUIET_MS)
             if not batch:

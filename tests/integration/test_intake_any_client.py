@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from pydantic import SecretStr
 
 from contracts import topics
@@ -82,7 +82,7 @@ def read_with_assign(
             "auto.offset.reset": "earliest",
         }
     )
-    consumer.assign([TopicPartition(name, p, OFFSET_BEGINNING) for p in range(partitions)])
+    consumer.assign([TopicPartition(name, p, 0) for p in range(partitions)])
     found: list[Record] = []
     deadline = time.monotonic() + READ_TIMEOUT_SECONDS
     try:

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import topics
 from shared.kafka.clients import client_options
+from shared.kafka.follower import seek_to_first
 from shared.settings import KafkaSettings
 
 READ_TIMEOUT_MS = 200
@@ -41,7 +42,7 @@ class PushTopics:
         """Connect and count what is on the topics already."""
         await self.consumer.start()
         self.consumer.assign(self.partitions)
-        await self.consumer.seek_to_beginning(*self.partitions)
+        seek_to_first(self.consumer, list(self.partitions))
         for _ in range(MAX_START_READS):
             if not await self._read():
                 break
