@@ -102,10 +102,14 @@ class LagMonitor:
                     positions[(tp.topic, tp.partition)] = await consumer.position(tp)
                 except KafkaError:
                     continue  # revoked since assignment() answered
+            # The awaits above let a rebalance take partitions away, and asking a consumer about a
+            # partition it no longer holds is an AssertionError: look again, with no await between.
+            still = consumer.assignment()
             ends_by_name = {
                 (tp.topic, tp.partition): end
                 for tp in assigned
-                if (end := end_offset(ends.get(tp), consumer.highwater(tp))) is not None
+                if tp in still
+                and (end := end_offset(ends.get(tp), consumer.highwater(tp))) is not None
             }
             current.update(lag_samples(group, self._prefix, ends_by_name, positions))
         for key in gone(self._reported, current):
