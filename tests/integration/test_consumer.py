@@ -17,9 +17,10 @@ from shared.embedded.ports import free_port
 from shared.errors import TransientError
 from shared.http import create_http_app
 from shared.kafka import Received, Rejection, create_bus, subscribe
+from shared.kafka.consumer import Handler
 from shared.metrics.lag import LagMonitor
 from shared.runtime import ServiceParts, prepare_topics
-from shared.settings import HttpSettings
+from shared.settings import HttpSettings, KafkaSettings
 from tests.support.clock import FrozenClock
 from tests.support.factories import due
 from tests.support.kafka import TopicIO, kafka_settings_for_test
@@ -50,19 +51,26 @@ class FlakyHandler:
         return ()
 
 
-async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedBroker) -> None:
-    kafka = kafka_settings_for_test(broker.bootstrap, handler_max_attempts=2)
-    clock = FrozenClock()
+async def consuming_due(
+    kafka: KafkaSettings, name: str, handler: Handler[NotificationDue], clock: FrozenClock
+) -> ServiceParts:
+    """A service of one consumer group, ``name``, reading notifications.due with ``handler``."""
     await prepare_topics(kafka)
-    bus = create_bus(kafka, client_id="glue-test")
-    handler = FlakyHandler()
-    subscribe(bus, topics.DUE, group="glue-test", handler=handler, clock=clock)
-    parts = ServiceParts(
-        name="glue-test",
+    bus = create_bus(kafka, client_id=name)
+    subscribe(bus, topics.DUE, group=name, handler=handler, clock=clock)
+    return ServiceParts(
+        name=name,
         bus=bus,
         http_app=create_http_app(title="t", description="t"),
         http=HttpSettings(http_port=free_port()),
     )
+
+
+async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedBroker) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap, handler_max_attempts=2)
+    clock = FrozenClock()
+    handler = FlakyHandler()
+    parts = await consuming_due(kafka, "glue-test", handler, clock)
     io = TopicIO(kafka)
     messages = [due(clock.now(), name) for name in ("ok-1", "poison-1", "flaky-1", "ok-2")]
     counts_before = consumer_counts("glue-test")
@@ -131,18 +139,10 @@ async def test_lag_is_what_the_broker_holds_beyond_the_consumers_position(
 ) -> None:
     kafka = kafka_settings_for_test(broker.bootstrap)
     clock = FrozenClock()
-    await prepare_topics(kafka)
-    bus = create_bus(kafka, client_id="lag-test")
     handler = BlockingHandler()
-    subscribe(bus, topics.DUE, group="lag-test", handler=handler, clock=clock)
-    parts = ServiceParts(
-        name="lag-test",
-        bus=bus,
-        http_app=create_http_app(title="t", description="t"),
-        http=HttpSettings(http_port=free_port()),
-    )
+    parts = await consuming_due(kafka, "lag-test", handler, clock)
     io = TopicIO(kafka)
-    monitor = LagMonitor(bus.broker, kafka.topic_prefix)
+    monitor = LagMonitor(parts.bus.broker, kafka.topic_prefix)
 
     async with running(parts):
         await io.produce(topics.DUE, due(clock.now(), "lagging-user"))
