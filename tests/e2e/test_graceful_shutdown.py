@@ -29,6 +29,7 @@ from contracts.push import PushRequest, PushResult
 from services.devstack.processes import ServiceProcess
 from shared.embedded.brokers import LocalBroker
 from shared.embedded.ports import free_port
+from shared.kafka.admin import ensure_topics
 from shared.kafka.clients import client_options
 from shared.settings import KafkaSettings, env_name
 from tests.support.factories import push_request
@@ -136,6 +137,14 @@ def in_flight_logged(log: str) -> int:
     return int(found.group(1))
 
 
+async def waiting_on_the_topic(kafka: KafkaSettings, sent: list[PushRequest]) -> None:
+    """Write the pushes before the dispatcher starts, so its first fetch holds all of them: sent
+    to a running dispatcher on Apache Kafka, a produce retried after NotLeaderForPartition (the
+    topics were just created) arrived after the rest, in a second batch the test then waited on."""
+    await ensure_topics(kafka, [topics.PUSH["fcm"]])
+    await TopicIO(kafka).produce(topics.PUSH["fcm"], *sent)
+
+
 def pushes() -> list[PushRequest]:
     now = datetime.now(UTC)
     return [push_request(now, "fcm", token=f"shutdown:{n}") for n in range(PUSHES)]
@@ -148,9 +157,9 @@ async def test_sigterm_finishes_the_pushes_in_flight_commits_them_and_exits_0(
     sent = pushes()
     async with fcm_emulator(tmp_path / "fcm") as emulator:
         await set_latency(emulator, 3.0)
+        await waiting_on_the_topic(kafka, sent)
         process = dispatcher_process(kafka, emulator, tmp_path, drain_seconds=10)
         async with started(process):
-            await TopicIO(kafka).produce(topics.PUSH["fcm"], *sent)
             await until_accepted(emulator, PUSHES)
             code, seconds, log = await sigterm(process)
         delivered = await accepted(emulator)
@@ -178,9 +187,9 @@ async def test_pushes_that_outlast_the_drain_are_handed_back_and_sent_after_a_re
     drain = 1.0
     async with fcm_emulator(tmp_path / "fcm") as emulator:
         await set_latency(emulator, 8.0)
+        await waiting_on_the_topic(kafka, sent)
         first = dispatcher_process(kafka, emulator, tmp_path, drain_seconds=drain)
         async with started(first):
-            await TopicIO(kafka).produce(topics.PUSH["fcm"], *sent)
             await until_accepted(emulator, PUSHES)
             code, seconds, log = await sigterm(first)
         committed, ends = await committed_and_ends(kafka)
