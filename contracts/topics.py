@@ -31,6 +31,7 @@ from contracts.schedule import (
     NotificationCancelResult,
     NotificationExpired,
 )
+from contracts.trace import NotificationTraced
 from contracts.users import UserPreferences
 
 #: Pipeline topics: a weekend-long outage of a consumer can still be replayed, and push content
@@ -239,6 +240,17 @@ WITHHELD = Topic(
     doc="Users' pushes withheld by their preferences (a category or a platform they opted out "
     "of) or by a category's frequency cap, with the reason; from the scheduler and the registry.",
 )
+TRACE = Topic(
+    "notifications.trace",
+    NotificationTraced,
+    key="notification_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.trace.dlq",
+    doc="Every step of every notification (accepted, held, released, withheld, counted, fanned "
+    "out, sent, retried, parked, opened...) from the stage that took it, keyed by notification; "
+    "the tracker keeps the timelines, and product teams may consume it for their app's outcomes. "
+    "No raw device token appears here.",
+)
 PREFERENCES = Topic(
     "users.preferences",
     UserPreferences,
@@ -279,6 +291,7 @@ _PRIMARY = (
     CANCEL_RESULTS,
     EXPIRED,
     WITHHELD,
+    TRACE,
     PREFERENCES,
     APPS,
 )
