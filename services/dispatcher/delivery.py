@@ -52,9 +52,12 @@ class Done:
 
 @dataclass(frozen=True)
 class Again:
-    """Try again later: the same push with its attempt count and the time it may go again."""
+    """Try again later: the same push with its attempt count and the time it may go again, why,
+    and when that was decided."""
 
     request: PushRequest
+    reason: str
+    decided_at: datetime
 
 
 Step = Done | Again
@@ -206,7 +209,9 @@ class Deliverer:
             expired = f"TTL runs out before a retry: {reason}"
             return Done(self._result(request, now, "expired", attempts, expired, verdict.status))
         log.debug("push %s: %s; retrying at %s", request.event_id, reason, at.isoformat())
-        return Again(request.model_copy(update={"attempt": attempts, "not_before": at}))
+        return Again(
+            request.model_copy(update={"attempt": attempts, "not_before": at}), reason, now
+        )
 
     def _hold(self, request: PushRequest, paused: Paused, now: datetime) -> Step:
         """The push of a paused app waits for the pause's end, its attempt count untouched."""
@@ -214,7 +219,8 @@ class Deliverer:
         if at is None:
             reason = f"TTL ran out while its app was paused: {paused.reason}"
             return Done(self._result(request, now, "expired", request.attempt, reason))
-        return Again(request.model_copy(update={"not_before": at}))
+        held = request.model_copy(update={"not_before": at})
+        return Again(held, f"its app is paused: {paused.reason}", now)
 
     @staticmethod
     def _result(

@@ -14,6 +14,7 @@ from typing import Literal
 
 from contracts.base import derived_id
 from contracts.push import Outcome, PushRequest, PushResult
+from contracts.trace import NotificationTraced
 from shared.platforms.ttl import deadline
 
 #: A push without a TTL is retried this long after it was accepted: the longest any provider
@@ -21,6 +22,8 @@ from shared.platforms.ttl import deadline
 DEFAULT_HORIZON_SECONDS = 28 * 24 * 3600.0
 #: The last try of a push goes this long before its deadline, so it is sent rather than expired.
 LAST_TRY_MARGIN = timedelta(seconds=1)
+#: The longest reason a trace event takes (contracts.trace); a provider's longer one is cut.
+TRACE_REASON_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -212,3 +215,43 @@ def result(
         attempts=attempts,
         accepted_at=request.accepted_at,
     )
+
+
+def traced_send(result: PushResult) -> NotificationTraced:
+    """The ``sent`` step of a push's timeline: its final outcome, as its result says (the device
+    by id and platform, never its token)."""
+    return NotificationTraced.step(
+        "sent",
+        app_id=result.app_id,
+        notification_id=result.notification_id,
+        occurred_at=result.occurred_at,
+        user_id=result.user_id,
+        device_id=result.device_id,
+        platform=result.platform,
+        outcome=result.outcome,
+        provider_status=result.provider_status,
+        reason=_clipped(result.reason),
+        attempt=result.attempts,
+    )
+
+
+def traced_retry(request: PushRequest, reason: str, now: datetime) -> NotificationTraced:
+    """The ``retry_scheduled`` step: ``request`` goes back to the retry topic, due at its
+    ``not_before``, with the attempts made so far (the step's id derives from them, so a push held
+    again at the same count reports one step)."""
+    return NotificationTraced.step(
+        "retry_scheduled",
+        app_id=request.app_id,
+        notification_id=request.notification_id,
+        occurred_at=now,
+        user_id=request.user_id,
+        device_id=request.device_id,
+        platform=request.platform,
+        until=request.not_before,
+        reason=_clipped(reason),
+        attempt=request.attempt,
+    )
+
+
+def _clipped(reason: str | None) -> str | None:
+    return None if reason is None else reason[:TRACE_REASON_LIMIT]

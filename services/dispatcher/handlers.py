@@ -19,7 +19,7 @@ from contracts import topics
 from contracts.base import Model
 from contracts.push import Platform, PushRequest
 from contracts.topics import Topic
-from services.dispatcher import metrics
+from services.dispatcher import domain, metrics
 from services.dispatcher.delivery import Again, Deliverer, Step, step_all
 from shared.clock import Clock
 from shared.errors import RETRYABLE
@@ -63,14 +63,21 @@ async def _finish(
     steps: Sequence[Step],
     sleep: Sleep,
 ) -> list[Rejection]:
-    """Publish what the steps produced and return the dead letters for the consumer glue."""
+    """Publish what the steps produced, with each notification push's step on the trace topic
+    (a badge-sync push is no notification's), and return the dead letters for the consumer glue."""
     output: list[tuple[Topic, Model]] = []
     rejections: list[Rejection] = []
     for item, step in zip(items, steps, strict=True):
+        traced = item.message.sync is None
         if isinstance(step, Again):
             output.append((topics.RETRY[platform], step.request))
+            if traced:
+                retry = domain.traced_retry(step.request, step.reason, step.decided_at)
+                output.append((topics.TRACE, retry))
             continue
         output.append((topics.RESULTS, step.result))
+        if traced:
+            output.append((topics.TRACE, domain.traced_send(step.result)))
         if step.dead_letter is not None:
             rejections.append(Rejection(item, step.dead_letter))
     await publish_until_done(bus, output, sleep)

@@ -21,6 +21,7 @@ from services.registry.preferences.store import PreferenceStore
 from services.registry.reads.flusher import SyncFlusher, sync_state_pruner
 from services.registry.reads.handlers import BadgeChangeHandler
 from services.registry.reads.http_api import add_read_routes
+from services.registry.reads.opens import add_open_routes
 from services.registry.reads.store import SyncStore
 from services.registry.settings import RegistrySettings
 from shared.clock import Clock, SystemClock
@@ -63,7 +64,11 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         clock=clock,
     )
     subscribe(
-        bus, topics.RESULTS, group=RESULTS_GROUP, handler=ResultsHandler(store, clock), clock=clock
+        bus,
+        topics.RESULTS,
+        group=RESULTS_GROUP,
+        handler=ResultsHandler(store, bus, clock),
+        clock=clock,
     )
     sync_store = SyncStore()
     window = timedelta(milliseconds=settings.sync_merge_window_ms)
@@ -108,13 +113,9 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         bus,
         max_devices=settings.max_devices_per_user,
     )
-    add_read_routes(
-        http_app,
-        store,
-        bus,
-        clock,
-        authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True),
-    )
+    badges_scope = authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True)
+    add_read_routes(http_app, store, bus, clock, badges_scope)
+    add_open_routes(http_app, store, bus, clock, badges_scope)
     add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
     add_category_routes(http_app, admin, authorize(tenancy.authenticator, tenancy.limiter, "admin"))
     add_app_routes(http_app, tenancy.directory, devices_scope)

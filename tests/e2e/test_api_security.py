@@ -97,6 +97,7 @@ async def test_no_app_or_user_reaches_anothers_data(
         )
     ).status_code == 200
     before = await snapshot(http, registry, badges, a, owner, device)
+    opened_on = {"device_id": device}
 
     intruders = {
         "other app's key": bearer(b.key),
@@ -110,6 +111,7 @@ async def test_no_app_or_user_reaches_anothers_data(
         ("GET", f"{registry}/v1/users/{owner}/preferences", "preferences", None),
         ("PUT", f"{registry}/v1/users/{owner}/preferences", "preferences", {"time_zone": "UTC"}),
         ("POST", f"{registry}/v1/users/{owner}/reads", "reads", {"all": True}),
+        ("POST", f"{registry}/v1/notifications/{uuid.uuid4()}/opened", "device", opened_on),
         ("GET", f"{badges}/v1/users/{owner}/badge", "badge", None),
     ]
     leaks = {}

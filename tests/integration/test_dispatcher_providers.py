@@ -159,10 +159,22 @@ async def test_a_dead_token_is_reported_invalid_and_nothing_is_delivered(
     async with dispatching(broker, harness, clock, ClockSleep(clock)) as io:
         await io.produce(topics.PUSH[harness.platform], *requests)
         results = await io.read(topics.RESULTS, until=lambda found: len(found) >= 2)
+        steps = await io.read(topics.TRACE, until=lambda found: len(found) >= 2)
 
     outcome = {result.token: result for result in results}
     assert outcome[dead].outcome == "token_invalid"
     assert outcome[alive].outcome == "delivered"
+    sent = {step.device_id: step for step in steps}
+    for request in requests:
+        result = outcome[request.token]
+        step = sent[request.device_id]
+        assert (step.stage, step.outcome, step.provider_status, step.platform) == (
+            "sent",
+            result.outcome,
+            result.provider_status,
+            harness.platform,
+        )
+    assert not any(token in step.model_dump_json() for step in steps for token in (dead, alive))
     assert await harness.accepted(dead) == []
     if harness.platform == "apns":
         assert outcome[dead].provider_status == 410
@@ -200,8 +212,18 @@ async def test_5xx_is_retried_then_delivered(
     async with dispatching(broker, harness, clock, sleep) as io:
         await io.produce(topics.PUSH[harness.platform], request)
         [result] = await io.read(topics.RESULTS, until=lambda found: len(found) >= 1)
+        steps = await io.read(topics.TRACE, until=lambda found: len(found) >= 3)
 
     assert (result.outcome, result.attempts) == ("delivered", 3)
+    assert [(s.stage, s.attempt, s.outcome, s.provider_status) for s in steps] == [
+        ("retry_scheduled", 1, None, None),
+        ("retry_scheduled", 2, None, None),
+        ("sent", 3, "delivered", result.provider_status),
+    ]
+    assert all(s.device_id == request.device_id and s.reason for s in steps[:2])
+    waits = [s.until - s.occurred_at for s in steps[:2] if s.until is not None]
+    assert len(waits) == 2
+    assert min(waits) > timedelta(0)
     assert len(sleep.waits) == 2
     assert sleep.waits[1] > sleep.waits[0]
     assert len(await harness.accepted(token)) == 1

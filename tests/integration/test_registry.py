@@ -111,10 +111,12 @@ async def test_each_active_device_of_the_user_gets_the_notification(
         registry, user, apns_token(), platform="apns", apns_environment="sandbox"
     )
     notification = counted(registry.clock.now(), user, badge=4, badge_seq=9)
+    to_nobody = counted(registry.clock.now(), unique("nobody"))
 
-    await registry.io.produce(topics.COUNTED, notification)
+    await registry.io.produce(topics.COUNTED, notification, to_nobody)
     fcm = await registry.io.read(topics.PUSH["fcm"], until=lambda found: len(found) >= 2)
     apns = await registry.io.read(topics.PUSH["apns"], until=lambda found: len(found) >= 2)
+    steps = await registry.io.read(topics.TRACE, until=lambda found: len(found) >= 2)
 
     assert phone["created_at"] == phone["last_registered_at"] == phone["updated_at"]
     assert (phone["locale"], phone["time_zone"], phone["active"]) == (
@@ -136,6 +138,12 @@ async def test_each_active_device_of_the_user_gets_the_notification(
         assert push.notification_id == notification.notification_id
         assert push.content == notification.content
         assert push.accepted_at == notification.accepted_at
+    assert sorted((s.notification_id, s.stage, s.user_id, s.devices) for s in steps) == sorted(
+        [
+            (notification.notification_id, "fanned_out", user, {"fcm": 2, "apns": 2}),
+            (to_nobody.notification_id, "no_device", to_nobody.user_id, {}),
+        ]
+    )
 
 
 async def test_registering_a_token_again_moves_it_to_its_new_user(
@@ -227,8 +235,16 @@ async def test_a_token_the_provider_calls_invalid_is_deactivated(
         return not (await device(registry, pushed["device_id"]))["active"]
 
     await eventually(deactivated)
+    [step] = await registry.io.read(topics.TRACE, until=lambda found: len(found) >= 1)
     after = await device(registry, pushed["device_id"])
     assert after["deactivation_reason"] == "UNREGISTERED"
+    assert (step.stage, step.notification_id, str(step.device_id), step.platform) == (
+        "token_deactivated",
+        verdict.notification_id,
+        pushed["device_id"],
+        "fcm",
+    )
+    assert (step.user_id, step.reason) == (user, "UNREGISTERED")
     assert datetime.fromisoformat(after["last_success_at"]) == delivered_at
     assert (await registry.api.get(f"/v1/users/{user}/devices")).json()["devices"] == []
 

@@ -101,6 +101,37 @@ async def test_an_empty_report_is_refused(registry: RunningRegistry) -> None:
     assert "notification_ids, up_to or all" in response.json()["error"]["message"]
 
 
+async def test_a_device_reports_an_open_once_on_the_trace(registry: RunningRegistry) -> None:
+    me, other = unique("me"), unique("other")
+    mine, others = await register(registry, me, "apns"), await register(registry, other)
+    notification = uuid.uuid4()
+    path = f"/v1/notifications/{notification}/opened"
+
+    async with registry.as_user(me) as client:
+        opened = [await client.post(path, json={"device_id": mine}) for _ in range(2)]
+        with_others_device = await client.post(path, json={"device_id": others})
+        misspelt = await client.post(path, json={"device": mine})
+    by_server = await registry.api.post(path, json={"device_id": others})
+    steps = await registry.io.read(
+        topics.TRACE, until=lambda found: sum(s.notification_id == notification for s in found) >= 3
+    )
+
+    assert [answer.status_code for answer in opened] == [202, 202], opened[0].text
+    assert with_others_device.status_code == 404
+    assert with_others_device.json()["error"]["field"] == "device_id"
+    assert misspelt.status_code == 422
+    assert misspelt.json()["error"]["field"] == "device"
+    assert by_server.status_code == 202
+    mine_opened = [s for s in steps if s.notification_id == notification and s.user_id == me]
+    assert [(s.stage, str(s.device_id), s.platform) for s in mine_opened] == [
+        ("opened", mine, "apns"),
+        ("opened", mine, "apns"),
+    ]
+    assert mine_opened[0].event_id == mine_opened[1].event_id
+    [theirs] = [s for s in steps if s.notification_id == notification and s.user_id == other]
+    assert (theirs.stage, str(theirs.device_id)) == ("opened", others)
+
+
 def badge_change(user: str, seq: int, badge: int, by: str | None) -> BadgeChanged:
     return BadgeChanged.model_validate(
         {

@@ -149,8 +149,16 @@ async def test_a_platform_the_user_turned_off_gets_nothing_but_transactional_pus
         fcm = await read_ids(registry.io, user, topics.PUSH["fcm"], 2)
         apns = await read_ids(registry.io, user, topics.PUSH["apns"], 1)
         [withheld] = await read_ids(registry.io, user, topics.WITHHELD, 1)
+        steps = await read_ids(registry.io, user, topics.TRACE, 3)
 
     assert choice.status_code == 200, choice.text
+    assert sorted((s.notification_id, s.stage, s.reason, s.devices) for s in steps) == sorted(
+        [
+            (plain.notification_id, "fanned_out", None, {"fcm": 1}),
+            (plain.notification_id, "withheld", "channel_opt_out", {"apns": 1}),
+            (receipt.notification_id, "fanned_out", None, {"fcm": 1, "apns": 1}),
+        ]
+    )
     assert choice.json()["channels"] == {"apns": False}
     assert [p.notification_id for p in fcm] == [plain.notification_id, receipt.notification_id]
     assert [p.notification_id for p in apns] == [receipt.notification_id]

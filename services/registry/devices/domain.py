@@ -10,10 +10,12 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationCounted
 from contracts.push import ApnsEnvironment, Platform, PushRequest, PushResult
+from contracts.trace import NotificationTraced, Stage
 
 #: The reason a device stops receiving when its app unregisters it (logout).
 UNREGISTERED = "unregistered"
@@ -25,6 +27,8 @@ TOKEN_INVALID = "token_invalid"  # noqa: S105 - a reason, not a secret
 SUCCESS_RESOLUTION = timedelta(hours=1)
 #: The reason a device stops receiving when it has not registered its token for too long.
 STALE = "stale"
+#: The longest reason a trace event takes (contracts.trace); a provider's longer one is cut.
+TRACE_REASON_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -189,3 +193,66 @@ def apply_results(
         if device is not None:
             current[result.device_id] = apply_result(device, result, now)
     return [device for device_id, device in current.items() if device != devices[device_id]]
+
+
+def per_platform(devices: Iterable[Device | PushRequest]) -> dict[Platform, int]:
+    """How many of ``devices`` (or pushes) each platform has."""
+    counts: dict[Platform, int] = {}
+    for device in devices:
+        counts[device.platform] = counts.get(device.platform, 0) + 1
+    return counts
+
+
+def traced_fan_out(
+    counted: NotificationCounted,
+    pushes: Sequence[PushRequest],
+    left_out: Sequence[Device],
+    now: datetime,
+) -> list[NotificationTraced]:
+    """What fan-out did with ``counted``, for its timeline: ``fanned_out`` with the devices pushed
+    per platform, ``withheld`` (channel_opt_out) with the devices the user's platform choices left
+    out per platform, or ``no_device`` when the user has no active device at all."""
+
+    def traced(stage: Stage, **fields: Any) -> NotificationTraced:
+        return NotificationTraced.step(
+            stage,
+            app_id=counted.app_id,
+            notification_id=counted.notification_id,
+            occurred_at=now,
+            user_id=counted.user_id,
+            **fields,
+        )
+
+    if not pushes and not left_out:
+        return [traced("no_device")]
+    steps = [traced("fanned_out", devices=per_platform(pushes))] if pushes else []
+    if left_out:
+        steps.append(traced("withheld", reason="channel_opt_out", devices=per_platform(left_out)))
+    return steps
+
+
+def traced_deactivations(
+    changed: Iterable[tuple[Device, Device]], results: Sequence[PushResult], now: datetime
+) -> list[NotificationTraced]:
+    """A ``token_deactivated`` step for each device ``results`` deactivated (before, after), in
+    the timeline of the notification whose result proved its token dead."""
+    steps = []
+    for before, after in changed:
+        if not before.active or after.active:
+            continue
+        cause = next(
+            r for r in results if r.device_id == before.device_id and deactivates(before, r)
+        )
+        steps.append(
+            NotificationTraced.step(
+                "token_deactivated",
+                app_id=after.app_id,
+                notification_id=cause.notification_id,
+                occurred_at=now,
+                user_id=cause.user_id,
+                device_id=after.device_id,
+                platform=after.platform,
+                reason=(after.deactivation_reason or TOKEN_INVALID)[:TRACE_REASON_LIMIT],
+            )
+        )
+    return steps

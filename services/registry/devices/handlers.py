@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from contracts import topics
 from contracts.notifications import NotificationCounted, NotificationWithheld
 from contracts.push import PushResult
+from contracts.trace import NotificationTraced
 from services.registry import metrics
 from services.registry.devices import domain
 from services.registry.devices.store import DeviceStore
 from services.registry.preferences.domain import channel_withheld, refused_platforms
 from services.registry.preferences.store import PreferenceStore
 from shared.clock import Clock
-from shared.kafka import Bus, Received, Rejection
+from shared.kafka import Bus, Publisher, Received, Rejection
 from shared.logs import token_ref
 
 log = logging.getLogger(__name__)
@@ -46,44 +47,51 @@ class FanOutHandler:
         now = self.clock.now()
         requests = []
         withheld: list[NotificationWithheld] = []
+        traced: list[NotificationTraced] = []
         for item in batch:
             counted = item.message
             user = (counted.app_id, counted.user_id)
             refused = refused_platforms(channels_of.get(user, {}), counted.transactional)
             devices = [d for d in devices_of[user] if d.platform not in refused]
-            left_out = {d.platform for d in devices_of[user] if d.platform in refused}
+            left_out = [d for d in devices_of[user] if d.platform in refused]
             if left_out:
-                withheld.append(channel_withheld(counted, left_out, now))
+                withheld.append(channel_withheld(counted, {d.platform for d in left_out}, now))
             found = domain.fan_out(counted, devices, now)
-            if not found:
-                log.debug(
-                    "no active device for user %s of app %s; notification %s not pushed",
-                    counted.user_id,
-                    counted.app_id,
-                    counted.notification_id,
-                )
+            traced.extend(domain.traced_fan_out(counted, found, left_out, now))
             requests.extend(found)
         await self.bus.publish_all(
             [(topics.PUSH[request.platform], request) for request in requests]
             + [(topics.WITHHELD, event) for event in withheld]
+            + [(topics.TRACE, event) for event in traced]
         )
         metrics.fanned_out((request.platform for request in requests), "notification")
         return ()
 
 
 class ResultsHandler:
-    """Deactivates devices whose token a provider called invalid and records successes."""
+    """Deactivates devices whose token a provider called invalid and records successes.
 
-    def __init__(self, store: DeviceStore, clock: Clock) -> None:
+    Each deactivation's trace step is published before the change commits: a batch that fails
+    after publishing deactivates again and reports the same steps (same ids) again.
+    """
+
+    def __init__(self, store: DeviceStore, bus: Publisher, clock: Clock) -> None:
         self.store = store
+        self.bus = bus
         self.clock = clock
 
     async def __call__(self, batch: Sequence[Received[PushResult]]) -> Sequence[Rejection]:
         results = [item.message for item in batch]
         now = self.clock.now()
+
+        async def report(changed: Sequence[tuple[domain.Device, domain.Device]]) -> None:
+            steps = domain.traced_deactivations(changed, results, now)
+            await self.bus.publish_all((topics.TRACE, step) for step in steps)
+
         changed = await self.store.change_devices(
             {result.device_id for result in results},
             lambda devices: domain.apply_results(devices, results, now),
+            before_commit=report,
         )
         for before, device in changed:
             if before.active and not device.active:

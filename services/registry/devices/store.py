@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -280,6 +280,8 @@ class DeviceStore:
         self,
         device_ids: Iterable[uuid.UUID],
         change: Callable[[dict[uuid.UUID, Device]], Sequence[Device]],
+        *,
+        before_commit: Callable[[list[tuple[Device, Device]]], Awaitable[None]] | None = None,
     ) -> list[tuple[Device, Device]]:
         """Let ``change`` decide the devices' new state and save it, under a lock.
 
@@ -287,7 +289,8 @@ class DeviceStore:
         then locked, decided again and saved in one transaction, so a batch that changes nothing
         (most results of steady delivery) writes nothing. The lock keeps a registration from
         slipping in between the decision and the write. Returns each device ``change`` altered,
-        before and after.
+        before and after; ``before_commit`` is given them once saved, before the commit (a
+        failure there saves nothing).
         """
         seen = await self.pool.fetch(_READ, list(set(device_ids)))
         candidates = change({row["device_id"]: _device(row) for row in seen})
@@ -307,4 +310,7 @@ class DeviceStore:
                     [d.last_success_at for d in changed],
                     [d.updated_at for d in changed],
                 )
-        return [(before[d.device_id], d) for d in changed]
+            altered = [(before[d.device_id], d) for d in changed]
+            if altered and before_commit is not None:
+                await before_commit(altered)
+        return altered

@@ -132,3 +132,40 @@ def test_result_id_derives_from_the_request() -> None:
         request.token,
         "fcm",
     )
+
+
+def test_a_result_is_the_sent_step_without_the_token() -> None:
+    request = push_request(NOW, "apns")
+    result = domain.result(
+        request, NOW, outcome="token_invalid", attempts=2, reason="Unregistered", status=410
+    )
+
+    step = domain.traced_send(result)
+
+    assert (step.stage, step.outcome, step.provider_status, step.reason, step.attempt) == (
+        "sent",
+        "token_invalid",
+        410,
+        "Unregistered",
+        2,
+    )
+    assert (step.notification_id, step.user_id, step.device_id, step.platform) == (
+        request.notification_id,
+        request.user_id,
+        request.device_id,
+        "apns",
+    )
+    assert request.token not in step.model_dump_json()
+
+
+def test_each_retry_is_its_own_step_and_a_long_reason_is_cut() -> None:
+    at = NOW + timedelta(seconds=30)
+    retry = push_request(NOW, "fcm", attempt=1, not_before=at)
+
+    first = domain.traced_retry(retry, "503: " + "x" * 600, NOW)
+    second = domain.traced_retry(retry.model_copy(update={"attempt": 2}), "503", NOW)
+
+    assert (first.stage, first.until, first.attempt) == ("retry_scheduled", at, 1)
+    assert first.reason == ("503: " + "x" * 600)[: domain.TRACE_REASON_LIMIT]
+    assert first.event_id != second.event_id
+    assert first.event_id == domain.traced_retry(retry, "503", NOW + timedelta(seconds=1)).event_id

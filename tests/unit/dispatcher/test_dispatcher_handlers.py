@@ -14,6 +14,7 @@ from contracts import topics
 from contracts.base import Model
 from contracts.push import PushRequest, PushResult
 from contracts.topics import Topic
+from contracts.trace import NotificationTraced
 from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import (
     Delivered,
@@ -99,11 +100,20 @@ async def test_first_tries_publish_results_retries_and_dead_letters() -> None:
         push_request(clock.now(), "fcm", token=t) for t in ("fine:1", "busy:1", "big:1")
     )
     stranger = push_request(clock.now(), "apns")
+    sync = push_request(clock.now(), "fcm", token="sync:1", sync={"badge": 0, "badge_seq": 2})
+    batch = (fine, busy, big, stranger, sync)
 
-    parked = await handler([received(r, i) for i, r in enumerate((fine, busy, big, stranger))])
+    parked = await handler([received(r, i) for i, r in enumerate(batch)])
 
     results = {r.token: r.outcome for r in bus.on(topics.RESULTS) if isinstance(r, PushResult)}
-    assert results == {"fine:1": "delivered", "big:1": "failed"}
+    assert results == {"fine:1": "delivered", "big:1": "failed", "sync:1": "delivered"}
+    steps = [s for s in bus.on(topics.TRACE) if isinstance(s, NotificationTraced)]
+    assert [(s.notification_id, s.stage, s.outcome, s.attempt) for s in steps] == [
+        (fine.notification_id, "sent", "delivered", 1),
+        (busy.notification_id, "retry_scheduled", None, 1),
+        (big.notification_id, "sent", "failed", 1),
+    ]
+    assert (steps[1].until, steps[1].reason) == (clock.now() + timedelta(seconds=5), "503")
     [retry] = bus.on(topics.RETRY["fcm"])
     assert isinstance(retry, PushRequest)
     assert (retry.event_id, retry.attempt) == (busy.event_id, 1)
@@ -162,6 +172,7 @@ async def test_a_backlog_of_far_pushes_streams_back_at_the_requeue_rate_not_once
     assert full_batch == timedelta(seconds=4 / 100.0)
     assert sleep.waits == [0.04, 10.0]
     assert bus.on(topics.RETRY["fcm"]) == [*far, far[0]]
+    assert bus.on(topics.TRACE) == []
 
 
 class Flaky:

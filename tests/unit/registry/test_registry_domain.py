@@ -236,3 +236,67 @@ class TestResults:
             ),
             dataclasses.replace(watch, last_success_at=results[3].occurred_at),
         ]
+
+
+class TestTrace:
+    def test_fan_out_reports_the_devices_pushed_and_left_out_per_platform(self) -> None:
+        phone, tablet = device(NOW), device(NOW)
+        laptop = device(NOW, platform="apns", token=APNS_TOKEN)
+        event = counted()
+        pushes = domain.fan_out(event, [phone, tablet], NOW)
+
+        fanned_out, withheld = domain.traced_fan_out(event, pushes, [laptop], NOW)
+
+        assert (fanned_out.stage, fanned_out.devices, fanned_out.reason) == (
+            "fanned_out",
+            {"fcm": 2},
+            None,
+        )
+        assert (withheld.stage, withheld.devices, withheld.reason) == (
+            "withheld",
+            {"apns": 1},
+            "channel_opt_out",
+        )
+        for step in (fanned_out, withheld):
+            assert (step.notification_id, step.user_id, step.device_id, step.occurred_at) == (
+                event.notification_id,
+                "alice",
+                None,
+                NOW,
+            )
+        assert fanned_out.event_id != withheld.event_id
+
+    def test_a_user_with_no_active_device_is_reported_once_the_same_way(self) -> None:
+        event = counted()
+
+        [first] = domain.traced_fan_out(event, [], [], NOW)
+        [again] = domain.traced_fan_out(event, [], [], NOW + timedelta(minutes=1))
+
+        assert (first.stage, first.devices) == ("no_device", {})
+        assert first.event_id == again.event_id
+
+    def test_a_user_whose_devices_were_all_left_out_is_withheld_only(self) -> None:
+        [step] = domain.traced_fan_out(counted(), [], [device(NOW)], NOW)
+        assert (step.stage, step.reason) == ("withheld", "channel_opt_out")
+
+    def test_a_deactivation_is_reported_in_the_timeline_of_the_push_that_proved_it(
+        self,
+    ) -> None:
+        phone, tablet = device(NOW), device(NOW)
+        proof = result(phone, "token_invalid", reason="x" * 600)
+        results = [result(phone, "delivered"), proof, result(tablet, "delivered")]
+        devices = {d.device_id: d for d in (phone, tablet)}
+        changed = domain.apply_results(devices, results, NOW)
+
+        [step] = domain.traced_deactivations(
+            [(devices[d.device_id], d) for d in changed], results, NOW
+        )
+
+        assert (step.stage, step.notification_id, step.device_id, step.platform) == (
+            "token_deactivated",
+            proof.notification_id,
+            phone.device_id,
+            "fcm",
+        )
+        assert step.reason == "x" * domain.TRACE_REASON_LIMIT
+        assert phone.token not in step.model_dump_json()
