@@ -241,16 +241,21 @@ class SchedulerStore:
             notification_id,
             now,
         )
-        rows = await conn.fetch(
-            "SELECT user_id, state, ended_at FROM held"
-            " WHERE app_id = $1 AND notification_id = $2 AND state IN ('cancelled', 'released')"
-            " ORDER BY user_id",
+        dropped = await conn.fetch(
+            "SELECT user_id, ended_at FROM held"
+            " WHERE app_id = $1 AND notification_id = $2 AND state = 'cancelled' ORDER BY user_id",
+            app_id,
+            notification_id,
+        )
+        released = await conn.fetchval(
+            "SELECT count(*) FROM held"
+            " WHERE app_id = $1 AND notification_id = $2 AND state = 'released'",
             app_id,
             notification_id,
         )
         return CancelTally(
-            dropped=[(r["user_id"], r["ended_at"]) for r in rows if r["state"] == "cancelled"],
-            released=sum(1 for r in rows if r["state"] == "released"),
+            dropped=[(row["user_id"], row["ended_at"]) for row in dropped],
+            released=int(released),
             dropped_now=int(status.split()[-1]),
         )
 
