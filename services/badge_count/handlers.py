@@ -14,10 +14,11 @@ import asyncpg
 
 from contracts import topics
 from contracts.badges import BadgeChanged, ReadsReported
-from contracts.base import derived_id
+from contracts.base import Model, derived_id
 from contracts.codec import decode_as, encode
 from contracts.notifications import NotificationCounted, NotificationDue
-from services.badge_count import domain, metrics
+from contracts.topics import Topic
+from services.badge_count import domain, metrics, traces
 from services.badge_count.store import BadgeStore, CountedRow, DeliveryRow
 from shared.clock import Clock
 from shared.db import Connection, transaction
@@ -41,8 +42,9 @@ class DueHandler:
     async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
         now = self.clock.now()
         async with transaction(self.pool) as conn:
-            counted = await self.count(conn, [item.message for item in batch], now)
-        await self.bus.publish_all((topics.COUNTED, event) for event in counted)
+            output = await self.count(conn, [item.message for item in batch], now)
+        await self.bus.publish_all(output)
+        counted = [event for _, event in output if isinstance(event, NotificationCounted)]
         stamped = sum(1 for event in counted if event.badge is not None)
         metrics.BADGE_CHANGES.labels(cause="delivery").inc(stamped)
         metrics.SUPPRESSED.inc(len(batch) - len(counted))
@@ -50,21 +52,21 @@ class DueHandler:
 
     async def count(
         self, conn: Connection, dues: Sequence[NotificationDue], now: datetime
-    ) -> list[NotificationCounted]:
-        """The counted events of ``dues``, in order; none for those read before they came due."""
+    ) -> list[tuple[Topic, Model]]:
+        """What ``dues`` publish, in order: each counted event with its trace step; for one read
+        before it came due, only the trace step saying it was withheld."""
         states = await self.store.lock_states(conn, {(d.app_id, d.user_id) for d in dues}, now)
         initial = dict(states)
         keys = {(d.app_id, d.user_id, d.notification_id) for d in dues}
         earlier = await self.store.counted_of(conn, keys)
         read_by_id = await self.store.read_by_id_of(conn, keys)
         rows: list[DeliveryRow] = []
-        counted: list[NotificationCounted] = []
+        output: list[tuple[Topic, Model]] = []
         for due in dues:
             user, key = (due.app_id, due.user_id), (due.app_id, due.user_id, due.notification_id)
             before = earlier.get(key)
             if before is not None:
-                if not before.suppressed:
-                    counted.append(counted_event(due, before.badge, before.seq, now))
+                output.extend(published(due, before.badge, before.seq, before.suppressed, now))
                 continue
             state = states[user]
             decision = domain.on_delivery(
@@ -94,12 +96,22 @@ class DueHandler:
             )
             earlier[key] = CountedRow(decision.badge, seq, decision.suppressed)
             states[user] = decision.state
-            if not decision.suppressed:
-                counted.append(counted_event(due, decision.badge, seq, now))
+            output.extend(published(due, decision.badge, seq, decision.suppressed, now))
         await self.store.record_deliveries(conn, rows, now)
         changed = {user: state for user, state in states.items() if state != initial[user]}
         await self.store.save_states(conn, changed, now)
-        return counted
+        return output
+
+
+def published(
+    due: NotificationDue, badge: int | None, seq: int | None, suppressed: bool, now: datetime
+) -> list[tuple[Topic, Model]]:
+    """A due copy's output: counted and traced so, or (read before it came due) only traced as
+    withheld."""
+    if suppressed:
+        return [(topics.TRACE, traces.read_already(due, now))]
+    event = counted_event(due, badge, seq, now)
+    return [(topics.COUNTED, event), (topics.TRACE, traces.counted(event))]
 
 
 def counted_event(

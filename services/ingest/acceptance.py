@@ -71,6 +71,9 @@ class Acceptor:
 
         Returns only after every per-user event is acknowledged by the broker. The events continue
         the trace of ``request`` when it is a consumed record, else the current one (HTTP's).
+        The ``accepted`` trace step goes out with the per-user events, so a resend of a
+        notification already published repeats neither; a re-run after a crash before the ledger
+        marked it published repeats both, under the same event ids.
         """
         domain.check(request, max_content_bytes=self.max_content_bytes)
         now = self.clock.now()
@@ -100,8 +103,13 @@ class Acceptor:
             events = domain.expand(
                 app_id, request, submission.notification_id, submission.accepted_at, now, rules
             )
+            accepted = domain.accepted_trace(
+                app_id, request, submission.notification_id, submission.accepted_at
+            )
             with continuing(request):
-                await self.bus.publish_all((topics.USER, event) for event in events)
+                await self.bus.publish_all(
+                    [(topics.TRACE, accepted), *((topics.USER, event) for event in events)]
+                )
             await self.store.mark_published(app_id, request.idempotency_key, self.clock.now())
         return Acceptance(
             notification_id=submission.notification_id,

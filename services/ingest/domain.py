@@ -17,6 +17,7 @@ from contracts.categories import Category, CategoryRules
 from contracts.content import NotificationRequest
 from contracts.notifications import UserNotification
 from contracts.schedule import Schedule
+from contracts.trace import NotificationTraced
 from shared.platforms import limits
 
 #: How far ahead a send may be scheduled, and how far back a send time may lie: a backlog
@@ -203,3 +204,20 @@ def expand(
             transactional=request.transactional,
             category_rules=category_rules,
         )
+
+
+def accepted_trace(
+    app_id: str, request: NotificationRequest, notification: uuid.UUID, accepted_at: datetime
+) -> NotificationTraced:
+    """The trace step that opens the notification's timeline. It names the sender's idempotency
+    key, which is how a sender over Kafka (who gets no answer) learns its notification id."""
+    return NotificationTraced.step(
+        "accepted",
+        app_id=app_id,
+        notification_id=notification,
+        occurred_at=accepted_at,
+        idempotency_key=request.idempotency_key,
+        users=len(request.audience.user_ids),
+        content=request.content,
+        category=request.category,
+    )

@@ -59,7 +59,7 @@ async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> S
         lock_timeout=timedelta(seconds=settings.scheduler_lock_timeout_seconds),
         retention=timedelta(hours=settings.scheduler_retention_hours),
     )
-    planner = Planner(store, clock, releaser.wake)
+    planner = Planner(store, bus, clock, releaser.wake)
     subscribe(bus, topics.USER, group=NAME, handler=UserNotificationHandler(planner), clock=clock)
     subscribe(
         bus,

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from contracts.notifications import UserNotification
 from contracts.users import QuietHours
 
 NO_OFFSET = timedelta(0)
+
+#: What decided a copy's release time: the time the sender asked for, the user's quiet hours, or
+#: the copy's place in a paced send.
+HoldReason = Literal["schedule", "quiet_hours", "pacing"]
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,26 @@ class Plan:
     """When one copy goes out.
 
     ``target_at`` is the moment the sender asked for, in this user's time; ``release_at`` follows
-    quiet hours and pacing; after ``deadline`` the copy is no longer worth sending.
+    quiet hours and pacing; after ``deadline`` the copy is no longer worth sending. ``held_by`` is
+    the last rule that moved ``release_at``, what a held copy's trace gives as its reason.
     """
 
     target_at: datetime
     release_at: datetime
     deadline: datetime | None
+    held_by: HoldReason = "schedule"
 
     @property
     def expired(self) -> bool:
         """True when the copy cannot go out before its deadline."""
         return self.deadline is not None and self.release_at >= self.deadline
+
+
+def hold_reason(plan: Plan, now: datetime) -> HoldReason | None:
+    """Why a copy waits past ``now``; None when it goes out (or is reported expired) at once."""
+    if plan.expired or plan.release_at <= now:
+        return None
+    return plan.held_by
 
 
 def act_at(plan: Plan, now: datetime) -> datetime:
@@ -162,9 +176,18 @@ def plan(
     target = target_at(notification, zone)
     urgent = notification.schedule is not None and notification.schedule.urgent
     quiet = None if urgent else preferences.quiet_hours
-    release = target if quiet is None else after_quiet_hours(target, zone, quiet)
+    release, held_by = _past_quiet_hours(target, "schedule", zone, quiet)
     if offset:
-        release += offset
-        if quiet is not None:
-            release = after_quiet_hours(release, zone, quiet)
-    return Plan(target, release, deadline_for(notification, target))
+        release, held_by = _past_quiet_hours(release + offset, "pacing", zone, quiet)
+    return Plan(target, release, deadline_for(notification, target), held_by)
+
+
+def _past_quiet_hours(
+    instant: datetime, reason: HoldReason, zone: ZoneInfo, quiet: QuietHours | None
+) -> tuple[datetime, HoldReason]:
+    """``instant`` moved past quiet hours, and the reason: ``reason``, or quiet hours if they
+    moved it."""
+    if quiet is None:
+        return instant, reason
+    moved = after_quiet_hours(instant, zone, quiet)
+    return moved, reason if moved == instant else "quiet_hours"

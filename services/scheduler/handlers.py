@@ -10,10 +10,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from contracts import topics
+from contracts.base import Model
 from contracts.notifications import UserNotification
 from contracts.schedule import NotificationCancel
+from contracts.topics import Topic
 from contracts.users import UserPreferences
-from services.scheduler import domain, metrics, outcomes
+from services.scheduler import domain, metrics, outcomes, traces
 from services.scheduler.planning import Planner
 from services.scheduler.preferences_store import UserKey, save_preferences
 from services.scheduler.store import SchedulerStore
@@ -34,7 +36,9 @@ class UserNotificationHandler:
 
 
 class CancelHandler:
-    """Drops held copies of cancelled notifications and publishes what each cancel achieved."""
+    """Drops held copies of cancelled notifications and publishes what each cancel achieved, with
+    a trace step per dropped copy. Both are derived from every copy dropped so far, so a batch run
+    again after a crash (or a repeated cancel) publishes the same events under the same ids."""
 
     def __init__(self, store: SchedulerStore, publisher: Publisher, clock: Clock) -> None:
         self.store = store
@@ -46,16 +50,26 @@ class CancelHandler:
         cancels = sorted(
             (item.message for item in batch), key=lambda c: (c.app_id, c.notification_id)
         )
-        results = []
+        output: list[tuple[Topic, Model]] = []
         newly_dropped = 0
         async with transaction(self.store.pool) as conn:
             for cancel in cancels:
-                dropped, released, dropped_now = await self.store.cancel(
-                    conn, cancel.app_id, cancel.notification_id, now
+                tally = await self.store.cancel(conn, cancel.app_id, cancel.notification_id, now)
+                newly_dropped += tally.dropped_now
+                output.append(
+                    (
+                        topics.CANCEL_RESULTS,
+                        outcomes.cancel_result(cancel, len(tally.dropped), tally.released, now),
+                    )
                 )
-                newly_dropped += dropped_now
-                results.append(outcomes.cancel_result(cancel, dropped, released, now))
-        await self.publisher.publish_all((topics.CANCEL_RESULTS, result) for result in results)
+                output.extend(
+                    (
+                        topics.TRACE,
+                        traces.cancelled(cancel.app_id, cancel.notification_id, user_id, at),
+                    )
+                    for user_id, at in tally.dropped
+                )
+        await self.publisher.publish_all(output)
         metrics.CANCELLED.inc(newly_dropped)
         return ()
 

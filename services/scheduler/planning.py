@@ -1,7 +1,10 @@
 """Taking users' copies in: plan each one and store it, in one transaction per batch.
 
-Nothing is published here: every copy, due now or later, is released by the release loop, so
-there is one path to the broker and one place where replicas coordinate.
+No copy is sent on from here: every copy, due now or later, is released by the release loop, so
+there is one path to the broker and one place where replicas coordinate. Only the trace steps of
+the copies taken in (held for later, or cancelled before they came) are published, before the
+transaction commits: a crash after the commit would otherwise lose them, since a redelivered copy
+is recognised as stored and skipped.
 """
 
 from __future__ import annotations
@@ -10,22 +13,30 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from contracts import topics
 from contracts.notifications import UserNotification
-from services.scheduler import domain, metrics
+from contracts.trace import NotificationTraced
+from services.scheduler import domain, metrics, traces
 from services.scheduler.domain import NO_OFFSET, NO_PREFERENCES
 from services.scheduler.preferences_store import UserKey, preferences_of
 from services.scheduler.store import NewCopy, NotificationKey, SchedulerStore, WaveKey
 from shared.clock import Clock
 from shared.db import Connection, transaction
+from shared.kafka import Publisher
 
 
 class Planner:
     """Plans and stores copies; wakes the release loop when one is due sooner than it expects."""
 
     def __init__(
-        self, store: SchedulerStore, clock: Clock, wake: Callable[[datetime], None]
+        self,
+        store: SchedulerStore,
+        publisher: Publisher,
+        clock: Clock,
+        wake: Callable[[datetime], None],
     ) -> None:
         self.store = store
+        self.publisher = publisher
         self.clock = clock
         self.wake = wake
 
@@ -50,8 +61,10 @@ class Planner:
             ]
             copies = await self._pace(conn, copies, preferences, now)
             await self.store.hold(conn, copies, now)
+            steps = [step for copy in copies if (step := _trace_step(copy, now)) is not None]
+            await self.publisher.publish_all((topics.TRACE, step) for step in steps)
         due = [copy.act_at for copy in copies if copy.state == "held"]
-        metrics.HELD.inc(sum(1 for at in due if at > now))
+        metrics.HELD.inc(sum(1 for step in steps if step.stage == "held"))
         metrics.CANCELLED.inc(len(copies) - len(due))
         if due:
             self.wake(min(due))
@@ -98,3 +111,13 @@ class Planner:
                 )
                 paced[index] = NewCopy(n, plan, offset, "held", domain.act_at(plan, now))
         return paced
+
+
+def _trace_step(copy: NewCopy, now: datetime) -> NotificationTraced | None:
+    """A stored copy's trace step: cancelled, or held when it waits; None when it goes out now
+    (the release loop reports it released)."""
+    n = copy.notification
+    if copy.state == "cancelled":
+        return traces.cancelled(n.app_id, n.notification_id, n.user_id, now)
+    reason = domain.hold_reason(copy.plan, now)
+    return None if reason is None else traces.held(n, reason, copy.plan.release_at, now)

@@ -2,9 +2,10 @@
 time comes.
 
 Replicas share the work through row locks. One transaction claims due copies with FOR UPDATE SKIP
-LOCKED, publishes their events, waits for the broker's acknowledgement and marks them settled; a
-replica that dies at any line never commits, so PostgreSQL frees its copies and another replica
-publishes them again under the same event ids, which downstream consumers dedupe.
+LOCKED, publishes their events (each with its trace step), waits for the broker's acknowledgement
+and marks them settled; a replica that dies at any line never commits, so PostgreSQL frees its
+copies and another replica publishes them again under the same event ids, which downstream
+consumers dedupe.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from contracts.categories import MAX_CAP_WINDOW_SECONDS
 from contracts.notifications import NotificationDue, NotificationWithheld
 from contracts.schedule import NotificationExpired
 from contracts.topics import Topic
-from services.scheduler import frequency_store, metrics, outcomes
+from services.scheduler import frequency_store, metrics, outcomes, traces
 from services.scheduler.gate import withheld_reasons
 from services.scheduler.store import Claimed, SchedulerStore, State
 from shared.clock import Clock
@@ -88,8 +89,10 @@ class ReleaseLoop:
             if not claimed:
                 return 0
             events = await self._settle(conn, [item.copy for item in claimed], now)
+            output: list[tuple[Topic, Model]] = [(_topic_of(event), event) for event in events]
+            output += [(topics.TRACE, traces.settled(event)) for event in events]
             with releasing(claimed):
-                await self.publisher.publish_all((_topic_of(event), event) for event in events)
+                await self.publisher.publish_all(output)
             await self.store.settle(
                 conn,
                 [

@@ -50,6 +50,16 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class CancelTally:
+    """What a cancel found: every copy of the notification dropped so far (user, when), how many
+    had gone out, and how many this call dropped."""
+
+    dropped: list[tuple[str, datetime]]
+    released: int
+    dropped_now: int
+
+
+@dataclass(frozen=True)
 class Replannable:
     """A held copy of a user whose preferences changed."""
 
@@ -209,13 +219,12 @@ class SchedulerStore:
 
     async def cancel(
         self, conn: Connection, app_id: str, notification_id: uuid.UUID, now: datetime
-    ) -> tuple[int, int, int]:
-        """Mark the notification cancelled and drop its held copies; return (dropped, released,
-        dropped by this call).
+    ) -> CancelTally:
+        """Mark the notification cancelled and drop its held copies.
 
         A copy being released right now is locked by its releaser: the drop waits for it and then
-        counts it as released. The first two counts cover every copy seen, so a repeated cancel
-        answers the same; the third is what this call changed (for the metrics).
+        counts it as released. The dropped and released copies cover every copy seen, so a
+        repeated cancel answers the same; ``dropped_now`` is what this call changed (metrics).
         """
         await conn.execute(
             "INSERT INTO notifications (app_id, notification_id, first_seen_at, cancelled_at)"
@@ -232,16 +241,23 @@ class SchedulerStore:
             notification_id,
             now,
         )
-        row = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE state = 'cancelled') AS dropped,"
-            " count(*) FILTER (WHERE state = 'released') AS released"
-            " FROM held WHERE app_id = $1 AND notification_id = $2",
+        dropped = await conn.fetch(
+            "SELECT user_id, ended_at FROM held"
+            " WHERE app_id = $1 AND notification_id = $2 AND state = 'cancelled' ORDER BY user_id",
             app_id,
             notification_id,
         )
-        if row is None:
-            raise RuntimeError("count query returned no row")
-        return int(row["dropped"]), int(row["released"]), int(status.split()[-1])
+        released = await conn.fetchval(
+            "SELECT count(*) FROM held"
+            " WHERE app_id = $1 AND notification_id = $2 AND state = 'released'",
+            app_id,
+            notification_id,
+        )
+        return CancelTally(
+            dropped=[(row["user_id"], row["ended_at"]) for row in dropped],
+            released=int(released),
+            dropped_now=int(status.split()[-1]),
+        )
 
     async def held_of_users(
         self, conn: Connection, users: Collection[UserKey]

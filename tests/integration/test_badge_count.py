@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from contracts import topics
+from contracts.badges import ReadsReported
 from contracts.content import Content
 from contracts.notifications import NotificationCounted
 from services.badge_count.app import MIGRATIONS, SCHEMA, build
@@ -42,10 +43,31 @@ async def test_badges_count_up_once_per_notification(
     first, second = due(clock.now(), user), due(clock.now(), user)
     silent = due(clock.now(), user, content=Content(data={"sync": "1"}))
 
+    read_early = due(clock.now(), user)
+    reads = ReadsReported(
+        event_id=uuid.uuid4(),
+        app_id=first.app_id,
+        occurred_at=clock.now(),
+        user_id=user,
+        notification_ids=[first.notification_id, read_early.notification_id],
+    )
+
     async with running(await build(settings, clock)):
         await io.produce(topics.DUE, first, first, second, silent, second)
         counted = await io.read(topics.COUNTED, until=lambda found: len(found) >= 5)
+        await io.produce(topics.READS, reads)
+        await io.read(topics.BADGES, until=lambda found: len(found) >= 1)
+        await io.produce(topics.DUE, read_early)
+        steps = await io.read(topics.TRACE, until=lambda found: len(found) >= 6)
 
+    assert sorted((s.notification_id, s.stage, s.badge, s.reason) for s in steps) == sorted(
+        [
+            *((first.notification_id, "counted", 1, None),) * 2,
+            *((second.notification_id, "counted", 2, None),) * 2,
+            (silent.notification_id, "counted", None, None),
+            (read_early.notification_id, "withheld", None, "read_already"),
+        ]
+    )
     badges = [(c.notification_id, c.badge, c.badge_seq) for c in counted]
     assert all(isinstance(c, NotificationCounted) for c in counted)
     assert badges == [

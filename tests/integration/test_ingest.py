@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -79,7 +80,13 @@ async def ingest(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> AsyncIte
         yield Stack(client, kafka, intake, clock)
 
 
-def send_body(users: list[str], key: str | None = None, **content: object) -> dict[str, object]:
+def has_steps_of(*answers: httpx.Response) -> Callable[[list[Any]], bool]:
+    """Whether the trace read so far holds a step of each notification these HTTP sends named."""
+    wanted = {answer.json()["notification_id"] for answer in answers}
+    return lambda found: wanted <= {str(step.notification_id) for step in found}
+
+
+def send_body(users: list[str], key: str | None = None, **content: object) -> dict[str, Any]:
     return {
         "idempotency_key": key or unique("key"),
         "audience": {"user_ids": users},
@@ -113,6 +120,12 @@ async def test_replay_returns_first_answer_and_publishes_nothing_more(ingest: St
         topics.USER, until=lambda found: any(e.user_id == "sentinel" for e in found)
     )
     assert [e.user_id for e in events].count("carol") == 1
+    steps = await ingest.io.read(topics.TRACE, until=has_steps_of(first, sentinel))
+    [accepted] = [s for s in steps if str(s.notification_id) == first.json()["notification_id"]]
+    assert (accepted.stage, accepted.app_id, accepted.user_id) == ("accepted", APP, None)
+    assert (accepted.idempotency_key, accepted.users) == (body["idempotency_key"], 1)
+    assert (accepted.content.title, accepted.content.body) == ("Hi", "There")
+    assert accepted.category is None
 
 
 async def test_same_key_different_body_is_a_conflict(ingest: Stack) -> None:
@@ -206,6 +219,11 @@ async def test_kafka_and_http_share_one_idempotency_ledger(ingest: Stack) -> Non
     assert replay.status_code == 202
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert uuid.UUID(replay.json()["notification_id"])
+    sentinel = await ingest.client.post("/v1/notifications", json=send_body(["sentinel"]))
+    steps = await ingest.io.read(topics.TRACE, until=has_steps_of(replay, sentinel))
+    [accepted] = [s for s in steps if s.idempotency_key == key]
+    assert str(accepted.notification_id) == replay.json()["notification_id"]
+    assert (accepted.stage, accepted.users) == ("accepted", 1)
 
 
 async def test_identical_sends_at_once_are_all_answered_with_one_notification(

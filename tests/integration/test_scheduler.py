@@ -13,6 +13,7 @@ import pytest
 from contracts import topics
 from contracts.notifications import NotificationDue
 from contracts.schedule import NotificationExpired
+from contracts.trace import NotificationTraced
 from contracts.users import UserPreferences
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
@@ -47,6 +48,15 @@ def has_user(user_id: str) -> Callable[[list[Any]], bool]:
 
 def of_user(found: list[Any], user_id: str) -> list[Any]:
     return [item for item in found if item.user_id == user_id]
+
+
+async def steps_of(io: TopicIO, user_id: str, *stages: str) -> dict[str, NotificationTraced]:
+    """The user's trace steps by stage, read until every one of ``stages`` is there."""
+    found = await io.read(
+        topics.TRACE,
+        until=lambda found: set(stages) <= {step.stage for step in of_user(found, user_id)},
+    )
+    return {step.stage: step for step in of_user(found, user_id)}
 
 
 async def stored(dsn: str, *user_ids: str) -> None:
@@ -108,6 +118,11 @@ async def test_a_notification_for_later_is_held_then_released_at_its_time(
     assert released.due_at == send_at
     assert released.occurred_at == send_at
     assert (await copy_states(dsn))[later.user_id] == "released"
+    steps = await steps_of(io, later.user_id, "held", "released")
+    assert (steps["held"].reason, steps["held"].until) == ("schedule", send_at)
+    assert steps["released"].occurred_at == send_at
+    assert steps["released"].notification_id == later.notification_id
+    assert set(await steps_of(io, just_before.user_id, "released")) == {"released"}
 
 
 async def test_a_copy_past_its_deadline_is_reported_expired_and_never_sent(
@@ -136,6 +151,7 @@ async def test_a_copy_past_its_deadline_is_reported_expired_and_never_sent(
     assert report.notification_id == doomed.notification_id
     assert of_user(due, doomed.user_id) == []
     assert (await copy_states(dsn))[doomed.user_id] == "expired"
+    assert set(await steps_of(io, doomed.user_id, "held", "expired")) == {"held", "expired"}
 
 
 async def test_a_paced_send_goes_out_at_the_rate_asked(kafka: KafkaSettings, dsn: str) -> None:
@@ -161,6 +177,10 @@ async def test_a_paced_send_goes_out_at_the_rate_asked(kafka: KafkaSettings, dsn
             released_by[elapsed] = len([d for d in due if d.user_id in ours])
 
     assert released_by == {0.0: 1, 2.5: 3, 5.5: 6}
+    steps = [await steps_of(io, copy.user_id, "released") for copy in copies]
+    held = sorted((s["held"].until, s["held"].reason) for s in steps if "held" in s)
+    start = copies[0].accepted_at
+    assert held == [(start + timedelta(seconds=n), "pacing") for n in range(1, 6)]
 
 
 async def test_local_time_follows_each_users_time_zone(kafka: KafkaSettings, dsn: str) -> None:
@@ -240,3 +260,14 @@ async def test_quiet_hours_defer_or_expire_and_a_change_replans_held_copies(
     assert [d.notification_id for d in of_user(not_yet, user)] == [urgent.notification_id]
     [moved] = [d for d in of_user(late, user) if d.notification_id == deferred.notification_id]
     assert moved.due_at == datetime(2026, 1, 16, 8, tzinfo=UTC)
+    found = await io.read(topics.TRACE, until=lambda found: len(of_user(found, user)) >= 4)
+    steps = {(s.notification_id, s.stage): s for s in of_user(found, user)}
+    assert sorted(steps) == sorted((s.notification_id, s.stage) for s in of_user(found, user))
+    assert set(steps) == {
+        (deferred.notification_id, "held"),
+        (deferred.notification_id, "released"),
+        (short_lived.notification_id, "expired"),
+        (urgent.notification_id, "released"),
+    }
+    held = steps[(deferred.notification_id, "held")]
+    assert (held.reason, held.until) == ("quiet_hours", datetime(2026, 1, 16, 6, tzinfo=UTC))

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -71,6 +72,15 @@ async def result_of_request(io: TopicIO, event_id: uuid.UUID) -> NotificationCan
     return result
 
 
+async def stages_of(io: TopicIO, notification_id: uuid.UUID, count: int) -> list[tuple[str, str]]:
+    """The notification's trace steps as (user, stage), read until there are ``count``."""
+
+    def steps(found: list[Any]) -> list[tuple[str, str]]:
+        return sorted((s.user_id, s.stage) for s in found if s.notification_id == notification_id)
+
+    return steps(await io.read(topics.TRACE, until=lambda found: len(steps(found)) >= count))
+
+
 async def states_become(dsn: str, expected: dict[str, str]) -> None:
     async def check() -> bool:
         states = await copy_states(dsn)
@@ -114,6 +124,9 @@ async def test_a_cancel_before_release_drops_every_held_copy(
     assert (result.outcome, result.dropped, result.released) == ("cancelled", 3, 0)
     assert not users & released
     assert set((await copy_states(dsn)).values()) >= {"cancelled"}
+    assert await stages_of(io, campaign, 6) == sorted(
+        [(user, "cancelled") for user in users] + [(user, "held") for user in users]
+    )
 
 
 async def test_a_cancel_after_release_is_reported_too_late(kafka: KafkaSettings, dsn: str) -> None:
@@ -175,6 +188,7 @@ async def test_copies_arriving_after_a_cancel_are_dropped(kafka: KafkaSettings, 
 
     assert (result.outcome, result.dropped, result.released) == ("cancelled", 0, 0)
     assert not {copy.user_id for copy in late} & released
+    assert await stages_of(io, campaign, 2) == sorted((c.user_id, "cancelled") for c in late)
 
 
 @dataclass

@@ -74,6 +74,7 @@ async def test_a_category_opt_out_withholds_exactly_that_users_copies_of_it(
             due_ana = await read_ids(registry.io, ana, topics.DUE, 2)
             due_bob = await read_ids(registry.io, bob, topics.DUE, 1)
             [withheld] = await read_ids(registry.io, ana, topics.WITHHELD, 1)
+            ana_steps = await read_ids(registry.io, ana, topics.TRACE, 3)
 
     assert put.status_code == 200, put.text
     assert put.json()["categories"] == {"marketing": False}
@@ -87,6 +88,13 @@ async def test_a_category_opt_out_withholds_exactly_that_users_copies_of_it(
         ana_marketing.notification_id,
         "category_opt_out",
         "marketing",
+    )
+    assert sorted((s.notification_id, s.stage, s.reason, s.category) for s in ana_steps) == sorted(
+        [
+            (ana_marketing.notification_id, "withheld", "category_opt_out", "marketing"),
+            (ana_other.notification_id, "released", None, None),
+            (ana_receipt.notification_id, "released", None, None),
+        ]
     )
 
 
@@ -124,6 +132,10 @@ async def test_a_frequency_cap_lets_n_through_per_rolling_window_counting_each_p
         (first[2].notification_id, "frequency_cap"),
         (half_hour.notification_id, "frequency_cap"),
     ]
+    steps = await read_ids(io, user, topics.TRACE, 5)
+    assert sorted((s.notification_id, s.reason) for s in steps if s.stage == "withheld") == sorted(
+        (w.notification_id, w.reason) for w in withheld
+    )
     assert await counted_rows(dsn, user) == 3
 
 

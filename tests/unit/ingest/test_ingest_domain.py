@@ -69,6 +69,20 @@ def test_expansion_gives_one_stable_event_per_user() -> None:
     assert len({e.event_id for e in events}) == 2
 
 
+def test_the_accepted_step_names_the_senders_key_the_users_and_the_content() -> None:
+    now = FrozenClock().now()
+    nid = uuid.uuid4()
+    sent = request().model_copy(update={"category": "news"})
+
+    step = domain.accepted_trace("app", sent, nid, now)
+
+    assert (step.stage, step.notification_id, step.user_id) == ("accepted", nid, None)
+    assert (step.idempotency_key, step.users, step.category) == ("k-1", 2, "news")
+    assert step.content == sent.content
+    assert step.occurred_at == now
+    assert step.event_id == domain.accepted_trace("app", sent, nid, now).event_id
+
+
 def scheduled(schedule: dict[str, object], **options: object) -> NotificationRequest:
     return NotificationRequest.model_validate(
         {

@@ -245,3 +245,30 @@ def test_pacing_spreads_slots_at_the_rate_and_respects_quiet_hours() -> None:
     assert first.release_at == utc(2026, 3, 2, 9)
     assert second.release_at == utc(2026, 3, 2, 9, 0, 0) + timedelta(seconds=0.5)
     assert late.release_at == utc(2026, 3, 2, 10)
+
+
+def test_a_plan_says_which_rule_set_its_release() -> None:
+    night = Preferences(time_zone="UTC", quiet_hours=QuietHours(start=time(9, 1), end=time(10)))
+    later = scheduled(send_at=utc(2026, 3, 2, 9), rate_per_minute=120)
+
+    asked = domain.plan(later, night)
+    paced = domain.plan(later, night, domain.pace_offset(1, 120))
+    paced_into_the_night = domain.plan(later, night, domain.pace_offset(120, 120))
+    sent_at_night = domain.plan(scheduled(send_at=utc(2026, 3, 2, 9, 30)), night)
+
+    assert [asked.held_by, paced.held_by, paced_into_the_night.held_by] == [
+        "schedule",
+        "pacing",
+        "quiet_hours",
+    ]
+    assert sent_at_night.held_by == "quiet_hours"
+
+
+def test_only_a_copy_that_waits_past_now_is_held() -> None:
+    waits = domain.Plan(ACCEPTED, ACCEPTED + timedelta(hours=1), None, "quiet_hours")
+    goes_now = domain.Plan(ACCEPTED, ACCEPTED, None)
+    misses_its_deadline = domain.Plan(ACCEPTED, ACCEPTED + timedelta(hours=2), ACCEPTED)
+
+    assert domain.hold_reason(waits, ACCEPTED) == "quiet_hours"
+    assert domain.hold_reason(goes_now, ACCEPTED) is None
+    assert domain.hold_reason(misses_its_deadline, ACCEPTED) is None
