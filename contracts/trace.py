@@ -78,7 +78,8 @@ class NotificationTraced(InternalEvent):
     attempt: int | None = Field(default=None, ge=0)
     badge: int | None = Field(default=None, ge=0)
     devices: dict[Platform, int] = Field(
-        default_factory=dict, description="fanned_out: devices pushed to, per platform."
+        default_factory=dict,
+        description="fanned_out: devices pushed to, per platform; withheld: devices left out.",
     )
     idempotency_key: str | None = None
     users: int | None = Field(default=None, ge=0, description="accepted: users targeted.")
