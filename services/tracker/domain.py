@@ -1,0 +1,257 @@
+"""What a notification's recorded steps add up to: its counts, its status, each user's story.
+
+Every answer is derived from the set of steps (deduplicated by event id), never from counters
+bumped as events arrive, so a repeated event or stages arriving in any order cannot change it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, get_args
+
+from contracts.push import Platform
+from contracts.trace import NotificationTraced, Stage
+
+#: Steps sort by time, then by where the stage sits in the pipeline (ties within a millisecond).
+STAGE_ORDER: dict[str, int] = {stage: index for index, stage in enumerate(get_args(Stage))}
+#: Steps after which the notification is in the user's inbox: it was counted on their badge.
+REACHED_USER: frozenset[str] = frozenset(
+    {"counted", "fanned_out", "no_device", "sent", "retry_scheduled", "token_deactivated", "opened"}
+)
+#: Per-user steps that end a user's part whatever else happened.
+USER_ENDS: frozenset[str] = frozenset({"expired", "cancelled", "no_device"})
+#: Per-device steps that end a device's part: the provider answered, or it never will be asked.
+DEVICE_ENDS: frozenset[str] = frozenset({"sent", "token_deactivated", "withheld", "parked"})
+#: A user who got past the hold: any of these means a ``held`` step is history.
+PAST_HOLD: frozenset[str] = REACHED_USER | USER_ENDS | {"released", "withheld", "parked"}
+
+Status = Literal["accepted", "held", "in_progress", "done"]
+DeviceKey = tuple[str | None, uuid.UUID | None]
+
+
+def in_order(steps: Iterable[NotificationTraced]) -> list[NotificationTraced]:
+    """Steps as they happened."""
+    return sorted(steps, key=lambda s: (s.occurred_at, STAGE_ORDER[s.stage], s.attempt or 0))
+
+
+def _ends_user(step: NotificationTraced) -> bool:
+    if step.device_id is not None:
+        return False
+    if step.stage in USER_ENDS:
+        return True
+    # Withheld or parked for the user as a whole; withheld for one platform ends only that channel.
+    return step.stage in {"withheld", "parked"} and step.platform is None
+
+
+@dataclass(frozen=True)
+class UserProgress:
+    """Where one user stands: ``settled`` when nothing more will happen for them."""
+
+    settled: bool
+    held: bool
+    devices_expected: int
+
+
+def progress(steps: Sequence[NotificationTraced]) -> UserProgress:
+    """One user's progress, from their steps in any order."""
+    stages = {step.stage for step in steps}
+    expected = max(
+        (sum(s.devices.values()) for s in steps if s.stage == "fanned_out"), default=None
+    )
+    ended = {s.device_id for s in steps if s.device_id is not None and s.stage in DEVICE_ENDS}
+    settled = any(_ends_user(s) for s in steps) or (expected is not None and len(ended) >= expected)
+    held = "held" in stages and not stages & PAST_HOLD
+    return UserProgress(settled=settled, held=held, devices_expected=expected or 0)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Users per user-level stage, devices per device-level one, each counted once."""
+
+    users_targeted: int | None = None
+    devices_targeted: int = 0
+    held: int = 0
+    released: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    no_device: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)
+    token_deactivated: int = 0
+    opened: int = 0
+
+    @property
+    def open_rate(self) -> float | None:
+        """Devices that opened it per device it was delivered to; None before any delivery."""
+        return round(self.opened / self.delivered, 4) if self.delivered else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A notification as a whole: what was sent, its counts and status."""
+
+    accepted: NotificationTraced | None
+    counts: Counts
+    status: Status
+
+
+@dataclass(frozen=True)
+class DeviceStory:
+    """One device's steps and how it ended (``pending`` while the provider has not answered)."""
+
+    device_id: uuid.UUID | None
+    platform: Platform | None
+    outcome: str
+    provider_status: int | None
+    reason: str | None
+    until: datetime | None
+    steps: list[NotificationTraced]
+
+
+@dataclass(frozen=True)
+class UserStory:
+    """One user's timeline: their own steps, then each device's."""
+
+    steps: list[NotificationTraced]
+    devices: list[DeviceStory]
+    progress: UserProgress
+
+
+def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:
+    """The provider answer that stands: a delivery if any, else the last attempt's answer."""
+    delivered = [s for s in sends if s.outcome == "delivered"]
+    if delivered:
+        return min(delivered, key=lambda s: (s.occurred_at, s.attempt or 0))
+    return max(sends, key=lambda s: (s.attempt or 0, s.occurred_at))
+
+
+def summarize(steps: Iterable[NotificationTraced]) -> Summary:
+    """Counts and status of one notification from its steps."""
+    accepted: NotificationTraced | None = None
+    users: dict[str, list[NotificationTraced]] = defaultdict(list)
+    per_stage: dict[str, set[str]] = defaultdict(set)
+    devices: dict[str, set[DeviceKey]] = defaultdict(set)
+    sends: dict[DeviceKey, list[NotificationTraced]] = defaultdict(list)
+    withheld: dict[str, set[tuple[str | None, uuid.UUID | None, str | None]]] = defaultdict(set)
+    for step in steps:
+        if step.user_id is None:
+            if step.stage == "accepted":
+                accepted = step
+            continue
+        users[step.user_id].append(step)
+        device: DeviceKey = (step.user_id, step.device_id)
+        if step.device_id is None:
+            per_stage[step.stage].add(step.user_id)
+        else:
+            devices[step.stage].add(device)
+        if step.stage == "sent":
+            sends[device].append(step)
+        elif step.stage == "withheld":
+            withheld[step.reason or "unspecified"].add(
+                (step.user_id, step.device_id, step.platform)
+            )
+    finals = [final_send(attempts) for attempts in sends.values()]
+    failed: dict[str, int] = defaultdict(int)
+    for final in finals:
+        if final.outcome != "delivered":
+            failed[final.reason or final.outcome or "unspecified"] += 1
+    progresses = {user: progress(user_steps) for user, user_steps in users.items()}
+    counts = Counts(
+        users_targeted=accepted.users if accepted is not None else None,
+        devices_targeted=sum(p.devices_expected for p in progresses.values()),
+        held=len(per_stage["held"]),
+        released=len(per_stage["released"]),
+        expired=len(per_stage["expired"]),
+        cancelled=len(per_stage["cancelled"]),
+        no_device=len(per_stage["no_device"]),
+        sent=len(finals),
+        delivered=sum(1 for final in finals if final.outcome == "delivered"),
+        failed=dict(sorted(failed.items())),
+        withheld={reason: len(keys) for reason, keys in sorted(withheld.items())},
+        token_deactivated=len(devices["token_deactivated"]),
+        opened=len(devices["opened"]),
+    )
+    return Summary(accepted, counts, status_of(accepted, list(progresses.values())))
+
+
+def status_of(accepted: NotificationTraced | None, users: Sequence[UserProgress]) -> Status:
+    """``done`` once every targeted user is settled; ``held`` while every user it reached so far
+    is settled or waiting on a hold; ``accepted`` before any user's step."""
+    targeted = accepted.users if accepted is not None else None
+    settled = sum(1 for user in users if user.settled)
+    if targeted is not None and settled >= targeted:
+        return "done"
+    if not users:
+        return "accepted"
+    all_seen = targeted is None or len(users) >= targeted
+    if all_seen and any(u.held for u in users) and all(u.held or u.settled for u in users):
+        return "held"
+    return "in_progress"
+
+
+def story(steps: Iterable[NotificationTraced]) -> UserStory:
+    """One user's timeline from their steps, in the order they happened."""
+    ordered = in_order(steps)
+    by_device: dict[uuid.UUID, list[NotificationTraced]] = defaultdict(list)
+    for step in ordered:
+        if step.device_id is not None:
+            by_device[step.device_id].append(step)
+    return UserStory(
+        steps=[step for step in ordered if step.device_id is None],
+        devices=[device_story(device_steps) for device_steps in by_device.values()],
+        progress=progress(ordered),
+    )
+
+
+def device_story(steps: Sequence[NotificationTraced]) -> DeviceStory:
+    """How one device fared; ``steps`` in order."""
+    sends = [s for s in steps if s.stage == "sent"]
+    ended = [s for s in steps if s.stage in DEVICE_ENDS - {"sent"}]
+    last = steps[-1]
+    outcome: str
+    if sends:
+        deciding = final_send(sends)
+        outcome = deciding.outcome or "sent"
+    elif ended:
+        deciding = ended[-1]
+        outcome = deciding.stage
+    else:
+        deciding = last
+        outcome = "retrying" if last.stage == "retry_scheduled" else "pending"
+    return DeviceStory(
+        device_id=last.device_id,
+        platform=next((s.platform for s in steps if s.platform is not None), None),
+        outcome=outcome,
+        provider_status=deciding.provider_status,
+        reason=deciding.reason,
+        until=deciding.until,
+        steps=list(steps),
+    )
+
+
+def reaches(steps: Iterable[NotificationTraced]) -> dict[tuple[str, str, uuid.UUID], datetime]:
+    """When each (app, user, notification) first reached the user's inbox, from these steps."""
+    first: dict[tuple[str, str, uuid.UUID], datetime] = {}
+    for step in steps:
+        if step.user_id is None or step.stage not in REACHED_USER:
+            continue
+        key = (step.app_id, step.user_id, step.notification_id)
+        if key not in first or step.occurred_at < first[key]:
+            first[key] = step.occurred_at
+    return first
+
+
+def read_mark(read_up_to: datetime | None, all_read: bool, changed_at: datetime) -> datetime | None:
+    """The time up to which a badge change says everything is read (mark-all: when it happened)."""
+    return changed_at if all_read else read_up_to
+
+
+def is_read(reached_at: datetime, read_by_id: bool, read_up_to: datetime | None) -> bool:
+    """Read when a device named it, or a watermark covers the time it reached the user."""
+    return read_by_id or (read_up_to is not None and reached_at <= read_up_to)

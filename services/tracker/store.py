@@ -1,0 +1,186 @@
+"""Every SQL statement of the tracker. Writes are idempotent by construction: steps are keyed by
+event id, inbox entries keep the earliest arrival, reads are a set and watermarks only grow."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from contracts.trace import NotificationTraced
+from shared.db import Connection, transaction
+
+InboxKey = tuple[str, str, uuid.UUID]
+UserKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One notification in a user's inbox, with what decides whether it is read."""
+
+    notification_id: uuid.UUID
+    reached_at: datetime
+    read_by_id: bool
+    read_up_to: datetime | None
+    accepted: NotificationTraced | None
+
+
+class TrackerStore:
+    """Reads and writes the tracker's tables."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def record_steps(self, conn: Connection, steps: Sequence[NotificationTraced]) -> int:
+        """Store each step not stored before; returns how many were new."""
+        new: int = await conn.fetchval(
+            "WITH added AS (INSERT INTO steps"
+            " (event_id, app_id, notification_id, user_id, stage, occurred_at, step)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],"
+            " $6::timestamptz[], $7::jsonb[]) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+            " SELECT count(*) FROM added",
+            [s.event_id for s in steps],
+            [s.app_id for s in steps],
+            [s.notification_id for s in steps],
+            [s.user_id for s in steps],
+            [s.stage for s in steps],
+            [s.occurred_at for s in steps],
+            [s.model_dump_json() for s in steps],
+        )
+        return new
+
+    async def record_reaches(self, conn: Connection, reaches: Mapping[InboxKey, datetime]) -> None:
+        """Put notifications in inboxes, keeping the earliest time each reached its user."""
+        keys = list(reaches)
+        await conn.execute(
+            "INSERT INTO inbox (app_id, user_id, notification_id, reached_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[])"
+            " ON CONFLICT (app_id, user_id, notification_id)"
+            " DO UPDATE SET reached_at = LEAST(inbox.reached_at, EXCLUDED.reached_at)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [reaches[k] for k in keys],
+        )
+
+    async def record_reads(self, conn: Connection, reads: Mapping[InboxKey, datetime]) -> None:
+        """Remember notifications read by id (the first time each was said to be read)."""
+        keys = list(reads)
+        await conn.execute(
+            "INSERT INTO reads (app_id, user_id, notification_id, read_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[])"
+            " ON CONFLICT DO NOTHING",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [reads[k] for k in keys],
+        )
+
+    async def raise_marks(
+        self, conn: Connection, marks: Mapping[UserKey, tuple[datetime, datetime]]
+    ) -> None:
+        """Raise users' read watermarks ((up to, changed at) per user); never lowers one."""
+        keys = list(marks)
+        await conn.execute(
+            "INSERT INTO read_marks (app_id, user_id, read_up_to, changed_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])"
+            " ON CONFLICT (app_id, user_id) DO UPDATE SET"
+            " read_up_to = GREATEST(read_marks.read_up_to, EXCLUDED.read_up_to),"
+            " changed_at = GREATEST(read_marks.changed_at, EXCLUDED.changed_at)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [marks[k][0] for k in keys],
+            [marks[k][1] for k in keys],
+        )
+
+    async def steps_of(
+        self, app_id: str, notification_id: uuid.UUID, user_id: str | None = None
+    ) -> list[NotificationTraced]:
+        """A notification's steps (only ``user_id``'s, when given), in no particular order."""
+        rows = await self.pool.fetch(
+            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2"
+            " AND ($3::text IS NULL OR user_id = $3)",
+            app_id,
+            notification_id,
+            user_id,
+        )
+        return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
+
+    async def accepted_of(
+        self, app_id: str, notification_id: uuid.UUID
+    ) -> NotificationTraced | None:
+        """The notification's accepted step, if it was recorded."""
+        step = await self.pool.fetchval(
+            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2"
+            " AND user_id IS NULL AND stage = 'accepted' LIMIT 1",
+            app_id,
+            notification_id,
+        )
+        return None if step is None else NotificationTraced.model_validate_json(step)
+
+    async def inbox_of(
+        self,
+        app_id: str,
+        user_id: str,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None = None,
+    ) -> list[InboxRow]:
+        """Up to ``limit`` of the user's notifications, newest first, older than ``after``."""
+        rows = await self.pool.fetch(
+            "SELECT i.notification_id, i.reached_at, r.notification_id IS NOT NULL AS read_by_id,"
+            " m.read_up_to, a.step AS accepted"
+            " FROM inbox AS i"
+            " LEFT JOIN reads AS r ON r.app_id = i.app_id AND r.user_id = i.user_id"
+            "  AND r.notification_id = i.notification_id"
+            " LEFT JOIN read_marks AS m ON m.app_id = i.app_id AND m.user_id = i.user_id"
+            " LEFT JOIN LATERAL (SELECT s.step FROM steps AS s WHERE s.app_id = i.app_id"
+            "  AND s.notification_id = i.notification_id AND s.user_id IS NULL"
+            "  AND s.stage = 'accepted' LIMIT 1) AS a ON true"
+            " WHERE i.app_id = $1 AND i.user_id = $2"
+            " AND ($3::timestamptz IS NULL OR (i.reached_at, i.notification_id) < ($3, $4))"
+            " ORDER BY i.reached_at DESC, i.notification_id DESC LIMIT $5",
+            app_id,
+            user_id,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+        return [
+            InboxRow(
+                notification_id=row["notification_id"],
+                reached_at=row["reached_at"],
+                read_by_id=row["read_by_id"],
+                read_up_to=row["read_up_to"],
+                accepted=None
+                if row["accepted"] is None
+                else NotificationTraced.model_validate_json(row["accepted"]),
+            )
+            for row in rows
+        ]
+
+    async def prune(self, before: datetime, limit: int) -> int:
+        """Forget, up to ``limit`` rows of each table, what happened before ``before``; returns
+        the most rows one table lost (the pruner goes on while a table still had a full batch)."""
+        statements = (
+            "DELETE FROM steps WHERE event_id IN"
+            " (SELECT event_id FROM steps WHERE occurred_at < $1 LIMIT $2)",
+            "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
+            " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
+            "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"
+            " (SELECT app_id, user_id, notification_id FROM reads WHERE read_at < $1 LIMIT $2)",
+            "DELETE FROM read_marks WHERE (app_id, user_id) IN"
+            " (SELECT app_id, user_id FROM read_marks WHERE changed_at < $1 LIMIT $2)",
+        )
+        gone = []
+        async with transaction(self.pool) as conn:
+            for statement in statements:
+                count = await conn.fetchval(
+                    f"WITH gone AS ({statement} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
+                    before,
+                    limit,
+                )
+                gone.append(int(count))
+        return max(gone)
