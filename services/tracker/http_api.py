@@ -4,8 +4,6 @@ The app comes from the credential: another app's notification is answered 404 li
 A user token sees only its own user's timeline and inbox; the counts are for the app's server.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import uuid
