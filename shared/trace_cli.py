@@ -71,8 +71,9 @@ def describe_notification(view: dict[str, Any]) -> list[str]:
         f"  idempotency key {view['idempotency_key'] or '-'}"
         f"  category {view['category'] or '-'}",
     ]
-    if content.get("title") or content.get("body"):
-        lines.append(f"  {content.get('title') or ''}: {content.get('body') or ''}")
+    said = [content[part] for part in ("title", "body") if content.get(part)]
+    if said:
+        lines.append(f"  {': '.join(said)}")
     targeted = "?" if counts["users_targeted"] is None else counts["users_targeted"]
     lines += [
         f"  users: targeted {targeted}, held {counts['held']}, released {counts['released']},"
@@ -86,6 +87,7 @@ def describe_notification(view: dict[str, Any]) -> list[str]:
         if counts[group]:
             by_reason = ", ".join(f"{reason} {n}" for reason, n in counts[group].items())
             lines.append(f"  {group}: {by_reason}")
+    lines += [f"  {describe_step(step)}" for step in view["steps"]]
     return lines
 
 

@@ -34,8 +34,9 @@ DeviceKey = tuple[str | None, uuid.UUID | None]
 
 
 def in_order(steps: Iterable[NotificationTraced]) -> list[NotificationTraced]:
-    """Steps as they happened."""
-    return sorted(steps, key=lambda s: (s.occurred_at, STAGE_ORDER[s.stage], s.attempt or 0))
+    """Steps as they happened, each once."""
+    unique = {step.event_id: step for step in steps}.values()
+    return sorted(unique, key=lambda s: (s.occurred_at, STAGE_ORDER[s.stage], s.attempt or 0))
 
 
 def _ends_user(step: NotificationTraced) -> bool:
@@ -94,11 +95,13 @@ class Counts:
 
 @dataclass(frozen=True)
 class Summary:
-    """A notification as a whole: what was sent, its counts and status."""
+    """A notification as a whole: what was sent, its counts, its status, and the steps that
+    concern no one user (accepted; parked before it was split per user), in order."""
 
     accepted: NotificationTraced | None
     counts: Counts
     status: Status
+    steps: list[NotificationTraced]
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:
 def summarize(steps: Iterable[NotificationTraced]) -> Summary:
     """Counts and status of one notification from its steps."""
     accepted: NotificationTraced | None = None
+    own: list[NotificationTraced] = []
     users: dict[str, list[NotificationTraced]] = defaultdict(list)
     per_stage: dict[str, set[str]] = defaultdict(set)
     devices: dict[str, set[DeviceKey]] = defaultdict(set)
@@ -141,6 +145,7 @@ def summarize(steps: Iterable[NotificationTraced]) -> Summary:
     withheld: dict[str, set[tuple[str | None, uuid.UUID | None, str | None]]] = defaultdict(set)
     for step in steps:
         if step.user_id is None:
+            own.append(step)
             if step.stage == "accepted":
                 accepted = step
             continue
@@ -177,7 +182,8 @@ def summarize(steps: Iterable[NotificationTraced]) -> Summary:
         token_deactivated=len(devices["token_deactivated"]),
         opened=len(devices["opened"]),
     )
-    return Summary(accepted, counts, status_of(accepted, list(progresses.values())))
+    status = status_of(accepted, list(progresses.values()))
+    return Summary(accepted, counts, status, in_order(own))
 
 
 def status_of(accepted: NotificationTraced | None, users: Sequence[UserProgress]) -> Status:

@@ -68,6 +68,7 @@ class NotificationView(BaseModel):
     category: str | None
     content: Content | None
     counts: CountsView
+    steps: list[StepView]
 
 
 class DeviceView(BaseModel):
@@ -147,6 +148,7 @@ def notification_view(notification_id: uuid.UUID, summary: domain.Summary) -> No
             opened=counts.opened,
             open_rate=counts.open_rate,
         ),
+        steps=[step_view(step) for step in summary.steps],
     )
 
 

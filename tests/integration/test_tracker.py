@@ -180,6 +180,11 @@ async def test_timelines_counts_inbox_and_the_cli(
                 await http.get("/v1/users/bob/notifications", headers=user_token("alice"))
             ).status_code,
             "no credential": (await http.get(sale_path)).status_code,
+            "a made-up cursor": (
+                await http.get(
+                    "/v1/users/alice/notifications", params={"cursor": "bm9wZQ"}, headers=as_app
+                )
+            ).status_code,
         }
 
         tracker_url = f"http://127.0.0.1:{settings.http_port}"
@@ -197,6 +202,7 @@ async def test_timelines_counts_inbox_and_the_cli(
     assert status["status"] == "held"  # alice is done, bob waits out his quiet hours
     assert status["idempotency_key"] == "sale-1"
     assert status["content"]["title"] == "Sale"
+    assert [s["stage"] for s in status["steps"]] == ["accepted"]
     assert status["counts"] == {
         "users_targeted": 2,
         "devices_targeted": 2,
@@ -242,12 +248,14 @@ async def test_timelines_counts_inbox_and_the_cli(
         "a user token, someone else": 404,
         "a user token, someone else's inbox": 404,
         "no credential": 401,
+        "a made-up cursor": 422,
     }
 
     assert traced == 0
     assert f"notification {sale.notification_id}: held" in printed
     assert "sent 2, delivered 1, token deactivated 1, opened 1 (open rate 100.0%)" in printed
     assert "failed: Unregistered 1" in printed
+    assert "  accepted " in printed
     assert "user alice: done" in printed
     assert f"device {tablet} (apns): token_invalid (provider_status 410, reason Unregistered)" in (
         printed

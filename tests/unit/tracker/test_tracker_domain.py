@@ -89,6 +89,7 @@ def test_each_stage_is_counted_per_user_or_per_device() -> None:
     assert counts.withheld == {"category_off": 1}
     assert counts.token_deactivated == 1
     assert counts.open_rate == 1.0
+    assert [s.stage for s in domain.summarize(everyone()).steps] == ["accepted"]
 
 
 def test_repeats_and_any_arrival_order_give_the_same_answer() -> None:
@@ -130,8 +131,8 @@ def test_a_user_fanned_out_to_devices_is_settled_only_once_every_device_answered
     assert domain.progress([step("withheld", 1, "alice", platform="apns")]).settled is False
 
 
-def test_a_users_story_orders_their_steps_and_ends_each_device() -> None:
-    story = domain.story(list(reversed(alice())))
+def test_a_users_story_orders_their_steps_once_and_ends_each_device() -> None:
+    story = domain.story([*reversed(alice()), *alice()])
 
     assert [s.stage for s in story.steps] == ["released", "counted", "fanned_out"]
     outcomes = {d.device_id: (d.outcome, d.provider_status, d.reason) for d in story.devices}
