@@ -253,6 +253,18 @@ def reaches(steps: Iterable[NotificationTraced]) -> dict[tuple[str, str, uuid.UU
     return first
 
 
+def last_active(steps: Iterable[NotificationTraced]) -> dict[tuple[str, uuid.UUID], datetime]:
+    """Per (app, notification), the latest time these steps happened or said something waits for;
+    retention counts from it."""
+    latest: dict[tuple[str, uuid.UUID], datetime] = {}
+    for step in steps:
+        key = (step.app_id, step.notification_id)
+        when = max(step.occurred_at, step.until) if step.until else step.occurred_at
+        if key not in latest or when > latest[key]:
+            latest[key] = when
+    return latest
+
+
 def read_mark(read_up_to: datetime | None, all_read: bool, changed_at: datetime) -> datetime | None:
     """The time up to which a badge change says everything is read (mark-all: when it happened)."""
     return changed_at if all_read else read_up_to

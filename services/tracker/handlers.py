@@ -31,6 +31,7 @@ class TraceHandler:
         async with transaction(self.pool) as conn:
             new = await self.store.record_steps(conn, steps)
             await self.store.record_reaches(conn, domain.reaches(steps))
+            await self.store.extend_notifications(conn, domain.last_active(steps))
         for step in steps:
             metrics.STEPS.labels(stage=step.stage).inc()
         metrics.REPEATED.inc(len(steps) - new)

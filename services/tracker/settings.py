@@ -15,5 +15,6 @@ class TrackerSettings(
     tracker_retention_days: float = Field(
         default=30,
         gt=0,
-        description="Forget steps, inbox entries and reads this long after they happened.",
+        description="Forget a notification's timeline this long after it was last active (a hold or "
+        "a retry keeps it active until due), and inbox entries and reads this old.",
     )

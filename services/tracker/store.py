@@ -14,6 +14,7 @@ from contracts.trace import NotificationTraced
 from shared.db import Connection, transaction
 
 InboxKey = tuple[str, str, uuid.UUID]
+NotificationKey = tuple[str, uuid.UUID]
 UserKey = tuple[str, str]
 
 
@@ -64,6 +65,22 @@ class TrackerStore:
             [k[1] for k in keys],
             [k[2] for k in keys],
             [reaches[k] for k in keys],
+        )
+
+    async def extend_notifications(
+        self, conn: Connection, active: Mapping[NotificationKey, datetime]
+    ) -> None:
+        """Move notifications' last activity later (never earlier)."""
+        keys = list(active)
+        await conn.execute(
+            "INSERT INTO notifications (app_id, notification_id, active_until)"
+            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[])"
+            " ON CONFLICT (app_id, notification_id)"
+            " DO UPDATE SET active_until = GREATEST(notifications.active_until,"
+            " EXCLUDED.active_until)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [active[k] for k in keys],
         )
 
     async def record_reads(self, conn: Connection, reads: Mapping[InboxKey, datetime]) -> None:
@@ -162,11 +179,17 @@ class TrackerStore:
         ]
 
     async def prune(self, before: datetime, limit: int) -> int:
-        """Forget, up to ``limit`` rows of each table, what happened before ``before``; returns
-        the most rows one table lost (the pruner goes on while a table still had a full batch)."""
+        """Forget, up to ``limit`` rows of each table, what was last active before ``before``: the
+        steps of notifications inactive since (then the notifications), inbox entries and reads.
+        Returns the most rows one table lost (the pruner goes on while one had a full batch)."""
         statements = (
-            "DELETE FROM steps WHERE event_id IN"
-            " (SELECT event_id FROM steps WHERE occurred_at < $1 LIMIT $2)",
+            "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
+            " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
+            " WHERE n.active_until < $1 LIMIT $2)",
+            "DELETE FROM notifications WHERE (app_id, notification_id) IN"
+            " (SELECT n.app_id, n.notification_id FROM notifications AS n"
+            " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
+            " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id) LIMIT $2)",
             "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
             "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"

@@ -119,6 +119,11 @@ async def test_timelines_counts_inbox_and_the_cli(
     ]
     shuffled = sale_steps * 2
     random.Random(7).shuffle(shuffled)
+    held_long = Steps(clock.now())
+    held_long_steps = [
+        held_long("accepted", 0, users=1),
+        held_long("held", 0, "carol", reason="schedule", until=clock.now() + timedelta(days=40)),
+    ]
     later_steps = [
         later("accepted", 0, users=1, content=Content(title="Later")),
         later("counted", 1, "alice", badge=2),
@@ -139,13 +144,16 @@ async def test_timelines_counts_inbox_and_the_cli(
     ):
         # Reads first: the tracker must apply them to notifications that arrive afterwards.
         await io.produce(topics.BADGES, read_by_id(clock.now(), "alice", sale.notification_id))
-        await io.produce(topics.TRACE, *shuffled, *later_steps)
+        await io.produce(topics.TRACE, *held_long_steps, *shuffled, *later_steps)
 
         async def recorded() -> bool:
             inbox = await http.get("/v1/users/alice/notifications", headers=as_app)
             status = await http.get(sale_path, headers=as_app)
+            held = await http.get(f"/v1/notifications/{held_long.notification_id}", headers=as_app)
             return (
                 status.status_code == 200
+                and held.status_code == 200
+                and held.json()["counts"]["held"] == 1
                 and status.json()["counts"]["opened"] == 1
                 and status.json()["counts"]["held"] == 1
                 and len(inbox.json()["notifications"]) == 2
@@ -273,5 +281,6 @@ async def test_timelines_counts_inbox_and_the_cli(
         assert forgot >= len(sale_steps) + len(later_steps)
         assert await store.steps_of(APP, sale.notification_id) == []
         assert await store.inbox_of(APP, "alice", 10) == []
+        assert len(await store.steps_of(APP, held_long.notification_id)) == 2  # still due
     finally:
         await pool.close()

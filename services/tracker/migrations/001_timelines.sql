@@ -11,7 +11,17 @@ CREATE TABLE steps (
     step            jsonb       NOT NULL
 );
 CREATE INDEX steps_of_notification ON steps (app_id, notification_id, user_id);
-CREATE INDEX steps_occurred_at ON steps (occurred_at);
+
+-- When each notification was last active: its newest step, or the later time a step said it
+-- waits for (a hold's release, a retry). Retention counts from here, so a notification held for
+-- longer than the retention keeps its accepted step (and content) until it is done.
+CREATE TABLE notifications (
+    app_id          text        NOT NULL,
+    notification_id uuid        NOT NULL,
+    active_until    timestamptz NOT NULL,
+    PRIMARY KEY (app_id, notification_id)
+);
+CREATE INDEX notifications_active_until ON notifications (active_until);
 
 -- A user's inbox: each notification that reached them (was counted on their badge), with the
 -- earliest time any step says it did.

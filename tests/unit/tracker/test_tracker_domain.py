@@ -152,6 +152,14 @@ def test_a_notification_reaches_an_inbox_at_its_earliest_step_past_the_badge() -
     assert reached == {("shop", "alice", NOTIFICATION): T0 + timedelta(minutes=1)}
 
 
+def test_a_notification_is_active_until_its_last_step_or_what_it_waits_for() -> None:
+    hold = T0 + timedelta(days=40)
+    steps = [accepted(1), step("held", 1, "bob", until=hold), step("released", 2, "carol")]
+
+    assert domain.last_active(steps) == {("shop", NOTIFICATION): hold}
+    assert domain.last_active(steps[::2]) == {("shop", NOTIFICATION): T0 + timedelta(minutes=2)}
+
+
 def test_read_by_id_or_by_a_watermark_covering_its_arrival() -> None:
     assert domain.is_read(T0, read_by_id=True, read_up_to=None)
     assert domain.is_read(T0, read_by_id=False, read_up_to=T0)
