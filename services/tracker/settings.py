@@ -15,6 +15,6 @@ class TrackerSettings(
     tracker_retention_days: float = Field(
         default=30,
         gt=0,
-        description="Forget a notification's timeline this long after it was last active (a hold or "
-        "a retry keeps it active until due), and inbox entries and reads this old.",
+        description="Forget a notification's timeline this long after it was last active (a hold "
+        "or a retry keeps it active until due), and inbox entries and reads this old.",
     )
