@@ -117,26 +117,21 @@ class TrackerStore:
         self, app_id: str, notification_id: uuid.UUID, user_id: str | None = None
     ) -> list[NotificationTraced]:
         """A notification's steps (only ``user_id``'s, when given), in no particular order."""
-        rows = await self.pool.fetch(
-            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2"
-            " AND ($3::text IS NULL OR user_id = $3)",
-            app_id,
-            notification_id,
-            user_id,
-        )
+        if user_id is None:
+            rows = await self.pool.fetch(
+                "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2",
+                app_id,
+                notification_id,
+            )
+        else:
+            rows = await self.pool.fetch(
+                "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2"
+                " AND user_id = $3",
+                app_id,
+                notification_id,
+                user_id,
+            )
         return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
-
-    async def accepted_of(
-        self, app_id: str, notification_id: uuid.UUID
-    ) -> NotificationTraced | None:
-        """The notification's accepted step, if it was recorded."""
-        step = await self.pool.fetchval(
-            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2"
-            " AND user_id IS NULL AND stage = 'accepted' LIMIT 1",
-            app_id,
-            notification_id,
-        )
-        return None if step is None else NotificationTraced.model_validate_json(step)
 
     async def inbox_of(
         self,
