@@ -30,7 +30,6 @@ DEVICE_ENDS: frozenset[str] = frozenset({"sent", "token_deactivated", "withheld"
 PAST_HOLD: frozenset[str] = REACHED_USER | USER_ENDS | {"released", "withheld", "parked"}
 
 Status = Literal["accepted", "held", "in_progress", "done"]
-DeviceKey = tuple[str | None, uuid.UUID | None]
 
 
 def in_order(steps: Iterable[NotificationTraced]) -> list[NotificationTraced]:
@@ -49,32 +48,18 @@ def _ends_user(step: NotificationTraced) -> bool:
 
 
 @dataclass(frozen=True)
-class UserProgress:
-    """Where one user stands: ``settled`` when nothing more will happen for them."""
+class Tally:
+    """Counts over users: one user's share (``users`` 1), or the sum of every user's. The tracker
+    keeps each user's tally, so a notification's counts are a sum however many users it reached.
 
-    settled: bool
-    held: bool
-    devices_expected: int
+    Users per user-level stage, devices per device-level stage, each counted once; ``settled``:
+    users for whom nothing more will happen; ``waiting``: users waiting on a hold.
+    """
 
-
-def progress(steps: Sequence[NotificationTraced]) -> UserProgress:
-    """One user's progress, from their steps in any order."""
-    stages = {step.stage for step in steps}
-    expected = max(
-        (sum(s.devices.values()) for s in steps if s.stage == "fanned_out"), default=None
-    )
-    ended = {s.device_id for s in steps if s.device_id is not None and s.stage in DEVICE_ENDS}
-    settled = any(_ends_user(s) for s in steps) or (expected is not None and len(ended) >= expected)
-    held = "held" in stages and not stages & PAST_HOLD
-    return UserProgress(settled=settled, held=held, devices_expected=expected or 0)
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Users per user-level stage, devices per device-level one, each counted once."""
-
-    users_targeted: int | None = None
-    devices_targeted: int = 0
+    users: int = 0
+    settled: int = 0
+    waiting: int = 0
+    devices_expected: int = 0
     held: int = 0
     released: int = 0
     expired: int = 0
@@ -82,15 +67,89 @@ class Counts:
     no_device: int = 0
     sent: int = 0
     delivered: int = 0
-    failed: dict[str, int] = field(default_factory=dict)
-    withheld: dict[str, int] = field(default_factory=dict)
     token_deactivated: int = 0
     opened: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)
+
+    def __add__(self, other: Tally) -> Tally:
+        numbers = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in self.__dataclass_fields__
+            if name not in {"failed", "withheld"}
+        }
+        return Tally(
+            **numbers,
+            failed=_merged(self.failed, other.failed),
+            withheld=_merged(self.withheld, other.withheld),
+        )
 
     @property
     def open_rate(self) -> float | None:
         """Devices that opened it per device it was delivered to; None before any delivery."""
         return round(self.opened / self.delivered, 4) if self.delivered else None
+
+
+def _merged(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    merged = dict(left)
+    for reason, count in right.items():
+        merged[reason] = merged.get(reason, 0) + count
+    return dict(sorted(merged.items()))
+
+
+def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:
+    """The provider answer that stands: a delivery if any, else the last attempt's answer."""
+    delivered = [s for s in sends if s.outcome == "delivered"]
+    if delivered:
+        return min(delivered, key=lambda s: (s.occurred_at, s.attempt or 0))
+    return max(sends, key=lambda s: (s.attempt or 0, s.occurred_at))
+
+
+def tally(steps: Sequence[NotificationTraced]) -> Tally:
+    """One user's tally, from their steps in any order (repeats included)."""
+    stages = {step.stage for step in steps if step.device_id is None}
+    devices: dict[str, set[uuid.UUID]] = defaultdict(set)
+    sends: dict[uuid.UUID | None, list[NotificationTraced]] = defaultdict(list)
+    withheld: dict[str, set[tuple[uuid.UUID | None, str | None]]] = defaultdict(set)
+    for step in steps:
+        if step.device_id is not None:
+            devices[step.stage].add(step.device_id)
+        if step.stage == "sent":
+            sends[step.device_id].append(step)
+        elif step.stage == "withheld":
+            withheld[step.reason or "unspecified"].add((step.device_id, step.platform))
+    finals = [final_send(attempts) for attempts in sends.values()]
+    failed: dict[str, int] = defaultdict(int)
+    for final in finals:
+        if final.outcome != "delivered":
+            failed[final.reason or final.outcome or "unspecified"] += 1
+    expected = max(
+        (sum(s.devices.values()) for s in steps if s.stage == "fanned_out"), default=None
+    )
+    answered: set[uuid.UUID] = set()
+    for stage in DEVICE_ENDS:
+        answered |= devices[stage]
+    settled = any(_ends_user(s) for s in steps) or (
+        expected is not None and len(answered) >= expected
+    )
+    all_stages = {step.stage for step in steps}
+    return Tally(
+        users=1,
+        settled=int(settled),
+        waiting=int("held" in all_stages and not all_stages & PAST_HOLD),
+        devices_expected=expected or 0,
+        held=int("held" in stages),
+        released=int("released" in stages),
+        expired=int("expired" in stages),
+        cancelled=int("cancelled" in stages),
+        no_device=int("no_device" in stages),
+        sent=len(finals),
+        delivered=sum(1 for final in finals if final.outcome == "delivered"),
+        token_deactivated=len(devices["token_deactivated"]),
+        opened=len(devices["opened"]),
+        failed=dict(sorted(failed.items())),
+        withheld={reason: len(keys) for reason, keys in sorted(withheld.items())},
+    )
 
 
 @dataclass(frozen=True)
@@ -99,9 +158,43 @@ class Summary:
     concern no one user (accepted; parked before it was split per user), in order."""
 
     accepted: NotificationTraced | None
-    counts: Counts
+    counts: Tally
     status: Status
     steps: list[NotificationTraced]
+
+
+def summary(own: Iterable[NotificationTraced], counts: Tally) -> Summary:
+    """A notification from its own steps and the sum of its users' tallies."""
+    ordered = in_order(own)
+    accepted = next((step for step in ordered if step.stage == "accepted"), None)
+    targeted = accepted.users if accepted is not None else None
+    return Summary(accepted, counts, status_of(targeted, counts), ordered)
+
+
+def summarize(steps: Iterable[NotificationTraced]) -> Summary:
+    """A notification from all its steps (what the tracker's stored tallies add up to)."""
+    own: list[NotificationTraced] = []
+    users: dict[str, list[NotificationTraced]] = defaultdict(list)
+    for step in steps:
+        if step.user_id is None:
+            own.append(step)
+        else:
+            users[step.user_id].append(step)
+    return summary(own, sum((tally(user_steps) for user_steps in users.values()), Tally()))
+
+
+def status_of(targeted: int | None, counts: Tally) -> Status:
+    """``done`` once every targeted user is settled; ``held`` while every user it reached so far
+    is settled or waiting on a hold (and all have been reached); ``accepted`` before any user's
+    step; ``in_progress`` otherwise."""
+    if targeted is not None and counts.settled >= targeted:
+        return "done"
+    if not counts.users:
+        return "accepted"
+    all_seen = targeted is None or counts.users >= targeted
+    if all_seen and counts.waiting and counts.waiting + counts.settled >= counts.users:
+        return "held"
+    return "in_progress"
 
 
 @dataclass(frozen=True)
@@ -119,86 +212,11 @@ class DeviceStory:
 
 @dataclass(frozen=True)
 class UserStory:
-    """One user's timeline: their own steps, then each device's."""
+    """One user's timeline: their own steps, then each device's, and their tally."""
 
     steps: list[NotificationTraced]
     devices: list[DeviceStory]
-    progress: UserProgress
-
-
-def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:
-    """The provider answer that stands: a delivery if any, else the last attempt's answer."""
-    delivered = [s for s in sends if s.outcome == "delivered"]
-    if delivered:
-        return min(delivered, key=lambda s: (s.occurred_at, s.attempt or 0))
-    return max(sends, key=lambda s: (s.attempt or 0, s.occurred_at))
-
-
-def summarize(steps: Iterable[NotificationTraced]) -> Summary:
-    """Counts and status of one notification from its steps."""
-    accepted: NotificationTraced | None = None
-    own: list[NotificationTraced] = []
-    users: dict[str, list[NotificationTraced]] = defaultdict(list)
-    per_stage: dict[str, set[str]] = defaultdict(set)
-    devices: dict[str, set[DeviceKey]] = defaultdict(set)
-    sends: dict[DeviceKey, list[NotificationTraced]] = defaultdict(list)
-    withheld: dict[str, set[tuple[str | None, uuid.UUID | None, str | None]]] = defaultdict(set)
-    for step in steps:
-        if step.user_id is None:
-            own.append(step)
-            if step.stage == "accepted":
-                accepted = step
-            continue
-        users[step.user_id].append(step)
-        device: DeviceKey = (step.user_id, step.device_id)
-        if step.device_id is None:
-            per_stage[step.stage].add(step.user_id)
-        else:
-            devices[step.stage].add(device)
-        if step.stage == "sent":
-            sends[device].append(step)
-        elif step.stage == "withheld":
-            withheld[step.reason or "unspecified"].add(
-                (step.user_id, step.device_id, step.platform)
-            )
-    finals = [final_send(attempts) for attempts in sends.values()]
-    failed: dict[str, int] = defaultdict(int)
-    for final in finals:
-        if final.outcome != "delivered":
-            failed[final.reason or final.outcome or "unspecified"] += 1
-    progresses = {user: progress(user_steps) for user, user_steps in users.items()}
-    counts = Counts(
-        users_targeted=accepted.users if accepted is not None else None,
-        devices_targeted=sum(p.devices_expected for p in progresses.values()),
-        held=len(per_stage["held"]),
-        released=len(per_stage["released"]),
-        expired=len(per_stage["expired"]),
-        cancelled=len(per_stage["cancelled"]),
-        no_device=len(per_stage["no_device"]),
-        sent=len(finals),
-        delivered=sum(1 for final in finals if final.outcome == "delivered"),
-        failed=dict(sorted(failed.items())),
-        withheld={reason: len(keys) for reason, keys in sorted(withheld.items())},
-        token_deactivated=len(devices["token_deactivated"]),
-        opened=len(devices["opened"]),
-    )
-    status = status_of(accepted, list(progresses.values()))
-    return Summary(accepted, counts, status, in_order(own))
-
-
-def status_of(accepted: NotificationTraced | None, users: Sequence[UserProgress]) -> Status:
-    """``done`` once every targeted user is settled; ``held`` while every user it reached so far
-    is settled or waiting on a hold; ``accepted`` before any user's step."""
-    targeted = accepted.users if accepted is not None else None
-    settled = sum(1 for user in users if user.settled)
-    if targeted is not None and settled >= targeted:
-        return "done"
-    if not users:
-        return "accepted"
-    all_seen = targeted is None or len(users) >= targeted
-    if all_seen and any(u.held for u in users) and all(u.held or u.settled for u in users):
-        return "held"
-    return "in_progress"
+    tally: Tally
 
 
 def story(steps: Iterable[NotificationTraced]) -> UserStory:
@@ -211,7 +229,7 @@ def story(steps: Iterable[NotificationTraced]) -> UserStory:
     return UserStory(
         steps=[step for step in ordered if step.device_id is None],
         devices=[device_story(device_steps) for device_steps in by_device.values()],
-        progress=progress(ordered),
+        tally=tally(ordered),
     )
 
 

@@ -1,7 +1,8 @@
 """The tracker's handlers: record trace steps and reads, one transaction per batch.
 
 Every write is idempotent (see the store), so a batch re-run after a crash changes nothing; the
-glue commits the offsets after the transaction.
+glue commits the offsets after the transaction. Each user a batch touches gets its tally
+recomputed from all of that user's stored steps, so the order steps arrive in does not matter.
 """
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ class TraceHandler:
 
     async def __call__(self, batch: Sequence[Received[NotificationTraced]]) -> Sequence[Rejection]:
         steps = [item.message for item in batch]
+        users = {(s.app_id, s.notification_id, s.user_id) for s in steps if s.user_id is not None}
         async with transaction(self.pool) as conn:
+            await self.store.lock_notifications(
+                conn, ((s.app_id, s.notification_id) for s in steps)
+            )
             new = await self.store.record_steps(conn, steps)
+            by_user = await self.store.user_steps_of(conn, users)
+            tallies = {user: domain.tally(user_steps) for user, user_steps in by_user.items()}
+            await self.store.save_tallies(conn, tallies)
             await self.store.record_reaches(conn, domain.reaches(steps))
             await self.store.extend_notifications(conn, domain.last_active(steps))
         for step in steps:

@@ -133,8 +133,8 @@ def notification_view(notification_id: uuid.UUID, summary: domain.Summary) -> No
         category=accepted.category if accepted else None,
         content=accepted.content if accepted else None,
         counts=CountsView(
-            users_targeted=counts.users_targeted,
-            devices_targeted=counts.devices_targeted,
+            users_targeted=accepted.users if accepted else None,
+            devices_targeted=counts.devices_expected,
             held=counts.held,
             released=counts.released,
             sent=counts.sent,
@@ -155,9 +155,9 @@ def notification_view(notification_id: uuid.UUID, summary: domain.Summary) -> No
 def timeline_view(
     notification_id: uuid.UUID, user_id: str, story: domain.UserStory
 ) -> UserTimelineView:
-    progress = story.progress
+    tally = story.tally
     status: Literal["held", "in_progress", "done"] = (
-        "done" if progress.settled else "held" if progress.held else "in_progress"
+        "done" if tally.settled else "held" if tally.waiting else "in_progress"
     )
     return UserTimelineView(
         notification_id=notification_id,
@@ -221,10 +221,11 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
         notification_id: uuid.UUID, caller: Annotated[Caller, Depends(servers)]
     ) -> NotificationView:
         """Users, devices and outcomes so far, each counted once, and the open rate."""
-        steps = await store.steps_of(caller.app_id, notification_id)
-        if not steps:
+        own = await store.own_steps_of(caller.app_id, notification_id)
+        counts = await store.counts_of(caller.app_id, notification_id)
+        if not own and not counts.users:
             raise not_found(f"no notification {notification_id}")
-        return notification_view(notification_id, domain.summarize(steps))
+        return notification_view(notification_id, domain.summary(own, counts))
 
     @app.get(
         "/v1/notifications/{notification_id}/users/{user_id}",
@@ -241,7 +242,7 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
     ) -> UserTimelineView:
         """With a user token, only the token's own user; with the app's key, any of its users."""
         require_user(caller, user_id)
-        steps = await store.steps_of(caller.app_id, notification_id, user_id)
+        steps = await store.timeline_of(caller.app_id, notification_id, user_id)
         if not steps:
             raise not_found(f"no step of notification {notification_id} for user {user_id!r}")
         return timeline_view(notification_id, user_id, domain.story(steps))

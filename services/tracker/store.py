@@ -3,18 +3,25 @@ event id, inbox entries keep the earliest arrival, reads are a set and watermark
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from contracts.trace import NotificationTraced
+from services.tracker.domain import Tally
 from shared.db import Connection, transaction
 
 InboxKey = tuple[str, str, uuid.UUID]
 NotificationKey = tuple[str, uuid.UUID]
+TallyKey = tuple[str, uuid.UUID, str]
+#: The tallies' number columns, in the order of Tally's fields.
+NUMBERS = tuple(
+    name for name in Tally.__dataclass_fields__ if name not in {"users", "failed", "withheld"}
+)
 UserKey = tuple[str, str]
 
 
@@ -52,6 +59,96 @@ class TrackerStore:
             [s.model_dump_json() for s in steps],
         )
         return new
+
+    async def lock_notifications(self, conn: Connection, keys: Iterable[NotificationKey]) -> None:
+        """Serialise batches on the same notifications (two consumers, briefly, in a rebalance),
+        so each recomputes its users' tallies from every step stored; held until commit."""
+        for app_id, notification_id in sorted(set(keys)):
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                f"tracker/{app_id}/{notification_id}",
+            )
+
+    async def user_steps_of(
+        self, conn: Connection, keys: Collection[TallyKey]
+    ) -> dict[TallyKey, list[NotificationTraced]]:
+        """Every stored step of each (app, notification, user)."""
+        rows = await conn.fetch(
+            "SELECT s.step FROM steps AS s JOIN unnest($1::text[], $2::uuid[], $3::text[])"
+            " AS k (app_id, notification_id, user_id) ON s.app_id = k.app_id"
+            " AND s.notification_id = k.notification_id AND s.user_id = k.user_id",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        found: dict[TallyKey, list[NotificationTraced]] = {key: [] for key in keys}
+        for row in rows:
+            step = NotificationTraced.model_validate_json(row["step"])
+            if step.user_id is not None:
+                found[(step.app_id, step.notification_id, step.user_id)].append(step)
+        return found
+
+    async def save_tallies(self, conn: Connection, tallies: Mapping[TallyKey, Tally]) -> None:
+        """Replace users' tallies with the ones recomputed from all their steps."""
+        keys = list(tallies)
+        columns = ", ".join(NUMBERS)
+        casts = ", ".join(f"${i + 4}::integer[]" for i in range(len(NUMBERS)))
+        updates = ", ".join(
+            f"{name} = EXCLUDED.{name}" for name in (*NUMBERS, "failed", "withheld")
+        )
+        last = len(NUMBERS) + 4
+        await conn.execute(
+            f"INSERT INTO user_tallies (app_id, notification_id, user_id, {columns}, failed,"  # noqa: S608 - names from Tally
+            f" withheld) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], {casts},"
+            f" ${last}::jsonb[], ${last + 1}::jsonb[])"
+            f" ON CONFLICT (app_id, notification_id, user_id) DO UPDATE SET {updates}",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            *([getattr(tallies[k], name) for k in keys] for name in NUMBERS),
+            [json.dumps(tallies[k].failed) for k in keys],
+            [json.dumps(tallies[k].withheld) for k in keys],
+        )
+
+    async def counts_of(self, app_id: str, notification_id: uuid.UUID) -> Tally:
+        """The sum of a notification's users' tallies."""
+        sums = ", ".join(f"coalesce(sum({name}), 0)::integer AS {name}" for name in NUMBERS)
+        async with transaction(self.pool) as conn:
+            numbers = await conn.fetchrow(
+                f"SELECT count(*)::integer AS users, {sums} FROM user_tallies"  # noqa: S608 - names from Tally
+                " WHERE app_id = $1 AND notification_id = $2",
+                app_id,
+                notification_id,
+            )
+            reasons = await conn.fetch(
+                "SELECT 'failed' AS kind, r.key, sum(r.value::integer)::integer AS n"
+                " FROM user_tallies AS t, jsonb_each_text(t.failed) AS r"
+                " WHERE t.app_id = $1 AND t.notification_id = $2 GROUP BY r.key"
+                " UNION ALL SELECT 'withheld', r.key, sum(r.value::integer)::integer"
+                " FROM user_tallies AS t, jsonb_each_text(t.withheld) AS r"
+                " WHERE t.app_id = $1 AND t.notification_id = $2 GROUP BY r.key",
+                app_id,
+                notification_id,
+            )
+        by_kind: dict[str, dict[str, int]] = {"failed": {}, "withheld": {}}
+        for row in reasons:
+            by_kind[row["kind"]][row["key"]] = row["n"]
+        return Tally(
+            **dict(numbers or {}),
+            failed=dict(sorted(by_kind["failed"].items())),
+            withheld=dict(sorted(by_kind["withheld"].items())),
+        )
+
+    async def own_steps_of(
+        self, app_id: str, notification_id: uuid.UUID
+    ) -> list[NotificationTraced]:
+        """The steps of a notification that concern no one user (accepted, for one)."""
+        rows = await self.pool.fetch(
+            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2 AND user_id IS NULL",
+            app_id,
+            notification_id,
+        )
+        return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
 
     async def record_reaches(self, conn: Connection, reaches: Mapping[InboxKey, datetime]) -> None:
         """Put notifications in inboxes, keeping the earliest time each reached its user."""
@@ -113,24 +210,16 @@ class TrackerStore:
             [marks[k][1] for k in keys],
         )
 
-    async def steps_of(
-        self, app_id: str, notification_id: uuid.UUID, user_id: str | None = None
+    async def timeline_of(
+        self, app_id: str, notification_id: uuid.UUID, user_id: str
     ) -> list[NotificationTraced]:
-        """A notification's steps (only ``user_id``'s, when given), in no particular order."""
-        if user_id is None:
-            rows = await self.pool.fetch(
-                "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2",
-                app_id,
-                notification_id,
-            )
-        else:
-            rows = await self.pool.fetch(
-                "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2"
-                " AND user_id = $3",
-                app_id,
-                notification_id,
-                user_id,
-            )
+        """One user's steps of a notification, in no particular order."""
+        rows = await self.pool.fetch(
+            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2 AND user_id = $3",
+            app_id,
+            notification_id,
+            user_id,
+        )
         return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
 
     async def inbox_of(
@@ -181,10 +270,16 @@ class TrackerStore:
             "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
             " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
             " WHERE n.active_until < $1 LIMIT $2)",
+            "DELETE FROM user_tallies WHERE (app_id, notification_id, user_id) IN"
+            " (SELECT t.app_id, t.notification_id, t.user_id FROM notifications AS n"
+            " JOIN user_tallies AS t ON t.app_id = n.app_id"
+            " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2)",
             "DELETE FROM notifications WHERE (app_id, notification_id) IN"
             " (SELECT n.app_id, n.notification_id FROM notifications AS n"
             " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
-            " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id) LIMIT $2)",
+            " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id)"
+            " AND NOT EXISTS (SELECT 1 FROM user_tallies AS t"
+            " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id) LIMIT $2)",
             "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
             "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"

@@ -279,8 +279,10 @@ async def test_timelines_counts_inbox_and_the_cli(
             "timelines", store.prune, clock, timedelta(days=30), batch=3
         ).prune_once()
         assert forgot >= len(sale_steps) + len(later_steps)
-        assert await store.steps_of(APP, sale.notification_id) == []
+        assert await store.own_steps_of(APP, sale.notification_id) == []
+        assert await store.timeline_of(APP, sale.notification_id, "alice") == []
+        assert (await store.counts_of(APP, sale.notification_id)).users == 0
         assert await store.inbox_of(APP, "alice", 10) == []
-        assert len(await store.steps_of(APP, held_long.notification_id)) == 2  # still due
+        assert len(await store.timeline_of(APP, held_long.notification_id, "carol")) == 1  # due
     finally:
         await pool.close()

@@ -23,6 +23,29 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_active_until ON notifications (active_until);
 
+-- Each user's share of a notification's counts (services/tracker/domain.py, Tally), recomputed
+-- from the user's steps whenever one arrives: a notification's counts are a sum over its users.
+CREATE TABLE user_tallies (
+    app_id            text    NOT NULL,
+    notification_id   uuid    NOT NULL,
+    user_id           text    NOT NULL,
+    settled           integer NOT NULL,
+    waiting           integer NOT NULL,
+    devices_expected  integer NOT NULL,
+    held              integer NOT NULL,
+    released          integer NOT NULL,
+    expired           integer NOT NULL,
+    cancelled         integer NOT NULL,
+    no_device         integer NOT NULL,
+    sent              integer NOT NULL,
+    delivered         integer NOT NULL,
+    token_deactivated integer NOT NULL,
+    opened            integer NOT NULL,
+    failed            jsonb   NOT NULL,
+    withheld          jsonb   NOT NULL,
+    PRIMARY KEY (app_id, notification_id, user_id)
+);
+
 -- A user's inbox: each notification that reached them (was counted on their badge), with the
 -- earliest time any step says it did.
 CREATE TABLE inbox (

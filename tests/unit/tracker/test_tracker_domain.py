@@ -79,10 +79,13 @@ def everyone() -> list[NotificationTraced]:
 
 
 def test_each_stage_is_counted_per_user_or_per_device() -> None:
-    counts = domain.summarize(everyone()).counts
+    summary = domain.summarize(everyone())
+    counts = summary.counts
 
-    assert counts.users_targeted == 4
-    assert counts.devices_targeted == 2
+    assert summary.accepted is not None
+    assert summary.accepted.users == 4
+    assert (counts.users, counts.settled, counts.waiting) == (4, 3, 1)
+    assert counts.devices_expected == 2
     assert (counts.held, counts.released, counts.no_device) == (1, 2, 1)
     assert (counts.sent, counts.delivered, counts.opened) == (2, 1, 1)
     assert counts.failed == {"Unregistered": 1}
@@ -126,9 +129,18 @@ def test_status_follows_the_users_still_to_settle() -> None:
 
 def test_a_user_fanned_out_to_devices_is_settled_only_once_every_device_answered() -> None:
     pending = [step for step in alice() if step.device_id != TABLET]
-    assert not domain.progress(pending).settled
-    assert domain.progress(alice()).settled
-    assert domain.progress([step("withheld", 1, "alice", platform="apns")]).settled is False
+    assert not domain.tally(pending).settled
+    assert domain.tally(alice()).settled
+    assert not domain.tally([step("withheld", 1, "alice", platform="apns")]).settled
+
+
+def test_tallies_add_up_number_by_number_and_reason_by_reason() -> None:
+    left = domain.Tally(users=1, sent=2, failed={"Gone": 1}, withheld={"quiet": 1})
+    right = domain.Tally(users=1, sent=1, failed={"Gone": 2, "Busy": 1})
+
+    assert left + right == domain.Tally(
+        users=2, sent=3, failed={"Busy": 1, "Gone": 3}, withheld={"quiet": 1}
+    )
 
 
 def test_a_users_story_orders_their_steps_once_and_ends_each_device() -> None:
