@@ -1,7 +1,8 @@
 """What a notification's recorded steps add up to: its counts, its status, each user's story.
 
-Every answer is derived from the set of steps (deduplicated by event id), never from counters
-bumped as events arrive, so a repeated event or stages arriving in any order cannot change it.
+Every answer is derived from a set of steps (deduplicated by event id) — a user's tally from all
+of that user's steps, recomputed whenever one arrives — never from counters bumped per event, so a
+repeated event or stages arriving in any order cannot change it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Literal, get_args
 
@@ -74,9 +75,9 @@ class Tally:
 
     def __add__(self, other: Tally) -> Tally:
         numbers = {
-            name: getattr(self, name) + getattr(other, name)
-            for name in self.__dataclass_fields__
-            if name not in {"failed", "withheld"}
+            f.name: getattr(self, f.name) + getattr(other, f.name)
+            for f in fields(self)
+            if f.name not in {"failed", "withheld"}
         }
         return Tally(
             **numbers,

@@ -21,7 +21,8 @@ from shared.kafka import Received, Rejection
 
 
 class TraceHandler:
-    """Stores each step once and files the notifications that reached a user in their inbox."""
+    """Stores each step once, recomputes the tallies of the users they concern and files the
+    notifications that reached a user in their inbox."""
 
     def __init__(self, pool: asyncpg.Pool, store: TrackerStore) -> None:
         self.pool = pool

@@ -1,12 +1,13 @@
 """Every SQL statement of the tracker. Writes are idempotent by construction: steps are keyed by
-event id, inbox entries keep the earliest arrival, reads are a set and watermarks only grow."""
+event id, a user's tally is replaced by one recomputed from all their steps, inbox entries keep
+the earliest arrival, reads are a set and watermarks only grow."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import asyncpg
@@ -19,9 +20,7 @@ InboxKey = tuple[str, str, uuid.UUID]
 NotificationKey = tuple[str, uuid.UUID]
 TallyKey = tuple[str, uuid.UUID, str]
 #: The tallies' number columns, in the order of Tally's fields.
-NUMBERS = tuple(
-    name for name in Tally.__dataclass_fields__ if name not in {"users", "failed", "withheld"}
-)
+NUMBERS = tuple(f.name for f in fields(Tally) if f.name not in {"users", "failed", "withheld"})
 UserKey = tuple[str, str]
 
 
@@ -63,11 +62,11 @@ class TrackerStore:
     async def lock_notifications(self, conn: Connection, keys: Iterable[NotificationKey]) -> None:
         """Serialise batches on the same notifications (two consumers, briefly, in a rebalance),
         so each recomputes its users' tallies from every step stored; held until commit."""
-        for app_id, notification_id in sorted(set(keys)):
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                f"tracker/{app_id}/{notification_id}",
-            )
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h"
+            " FROM unnest($1::text[]) AS k ORDER BY h) AS locks",
+            [f"tracker/{app_id}/{notification_id}" for app_id, notification_id in set(keys)],
+        )
 
     async def user_steps_of(
         self, conn: Connection, keys: Collection[TallyKey]
