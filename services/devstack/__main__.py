@@ -29,6 +29,7 @@ Herald is running.
 
   ingest    (send notifications)   {ingest}/docs
   registry  (register devices)     {registry}/docs
+  tracker   (what happened)        {s["tracker"].url}/docs
   what was pushed:  FCM {fcm}/emulator/messages   (FCM's API: TLS + HTTP/2 on :{fcm_tls})
                     APNs {apns}/emulator/messages   (Apple's API: TLS + HTTP/2 on :{apns_tls})
                     Web Push {webpush}/emulator/messages   (push service: TLS on :{webpush_tls})
@@ -40,6 +41,7 @@ Herald is running.
 
 App "{stack.options.app_id}", API key (shown once, valid until this stack stops):
   export HERALD_KEY={key}
+  export HERALD_TRACKER_URL={s["tracker"].url}   # for: herald trace <notification-id>
 Its intake key, to sign what it publishes to Kafka (README, "Sending through Kafka"):
   export HERALD_INTAKE_KEY_ID={stack.intake_key_id} HERALD_INTAKE_KEY={stack.intake_key_secret}
 

@@ -37,6 +37,7 @@ DEFAULT_PORTS = {
     "dispatcher-fcm": 8085,
     "dispatcher-apns": 8086,
     "dispatcher-webpush": 8087,
+    "tracker": 8088,
     "fcm-emulator": 8090,
     "apns-emulator": 8091,
     "webpush-emulator": 8092,
@@ -210,6 +211,7 @@ class LocalStack:
             "registry": ("services.registry", {"HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts}),
             "scheduler": ("services.scheduler", {}),
             "badge-count": ("services.badge_count", {}),
+            "tracker": ("services.tracker", {}),
             "dispatcher-fcm": (
                 "services.dispatcher",
                 {

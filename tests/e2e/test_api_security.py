@@ -16,7 +16,7 @@ from tests.support.tenants import Tenant, bearer, create_app
 
 pytestmark = pytest.mark.e2e
 
-API_SERVICES = ("ingest", "registry", "badge-count")
+API_SERVICES = ("ingest", "registry", "badge-count", "tracker")
 UNGUARDED = {"/healthz", "/readyz"}
 
 

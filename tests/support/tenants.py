@@ -68,8 +68,9 @@ PROBES = {
     "ingest": "/v1/notifications/00000000-0000-0000-0000-000000000000/cancel",
     "registry": "/v1/users/probe/devices",
     "badge-count": "/v1/users/probe/badge",
+    "tracker": "/v1/users/probe/notifications",
 }
-USER_TOKEN_SERVICES = ("registry", "badge-count")
+USER_TOKEN_SERVICES = ("registry", "badge-count", "tracker")
 
 
 async def _accepted_everywhere(

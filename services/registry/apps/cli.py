@@ -4,7 +4,8 @@ categories, and for the topics the catalog needs.
 Apps, keys and credentials work directly on the registry's database and announce each change on
 the broker, so they need the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_* and
 HERALD_SECRETS_KEYS (and HERALD_TOPIC_PREFIX when used). Keys are printed once and never again.
-``herald topics`` needs the Kafka settings only.
+``herald topics`` needs the Kafka settings only; ``herald trace`` asks the tracker
+(shared/trace_cli.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from contracts.categories import Category, FrequencyCap
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.domain import AdminError
+from shared import trace_cli
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
 from shared.kafka import create_bus, topics_cli
@@ -128,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--vapid-key-file", type=Path, required=True)
     web.add_argument("--subject", required=True, help="mailto: or https: contact")
     topics_cli.add_commands(groups)
+    trace_cli.add_commands(groups)
     return top
 
 
@@ -242,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.group == "topics":
         return topics_cli.main(args)
+    if args.group == "trace":
+        return trace_cli.main(args)
     try:
         print(asyncio.run(run(args, CliSettings())))
     except (AdminError, CredentialsError, SecretsUnavailable, OSError) as error:

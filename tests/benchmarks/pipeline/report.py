@@ -17,6 +17,7 @@ HERALD_SERVICES = (
     "dispatcher-apns",
     "dispatcher-fcm",
     "dispatcher-webpush",
+    "tracker",
 )
 
 

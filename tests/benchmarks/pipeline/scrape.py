@@ -21,6 +21,7 @@ HERALD_SERVICES = (
     "dispatcher-apns",
     "dispatcher-fcm",
     "dispatcher-webpush",
+    "tracker",
 )
 
 

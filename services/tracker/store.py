@@ -1,0 +1,298 @@
+"""Every SQL statement of the tracker. Writes are idempotent by construction: steps are keyed by
+event id, a user's tally is replaced by one recomputed from all their steps, inbox entries keep
+the earliest arrival, reads are a set and watermarks only grow."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+import asyncpg
+
+from contracts.trace import NotificationTraced
+from services.tracker.domain import Tally
+from shared.db import Connection, transaction
+
+InboxKey = tuple[str, str, uuid.UUID]
+NotificationKey = tuple[str, uuid.UUID]
+TallyKey = tuple[str, uuid.UUID, str]
+#: The tallies' number columns, in the order of Tally's fields.
+NUMBERS = tuple(f.name for f in fields(Tally) if f.name not in {"users", "failed", "withheld"})
+UserKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One notification in a user's inbox, with what decides whether it is read."""
+
+    notification_id: uuid.UUID
+    reached_at: datetime
+    read_by_id: bool
+    read_up_to: datetime | None
+    accepted: NotificationTraced | None
+
+
+class TrackerStore:
+    """Reads and writes the tracker's tables."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def record_steps(self, conn: Connection, steps: Sequence[NotificationTraced]) -> int:
+        """Store each step not stored before; returns how many were new."""
+        new: int = await conn.fetchval(
+            "WITH added AS (INSERT INTO steps"
+            " (event_id, app_id, notification_id, user_id, stage, occurred_at, step)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],"
+            " $6::timestamptz[], $7::jsonb[]) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+            " SELECT count(*) FROM added",
+            [s.event_id for s in steps],
+            [s.app_id for s in steps],
+            [s.notification_id for s in steps],
+            [s.user_id for s in steps],
+            [s.stage for s in steps],
+            [s.occurred_at for s in steps],
+            [s.model_dump_json() for s in steps],
+        )
+        return new
+
+    async def lock_notifications(self, conn: Connection, keys: Iterable[NotificationKey]) -> None:
+        """Serialise batches on the same notifications (two consumers, briefly, in a rebalance),
+        so each recomputes its users' tallies from every step stored; held until commit."""
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h"
+            " FROM unnest($1::text[]) AS k ORDER BY h) AS locks",
+            [f"tracker/{app_id}/{notification_id}" for app_id, notification_id in set(keys)],
+        )
+
+    async def user_steps_of(
+        self, conn: Connection, keys: Collection[TallyKey]
+    ) -> dict[TallyKey, list[NotificationTraced]]:
+        """Every stored step of each (app, notification, user)."""
+        rows = await conn.fetch(
+            "SELECT s.step FROM steps AS s JOIN unnest($1::text[], $2::uuid[], $3::text[])"
+            " AS k (app_id, notification_id, user_id) ON s.app_id = k.app_id"
+            " AND s.notification_id = k.notification_id AND s.user_id = k.user_id",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        found: dict[TallyKey, list[NotificationTraced]] = {key: [] for key in keys}
+        for row in rows:
+            step = NotificationTraced.model_validate_json(row["step"])
+            if step.user_id is not None:
+                found[(step.app_id, step.notification_id, step.user_id)].append(step)
+        return found
+
+    async def save_tallies(self, conn: Connection, tallies: Mapping[TallyKey, Tally]) -> None:
+        """Replace users' tallies with the ones recomputed from all their steps."""
+        keys = list(tallies)
+        columns = ", ".join(NUMBERS)
+        casts = ", ".join(f"${i + 4}::integer[]" for i in range(len(NUMBERS)))
+        updates = ", ".join(
+            f"{name} = EXCLUDED.{name}" for name in (*NUMBERS, "failed", "withheld")
+        )
+        last = len(NUMBERS) + 4
+        await conn.execute(
+            f"INSERT INTO user_tallies (app_id, notification_id, user_id, {columns}, failed,"  # noqa: S608 - names from Tally
+            f" withheld) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], {casts},"
+            f" ${last}::jsonb[], ${last + 1}::jsonb[])"
+            f" ON CONFLICT (app_id, notification_id, user_id) DO UPDATE SET {updates}",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            *([getattr(tallies[k], name) for k in keys] for name in NUMBERS),
+            [json.dumps(tallies[k].failed) for k in keys],
+            [json.dumps(tallies[k].withheld) for k in keys],
+        )
+
+    async def counts_of(self, app_id: str, notification_id: uuid.UUID) -> Tally:
+        """The sum of a notification's users' tallies."""
+        sums = ", ".join(f"coalesce(sum({name}), 0)::integer AS {name}" for name in NUMBERS)
+        async with transaction(self.pool) as conn:
+            numbers = await conn.fetchrow(
+                f"SELECT count(*)::integer AS users, {sums} FROM user_tallies"  # noqa: S608 - names from Tally
+                " WHERE app_id = $1 AND notification_id = $2",
+                app_id,
+                notification_id,
+            )
+            reasons = await conn.fetch(
+                "SELECT 'failed' AS kind, r.key, sum(r.value::integer)::integer AS n"
+                " FROM user_tallies AS t, jsonb_each_text(t.failed) AS r"
+                " WHERE t.app_id = $1 AND t.notification_id = $2 GROUP BY r.key"
+                " UNION ALL SELECT 'withheld', r.key, sum(r.value::integer)::integer"
+                " FROM user_tallies AS t, jsonb_each_text(t.withheld) AS r"
+                " WHERE t.app_id = $1 AND t.notification_id = $2 GROUP BY r.key",
+                app_id,
+                notification_id,
+            )
+        by_kind: dict[str, dict[str, int]] = {"failed": {}, "withheld": {}}
+        for row in reasons:
+            by_kind[row["kind"]][row["key"]] = row["n"]
+        return Tally(
+            **dict(numbers or {}),
+            failed=dict(sorted(by_kind["failed"].items())),
+            withheld=dict(sorted(by_kind["withheld"].items())),
+        )
+
+    async def own_steps_of(
+        self, app_id: str, notification_id: uuid.UUID
+    ) -> list[NotificationTraced]:
+        """The steps of a notification that concern no one user (accepted, for one)."""
+        rows = await self.pool.fetch(
+            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2 AND user_id IS NULL",
+            app_id,
+            notification_id,
+        )
+        return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
+
+    async def record_reaches(self, conn: Connection, reaches: Mapping[InboxKey, datetime]) -> None:
+        """Put notifications in inboxes, keeping the earliest time each reached its user."""
+        keys = list(reaches)
+        await conn.execute(
+            "INSERT INTO inbox (app_id, user_id, notification_id, reached_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[])"
+            " ON CONFLICT (app_id, user_id, notification_id)"
+            " DO UPDATE SET reached_at = LEAST(inbox.reached_at, EXCLUDED.reached_at)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [reaches[k] for k in keys],
+        )
+
+    async def extend_notifications(
+        self, conn: Connection, active: Mapping[NotificationKey, datetime]
+    ) -> None:
+        """Move notifications' last activity later (never earlier)."""
+        keys = list(active)
+        await conn.execute(
+            "INSERT INTO notifications (app_id, notification_id, active_until)"
+            " SELECT * FROM unnest($1::text[], $2::uuid[], $3::timestamptz[])"
+            " ON CONFLICT (app_id, notification_id)"
+            " DO UPDATE SET active_until = GREATEST(notifications.active_until,"
+            " EXCLUDED.active_until)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [active[k] for k in keys],
+        )
+
+    async def record_reads(self, conn: Connection, reads: Mapping[InboxKey, datetime]) -> None:
+        """Remember notifications read by id (the first time each was said to be read)."""
+        keys = list(reads)
+        await conn.execute(
+            "INSERT INTO reads (app_id, user_id, notification_id, read_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[])"
+            " ON CONFLICT DO NOTHING",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [reads[k] for k in keys],
+        )
+
+    async def raise_marks(
+        self, conn: Connection, marks: Mapping[UserKey, tuple[datetime, datetime]]
+    ) -> None:
+        """Raise users' read watermarks ((up to, changed at) per user); never lowers one."""
+        keys = list(marks)
+        await conn.execute(
+            "INSERT INTO read_marks (app_id, user_id, read_up_to, changed_at)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])"
+            " ON CONFLICT (app_id, user_id) DO UPDATE SET"
+            " read_up_to = GREATEST(read_marks.read_up_to, EXCLUDED.read_up_to),"
+            " changed_at = GREATEST(read_marks.changed_at, EXCLUDED.changed_at)",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [marks[k][0] for k in keys],
+            [marks[k][1] for k in keys],
+        )
+
+    async def timeline_of(
+        self, app_id: str, notification_id: uuid.UUID, user_id: str
+    ) -> list[NotificationTraced]:
+        """One user's steps of a notification, in no particular order."""
+        rows = await self.pool.fetch(
+            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2 AND user_id = $3",
+            app_id,
+            notification_id,
+            user_id,
+        )
+        return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
+
+    async def inbox_of(
+        self,
+        app_id: str,
+        user_id: str,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None = None,
+    ) -> list[InboxRow]:
+        """Up to ``limit`` of the user's notifications, newest first, older than ``after``."""
+        rows = await self.pool.fetch(
+            "SELECT i.notification_id, i.reached_at, r.notification_id IS NOT NULL AS read_by_id,"
+            " m.read_up_to, a.step AS accepted"
+            " FROM inbox AS i"
+            " LEFT JOIN reads AS r ON r.app_id = i.app_id AND r.user_id = i.user_id"
+            "  AND r.notification_id = i.notification_id"
+            " LEFT JOIN read_marks AS m ON m.app_id = i.app_id AND m.user_id = i.user_id"
+            " LEFT JOIN LATERAL (SELECT s.step FROM steps AS s WHERE s.app_id = i.app_id"
+            "  AND s.notification_id = i.notification_id AND s.user_id IS NULL"
+            "  AND s.stage = 'accepted' LIMIT 1) AS a ON true"
+            " WHERE i.app_id = $1 AND i.user_id = $2"
+            " AND ($3::timestamptz IS NULL OR (i.reached_at, i.notification_id) < ($3, $4))"
+            " ORDER BY i.reached_at DESC, i.notification_id DESC LIMIT $5",
+            app_id,
+            user_id,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+        return [
+            InboxRow(
+                notification_id=row["notification_id"],
+                reached_at=row["reached_at"],
+                read_by_id=row["read_by_id"],
+                read_up_to=row["read_up_to"],
+                accepted=None
+                if row["accepted"] is None
+                else NotificationTraced.model_validate_json(row["accepted"]),
+            )
+            for row in rows
+        ]
+
+    async def prune(self, before: datetime, limit: int) -> int:
+        """Forget, up to ``limit`` rows of each table, what was last active before ``before``: the
+        steps of notifications inactive since (then the notifications), inbox entries and reads.
+        Returns the most rows one table lost (the pruner goes on while one had a full batch)."""
+        statements = (
+            "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
+            " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
+            " WHERE n.active_until < $1 LIMIT $2)",
+            "DELETE FROM user_tallies WHERE (app_id, notification_id, user_id) IN"
+            " (SELECT t.app_id, t.notification_id, t.user_id FROM notifications AS n"
+            " JOIN user_tallies AS t ON t.app_id = n.app_id"
+            " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2)",
+            "DELETE FROM notifications WHERE (app_id, notification_id) IN"
+            " (SELECT n.app_id, n.notification_id FROM notifications AS n"
+            " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
+            " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id)"
+            " AND NOT EXISTS (SELECT 1 FROM user_tallies AS t"
+            " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id) LIMIT $2)",
+            "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
+            " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
+            "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"
+            " (SELECT app_id, user_id, notification_id FROM reads WHERE read_at < $1 LIMIT $2)",
+            "DELETE FROM read_marks WHERE (app_id, user_id) IN"
+            " (SELECT app_id, user_id FROM read_marks WHERE changed_at < $1 LIMIT $2)",
+        )
+        gone = []
+        async with transaction(self.pool) as conn:
+            for statement in statements:
+                count = await conn.fetchval(
+                    f"WITH gone AS ({statement} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
+                    before,
+                    limit,
+                )
+                gone.append(int(count))
+        return max(gone)

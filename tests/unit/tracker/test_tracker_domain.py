@@ -1,0 +1,180 @@
+"""Counting a notification's steps: each counted once, the same answer in any order."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.content import Content
+from contracts.trace import NotificationTraced, Stage
+from services.tracker import domain
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+NOTIFICATION = uuid.uuid4()
+PHONE, TABLET, LAPTOP = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def step(
+    stage: Stage,
+    minute: int,
+    user: str | None = None,
+    device: uuid.UUID | None = None,
+    **fields: Any,
+) -> NotificationTraced:
+    return NotificationTraced.step(
+        stage,
+        app_id="shop",
+        notification_id=NOTIFICATION,
+        occurred_at=T0 + timedelta(minutes=minute),
+        user_id=user,
+        device_id=device,
+        **fields,
+    )
+
+
+def accepted(users: int) -> NotificationTraced:
+    return step("accepted", 0, users=users, idempotency_key="k", content=Content(title="Hi"))
+
+
+def alice() -> list[NotificationTraced]:
+    """Two devices: the phone gets it and opens it, the tablet's token is dead on a retry."""
+    return [
+        step("released", 1, "alice"),
+        step("counted", 1, "alice", badge=3),
+        step("fanned_out", 2, "alice", devices={"fcm": 1, "apns": 1}),
+        step("sent", 3, "alice", PHONE, platform="fcm", outcome="delivered", attempt=1),
+        step("opened", 9, "alice", PHONE, platform="fcm"),
+        step("retry_scheduled", 3, "alice", TABLET, platform="apns", attempt=1, reason="503"),
+        step(
+            "sent",
+            5,
+            "alice",
+            TABLET,
+            platform="apns",
+            outcome="token_invalid",
+            reason="Unregistered",
+            provider_status=410,
+            attempt=2,
+        ),
+        step("token_deactivated", 5, "alice", TABLET, platform="apns"),
+    ]
+
+
+def everyone() -> list[NotificationTraced]:
+    return [
+        accepted(4),
+        *alice(),
+        step("held", 1, "bob", reason="quiet_hours"),
+        step("withheld", 1, "carol", reason="category_off"),
+        step("released", 1, "dave"),
+        step("counted", 1, "dave"),
+        step("no_device", 2, "dave"),
+    ]
+
+
+def test_each_stage_is_counted_per_user_or_per_device() -> None:
+    summary = domain.summarize(everyone())
+    counts = summary.counts
+
+    assert summary.accepted is not None
+    assert summary.accepted.users == 4
+    assert (counts.users, counts.settled, counts.waiting) == (4, 3, 1)
+    assert counts.devices_expected == 2
+    assert (counts.held, counts.released, counts.no_device) == (1, 2, 1)
+    assert (counts.sent, counts.delivered, counts.opened) == (2, 1, 1)
+    assert counts.failed == {"Unregistered": 1}
+    assert counts.withheld == {"category_off": 1}
+    assert counts.token_deactivated == 1
+    assert counts.open_rate == 1.0
+    assert [s.stage for s in domain.summarize(everyone()).steps] == ["accepted"]
+
+
+def test_repeats_and_any_arrival_order_give_the_same_answer() -> None:
+    steps = everyone()
+    expected = domain.summarize(steps)
+    shuffled = steps * 3
+    for seed in range(20):
+        random.Random(seed).shuffle(shuffled)
+        assert domain.summarize(shuffled) == expected
+
+
+def test_a_later_failure_never_undoes_a_delivery_and_the_last_attempt_names_the_failure() -> None:
+    first_try = step("sent", 1, "alice", PHONE, outcome="failed", reason="Internal", attempt=1)
+    delivered = step("sent", 2, "alice", PHONE, outcome="delivered", attempt=2)
+    late_failure = step("sent", 3, "alice", TABLET, outcome="failed", reason="Gone", attempt=2)
+    early_failure = step("sent", 4, "alice", TABLET, outcome="failed", reason="Busy", attempt=1)
+
+    counts = domain.summarize([delivered, first_try, early_failure, late_failure]).counts
+
+    assert (counts.sent, counts.delivered) == (2, 1)
+    assert counts.failed == {"Gone": 1}
+
+
+def test_status_follows_the_users_still_to_settle() -> None:
+    assert domain.summarize([accepted(2)]).status == "accepted"
+    held = [accepted(2), step("held", 1, "bob"), step("held", 1, "erin")]
+    assert domain.summarize(held).status == "held"
+    assert domain.summarize(held[:2]).status == "in_progress"
+    assert domain.summarize([*held, step("released", 2, "bob")]).status == "in_progress"
+    assert domain.summarize(everyone()).status == "held"  # only bob is left, on a hold
+    settled = [accepted(3), *alice(), step("withheld", 1, "carol"), step("no_device", 1, "dave")]
+    assert domain.summarize(settled).status == "done"
+
+
+def test_a_user_fanned_out_to_devices_is_settled_only_once_every_device_answered() -> None:
+    pending = [step for step in alice() if step.device_id != TABLET]
+    assert not domain.tally(pending).settled
+    assert domain.tally(alice()).settled
+    assert not domain.tally([step("withheld", 1, "alice", platform="apns")]).settled
+
+
+def test_tallies_add_up_number_by_number_and_reason_by_reason() -> None:
+    left = domain.Tally(users=1, sent=2, failed={"Gone": 1}, withheld={"quiet": 1})
+    right = domain.Tally(users=1, sent=1, failed={"Gone": 2, "Busy": 1})
+
+    assert left + right == domain.Tally(
+        users=2, sent=3, failed={"Busy": 1, "Gone": 3}, withheld={"quiet": 1}
+    )
+
+
+def test_a_users_story_orders_their_steps_once_and_ends_each_device() -> None:
+    story = domain.story([*reversed(alice()), *alice()])
+
+    assert [s.stage for s in story.steps] == ["released", "counted", "fanned_out"]
+    outcomes = {d.device_id: (d.outcome, d.provider_status, d.reason) for d in story.devices}
+    assert outcomes == {
+        PHONE: ("delivered", None, None),
+        TABLET: ("token_invalid", 410, "Unregistered"),
+    }
+    tablet = next(d for d in story.devices if d.device_id == TABLET)
+    assert [s.stage for s in tablet.steps] == ["retry_scheduled", "sent", "token_deactivated"]
+    retrying = domain.device_story([alice()[5]])
+    assert (retrying.outcome, retrying.platform) == ("retrying", "apns")
+
+
+def test_a_notification_reaches_an_inbox_at_its_earliest_step_past_the_badge() -> None:
+    reached = domain.reaches([*alice(), step("held", 0, "bob")])
+
+    assert reached == {("shop", "alice", NOTIFICATION): T0 + timedelta(minutes=1)}
+
+
+def test_a_notification_is_active_until_its_last_step_or_what_it_waits_for() -> None:
+    hold = T0 + timedelta(days=40)
+    steps = [accepted(1), step("held", 1, "bob", until=hold), step("released", 2, "carol")]
+
+    assert domain.last_active(steps) == {("shop", NOTIFICATION): hold}
+    assert domain.last_active(steps[::2]) == {("shop", NOTIFICATION): T0 + timedelta(minutes=2)}
+
+
+def test_read_by_id_or_by_a_watermark_covering_its_arrival() -> None:
+    assert domain.is_read(T0, read_by_id=True, read_up_to=None)
+    assert domain.is_read(T0, read_by_id=False, read_up_to=T0)
+    assert not domain.is_read(T0, read_by_id=False, read_up_to=T0 - timedelta(seconds=1))
+    assert domain.read_mark(None, all_read=True, changed_at=T0) == T0
+    assert domain.read_mark(T0, all_read=False, changed_at=T0 + timedelta(hours=1)) == T0
