@@ -25,6 +25,7 @@ SERVICES = (
     "badge-count",
     "registry",
     *(f"dispatcher-{platform}" for platform in PLATFORMS),
+    "tracker",
 )
 #: The lag is sampled every 10 s; the rest moves within a second of the push arriving.
 SETTLE_SECONDS = 45.0
@@ -65,6 +66,8 @@ def expectations() -> list[Expect]:
         Expect("registry", "herald_messages_consumed_total", {"topic": "notifications.counted"}),
         Expect("registry", "herald_messages_consumed_total", {"topic": "push.results"}),
         Expect("registry", "herald_http_requests_total", {"route": "/v1/devices", "status": "201"}),
+        Expect("tracker", "herald_messages_consumed_total", {"topic": "notifications.trace"}),
+        Expect("tracker", "herald_tracker_steps_total", {"stage": "accepted"}),
     ]
     for platform in PLATFORMS:
         service = f"dispatcher-{platform}"
@@ -82,6 +85,8 @@ def expectations() -> list[Expect]:
                 {"platform": platform, "verdict": "delivered"},
             ),
             Expect(service, "herald_messages_produced_total", {"topic": "push.results"}),
+            Expect(service, "herald_messages_produced_total", {"topic": "notifications.trace"}),
+            Expect("tracker", "herald_tracker_steps_total", {"stage": "sent"}),
         ]
     return found
 
