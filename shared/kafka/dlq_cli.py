@@ -223,7 +223,7 @@ def _listed(parked: Parked) -> str:
     if len(reason) > LISTED_REASON_CHARS:
         reason = reason[: LISTED_REASON_CHARS - 3] + "..."
     return (
-        f"{parked.position}  {letter.occurred_at.isoformat()}  {group}  "
+        f"{parked.position}  {letter.occurred_at.isoformat(timespec='seconds')}  {group}  "
         f"{source.topic} {source.partition}:{source.offset}  {reason}"
     )
 
@@ -233,7 +233,10 @@ def _shown(parked: Parked) -> list[str]:
     if letter is None:
         return [f"{parked.position}: {parked.problem}"]
     source = letter.source
-    lines = [f"position: {parked.position}", f"parked at: {letter.occurred_at.isoformat()}"]
+    lines = [
+        f"position: {parked.position}",
+        f"parked at: {letter.occurred_at.isoformat(timespec='seconds')}",
+    ]
     if isinstance(letter, DeadLetter):
         lines += [f"consumer group: {letter.consumer_group}", f"attempts: {letter.attempts}"]
     else:
