@@ -119,9 +119,9 @@ def plan(
     """What replaying each chosen record of ``parking`` (at ``address`` on the cluster) does.
 
     A record goes back to the topic it came from, with its key and headers (an intake signature
-    must travel with its value), only when that topic parks here and its value is whole and
-    valid for it now; a source record parked twice (a consumer that crashed after parking it,
-    before committing) goes back once.
+    must travel with its value), only when that topic parks here, is not compacted, and the
+    value is whole and valid for it now; a source record parked twice (a consumer that crashed
+    after parking it, before committing) goes back once.
     """
     replayed: dict[tuple[str, int, int], Parked] = {}
     for parked in chosen:
@@ -154,6 +154,11 @@ def _not_replayable(letter: Letter, parking: Topic, prefix: str) -> str | None:
         return f"it came from {name}, which is not a topic of the catalog"
     if topic.dead_letter != parking.name:
         return f"{name} parks on {topic.dead_letter or 'no topic'}, not on {parking.name}"
+    if topic.cleanup_policy == "compact":
+        return (
+            f"{name} is compacted: an old state sent again could outlive a newer one; have its "
+            "owner publish the current state instead"
+        )
     if VALUE_CUT in letter.reason:
         return "its value was cut when it was parked; the whole message is gone"
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from contracts import topics
+from contracts.codec import encode
 from contracts.deadletter import DeadLetter
 from contracts.push import PushResult
 from contracts.trace import NotificationTraced
@@ -27,6 +28,8 @@ from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
 
 pytestmark = pytest.mark.integration
+
+TRACEPARENT = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 async def herald(
@@ -54,7 +57,11 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
         request = push_request(clock.now(), "fcm")
         await emulator.control("/emulator/faults", {"status": 400, "count": 1})
         async with running(await build(settings, clock)):
-            await io.produce(topics.PUSH["fcm"], request)
+            await io.produce_raw(
+                topics.PUSH["fcm"],
+                (topics.PUSH["fcm"].key_of(request), encode(request)),
+                headers=[("traceparent", TRACEPARENT)],
+            )
             [parked] = await io.read(parking, until=lambda found: len(found) >= 1)
             traced = await io.read(
                 topics.TRACE,
@@ -67,6 +74,9 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
                 kafka, capsys, "dlq", "replay", "push.fcm.dlq", "--reason", "400"
             )
             results = await io.read(topics.RESULTS, until=lambda found: len(found) >= 2)
+            pushes = await io.read(
+                topics.PUSH["fcm"], until=lambda found: len(found) >= 2, decoded=False
+            )
         accepted = await emulator.recorded(request.token)
 
     assert isinstance(parked, DeadLetter)
@@ -88,5 +98,7 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
     assert replayed[0].startswith(f"replayed {line.split()[0]} to {kafka.topic_prefix}push.fcm")
     assert replayed[-1].startswith("1 replayed, 0 skipped, 0 failed")
     assert [r.outcome for r in results if isinstance(r, PushResult)] == ["failed", "delivered"]
+    assert pushes[1].value == pushes[0].value
+    assert pushes[1].headers[0] == ("traceparent", TRACEPARENT)
     assert len(accepted) == 1
     assert accepted[0]["message"]["data"]["herald_notification_id"] == str(request.notification_id)

@@ -145,6 +145,16 @@ def test_records_that_cannot_go_back_are_skipped_with_the_reason() -> None:
     assert why[7] == "the same record as 0:6, replayed once"
 
 
+def test_a_compacted_state_is_never_replayed() -> None:
+    parking = topics.by_name("users.preferences.dlq")
+    stale = letter(1, topic="prod.users.preferences")
+
+    [step] = plan([stale], parking, prefix=PREFIX, address="prod.users.preferences.dlq")
+
+    assert isinstance(step, Skip)
+    assert step.why.startswith("users.preferences is compacted")
+
+
 def test_a_rejected_submission_goes_back_to_its_intake_topic() -> None:
     submitted = b'{"type": "notification.submitted", "version": 1}'
     rejected = NotificationRejected(
