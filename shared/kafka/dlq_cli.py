@@ -101,9 +101,10 @@ async def read_parked(
         raise await refusal(settings) from error
     try:
         address = settings.address(parking)
-        numbers = consumer.partitions_for_topic(address)
-        if not numbers:
+        if address not in await consumer.topics():
             raise DlqError(f"{address} does not exist on {settings.kafka_bootstrap}")
+        known = consumer.partitions_for_topic(address)
+        numbers = sorted(known) if known else range(settings.partitions_of(parking))
         partitions = [
             TopicPartition(address, n) for n in sorted(numbers) if selection.partition in (None, n)
         ]

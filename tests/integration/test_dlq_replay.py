@@ -70,6 +70,11 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
             assert await emulator.recorded(request.token) == []
 
             listed_status, listed = await herald(kafka, capsys, "dlq", "list", "push.fcm.dlq")
+            offset = listed[0].split()[0].split(":")[1]
+            _, shown = await herald(kafka, capsys, "dlq", "show", "push.fcm.dlq", offset)
+            _, planned = await herald(
+                kafka, capsys, "dlq", "replay", "push.fcm.dlq", "--offset", offset, "--dry-run"
+            )
             replay_status, replayed = await herald(
                 kafka, capsys, "dlq", "replay", "push.fcm.dlq", "--reason", "400"
             )
@@ -95,6 +100,10 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
     assert line.startswith("0:")
     assert "dispatcher-fcm" in line
     assert f"{kafka.topic_prefix}push.fcm" in line
+    assert "consumer group: dispatcher-fcm" in shown
+    assert f"  traceparent: {TRACEPARENT.decode()}" in shown
+    assert f'  "notification_id": "{request.notification_id}",' in shown
+    assert planned[0] == f"would replay 0:{offset} to {kafka.topic_prefix}push.fcm"
     assert replayed[0].startswith(f"replayed {line.split()[0]} to {kafka.topic_prefix}push.fcm")
     assert replayed[-1].startswith("1 replayed, 0 skipped, 0 failed")
     assert [r.outcome for r in results if isinstance(r, PushResult)] == ["failed", "delivered"]
