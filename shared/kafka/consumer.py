@@ -1,10 +1,10 @@
 """Consumers that commit an offset only after the handler's effects are durable.
 
 Each batch goes: raw bytes -> contracts codec (bad input is parked at once) -> the service's
-handler -> dead letters (and the ``parked`` trace step of each that names a notification)
-published -> offset committed. Failures follow shared.errors: transient
-ones are retried until they pass, anything else a bounded number of times, then the failing message
-alone is parked, so one poison message never stalls its partition or loses its neighbours.
+handler -> dead letters published (with the ``parked`` trace step of each message that names a
+notification) -> offset committed. Failures follow shared.errors: transient ones are retried until
+they pass, anything else a bounded number of times, then the failing message alone is parked, so
+one poison message never stalls its partition or loses its neighbours.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from pydantic import ValidationError
 
 from contracts.deadletter import DeadLetter
-from contracts.topics import Topic, by_name
+from contracts.topics import Topic
 from shared.kafka.clients import BrokerAccessError, client_options, refusal
 from shared.kafka.parked import Parked, Replay, Selection, Skip, parking_topics, plan, read_letter
 from shared.settings import KafkaSettings
@@ -73,20 +73,19 @@ def _moment(text: str) -> datetime:
 
 
 def parking_topic(name: str) -> Topic:
-    try:
-        topic = by_name(name)
-    except KeyError:
-        topic = None
-    if topic is None or topic not in parking_topics():
-        names = ", ".join(t.name for t in parking_topics())
-        raise DlqError(f"{name} is not a dead-letter topic; they are: {names}")
-    return topic
+    """The catalog's parking topic called ``name``."""
+    for topic in parking_topics():
+        if topic.name == name:
+            return topic
+    names = ", ".join(t.name for t in parking_topics())
+    raise DlqError(f"{name} is not a dead-letter topic; they are: {names}")
 
 
 async def read_parked(
     settings: KafkaSettings, parking: Topic, selection: Selection
 ) -> AsyncIterator[Parked]:
-    """Every chosen record of ``parking``, partition by partition in offset order."""
+    """Every chosen record of ``parking``, in offset order within each partition. Nothing is
+    committed: reading leaves no trace on the cluster."""
     consumer = AIOKafkaConsumer(
         **client_options(settings),
         client_id="herald-dlq",
@@ -106,7 +105,7 @@ async def read_parked(
         known = consumer.partitions_for_topic(address)
         numbers = sorted(known) if known else range(settings.partitions_of(parking))
         partitions = [
-            TopicPartition(address, n) for n in sorted(numbers) if selection.partition in (None, n)
+            TopicPartition(address, n) for n in numbers if selection.partition in (None, n)
         ]
         consumer.assign(partitions)
         for partition in partitions:
@@ -274,7 +273,7 @@ def _value(raw: bytes) -> str:
     """A JSON value indented for reading; anything else as ``_text`` shows it."""
     try:
         return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _text(raw)
 
 
