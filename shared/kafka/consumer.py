@@ -39,8 +39,8 @@ M = TypeVar("M", bound=Model)
 
 MAX_BACKOFF_SECONDS = 30.0
 #: A dead letter must fit on its topic whatever arrived: the key, the reason and ids copied from
-#: the input are cut to these lengths (all within the overhead), the headers to what fits in their
-#: own budget (JSON), the value to what fits in base64 in the rest.
+#: the input are cut to these lengths (all within the overhead), the headers to their own budget
+#: (as JSON), the value to what fits in base64 in the rest.
 MAX_KEPT_KEY_BYTES = 1024
 MAX_REASON_CHARS = 4096
 MAX_COPIED_ID_CHARS = 128
@@ -194,9 +194,9 @@ class BatchProcessor(Generic[M]):
         self.meter.parked("undecodable" if error is not None else "refused")
         value: bytes = item.value if item.value is not None else b""
         key: bytes | None = item.key
-        headers, headers_size, headers_cut = _kept_headers(item.headers or ())
-        room = self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES - headers_size
-        kept = max(0, room * 3 // 4)
+        headers, headers_cut = _kept_headers(item.headers or ())
+        room = self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES
+        kept = max(0, (room - MAX_KEPT_HEADERS_JSON_BYTES) * 3 // 4)
         cuts = [headers_cut] if headers_cut else []
         if len(value) > kept:
             cuts.append(f"{VALUE_CUT} {kept} of {len(value)} bytes")
@@ -244,19 +244,18 @@ class BatchProcessor(Generic[M]):
 
 def _kept_headers(
     headers: Sequence[tuple[str, bytes | None]],
-) -> tuple[tuple[SourceHeader, ...], int, str | None]:
-    """The record's headers in order while their JSON fits the budget, its size, and what was
-    left out (None when nothing was)."""
+) -> tuple[tuple[SourceHeader, ...], str | None]:
+    """The record's headers in order while their JSON fits its budget, and what was left out
+    (None when nothing was)."""
     kept: list[SourceHeader] = []
     size = 0
     for number, (name, value) in enumerate(headers):
         header = SourceHeader(name=name, value=value)
-        cost = len(header.model_dump_json()) + 1
-        if size + cost > MAX_KEPT_HEADERS_JSON_BYTES:
-            return tuple(kept), size, f"headers cut to their first {number} of {len(headers)}"
+        size += len(header.model_dump_json()) + 1
+        if size > MAX_KEPT_HEADERS_JSON_BYTES:
+            return tuple(kept), f"headers cut to their first {number} of {len(headers)}"
         kept.append(header)
-        size += cost
-    return tuple(kept), size, None
+    return tuple(kept), None
 
 
 def _short(copied: str | None) -> str | None:
