@@ -45,7 +45,7 @@ async def test_a_replayed_signed_request_passes_ingest_with_its_signature(
     key = (await announce_intake_keys(kafka, SecretBox(settings), app_id))[app_id]
     request = submitted(datetime.now(UTC), [unique("user")], app_id=app_id)
     value = encode(request)
-    signed = [SourceHeader(name=n, value=v.encode()) for n, v in key.signer(value).items()]
+    signed = tuple(SourceHeader(name=n, value=v.encode()) for n, v in key.signer(value).items())
     unsigned = submitted(datetime.now(UTC), [unique("user")], app_id=app_id)
     io = TopicIO(kafka)
     await io.produce(
@@ -64,7 +64,7 @@ async def test_a_replayed_signed_request_passes_ingest_with_its_signature(
                     headers=headers,
                 ),
             )
-            for offset, message, headers in ((7, request, signed), (8, unsigned, []))
+            for offset, message, headers in ((7, request, signed), (8, unsigned, ()))
         ),
     )
     async with running(await build(settings, FrozenClock())):
