@@ -156,8 +156,8 @@ def _not_replayable(letter: Letter, parking: Topic, prefix: str) -> str | None:
         return f"{name} parks on {topic.dead_letter or 'no topic'}, not on {parking.name}"
     if topic.cleanup_policy == "compact":
         return (
-            f"{name} is compacted: an old state sent again could outlive a newer one; have its "
-            "owner publish the current state instead"
+            f"{name} is compacted: an old state sent again could outlive a newer one; the "
+            "next change publishes the whole current state"
         )
     if VALUE_CUT in letter.reason:
         return "its value was cut when it was parked; the whole message is gone"
