@@ -21,10 +21,20 @@ class NotificationSubmitted(NotificationRequest, Event):
     version: Literal[1] = 1
 
 
+class SourceHeader(Model):
+    """One record header as the producer set it (a name may repeat; a value may be null)."""
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    name: str
+    value: bytes | None = None
+
+
 class SourceRecord(Model):
     """Where a message that could not be processed came from, with its original bytes.
 
-    Bytes travel as base64 in JSON and are plain bytes in Python.
+    Bytes travel as base64 in JSON and are plain bytes in Python. ``headers`` are the record's
+    own, in order, so a replayed record carries what its readers check (an intake signature).
     """
 
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
@@ -34,6 +44,10 @@ class SourceRecord(Model):
     offset: int
     key: bytes | None = None
     value: bytes
+    headers: tuple[SourceHeader, ...] = Field(
+        default=(),
+        description="The record's headers; empty in dead letters parked before they were kept.",
+    )
 
 
 class NotificationRejected(InternalMessage):

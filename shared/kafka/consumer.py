@@ -1,9 +1,10 @@
 """Consumers that commit an offset only after the handler's effects are durable.
 
 Each batch goes: raw bytes -> contracts codec (bad input is parked at once) -> the service's
-handler -> dead letters published -> offset committed. Failures follow shared.errors: transient
-ones are retried until they pass, anything else a bounded number of times, then the failing message
-alone is parked, so one poison message never stalls its partition or loses its neighbours.
+handler -> dead letters published (with the ``parked`` trace step of each message that names a
+notification) -> offset committed. Failures follow shared.errors: transient ones are retried until
+they pass, anything else a bounded number of times, then the failing message alone is parked, so
+one poison message never stalls its partition or loses its neighbours.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from faststream.kafka import KafkaMessage
 from contracts.base import Model
 from contracts.codec import DecodeError, decode
 from contracts.deadletter import DeadLetter
-from contracts.notifications import NotificationRejected, SourceRecord
-from contracts.topics import Topic, by_name
+from contracts.notifications import NotificationRejected, SourceHeader, SourceRecord
+from contracts.topics import TRACE, Topic, by_name
 from shared.clock import Clock
 from shared.errors import RETRYABLE, PermanentError
 from shared.kafka.bus import Bus
+from shared.kafka.parked import VALUE_CUT
+from shared.kafka.parked_trace import parked_step
 from shared.kafka.tracing import consuming
 from shared.metrics.kafka import ConsumerMeter
 
@@ -36,11 +39,13 @@ M = TypeVar("M", bound=Model)
 
 MAX_BACKOFF_SECONDS = 30.0
 #: A dead letter must fit on its topic whatever arrived: the key, the reason and ids copied from
-#: the input are cut to these lengths (all within the overhead), the value to what fits in base64.
+#: the input are cut to these lengths (all within the overhead), the headers to their own budget
+#: (as JSON), the value to what fits in base64 in the rest.
 MAX_KEPT_KEY_BYTES = 1024
 MAX_REASON_CHARS = 4096
 MAX_COPIED_ID_CHARS = 128
 DEAD_LETTER_OVERHEAD_BYTES = 8192
+MAX_KEPT_HEADERS_JSON_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -124,10 +129,7 @@ class BatchProcessor(Generic[M]):
                 if trace is not None:
                     for item, reason, _ in parked:
                         trace.failed((item.partition, item.offset), reason)
-                await self.bus.publish_all(
-                    (self.dead_letter_topic, self._dead_letter(item, reason, error))
-                    for item, reason, error in parked
-                )
+                await self.bus.publish_all(self._parking(parked))
 
     async def _handle(self, batch: list[Received[M]]) -> list[Rejection]:
         if not batch:
@@ -172,16 +174,32 @@ class BatchProcessor(Generic[M]):
             rejections.extend(await self._handle([item]))
         return rejections
 
+    def _parking(
+        self, parked: Sequence[tuple[Received[Any] | Any, str, DecodeError | None]]
+    ) -> list[tuple[Topic, Model]]:
+        """The dead letters, each followed by its ``parked`` trace step when it has one."""
+        now = self.clock.now()
+        output: list[tuple[Topic, Model]] = []
+        for item, reason, error in parked:
+            output.append((self.dead_letter_topic, self._dead_letter(item, reason, error)))
+            message = getattr(item, "message", None)
+            step = None if message is None else parked_step(message, self.topic, reason, now)
+            if step is not None:
+                output.append((TRACE, step))
+        return output
+
     def _dead_letter(
         self, item: Received[Any] | Any, reason: str, error: DecodeError | None
     ) -> Model:
         self.meter.parked("undecodable" if error is not None else "refused")
         value: bytes = item.value if item.value is not None else b""
         key: bytes | None = item.key
-        kept = max(0, (self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES) * 3 // 4)
-        cuts = []
+        headers, headers_cut = _kept_headers(item.headers or ())
+        room = self.bus.settings.max_message_bytes - DEAD_LETTER_OVERHEAD_BYTES
+        kept = max(0, (room - MAX_KEPT_HEADERS_JSON_BYTES) * 3 // 4)
+        cuts = [headers_cut] if headers_cut else []
         if len(value) > kept:
-            cuts.append(f"value cut to its first {kept} of {len(value)} bytes")
+            cuts.append(f"{VALUE_CUT} {kept} of {len(value)} bytes")
             value = value[:kept]
         if key is not None and len(key) > MAX_KEPT_KEY_BYTES:
             cuts.append(f"key cut to its first {MAX_KEPT_KEY_BYTES} of {len(key)} bytes")
@@ -191,7 +209,12 @@ class BatchProcessor(Generic[M]):
         if cuts:
             reason = f"{reason} ({'; '.join(cuts)})"
         source = SourceRecord(
-            topic=item.topic, partition=item.partition, offset=item.offset, key=key, value=value
+            topic=item.topic,
+            partition=item.partition,
+            offset=item.offset,
+            key=key,
+            value=value,
+            headers=headers,
         )
         now = self.clock.now()
         if self.dead_letter_topic.message is NotificationRejected:
@@ -217,6 +240,22 @@ class BatchProcessor(Generic[M]):
             attempts=self.max_attempts if error is None else 1,
             source=source,
         )
+
+
+def _kept_headers(
+    headers: Sequence[tuple[str, bytes | None]],
+) -> tuple[tuple[SourceHeader, ...], str | None]:
+    """The record's headers in order while their JSON fits its budget, and what was left out
+    (None when nothing was)."""
+    kept: list[SourceHeader] = []
+    size = 0
+    for number, (name, value) in enumerate(headers):
+        header = SourceHeader(name=name, value=value)
+        size += len(header.model_dump_json()) + 1
+        if size > MAX_KEPT_HEADERS_JSON_BYTES:
+            return tuple(kept), f"headers cut to their first {number} of {len(headers)}"
+        kept.append(header)
+    return tuple(kept), None
 
 
 def _short(copied: str | None) -> str | None:

@@ -203,7 +203,7 @@ def catalogue(intake: Intake, now: datetime) -> list[Case]:
         Case(
             "huge",
             dumped(content(data={"pad": "x" * 900_000})),
-            "value cut to its first 780288 of 900",
+            "value cut to its first 774144 of 900",
         ),
         Case(
             "over-content-limit",

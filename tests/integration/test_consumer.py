@@ -77,8 +77,11 @@ async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedB
 
     async with running(parts):
         await io.produce(topics.DUE, *messages)
-        await io.produce_raw(topics.DUE, (b"k", b'{"type": "notification.due"'))
+        await io.produce_raw(
+            topics.DUE, (b"k", b'{"type": "notification.due"'), headers=[("signed", b"v1=k:0")]
+        )
         parked = await io.read(by_name_dlq(), until=lambda found: len(found) >= 2)
+        [traced] = await io.read(topics.TRACE, until=lambda found: len(found) >= 1)
         await asyncio.wait_for(handler.three_done.wait(), timeout=10)
 
     assert sorted(handler.done) == ["flaky-1", "ok-1", "ok-2"]
@@ -89,6 +92,14 @@ async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedB
     poison_message = next(m for m in messages if m.user_id == "poison-1")
     assert poison.source.value == encode(poison_message)
     assert by_reason["not valid JSON"].source.value == b'{"type": "notification.due"'
+    kept = by_reason["not valid JSON"].source.headers
+    assert [(header.name, header.value) for header in kept] == [("signed", b"v1=k:0")]
+    assert (traced.stage, traced.notification_id, traced.user_id, traced.reason) == (
+        "parked",
+        poison_message.notification_id,
+        "poison-1",
+        poison.reason,
+    )
     moved = {
         name: count - counts_before[name] for name, count in consumer_counts("glue-test").items()
     }

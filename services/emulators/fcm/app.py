@@ -40,7 +40,13 @@ SEND_SCOPES = frozenset(
         "https://www.googleapis.com/auth/cloud-platform",
     }
 )
-FAULT_STATUSES = {429: "QUOTA_EXCEEDED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+#: Faults it plays: 400 is a push FCM refuses for good (the dispatcher parks it), the rest "later".
+FAULT_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    429: "QUOTA_EXCEEDED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 SEND_PATH = re.compile(r"/v1/projects/(?P<project>[^/]+)/messages:send")
 
 

@@ -4,8 +4,8 @@ categories, and for the topics the catalog needs.
 Apps, keys and credentials work directly on the registry's database and announce each change on
 the broker, so they need the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_* and
 HERALD_SECRETS_KEYS (and HERALD_TOPIC_PREFIX when used). Keys are printed once and never again.
-``herald topics`` needs the Kafka settings only; ``herald trace`` asks the tracker
-(shared/trace_cli.py).
+``herald topics`` and ``herald dlq`` need the Kafka settings only; ``herald trace`` asks the
+tracker (shared/trace_cli.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from services.registry.apps.domain import AdminError
 from shared import trace_cli
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
-from shared.kafka import create_bus, topics_cli
+from shared.kafka import create_bus, dlq_cli, topics_cli
 from shared.platforms.apns.credentials import ENVIRONMENTS, certificate_credential, token_credential
 from shared.platforms.base import CredentialsError, StoredCredential
 from shared.platforms.fcm.credentials import service_account_credential
@@ -44,7 +44,8 @@ class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings):
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="herald", description="Manage Herald apps, credentials, categories and topics."
+        prog="herald",
+        description="Manage Herald apps, credentials, categories, topics and dead letters.",
     )
     groups = top.add_subparsers(dest="group", required=True)
 
@@ -131,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--subject", required=True, help="mailto: or https: contact")
     topics_cli.add_commands(groups)
     trace_cli.add_commands(groups)
+    dlq_cli.add_commands(groups)
     return top
 
 
@@ -247,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return topics_cli.main(args)
     if args.group == "trace":
         return trace_cli.main(args)
+    if args.group == "dlq":
+        return dlq_cli.main(args)
     try:
         print(asyncio.run(run(args, CliSettings())))
     except (AdminError, CredentialsError, SecretsUnavailable, OSError) as error:
