@@ -98,10 +98,20 @@ class NotificationTraced(InternalEvent):
         device_id: uuid.UUID | None = None,
         **fields: object,
     ) -> NotificationTraced:
-        """The event for one step; its id derives from the step and whom it concerns (and the
-        attempt), so a stage that runs a step again after a crash repeats the same id."""
+        """The event for one step; its id derives from the step, whom it concerns, the attempt
+        and the provider's verdict, so a stage that runs a step again after a crash repeats the
+        same id while a push re-driven from a dead-letter topic (same attempt, a new verdict)
+        gets a new one. A park also derives from its reason: one user's copy may be parked by
+        more than one stage."""
         event_id = derived_id(
-            "trace", notification_id, stage, user_id, device_id, fields.get("attempt")
+            "trace",
+            notification_id,
+            stage,
+            user_id,
+            device_id,
+            fields.get("attempt"),
+            fields.get("outcome"),
+            *([fields.get("reason")] if stage == "parked" else []),
         )
         return cls.model_validate(
             {

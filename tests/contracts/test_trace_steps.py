@@ -32,3 +32,33 @@ def test_the_same_step_for_the_same_device_and_attempt_has_the_same_id() -> None
 
 def test_another_attempt_or_device_is_another_event() -> None:
     assert len({sent(1).event_id, sent(2).event_id, sent(1, uuid.uuid4()).event_id}) == 3
+
+
+def test_a_new_verdict_for_the_same_attempt_is_another_event() -> None:
+    failed = NotificationTraced.step(
+        "sent",
+        app_id="shop",
+        notification_id=NOTIFICATION,
+        occurred_at=NOW,
+        user_id="alice",
+        device_id=DEVICE,
+        platform="fcm",
+        outcome="failed",
+        attempt=1,
+    )
+    assert failed.event_id != sent(1).event_id
+
+
+def test_parks_by_two_stages_of_one_users_copy_are_two_events() -> None:
+    parks = {
+        NotificationTraced.step(
+            "parked",
+            app_id="shop",
+            notification_id=NOTIFICATION,
+            occurred_at=NOW,
+            user_id="alice",
+            reason=reason,
+        ).event_id
+        for reason in ("scheduler: undecodable", "badge-count: undecodable")
+    }
+    assert len(parks) == 2
