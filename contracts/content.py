@@ -9,16 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyUrl,
     Field,
     JsonValue,
     StringConstraints,
     UrlConstraints,
     field_validator,
+    model_validator,
 )
 
 from contracts.base import HeaderSafeText, Model, PrintableUserId, PublicRequest
 from contracts.categories import CategoryId
+from contracts.locales import lookup, normalise
 from contracts.schedule import Schedule
 
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -35,6 +38,52 @@ LocKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 LocArgs = Annotated[list[Annotated[str, StringConstraints(max_length=256)]], Field(max_length=16)]
 HeaderValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[\x20-\x7e]*$")]
 JsonObject = dict[str, JsonValue]
+Title = Annotated[str, StringConstraints(max_length=256)]
+Body = Annotated[str, StringConstraints(max_length=2048)]
+DeepLink = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+LocaleTag = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=35),
+    AfterValidator(normalise),
+    Field(description="A BCP 47 language tag such as fr or pt-BR, normalised (pt_br: pt-BR)."),
+]
+#: The most variants one notification carries: every variant travels with each user's copy of
+#: the notification up to fan-out, so this bounds those messages (32 x ~4 KB).
+MAX_LOCALIZED = 32
+#: The fewest action buttons a platform shows (Android's notification templates show three;
+#: iOS shows up to four, browsers report theirs in Notification.maxActions).
+MAX_ACTIONS = 3
+
+
+class LocalizedText(Model):
+    """One locale's text. It replaces the default title, body and subtitle together, so a
+    notification never mixes languages: what it leaves out is absent, not the default's."""
+
+    title: Title | None = None
+    body: Body | None = None
+    subtitle: Title | None = None
+
+    @model_validator(mode="after")
+    def _shows_something(self) -> LocalizedText:
+        if not (self.title or self.body):
+            raise ValueError("a localized variant needs a title or a body")
+        return self
+
+
+class Action(Model):
+    """A button under the notification. iOS shows buttons only from the category the app
+    registered (``content.category``) and matches them by ``id``; Web Push shows them as sent."""
+
+    id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    ] = Field(description="What the app is told was tapped: letters, digits and '_.:-'.")
+    title: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    deep_link: DeepLink | None = Field(
+        default=None, description="Where the app (or service worker) goes when it is tapped."
+    )
+    icon_url: HttpsUrl | None = Field(
+        default=None, description="Web Push only: an image shown on the button."
+    )
 
 
 class ApnsOverride(Model):
@@ -68,15 +117,15 @@ class Content(Model):
     A notification with neither title nor body (nor their localization keys) is a silent data push.
     """
 
-    title: Annotated[str, StringConstraints(max_length=256)] | None = None
-    body: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    title: Title | None = None
+    body: Body | None = None
     data: Annotated[dict[DataKey, DataValue], Field(max_length=64)] = Field(default_factory=dict)
     image_url: HttpsUrl | None = None
     sound: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    deep_link: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
+    deep_link: DeepLink | None = None
     thread_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    subtitle: Annotated[str, StringConstraints(max_length=256)] | None = None
+    subtitle: Title | None = None
     title_loc_key: LocKey | None = None
     title_loc_args: LocArgs = Field(default_factory=list)
     body_loc_key: LocKey | None = None
@@ -85,6 +134,56 @@ class Content(Model):
         default=None, description="How urgently iOS presents the alert (APNs interruption-level)."
     )
     overrides: PlatformOverrides | None = None
+    localized: Annotated[dict[LocaleTag, LocalizedText], Field(max_length=MAX_LOCALIZED)] = Field(
+        default_factory=dict,
+        description="Per-locale title, body and subtitle. A device gets the variant of its "
+        "locale, else of its language (pt-BR, then pt), else of its user's locale, else the "
+        "default fields.",
+    )
+    actions: Annotated[list[Action], Field(max_length=MAX_ACTIONS)] = Field(
+        default_factory=list,
+        description="Buttons under a visible notification; needs category (the APNs category "
+        "the app registered with these action ids).",
+    )
+
+    @field_validator("localized", mode="before")
+    @classmethod
+    def _one_variant_per_locale(cls, localized: object) -> object:
+        if isinstance(localized, dict):
+            seen: dict[str, str] = {}
+            for key in localized:
+                try:
+                    tag = normalise(key) if isinstance(key, str) else None
+                except ValueError:
+                    continue  # the key's own validation names it
+                if tag is not None and tag in seen:
+                    raise ValueError(f"{seen[tag]!r} and {key!r} are both the locale {tag}")
+                if tag is not None:
+                    seen[tag] = key
+        return localized
+
+    @field_validator("actions")
+    @classmethod
+    def _unique_action_ids(cls, actions: list[Action]) -> list[Action]:
+        ids = [action.id for action in actions]
+        twice = sorted({item for item in ids if ids.count(item) > 1})
+        if twice:
+            raise ValueError(f"action ids must differ; repeated: {', '.join(twice)}")
+        return actions
+
+    @model_validator(mode="after")
+    def _variants_and_actions_on_visible_pushes(self) -> Content:
+        if (self.localized or self.actions) and not self.visible:
+            raise ValueError(
+                "localized and actions need a visible notification: a default title or body "
+                "(or a localization key) for devices no variant fits"
+            )
+        if self.actions and self.category is None:
+            raise ValueError(
+                "actions need category: iOS shows buttons only from the notification category "
+                "the app registered (UNNotificationCategory) under that identifier"
+            )
+        return self
 
     @field_validator("data")
     @classmethod
@@ -103,6 +202,28 @@ class Content(Model):
     def visible(self) -> bool:
         """True when the push shows something to the user (and so counts toward the badge)."""
         return bool(self.title or self.body or self.title_loc_key or self.body_loc_key)
+
+    def variant_for(self, *locales: str | None) -> str | None:
+        """The tag of the variant for the first of ``locales`` one fits (a device's locale, then
+        its user's), by language-tag lookup; None: the default text."""
+        return lookup(self.localized, *locales)
+
+    def in_locale(self, tag: str | None) -> Content:
+        """The content as a device of locale variant ``tag`` gets it: that variant's text in
+        place of the default's, and no variants (None: the default text)."""
+        if not self.localized:
+            return self
+        if tag is None:
+            return self.model_copy(update={"localized": {}})
+        text = self.localized[tag]
+        return self.model_copy(
+            update={
+                "title": text.title,
+                "body": text.body,
+                "subtitle": text.subtitle,
+                "localized": {},
+            }
+        )
 
 
 BadgeRule = (

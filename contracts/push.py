@@ -57,7 +57,16 @@ class PushRequest(InternalEvent):
     device_id: uuid.UUID
     platform: Platform
     token: str = Field(min_length=1, max_length=4096)
-    content: Content
+    content: Content = Field(
+        description="What this device shows: the registry puts the variant for the device's "
+        "locale in place of the default text and leaves no other variant."
+    )
+    locale: str | None = Field(
+        default=None,
+        max_length=35,
+        description="The language tag of the localized variant ``content`` holds; None: the "
+        "default text.",
+    )
     options: DeliveryOptions = Field(default_factory=DeliveryOptions)
     badge: int | None = Field(default=None, ge=0)
     badge_seq: int | None = Field(default=None, ge=0)

@@ -45,13 +45,16 @@ def check(request: NotificationRequest, *, max_content_bytes: int) -> None:
     """Rules beyond the per-field limits of the model; raise RequestProblem on the first broken."""
     for path, problem in _unsendable(request.content.model_dump(), "content"):
         raise RequestProblem(path, problem)
-    size = len(request.content.model_dump_json(exclude_none=True).encode())
-    if size > max_content_bytes:
-        raise RequestProblem(
-            "content",
-            f"{size} bytes when serialized; the limit is {max_content_bytes} bytes "
-            "(providers refuse larger payloads)",
-        )
+    for locale in (None, *request.content.localized):
+        device_gets = request.content.in_locale(locale)
+        size = len(device_gets.model_dump_json(exclude_defaults=True).encode())
+        if size > max_content_bytes:
+            field = "content" if locale is None else f"content.localized.{locale}"
+            raise RequestProblem(
+                field,
+                f"{size} bytes when serialized as a device gets it; the limit is "
+                f"{max_content_bytes} bytes (providers refuse larger payloads)",
+            )
     if not request.content.visible and not request.content.data:
         raise RequestProblem("content", "needs a title or body, or data for a silent push")
     breaches = list(limits.payload_breaches(request.content, request.options))

@@ -13,7 +13,10 @@ class IngestSettings(
 
     http_port: int = 8081
     max_content_bytes: int = Field(
-        default=4000, ge=256, description="Largest serialized content (title, body, data...)."
+        default=4000,
+        ge=256,
+        description="Largest serialized content a device gets (title, body, data...): the "
+        "default text and each localized variant are counted on their own.",
     )
     cancel_reply_timeout_seconds: float = Field(
         default=5.0,

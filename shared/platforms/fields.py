@@ -21,6 +21,7 @@ READ_IDS_KEY = "herald_read_ids"
 READ_UP_TO_KEY = "herald_read_up_to"
 ALL_READ_KEY = "herald_all_read"
 LOCALIZATION_KEY = "herald_localization"
+ACTIONS_KEY = "herald_actions"
 
 
 def tag(request: PushRequest) -> str:
@@ -101,3 +102,35 @@ def localization(content: Content) -> dict[str, Any] | None:
 def badge_of(request: PushRequest) -> int | None:
     """The badge the device should show: a sync push's, else the notification's."""
     return request.sync.badge if request.sync is not None else request.badge
+
+
+def actions(content: Content) -> list[dict[str, str]] | None:
+    """The content's buttons as the app reads them (``id``, ``title``, and ``deep_link`` and
+    ``icon_url`` when set), to handle a tap on one; None without buttons."""
+    if not content.actions:
+        return None
+    return [
+        {
+            key: value
+            for key, value in (
+                ("id", action.id),
+                ("title", action.title),
+                ("deep_link", action.deep_link),
+                ("icon_url", None if action.icon_url is None else str(action.icon_url)),
+            )
+            if value is not None
+        }
+        for action in content.actions
+    ]
+
+
+def notification_actions(content: Content) -> list[dict[str, str]] | None:
+    """The buttons as the Notifications API takes them (NotificationAction: ``action``,
+    ``title``, optional ``icon``), for a service worker's showNotification; None without any."""
+    if not content.actions:
+        return None
+    return [
+        {"action": action.id, "title": action.title}
+        | ({} if action.icon_url is None else {"icon": str(action.icon_url)})
+        for action in content.actions
+    ]

@@ -4,7 +4,8 @@ renderers that send.
 Ingest does not know the user's devices, so a request must pass every platform. Each platform's
 real renderer makes the push the request becomes, which is checked against the provider's own
 rules (those its emulator applies: header values, priorities by push type, Google's schema); then
-it sizes the largest push the content can become — the badge and its sequence at the largest
+it sizes the largest push the content can become, in its default text and in each localized
+variant — the badge and its sequence at the largest
 values Herald stores, and on FCM the longest Android channel id settings allow; every
 notification id has the same length — so what passes here is never refused by a provider.
 """
@@ -37,8 +38,11 @@ def carries_badge(content: Content, options: DeliveryOptions) -> bool:
     return isinstance(rule, int) or rule == "increment" or (rule == "auto" and content.visible)
 
 
-def largest_push(content: Content, options: DeliveryOptions) -> PushRequest:
-    """The push request with ``content`` that renders largest on every platform."""
+def largest_push(
+    content: Content, options: DeliveryOptions, locale: str | None = None
+) -> PushRequest:
+    """The push request with ``content`` (localized for ``locale``) that renders largest on every
+    platform."""
     return PushRequest.model_construct(
         event_id=_ID,
         app_id="",
@@ -49,6 +53,7 @@ def largest_push(content: Content, options: DeliveryOptions) -> PushRequest:
         platform="apns",
         token="",
         content=content,
+        locale=locale,
         options=options,
         badge=MAX_BADGE,
         badge_seq=MAX_BADGE_SEQ,
@@ -58,30 +63,39 @@ def largest_push(content: Content, options: DeliveryOptions) -> PushRequest:
 
 def payload_breaches(content: Content, options: DeliveryOptions) -> Iterator[Breach]:
     """What some platform's dispatcher or provider would refuse: its content rules, the provider's
-    rules for the push as rendered, then its size limit.
+    rules for the push as rendered, then its size limit, for the default text and for each
+    localized variant (a breach of a variant names it: ``content.localized.pt-BR``).
 
     A request that breaks a rule is not sized (the renderer would refuse it before measuring).
     """
-    rules = [breach for p in PLATFORMS.values() for breach in p.content_breaches(content)]
+    default = content.in_locale(None)
+    rules = [breach for p in PLATFORMS.values() for breach in p.content_breaches(default)]
     if not rules:
-        sent = largest_push(content, options)
-        if not carries_badge(content, options):
+        sent = largest_push(default, options)
+        if not carries_badge(default, options):
             sent = sent.model_copy(update={"badge": None, "badge_seq": None})
         rules = [breach for p in PLATFORMS.values() for breach in p.refusals(sent, _WHEN)]
     if rules:
         yield from _most_precise(rules)
         return
-    request = largest_push(content, options)
+    for locale in (None, *content.localized):
+        yield from _size_breaches(largest_push(content.in_locale(locale), options, locale))
+
+
+def _size_breaches(request: PushRequest) -> Iterator[Breach]:
+    field, text = "content", ""
+    if request.locale is not None:
+        field, text = f"content.localized.{request.locale}", f" in locale {request.locale}"
     for platform in PLATFORMS.values():
         try:
             measure = platform.largest(request, _WHEN)
         except PayloadError as error:
-            yield Breach("content", f"cannot be sent through {platform.label}: {error}")
+            yield Breach(field, f"cannot be sent through {platform.label}{text}: {error}")
             continue
         if not measure.fits:
             yield Breach(
-                "content",
-                f"renders to up to {measure.size} bytes for {platform.label} "
+                field,
+                f"renders{text} to up to {measure.size} bytes for {platform.label} "
                 f"({measure.counted}); the limit is {measure.limit} bytes",
             )
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.base import derived_id
+from contracts.content import Content
 from contracts.notifications import NotificationCounted
 from contracts.push import ApnsEnvironment, Platform, PushRequest, PushResult
 from contracts.trace import NotificationTraced, Stage
@@ -113,12 +114,30 @@ def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[
     ]
 
 
-def push_request(counted: NotificationCounted, device: Device, now: datetime) -> PushRequest:
-    """The delivery of ``counted`` to ``device``.
+def user_locale(devices: Iterable[Device]) -> str | None:
+    """The user's locale as the registry knows it: that of the user's most recently registered
+    device that reports one (the one they use now), or None."""
+    stated = [device for device in devices if device.locale]
+    if not stated:
+        return None
+    return max(stated, key=lambda device: device.last_registered_at).locale
+
+
+def push_request(
+    counted: NotificationCounted,
+    device: Device,
+    now: datetime,
+    *,
+    user_locale: str | None = None,
+    content: Content | None = None,
+) -> PushRequest:
+    """The delivery of ``counted`` to ``device``, with the text for the device's locale (then its
+    user's, then the default): ``content`` when the caller already localized it for that variant.
 
     Its id derives from the notification event and the device, so a redelivered notification
     yields the same ids and dispatchers can drop the duplicate.
     """
+    tag = counted.content.variant_for(device.locale, user_locale)
     return PushRequest(
         event_id=derived_id(counted.event_id, device.device_id),
         app_id=counted.app_id,
@@ -129,7 +148,8 @@ def push_request(counted: NotificationCounted, device: Device, now: datetime) ->
         platform=device.platform,
         token=device.token,
         apns_environment=device.apns_environment,
-        content=counted.content,
+        content=content if content is not None else counted.content.in_locale(tag),
+        locale=tag,
         options=counted.options,
         badge=counted.badge,
         badge_seq=counted.badge_seq,
@@ -138,10 +158,24 @@ def push_request(counted: NotificationCounted, device: Device, now: datetime) ->
 
 
 def fan_out(
-    counted: NotificationCounted, devices: Iterable[Device], now: datetime
+    counted: NotificationCounted,
+    devices: Iterable[Device],
+    now: datetime,
+    *,
+    user_locale: str | None = None,
 ) -> list[PushRequest]:
-    """One push request per device that should receive ``counted``."""
-    return [push_request(counted, device, now) for device in recipients(counted, devices)]
+    """One push request per device that should receive ``counted``, each in its locale's text
+    (``user_locale`` for a device that reports none, or one no variant fits)."""
+    localized: dict[str | None, Content] = {}
+    requests = []
+    for device in recipients(counted, devices):
+        tag = counted.content.variant_for(device.locale, user_locale)
+        if tag not in localized:
+            localized[tag] = counted.content.in_locale(tag)
+        requests.append(
+            push_request(counted, device, now, user_locale=user_locale, content=localized[tag])
+        )
+    return requests
 
 
 def is_about(device: Device, result: PushResult) -> bool:

@@ -56,7 +56,9 @@ class FanOutHandler:
             left_out = [d for d in devices_of[user] if d.platform in refused]
             if left_out:
                 withheld.append(channel_withheld(counted, {d.platform for d in left_out}, now))
-            found = domain.fan_out(counted, devices, now)
+            found = domain.fan_out(
+                counted, devices, now, user_locale=domain.user_locale(devices_of[user])
+            )
             traced.extend(domain.traced_fan_out(counted, found, left_out, now))
             requests.extend(found)
         await self.bus.publish_all(

@@ -2,7 +2,9 @@
 
 Visible pushes are ``alert`` pushes (priority 10, or 5 for normal priority). Silent data pushes
 wake the app (content-available, priority 5): ``background`` pushes, or ``alert`` ones when they
-also set the badge. A badge-sync push is badge-only (``alert``, just ``aps.badge``) unless it must
+also set the badge. Action buttons are the category's that the app registered (``aps.category``);
+their ids, titles and links travel as a custom key beside ``aps`` for the app to act on a tap. A
+badge-sync push is badge-only (``alert``, just ``aps.badge``) unless it must
 wake the app to remove notifications (``background``, no badge: Apple forbids it there). The
 content's APNs override (payload keys, as in FCM v1's ApnsConfig, and the delivery headers in
 ``OVERRIDABLE_HEADERS``) is merged last; the transport headers (topic, push type, id, credentials)
@@ -82,6 +84,9 @@ def build(request: PushRequest, now: datetime) -> ApnsMessage:
             raise PayloadError("data key 'aps' is APNs' own; choose another key")
         payload.update(request.content.data)
     payload.update(fields.herald_fields(request))
+    buttons = None if quiet else fields.actions(request.content)
+    if buttons is not None:
+        payload[fields.ACTIONS_KEY] = buttons
     headers = {
         "apns-priority": "10" if not quiet and request.options.priority == "high" else "5",
         "apns-collapse-id": request.options.collapse_key,

@@ -3,16 +3,20 @@
 One message carries every platform's block: Android gets priority, TTL, collapse key, a tag and the
 badge as ``notification_count``; iOS devices reached through FCM get the badge in ``aps``; browsers
 get the Web Push headers (TTL, Urgency, and Topic for a collapse key) and a tag, with a title that
-is never empty (``fields.browser_text``). A request without title and body becomes a data-only
-message, and so does a badge-sync push (Herald's sync fields in data, the badge in ``aps``); those
-go at normal priority on Android and normal urgency on the web: Android deprioritises an app whose
-high-priority messages show nothing, and browsers may penalise such pushes. The content's
-per-platform overrides are merged over each block last, as FCM v1 merges them.
+is never empty (``fields.browser_text``). FCM has no buttons for Android: Android apps get them in
+data (``herald_actions``, JSON) and the category as ``click_action`` (the intent filter that opens
+on a tap); iOS devices get ``aps.category``, browsers the notification's ``actions``. A request
+without title and body becomes a data-only message, and so does a badge-sync push (Herald's sync
+fields in data, the badge in ``aps``); those go at normal priority on Android and normal urgency on
+the web: Android deprioritises an app whose high-priority messages show nothing, and browsers may
+penalise such pushes. The content's per-platform overrides are merged over each block last, as FCM
+v1 merges them.
 Reference: https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,6 +95,9 @@ def data(request: PushRequest) -> dict[str, str]:
     """The app's data plus Herald's fields, every value a string as FCM requires."""
     values = {} if request.sync is not None else dict(request.content.data)
     values.update(fields.as_strings(fields.herald_fields(request)))
+    buttons = None if request.sync is not None else fields.actions(request.content)
+    if buttons is not None:
+        values[fields.ACTIONS_KEY] = json.dumps(buttons, separators=(",", ":"), ensure_ascii=False)
     return values
 
 
@@ -195,7 +202,13 @@ def webpush(request: PushRequest, now: datetime) -> dict[str, Any]:
     )
     block: dict[str, Any] = {"headers": headers}
     if visible:
-        notification: dict[str, Any] = {"tag": fields.tag(request)}
+        notification: dict[str, Any] = compact(
+            {
+                "tag": fields.tag(request),
+                "lang": request.locale,
+                "actions": fields.notification_actions(request.content),
+            }
+        )
         if not request.content.title:
             # Replaces the message's own body too, so a body shown as the title is not repeated.
             title, body = fields.browser_text(request.content)

@@ -2,7 +2,9 @@
 
 The service worker calls ``showNotification(notification.title, notification.options)`` (options
 tagged so a later push replaces it and a sync push can close it) and reads Herald's keys from
-``herald``. The title is never empty (``fields.browser_text``). An override's notification is
+``herald``. Buttons are the options' ``actions`` (NotificationAction objects), with each one's
+link in ``data`` for the worker's notificationclick handler; a localized variant sets ``lang``.
+The title is never empty (``fields.browser_text``). An override's notification is
 shaped as FCM v1's WebpushConfig.notification (one flat Notification object): its ``title`` becomes
 the title, every other key an option. Silent data pushes and sync pushes go out at normal urgency
 (browsers may penalise high-urgency pushes that show nothing). A sync push carries only
@@ -89,11 +91,16 @@ def _notification(request: PushRequest) -> dict[str, Any]:
     localization = fields.localization(content)
     if localization is not None:
         data[fields.LOCALIZATION_KEY] = localization
+    buttons = fields.actions(content)
+    if buttons is not None:
+        data[fields.ACTIONS_KEY] = buttons
     options = compact(
         {
             "body": text,
             "tag": fields.tag(request),
             "image": None if content.image_url is None else str(content.image_url),
+            "lang": request.locale,
+            "actions": fields.notification_actions(content),
             "data": data,
         }
     )

@@ -2,8 +2,9 @@
 
 For random content and options, whatever the check accepts renders within its provider's limit
 with any badge, sequence, notification id and Android channel id Herald could use; and the size
-the check measures is never below what a dispatcher renders. Content carries no per-locale
-variants yet: its localization keys and arguments are generated like every other field.
+the check measures is never below what a dispatcher renders, in the default text and in every
+localized variant (each as the registry puts it on a push). Action buttons and localization keys
+are generated like every other field.
 """
 
 from __future__ import annotations
@@ -103,6 +104,32 @@ images = st.sampled_from(
     ]
 )
 loc_args = st.lists(text(256), max_size=16)
+variants = st.dictionaries(
+    st.sampled_from(["fr", "pt", "pt-BR", "zh-Hant-TW"]),
+    st.fixed_dictionaries(
+        {"title": text(256, min_size=1)}, optional={"body": text(2048), "subtitle": text(256)}
+    ),
+    max_size=3,
+)
+buttons = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.from_regex(r"[a-z]{1,8}", fullmatch=True), "title": text(64, min_size=1)},
+        optional={"deep_link": text(2048, min_size=1), "icon_url": images},
+    ),
+    max_size=3,
+    unique_by=lambda action: str(action["id"]),
+)
+
+
+def shown_when_needed(fields: dict[str, Any]) -> dict[str, Any]:
+    """Variants and buttons need a visible notification, and buttons a category."""
+    if fields.get("localized") or fields.get("actions"):
+        fields = {**fields, "title": fields.get("title") or "T"}
+    if fields.get("actions"):
+        fields = {**fields, "category": fields.get("category") or "C"}
+    return fields
+
+
 contents = st.fixed_dictionaries(
     {},
     optional={
@@ -121,8 +148,10 @@ contents = st.fixed_dictionaries(
         "body_loc_args": loc_args,
         "interruption_level": st.sampled_from(["passive", "active", "time-sensitive"]),
         "overrides": overrides,
+        "localized": variants,
+        "actions": buttons,
     },
-)
+).map(shown_when_needed)
 option_values = st.fixed_dictionaries(
     {},
     optional={
@@ -235,21 +264,22 @@ def test_what_the_check_accepts_the_dispatcher_sends_and_never_renders_larger(
     if offset is not None:
         content = near_the_limit(content, options, platform, offset)
     accepted = not list(payload_breaches(content, options))
-    request = push(content, options, badge=badge, badge_seq=badge_seq)
-    largest = push(content, options, badge=MAX_BADGE, badge_seq=MAX_BADGE_SEQ)
+    for locale in (None, *content.localized):
+        shown = content.in_locale(locale)
+        request = push(shown, options, badge=badge, badge_seq=badge_seq, locale=locale)
+        largest = push(shown, options, badge=MAX_BADGE, badge_seq=MAX_BADGE_SEQ, locale=locale)
 
-    size, refused = dispatched(platform, request, channel)
-    _, largest_refused = dispatched(platform, largest, LONGEST_CHANNEL)
+        size, refused = dispatched(platform, request, channel)
+        _, largest_refused = dispatched(platform, largest, LONGEST_CHANNEL)
 
-    if accepted:
-        assert refused is None, f"{platform} refused what ingest accepts: {refused}"
-        assert largest_refused is None, f"{platform} refused what ingest accepts: {largest_refused}"
-    rules = PLATFORMS[platform]
-    refused_anyway = any(rules.content_breaches(content)) or any(
-        rules.refusals(largest_push(content, options), NOW)
-    )
-    if size is not None and not refused_anyway:
-        assert PLATFORMS[platform].largest(largest_push(content, options), NOW).size >= size
+        if accepted:
+            assert refused is None, f"{platform} refused what ingest accepts: {refused}"
+            assert largest_refused is None, f"{platform} refused it: {largest_refused}"
+        rules = PLATFORMS[platform]
+        measured = largest_push(shown, options, locale)
+        refused_anyway = any(rules.content_breaches(shown)) or any(rules.refusals(measured, NOW))
+        if size is not None and not refused_anyway:
+            assert rules.largest(measured, NOW).size >= size
 
 
 def largest_body_that_fits() -> int:
