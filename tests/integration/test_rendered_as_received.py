@@ -7,6 +7,8 @@ real provider to its emulator and read back the way the receiving side reads it.
 - FCM: the emulator's view of what an Android app, a browser and an iOS app each receive
   (platform blocks merged over the common fields, as FCM does).
 - APNs: the headers and ``aps`` dictionary the emulator accepted, as iOS reads them.
+
+Action buttons are followed to each of these, and on the web to the link a tap opens.
 """
 
 from __future__ import annotations
@@ -56,23 +58,36 @@ async def apns(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
         yield running
 
 
-def shown_by_the_service_worker(payload: str) -> list[dict[str, Any]]:
-    """What the README's service worker passes to showNotification for this decrypted push."""
+def run_service_worker(payload: str, *tap: str) -> dict[str, Any]:
+    """What the README's service worker shows for this decrypted push (``shown``: each call of
+    showNotification) and, after a tap on button ``tap`` ("" for the notification), opens."""
     run = subprocess.run(
-        ["node", str(SERVICE_WORKER)],
+        ["node", str(SERVICE_WORKER), *tap],
         input=payload,
         capture_output=True,
         text=True,
         check=True,
         timeout=30,
     )
-    shown: list[dict[str, Any]] = json.loads(run.stdout)
+    seen: dict[str, Any] = json.loads(run.stdout)
+    return seen
+
+
+def shown_by_the_service_worker(payload: str) -> list[dict[str, Any]]:
+    """What the README's service worker passes to showNotification for this decrypted push."""
+    shown: list[dict[str, Any]] = run_service_worker(payload)["shown"]
     return shown
 
 
 async def pushed_to_browser(
     emulator: RunningWebPushEmulator, **fields: Any
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    message = await received_by_browser(emulator, **fields)
+    return shown_by_the_service_worker(message["payload"]), message["headers"]
+
+
+async def received_by_browser(emulator: RunningWebPushEmulator, **fields: Any) -> dict[str, Any]:
+    """The push as the emulator received and decrypted it (``payload``, ``headers``)."""
     token = await emulator.subscribe()
     provider = await create_webpush_provider(
         DispatcherSettings(**emulator.dispatcher_settings()), CLOCK
@@ -85,7 +100,8 @@ async def pushed_to_browser(
         await provider.close()
     assert isinstance(verdict, Delivered), verdict
     [message] = await emulator.recorded(token)
-    return shown_by_the_service_worker(message["payload"]), message["headers"]
+    received: dict[str, Any] = message
+    return received
 
 
 async def test_override_options_reach_show_notification(webpush: RunningWebPushEmulator) -> None:
@@ -211,3 +227,40 @@ async def test_apns_gets_what_was_meant(apns: RunningApnsEmulator) -> None:
     )
     assert silent["payload"]["aps"] == {"content-available": 1}
     assert silent["payload"]["sync"] == "1"
+
+
+async def test_buttons_reach_every_platform_and_a_tapped_one_opens_its_link(
+    webpush: RunningWebPushEmulator, fcm: RunningEmulator, apns: RunningApnsEmulator
+) -> None:
+    content = {
+        "title": "Order 42 shipped",
+        "deep_link": "https://shop.example/orders/42",
+        "category": "ORDER",
+        "actions": [
+            {"id": "track", "title": "Track", "deep_link": "https://shop.example/track/42"},
+            {"id": "later", "title": "Later"},
+        ],
+    }
+    buttons = [
+        {"id": "track", "title": "Track", "deep_link": "https://shop.example/track/42"},
+        {"id": "later", "title": "Later"},
+    ]
+
+    apple = await sent_to_apple(apns, content=content)
+    google = await sent_through_fcm(fcm, content=content)
+    browser = (await received_by_browser(webpush, content=content))["payload"]
+
+    assert apple["payload"]["aps"]["category"] == "ORDER"
+    assert apple["payload"]["herald_actions"] == buttons
+    assert google["android"]["notification"]["click_action"] == "ORDER"
+    assert json.loads(google["android"]["data"]["herald_actions"]) == buttons
+    assert google["webpush"]["notification"]["actions"] == [
+        {"action": "track", "title": "Track"},
+        {"action": "later", "title": "Later"},
+    ]
+    assert google["apns"]["payload"]["aps"]["category"] == "ORDER"
+    [shown] = run_service_worker(browser)["shown"]
+    assert [action["action"] for action in shown["options"]["actions"]] == ["track", "later"]
+    assert run_service_worker(browser, "track")["opened"] == ["https://shop.example/track/42"]
+    assert run_service_worker(browser, "")["opened"] == ["https://shop.example/orders/42"]
+    assert run_service_worker(browser, "later")["opened"] == []

@@ -1,6 +1,7 @@
-// The push handler of a web app's service worker, as Herald's README shows it: a notification is
-// shown with the title and options Herald sent; a sync push closes the notifications read
-// elsewhere. Tests run it under node (run_service_worker.js) to see what a browser would show.
+// The push and click handlers of a web app's service worker, as Herald's README shows them: a
+// notification is shown with the title and options Herald sent; a sync push closes the
+// notifications read elsewhere; a tap opens the tapped button's link, or the notification's.
+// Tests run it under node (run_service_worker.js) to see what a browser would show and open.
 self.addEventListener("push", (event) => {
   const message = event.data.json();
   if (message.notification) {
@@ -18,5 +19,15 @@ self.addEventListener("push", (event) => {
           .forEach((n) => n.close()),
       ),
     );
+  }
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const data = event.notification.data || {};
+  const button = (data.herald_actions || []).find((action) => action.id === event.action);
+  const link = event.action ? button?.deep_link : data.herald_deep_link;
+  if (link) {
+    event.waitUntil(self.clients.openWindow(link));
   }
 });

@@ -45,13 +45,14 @@ class StackClient(StackCaller):
         token, _ = await self.register_fcm(user_id)
         return token
 
-    async def register_fcm(self, user_id: str) -> tuple[str, str]:
-        """Register a new FCM device for ``user_id``; its token and device id."""
+    async def register_fcm(self, user_id: str, locale: str | None = None) -> tuple[str, str]:
+        """Register a new FCM device for ``user_id`` (in ``locale``); its token and device id."""
         token = f"{unique('fcm')}:{'A' * 40}"
+        device: dict[str, Any] = {"user_id": user_id, "platform": "fcm", "token": token}
+        if locale is not None:
+            device["locale"] = locale
         response = await self.http.post(
-            self.url("registry", "/v1/devices"),
-            headers=self.auth,
-            json={"user_id": user_id, "platform": "fcm", "token": token},
+            self.url("registry", "/v1/devices"), headers=self.auth, json=device
         )
         assert response.status_code == 201, response.text
         return token, str(response.json()["device_id"])

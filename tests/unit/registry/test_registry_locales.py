@@ -18,15 +18,17 @@ from tests.support.factories import device
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-CONTENT = Content(
-    title="Your order shipped",
-    subtitle="Order 12",
-    body="On its way",
-    localized={
-        "fr": {"title": "Commande expédiée", "body": "En route"},
-        "pt": {"title": "Pedido enviado", "body": "A caminho"},
-        "zh-Hant": {"title": "訂單已出貨"},
-    },
+CONTENT = Content.model_validate(
+    {
+        "title": "Your order shipped",
+        "subtitle": "Order 12",
+        "body": "On its way",
+        "localized": {
+            "fr": {"title": "Commande expédiée", "body": "En route"},
+            "pt": {"title": "Pedido enviado", "body": "A caminho"},
+            "zh-Hant": {"title": "訂單已出貨"},
+        },
+    }
 )
 
 
@@ -95,7 +97,10 @@ def test_a_variant_replaces_title_subtitle_and_body_together_and_no_variant_trav
         ({"title": "Hi", "localized": {"fr": {"subtitle": "Sous-titre"}}}, "needs a title or"),
         ({"data": {"k": "v"}, "localized": {"fr": {"title": "Salut"}}}, "need a visible"),
         ({"title": "Hi", "localized": {"français": {"title": "Salut"}}}, "BCP 47"),
-        ({"title": "Hi", "localized": {f"fr-{n:03d}": {"title": "S"} for n in range(33)}}, "at most 32"),
+        (
+            {"title": "Hi", "localized": {f"fr-{n:03d}": {"title": "S"} for n in range(33)}},
+            "at most 32",
+        ),
     ],
 )
 def test_variants_that_cannot_be_sent_are_refused(content: dict[str, object], problem: str) -> None:

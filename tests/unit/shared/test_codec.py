@@ -89,6 +89,6 @@ def test_internal_events_tolerate_unknown_fields_for_rolling_deploys() -> None:
     event = user_notification(FrozenClock().now())
     data = json.loads(encode(event))
     data["added_in_a_later_release"] = {"x": 1}
-    data["content"]["localized"] = {"fr": {"title": "Bonjour"}}
+    data["content"]["added_in_a_later_release"] = {"fr": {"title": "Bonjour"}}
 
     assert decode(USER, json.dumps(data).encode()) == event
