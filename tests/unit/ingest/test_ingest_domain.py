@@ -39,6 +39,19 @@ def test_oversize_content_names_the_limit() -> None:
     assert "the limit is 4000 bytes" in caught.value.message
 
 
+def test_each_localized_variant_is_sized_as_a_device_gets_it_and_named() -> None:
+    variants = {tag: {"title": "t", "body": "b" * 1500} for tag in ("fr", "de", "it")}
+    fits = request(title="t", body="b" * 1500, localized=variants)
+    big = request(title="t", localized={**variants, "pt-BR": {"title": "t", "body": "b" * 2048}})
+    domain.check(fits, max_content_bytes=2000)
+
+    with pytest.raises(domain.RequestProblem) as caught:
+        domain.check(big, max_content_bytes=2000)
+
+    assert caught.value.field == "content.localized.pt-BR"
+    assert "the limit is 2000 bytes" in caught.value.message
+
+
 def test_empty_content_is_refused() -> None:
     with pytest.raises(domain.RequestProblem, match="title or body"):
         domain.check(request(sound="ping"), max_content_bytes=4000)
