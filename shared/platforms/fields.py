@@ -10,6 +10,7 @@ from typing import Any
 
 from contracts.content import Content
 from contracts.push import PushRequest
+from shared.platforms.base import compact
 
 KIND_KEY = "herald_kind"
 NOTIFICATION_ID_KEY = "herald_notification_id"
@@ -110,16 +111,14 @@ def actions(content: Content) -> list[dict[str, str]] | None:
     if not content.actions:
         return None
     return [
-        {
-            key: value
-            for key, value in (
-                ("id", action.id),
-                ("title", action.title),
-                ("deep_link", action.deep_link),
-                ("icon_url", None if action.icon_url is None else str(action.icon_url)),
-            )
-            if value is not None
-        }
+        compact(
+            {
+                "id": action.id,
+                "title": action.title,
+                "deep_link": action.deep_link,
+                "icon_url": None if action.icon_url is None else str(action.icon_url),
+            }
+        )
         for action in content.actions
     ]
 
@@ -130,7 +129,12 @@ def notification_actions(content: Content) -> list[dict[str, str]] | None:
     if not content.actions:
         return None
     return [
-        {"action": action.id, "title": action.title}
-        | ({} if action.icon_url is None else {"icon": str(action.icon_url)})
+        compact(
+            {
+                "action": action.id,
+                "title": action.title,
+                "icon": None if action.icon_url is None else str(action.icon_url),
+            }
+        )
         for action in content.actions
     ]

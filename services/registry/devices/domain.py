@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.base import derived_id
-from contracts.content import Content
 from contracts.notifications import NotificationCounted
 from contracts.push import ApnsEnvironment, Platform, PushRequest, PushResult
 from contracts.trace import NotificationTraced, Stage
@@ -124,15 +123,10 @@ def user_locale(devices: Iterable[Device]) -> str | None:
 
 
 def push_request(
-    counted: NotificationCounted,
-    device: Device,
-    now: datetime,
-    *,
-    user_locale: str | None = None,
-    content: Content | None = None,
+    counted: NotificationCounted, device: Device, now: datetime, *, user_locale: str | None = None
 ) -> PushRequest:
-    """The delivery of ``counted`` to ``device``, with the text for the device's locale (then its
-    user's, then the default): ``content`` when the caller already localized it for that variant.
+    """The delivery of ``counted`` to ``device``, in the text for the device's locale (else its
+    language, else ``user_locale``, else the default) and with no other variant.
 
     Its id derives from the notification event and the device, so a redelivered notification
     yields the same ids and dispatchers can drop the duplicate.
@@ -148,7 +142,7 @@ def push_request(
         platform=device.platform,
         token=device.token,
         apns_environment=device.apns_environment,
-        content=content if content is not None else counted.content.in_locale(tag),
+        content=counted.content.in_locale(tag),
         locale=tag,
         options=counted.options,
         badge=counted.badge,
@@ -164,18 +158,11 @@ def fan_out(
     *,
     user_locale: str | None = None,
 ) -> list[PushRequest]:
-    """One push request per device that should receive ``counted``, each in its locale's text
-    (``user_locale`` for a device that reports none, or one no variant fits)."""
-    localized: dict[str | None, Content] = {}
-    requests = []
-    for device in recipients(counted, devices):
-        tag = counted.content.variant_for(device.locale, user_locale)
-        if tag not in localized:
-            localized[tag] = counted.content.in_locale(tag)
-        requests.append(
-            push_request(counted, device, now, user_locale=user_locale, content=localized[tag])
-        )
-    return requests
+    """One push request per device that should receive ``counted``, each in its locale's text."""
+    return [
+        push_request(counted, device, now, user_locale=user_locale)
+        for device in recipients(counted, devices)
+    ]
 
 
 def is_about(device: Device, result: PushResult) -> bool:
