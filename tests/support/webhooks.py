@@ -45,29 +45,30 @@ class Received:
     status: int
 
     @property
+    def delivery(self) -> str | None:
+        return self.headers.get("Herald-Delivery")
+
+    @property
     def payload(self) -> Any:
         return json.loads(self.body)
 
 
 @dataclass
 class Receiver:
-    """What came in, by path; ``fail_first[path]``: answer 500 to that many POSTs first."""
+    """What came in, by path; on a ``flaky`` path each delivery's first POST is answered 500."""
 
     port: int
     posts: list[Received] = field(default_factory=list)
-    fail_first: dict[str, int] = field(default_factory=dict)
+    flaky: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return f"https://127.0.0.1:{self.port}{path}"
 
-    def answer(self, path: str) -> int:
+    def answer(self, path: str, delivery: str | None) -> int:
         with self.lock:
-            left = self.fail_first.get(path, 0)
-            if left:
-                self.fail_first[path] = left - 1
-                return 500
-            return 200
+            seen = any(p.path == path and p.delivery == delivery for p in self.posts)
+            return 500 if path in self.flaky and not seen else 200
 
     def at(self, path: str) -> list[Received]:
         with self.lock:
@@ -82,7 +83,7 @@ def https_receiver(cert: Path, key: Path) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            status = receiver.answer(self.path)
+            status = receiver.answer(self.path, self.headers.get("Herald-Delivery"))
             with receiver.lock:
                 receiver.posts.append(Received(self.path, dict(self.headers), body, status))
             self.send_response(status)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ class Hook:
     stages: frozenset[Stage]
 
 
-def step(stage: Stage, app: str = "shop", **fields: object) -> NotificationTraced:
+def step(stage: Stage, app: str = "shop", **fields: Any) -> NotificationTraced:
     return NotificationTraced.step(
         stage,
         app_id=app,

@@ -1,0 +1,141 @@
+"""Webhooks through every service process: a receiver started by the test gets the signed outcome
+of a push, an endpoint that answers 500 gets the same batch again, and a private address is
+refused when it is registered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from services.devstack.stack import LocalStack
+from services.registry.apps.cli import CliSettings, parser, run
+from tests.support.factories import unique
+from tests.support.log_scan import Needle
+from tests.support.stack_client import StackClient
+from tests.support.webhooks import Received, Receiver, https_receiver, verify
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def client(stack: LocalStack) -> AsyncIterator[StackClient]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield StackClient(stack, http)
+
+
+@pytest.fixture(scope="module")
+def admin(stack: LocalStack) -> dict[str, str]:
+    """A key of the demo app with the admin scope, issued as an operator would."""
+    assert stack.postgres is not None
+    settings = CliSettings(
+        **stack.kafka_settings().model_dump(),
+        database_dsn=SecretStr(stack.postgres.dsn),
+        secrets_keys=[SecretStr(stack.secrets_key)],
+    )
+    args = parser().parse_args(["keys", "create", stack.options.app_id, "--scopes", "admin"])
+    key = asyncio.run(run(args, settings)).splitlines()[-1]
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def create_webhook(client: StackClient, admin: dict[str, str], url: str) -> httpx.Response:
+    """POST /v1/webhooks, waiting while the registry has not yet heard of the new key."""
+    async with asyncio.timeout(10):
+        while True:
+            response = await client.http.post(
+                client.url("registry", "/v1/webhooks"), headers=admin, json={"url": url}
+            )
+            if response.status_code != 401:
+                return response
+            await asyncio.sleep(0.1)
+
+
+def carrying(posts: list[Received], notification_id: str) -> list[Received]:
+    """The POSTs whose batch holds the notification's delivered ``sent`` step."""
+    return [
+        post
+        for post in posts
+        if any(
+            event["notification_id"] == notification_id
+            and event["stage"] == "sent"
+            and event["outcome"] == "delivered"
+            for event in post.payload["events"]
+        )
+    ]
+
+
+async def until(receiver: Receiver, path: str, found: Any, timeout: float = 45.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            result = found(receiver.at(path))
+            if result:
+                return result
+            await asyncio.sleep(0.1)
+
+
+async def test_a_private_address_is_refused_at_registration(
+    client: StackClient, admin: dict[str, str]
+) -> None:
+    response = await create_webhook(client, admin, "https://169.254.169.254/latest/meta-data")
+
+    assert response.status_code == 422, response.text
+    assert "link-local address" in response.json()["error"]["message"]
+
+
+async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
+    stack: LocalStack, client: StackClient, admin: dict[str, str], learnt_secrets: list[Needle]
+) -> None:
+    assert stack.credentials is not None
+    server = stack.credentials.server
+    with https_receiver(server.cert, server.key) as receiver:
+        receiver.flaky.add("/flaky")
+        hooks: dict[str, dict[str, Any]] = {}
+        try:
+            for path in ("/ok", "/flaky"):
+                response = await create_webhook(client, admin, receiver.url(path))
+                assert response.status_code == 201, response.text
+                hooks[path] = response.json()
+                learnt_secrets.append(Needle(f"webhook secret {path}", hooks[path]["secret"]))
+            listed = await client.http.get(client.url("registry", "/v1/webhooks"), headers=admin)
+            assert "secret" not in listed.text
+            user = unique("hooked")
+            await client.register_fcm(user)
+            sent = await client.send(
+                {
+                    "idempotency_key": unique("webhook"),
+                    "audience": {"user_ids": [user]},
+                    "content": {"title": "Your order shipped"},
+                }
+            )
+            assert sent.status_code == 202, sent.text
+            notification_id = sent.json()["notification_id"]
+
+            (ok,) = await until(receiver, "/ok", lambda posts: carrying(posts, notification_id))
+            assert ok.status == 200
+            assert verify(ok.body, ok.headers["Herald-Signature"], hooks["/ok"]["secret"])
+            assert not verify(ok.body, ok.headers["Herald-Signature"], hooks["/flaky"]["secret"])
+            assert ok.delivery == ok.payload["delivery_id"]
+            assert ok.payload["webhook_id"] == hooks["/ok"]["webhook_id"]
+
+            failed, again = await until(
+                receiver,
+                "/flaky",
+                lambda posts: len(found := carrying(posts, notification_id)) >= 2 and found,
+            )
+            assert (failed.status, again.status) == (500, 200)
+            assert again.delivery == failed.delivery
+            assert again.body == failed.body
+            assert verify(again.body, again.headers["Herald-Signature"], hooks["/flaky"]["secret"])
+        finally:
+            for hook in hooks.values():
+                await client.http.delete(
+                    client.url("registry", f"/v1/webhooks/{hook['webhook_id']}"),
+                    headers=admin,
+                )
+    metrics = (await client.http.get(client.url("webhooks", "/metrics"))).text
+    assert 'herald_webhook_deliveries_total{app="demo",outcome="delivered"}' in metrics
+    assert 'herald_webhook_deliveries_total{app="demo",outcome="retry_scheduled"}' in metrics
