@@ -46,7 +46,7 @@ def address_problem(address: IpAddress, allowed: Iterable[IpNetwork] = ()) -> st
         ("reserved", address.is_reserved or not address.is_global),
     ):
         if applies:
-            return f"{address} is a {kind} address, not a public one"
+            return f"{address} is not a public address ({kind})"
     return None
 
 

@@ -83,7 +83,7 @@ async def test_a_private_address_is_refused_at_registration(
     response = await create_webhook(client, admin, "https://169.254.169.254/latest/meta-data")
 
     assert response.status_code == 422, response.text
-    assert "link-local address" in response.json()["error"]["message"]
+    assert "not a public address (link-local)" in response.json()["error"]["message"]
 
 
 async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
