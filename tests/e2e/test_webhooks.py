@@ -1,6 +1,7 @@
 """Webhooks through every service process: a receiver started by the test gets the signed outcome
-of a push, an endpoint that answers 500 gets the same batch again, and a private address is
-refused when it is registered."""
+of a push, an endpoint that answers 500 gets the same batch again, one that refuses it has it
+parked and gets it once ``herald dlq replay`` sends it back, and a private address is refused when
+it is registered."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from contracts import topics
 from services.devstack.stack import LocalStack
 from services.registry.apps.cli import CliSettings, parser, run
+from shared.kafka import dlq_cli
+from shared.kafka.parked import Selection
 from tests.support.factories import unique
 from tests.support.log_scan import Needle
 from tests.support.stack_client import StackClient
@@ -77,6 +81,24 @@ async def until(receiver: Receiver, path: str, found: Any, timeout: float = 45.0
             await asyncio.sleep(0.1)
 
 
+async def parked_and_replayed(stack: LocalStack, reason: str, receiver: Receiver) -> None:
+    """Wait for a delivery refused with ``reason`` on the dead letters, then, the endpoint fixed,
+    send it back as ``herald dlq replay webhooks.deliveries.dlq --reason ...`` does."""
+    settings = stack.kafka_settings()
+    parking = topics.WEBHOOK_DELIVERIES.dead_letter
+    assert parking is not None
+    chosen = Selection(reason=reason)
+    async with asyncio.timeout(30):
+        while True:
+            if reason in "".join(await dlq_cli.list_parked(settings, parking, chosen)):
+                break
+            await asyncio.sleep(0.2)
+    receiver.refusing.clear()
+    lines, failed = await dlq_cli.replay_parked(settings, parking, chosen, dry_run=False)
+    assert failed == 0, lines
+    assert any(line.startswith("replayed") for line in lines), lines
+
+
 async def test_a_private_address_is_refused_at_registration(
     client: StackClient, admin: dict[str, str]
 ) -> None:
@@ -93,9 +115,10 @@ async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
     server = stack.credentials.server
     with https_receiver(server.cert, server.key) as receiver:
         receiver.flaky.add("/flaky")
+        receiver.refusing.add("/refuse")
         hooks: dict[str, dict[str, Any]] = {}
         try:
-            for path in ("/ok", "/flaky"):
+            for path in ("/ok", "/flaky", "/refuse"):
                 response = await create_webhook(client, admin, receiver.url(path))
                 assert response.status_code == 201, response.text
                 hooks[path] = response.json()
@@ -130,6 +153,16 @@ async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
             assert again.delivery == failed.delivery
             assert again.body == failed.body
             assert verify(again.body, again.headers["Herald-Signature"], hooks["/flaky"]["secret"])
+
+            (refused,) = await until(receiver, "/refuse", lambda p: carrying(p, notification_id))
+            assert refused.status == 410
+            await parked_and_replayed(stack, "HTTP 410", receiver)
+            replayed = await until(
+                receiver,
+                "/refuse",
+                lambda posts: [p for p in carrying(posts, notification_id) if p.status == 200],
+            )
+            assert [p.body for p in replayed] == [refused.body]
         finally:
             for hook in hooks.values():
                 await client.http.delete(

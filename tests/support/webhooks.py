@@ -55,11 +55,13 @@ class Received:
 
 @dataclass
 class Receiver:
-    """What came in, by path; on a ``flaky`` path each delivery's first POST is answered 500."""
+    """What came in, by path; on a ``flaky`` path each delivery's first POST is answered 500,
+    on a ``refusing`` one every POST 410."""
 
     port: int
     posts: list[Received] = field(default_factory=list)
     flaky: set[str] = field(default_factory=set)
+    refusing: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
@@ -67,6 +69,8 @@ class Receiver:
 
     def answer(self, path: str, delivery: str | None) -> int:
         with self.lock:
+            if path in self.refusing:
+                return 410
             seen = any(p.path == path and p.delivery == delivery for p in self.posts)
             return 500 if path in self.flaky and not seen else 200
 
