@@ -141,40 +141,41 @@ class DeliveryHandler:
         self.jitter = jitter
 
     async def __call__(self, batch: Sequence[Received[WebhookDelivery]]) -> Sequence[Rejection]:
-        output: list[tuple[Topic, Model]] = []
-        sending = list(batch)
+        start = self.clock.now()
+        sending, later = list(batch), []
         if self.hold is not None:
-            sending, later = await self._wait_for_due(batch)
-            output.extend((topics.WEBHOOK_RETRY, item.message) for item in later)
+            waits = [self._wait(item.message, start) for item in batch]
+            sending = [item for wait, item in zip(waits, batch, strict=True) if wait <= self.hold]
+            later = [item for wait, item in zip(waits, batch, strict=True) if wait > self.hold]
+            longest = max((wait for wait in waits if wait <= self.hold), default=0.0)
+            if longest > 0:
+                await self.sleep(longest)
         lanes: dict[tuple[str, uuid.UUID], list[Received[WebhookDelivery]]] = {}
         for item in sending:
             lanes.setdefault((item.message.app_id, item.message.webhook_id), []).append(item)
         outcomes = await asyncio.gather(*(self._lane(lane) for lane in lanes.values()))
+        output: list[tuple[Topic, Model]] = []
         rejections: list[Rejection] = []
         for outcome in (o for lane in outcomes for o in lane):
             if outcome.again is not None:
                 output.append((topics.WEBHOOK_RETRY, outcome.again))
             if outcome.parked is not None:
                 rejections.append(Rejection(outcome.item, outcome.parked))
+        if later:
+            await self._pace(len(batch), len(later), start)
+            output.extend((topics.WEBHOOK_RETRY, item.message) for item in later)
         if output:
             await publish_until_done(self.bus, output, self.sleep)
         return rejections
 
-    async def _wait_for_due(
-        self, batch: Sequence[Received[WebhookDelivery]]
-    ) -> tuple[list[Received[WebhookDelivery]], list[Received[WebhookDelivery]]]:
+    async def _pace(self, fetched: int, later: int, start: datetime) -> None:
+        """Hold back deliveries going round again: a hold at the tail of the topic, else the
+        requeue rate."""
         hold = self.hold or 0.0
-        start = self.clock.now()
-        waits = [self._wait(item.message, start) for item in batch]
-        near = [item for wait, item in zip(waits, batch, strict=True) if wait <= hold]
-        later = [item for wait, item in zip(waits, batch, strict=True) if wait > hold]
-        longest = max((w for w in waits if w <= hold), default=0.0)
-        if later:
-            pace = hold if len(batch) < self.batch_size else len(later) / self.requeue_rate
-            longest = max(longest, pace)
-        if longest > 0:
-            await self.sleep(longest)
-        return near, later
+        pace = hold if fetched < self.batch_size else later / self.requeue_rate
+        spent = (self.clock.now() - start).total_seconds()
+        if spent < pace:
+            await self.sleep(pace - spent)
 
     @staticmethod
     def _wait(delivery: WebhookDelivery, now: datetime) -> float:
