@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from contracts import topics
 from services.devstack.stack import LocalStack
 from services.registry.apps.cli import CliSettings, parser, run
+from services.registry.apps.domain import AdminError
 from shared.kafka import dlq_cli
 from shared.kafka.parked import Selection
 from tests.support.factories import unique
@@ -32,18 +33,22 @@ async def client(stack: LocalStack) -> AsyncIterator[StackClient]:
         yield StackClient(stack, http)
 
 
-@pytest.fixture(scope="module")
-def admin(stack: LocalStack) -> dict[str, str]:
-    """A key of the demo app with the admin scope, issued as an operator would."""
+def herald(stack: LocalStack, *argv: str) -> str:
+    """Run the ``herald`` command against the stack, as its operator would."""
     assert stack.postgres is not None
     settings = CliSettings(
         **stack.kafka_settings().model_dump(),
         database_dsn=SecretStr(stack.postgres.dsn),
         secrets_keys=[SecretStr(stack.secrets_key)],
     )
-    args = parser().parse_args(["keys", "create", stack.options.app_id, "--scopes", "admin"])
-    key = asyncio.run(run(args, settings)).splitlines()[-1]
-    return {"Authorization": f"Bearer {key}"}
+    return asyncio.run(run(parser().parse_args(list(argv)), settings))
+
+
+@pytest.fixture(scope="module")
+def admin(stack: LocalStack) -> dict[str, str]:
+    """A key of the demo app with the admin scope, issued as an operator would."""
+    key = herald(stack, "keys", "create", stack.options.app_id, "--scopes", "admin")
+    return {"Authorization": f"Bearer {key.splitlines()[-1]}"}
 
 
 async def create_webhook(client: StackClient, admin: dict[str, str], url: str) -> httpx.Response:
@@ -100,9 +105,13 @@ async def parked_and_replayed(stack: LocalStack, reason: str, receiver: Receiver
 
 
 async def test_a_private_address_is_refused_at_registration(
-    client: StackClient, admin: dict[str, str]
+    stack: LocalStack, client: StackClient, admin: dict[str, str]
 ) -> None:
     response = await create_webhook(client, admin, "https://169.254.169.254/latest/meta-data")
+    with pytest.raises(AdminError, match=r"10\.0\.0\.1 is not a public address \(private\)"):
+        await asyncio.to_thread(
+            herald, stack, "webhooks", "create", stack.options.app_id, "https://10.0.0.1/hook"
+        )
 
     assert response.status_code == 422, response.text
     assert "not a public address (link-local)" in response.json()["error"]["message"]
@@ -125,6 +134,10 @@ async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
                 learnt_secrets.append(Needle(f"webhook secret {path}", hooks[path]["secret"]))
             listed = await client.http.get(client.url("registry", "/v1/webhooks"), headers=admin)
             assert "secret" not in listed.text
+            assert len(listed.json()["webhooks"]) == 3
+            by_cli = await asyncio.to_thread(herald, stack, "webhooks", "list", "demo")
+            assert receiver.url("/flaky") in by_cli
+            assert hooks["/flaky"]["secret"] not in by_cli
             user = unique("hooked")
             await client.register_fcm(user)
             sent = await client.send(
