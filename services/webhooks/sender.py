@@ -66,7 +66,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         for address in addresses:
             problem = address_problem(address, self._allowed)
             if problem is not None:
-                raise RefusedAddress(f"{host} resolves to {problem}")
+                raise RefusedAddress(f"not connecting to {host}: {problem}")
         failure: Exception = httpcore.ConnectError(f"{host} resolves to no address")
         for address in addresses:
             try:
