@@ -15,7 +15,9 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from contracts.base import InternalEvent, Model
 from contracts.categories import Category
+from contracts.content import HttpsUrl
 from contracts.push import Platform
+from contracts.trace import Stage
 
 Scope = Literal["send", "devices", "badges", "admin"]
 SCOPES: tuple[Scope, ...] = ("send", "devices", "badges", "admin")
@@ -71,6 +73,29 @@ class ProviderCredential(Model):
     secret: Sealed
 
 
+#: What a webhook gets unless its app chooses: how each user's and device's story ended.
+DEFAULT_WEBHOOK_STAGES: tuple[Stage, ...] = (
+    "sent",
+    "withheld",
+    "expired",
+    "cancelled",
+    "no_device",
+    "token_deactivated",
+    "parked",
+    "opened",
+)
+
+
+class WebhookEntry(Model):
+    """An https URL the app's trace events are POSTed to (herald webhooks create), the stages it
+    wants, and the secret each POST is signed with (sealed)."""
+
+    webhook_id: uuid.UUID
+    url: HttpsUrl
+    stages: list[Stage] = Field(min_length=1)
+    secret: Sealed
+
+
 class AppChanged(InternalEvent):
     """The whole current state of one app; a newer ``revision`` replaces an older one."""
 
@@ -85,4 +110,7 @@ class AppChanged(InternalEvent):
     intake_keys: list[IntakeKeyEntry] = Field(default_factory=list)
     categories: list[Category] = Field(
         default_factory=list, description="The app's notification categories (herald categories)."
+    )
+    webhooks: list[WebhookEntry] = Field(
+        default_factory=list, description="Where the app's outcomes are POSTed (herald webhooks)."
     )

@@ -33,6 +33,7 @@ from contracts.schedule import (
 )
 from contracts.trace import NotificationTraced
 from contracts.users import UserPreferences
+from contracts.webhooks import WebhookDelivery
 
 #: Pipeline topics: a weekend-long outage of a consumer can still be replayed, and push content
 #: does not stay on the brokers much longer than that.
@@ -274,6 +275,24 @@ APPS = Topic(
     cleanup_policy="compact",
     retention=None,
 )
+WEBHOOK_DELIVERIES = Topic(
+    "webhooks.deliveries",
+    WebhookDelivery,
+    key="webhook_id",
+    partitions=PARTITIONS,
+    dead_letter="webhooks.deliveries.dlq",
+    doc="Batches of an app's trace events for one of its webhooks, from the webhooks service's "
+    "own reading of the trace; it POSTs each once here and parks what the endpoint refuses.",
+)
+WEBHOOK_RETRY = Topic(
+    "webhooks.retry",
+    WebhookDelivery,
+    key="webhook_id",
+    partitions=PARTITIONS,
+    dead_letter="webhooks.retry.dlq",
+    doc="Webhook deliveries waiting to be POSTed again (not_before, attempt, deadline), so a "
+    "failing endpoint never holds up the first tries of other webhooks; parked past the deadline.",
+)
 
 _PRIMARY = (
     SUBMITTED,
@@ -294,6 +313,8 @@ _PRIMARY = (
     TRACE,
     PREFERENCES,
     APPS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_RETRY,
 )
 
 

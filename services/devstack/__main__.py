@@ -35,7 +35,7 @@ Herald is running.
                     Web Push {webpush}/emulator/messages   (push service: TLS on :{webpush_tls})
   health: scheduler {s["scheduler"].url}/readyz, badge-count {s["badge-count"].url}/readyz,
           dispatchers fcm {s["dispatcher-fcm"].url}/readyz, apns {s["dispatcher-apns"].url}/readyz,
-          webpush {s["dispatcher-webpush"].url}/readyz
+          webpush {s["dispatcher-webpush"].url}/readyz, webhooks {s["webhooks"].url}/readyz
   broker {stack.broker.bootstrap if stack.broker else "?"}   logs {stack.run_dir / "logs"}
   generated credentials (deleted on stop): {stack.run_dir / "secrets"}
 

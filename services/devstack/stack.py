@@ -38,6 +38,7 @@ DEFAULT_PORTS = {
     "dispatcher-apns": 8086,
     "dispatcher-webpush": 8087,
     "tracker": 8088,
+    "webhooks": 8089,
     "fcm-emulator": 8090,
     "apns-emulator": 8091,
     "webpush-emulator": 8092,
@@ -206,12 +207,22 @@ class LocalStack:
         # The local push service is an address and a port: the operator setting names both.
         webpush_emulator = f"127.0.0.1:{self.tls_ports['webpush-emulator']}"
         webpush_hosts = json.dumps([*DEFAULT_WEBPUSH_HOSTS, webpush_emulator])
+        # Webhooks may reach this machine, so a receiver started beside the stack (a person's, a
+        # test's) can be registered; a deployment allows no such network.
+        local_webhooks = {"HERALD_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.1/32"])}
         specs: dict[str, tuple[str, dict[str, str]]] = {
             "ingest": ("services.ingest", {}),
-            "registry": ("services.registry", {"HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts}),
+            "registry": (
+                "services.registry",
+                {"HERALD_WEBPUSH_ALLOWED_HOSTS": webpush_hosts, **local_webhooks},
+            ),
             "scheduler": ("services.scheduler", {}),
             "badge-count": ("services.badge_count", {}),
             "tracker": ("services.tracker", {}),
+            "webhooks": (
+                "services.webhooks",
+                {**local_webhooks, "HERALD_WEBHOOK_CA_BUNDLE": str(creds.ca_bundle)},
+            ),
             "dispatcher-fcm": (
                 "services.dispatcher",
                 {

@@ -12,6 +12,7 @@ from services.registry.apps.admin import AppAdmin
 from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.apps.http_api import add_app_routes
+from services.registry.apps.webhook_api import add_webhook_routes
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
 from services.registry.devices.hygiene import token_hygiene
@@ -93,7 +94,9 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         description="Register your users' device tokens. Authenticate with your app's API key.",
     )
     await bus.broker.connect()
-    admin = AppAdmin(pool, bus, SecretBox(settings), clock)
+    admin = AppAdmin(
+        pool, bus, SecretBox(settings), clock, webhook_networks=settings.webhook_allowed_networks
+    )
     try:
         announced = await admin.announce_all()
     except BaseException:
@@ -117,7 +120,9 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     add_read_routes(http_app, store, bus, clock, badges_scope)
     add_open_routes(http_app, store, bus, clock, badges_scope)
     add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
-    add_category_routes(http_app, admin, authorize(tenancy.authenticator, tenancy.limiter, "admin"))
+    admin_scope = authorize(tenancy.authenticator, tenancy.limiter, "admin")
+    add_category_routes(http_app, admin, admin_scope)
+    add_webhook_routes(http_app, admin, admin_scope)
     add_app_routes(http_app, tenancy.directory, devices_scope)
     hygiene = token_hygiene(
         store,

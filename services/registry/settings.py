@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from shared.platforms.endpoints import WebhookAddressSettings
 from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
 from shared.tenancy import TenancySettings
 
@@ -12,8 +13,10 @@ class RegistrySettings(
     HttpSettings,
     ObservabilitySettings,
     TenancySettings,
+    WebhookAddressSettings,
 ):
-    """Broker, its own PostgreSQL schema, the device API and the apps' API keys."""
+    """Broker, its own PostgreSQL schema, the device API, the apps' API keys and the networks
+    webhooks may reach."""
 
     http_port: int = Field(default=8082, ge=0, le=65535)
     sync_merge_window_ms: int = Field(

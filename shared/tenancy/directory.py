@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from contracts.apps import SCOPES, AppChanged, CredentialKind, Scope
 from contracts.categories import Category
 from contracts.push import Platform
+from contracts.trace import Stage
 from shared.secrets import SecretBox, SecretsUnavailable
 from shared.tenancy.auth import ApiKeySettings, UserTokenSettings, key_digest
 
@@ -33,6 +34,10 @@ def credential_purpose(app_id: str, platform: str) -> str:
 
 def intake_key_purpose(app_id: str, key_id: uuid.UUID) -> str:
     return f"app:{app_id}/intake-key:{key_id}"
+
+
+def webhook_purpose(app_id: str, webhook_id: uuid.UUID) -> str:
+    return f"app:{app_id}/webhook:{webhook_id}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,17 @@ class AppCredential:
     revision: int
 
 
+@dataclass(frozen=True)
+class AppWebhook:
+    """One of an app's webhooks with its signing secret opened."""
+
+    app_id: str
+    webhook_id: uuid.UUID
+    url: str
+    stages: frozenset[Stage]
+    secret: bytes = field(repr=False)
+
+
 @dataclass
 class _App:
     revision: int
@@ -64,6 +80,7 @@ class _App:
     credentials: dict[str, AppCredential] = field(default_factory=dict)
     intake_keys: dict[str, bytes] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
+    webhooks: dict[uuid.UUID, AppWebhook] = field(default_factory=dict)
 
 
 class AppDirectory:
@@ -130,6 +147,17 @@ class AppDirectory:
                 )
             except SecretsUnavailable as error:
                 log.error("app %s: intake key %s unusable: %s", event.app_id, intake.key_id, error)
+        for hook in event.webhooks:
+            try:
+                secret = self.box.open(
+                    hook.secret.ciphertext, webhook_purpose(event.app_id, hook.webhook_id)
+                )
+            except SecretsUnavailable as error:
+                log.error("app %s: webhook %s unusable: %s", event.app_id, hook.webhook_id, error)
+                continue
+            app.webhooks[hook.webhook_id] = AppWebhook(
+                event.app_id, hook.webhook_id, str(hook.url), frozenset(hook.stages), secret
+            )
         for credential in event.credentials:
             try:
                 secret = self.box.open(
@@ -190,6 +218,16 @@ class AppDirectory:
         if app is None or app.disabled:
             return None
         return app.credentials.get(platform)
+
+    def webhooks(self, app_id: str) -> list[AppWebhook]:
+        """The app's webhooks (none for a disabled app)."""
+        app = self._apps.get(app_id)
+        return [] if app is None or app.disabled else list(app.webhooks.values())
+
+    def webhook(self, app_id: str, webhook_id: uuid.UUID) -> AppWebhook | None:
+        """One of the app's webhooks; None once deleted, or while the app is disabled."""
+        app = self._apps.get(app_id)
+        return None if app is None or app.disabled else app.webhooks.get(webhook_id)
 
     def known(self, app_id: str) -> bool:
         """True for an app that exists here and is not disabled."""

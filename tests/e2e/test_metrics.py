@@ -26,6 +26,7 @@ SERVICES = (
     "registry",
     *(f"dispatcher-{platform}" for platform in PLATFORMS),
     "tracker",
+    "webhooks",
 )
 #: The lag is sampled every 10 s; the rest moves within a second of the push arriving.
 SETTLE_SECONDS = 45.0
@@ -68,6 +69,7 @@ def expectations() -> list[Expect]:
         Expect("registry", "herald_http_requests_total", {"route": "/v1/devices", "status": "201"}),
         Expect("tracker", "herald_messages_consumed_total", {"topic": "notifications.trace"}),
         Expect("tracker", "herald_tracker_steps_total", {"stage": "accepted"}),
+        Expect("webhooks", "herald_messages_consumed_total", {"topic": "notifications.trace"}),
     ]
     for platform in PLATFORMS:
         service = f"dispatcher-{platform}"

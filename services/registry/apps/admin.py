@@ -15,23 +15,45 @@ import asyncpg
 from contracts import topics
 from contracts.apps import AppChanged
 from contracts.categories import Category
-from services.registry.apps import category_store, domain
+from services.registry.apps import category_store, domain, webhook_store
 from services.registry.apps.domain import AdminError
 from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
+from services.registry.apps.webhook_store import WebhookInfo
 from shared.clock import Clock
 from shared.db import Connection, transaction
 from shared.kafka import Bus
 from shared.platforms.base import StoredCredential
+from shared.platforms.endpoints import IpNetwork
 from shared.secrets import SecretBox
 from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key, new_signing_key
-from shared.tenancy.directory import credential_purpose, intake_key_purpose, signing_key_purpose
+from shared.tenancy.directory import (
+    credential_purpose,
+    intake_key_purpose,
+    signing_key_purpose,
+    webhook_purpose,
+)
+
+#: Webhook secrets start with this, so one found in a config file says what it is.
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
 class AppAdmin:
-    """Create apps, issue and revoke keys, set credentials."""
+    """Create apps, issue and revoke keys, set credentials, register webhooks.
 
-    def __init__(self, pool: asyncpg.Pool, bus: Bus, box: SecretBox, clock: Clock) -> None:
+    ``webhook_networks``: networks a webhook URL may name though they are not public (tests).
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bus: Bus,
+        box: SecretBox,
+        clock: Clock,
+        *,
+        webhook_networks: Sequence[IpNetwork] = (),
+    ) -> None:
+        self.webhook_networks = tuple(webhook_networks)
         self.pool = pool
         self.bus = bus
         self.box = box
@@ -158,6 +180,40 @@ class AppAdmin:
             except AppNotFound:
                 raise AdminError(f"no app {app_id!r}") from None
             return await category_store.categories_of(conn, app_id)
+
+    async def create_webhook(
+        self, app_id: str, url: str, stages: Sequence[str] | None = None
+    ) -> tuple[WebhookInfo, str]:
+        """Register a webhook; its signing secret is returned this once and stored sealed."""
+        checked = domain.checked_webhook_url(url, self.webhook_networks)
+        chosen = domain.chosen_stages(stages)
+        webhook_id = uuid.uuid4()
+        secret = WEBHOOK_SECRET_PREFIX + new_signing_key()
+        sealed = self.box.seal(secret.encode(), webhook_purpose(app_id, webhook_id))
+        now = self.clock.now()
+
+        async def change(conn: Connection) -> None:
+            await webhook_store.add_webhook(conn, app_id, webhook_id, checked, chosen, sealed, now)
+
+        await self._change(app_id, change)
+        return WebhookInfo(webhook_id, checked, list(chosen), now), secret
+
+    async def delete_webhook(self, app_id: str, webhook_id: uuid.UUID) -> None:
+        """Stop POSTing to it; deliveries already waiting for it are dropped."""
+
+        async def change(conn: Connection) -> None:
+            if not await webhook_store.delete_webhook(conn, app_id, webhook_id):
+                raise AdminError(f"app {app_id!r} has no webhook {webhook_id}")
+
+        await self._change(app_id, change)
+
+    async def webhooks(self, app_id: str) -> list[WebhookInfo]:
+        async with transaction(self.pool) as conn:
+            try:
+                await self.store.lock_app(conn, app_id)
+            except AppNotFound:
+                raise AdminError(f"no app {app_id!r}") from None
+            return await webhook_store.webhooks_of(conn, app_id)
 
     async def announce_all(self) -> int:
         """Publish every app's current state (at start-up: the broker may have lost it)."""

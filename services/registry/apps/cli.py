@@ -1,5 +1,5 @@
-"""``herald``: the operator's command line for apps, keys, provider credentials and notification
-categories, and for the topics the catalog needs.
+"""``herald``: the operator's command line for apps, keys, provider credentials, notification
+categories and webhooks, and for the topics the catalog needs.
 
 Apps, keys and credentials work directly on the registry's database and announce each change on
 the broker, so they need the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_* and
@@ -28,6 +28,7 @@ from shared.db import create_pool, migrate
 from shared.kafka import create_bus, dlq_cli, topics_cli
 from shared.platforms.apns.credentials import ENVIRONMENTS, certificate_credential, token_credential
 from shared.platforms.base import CredentialsError, StoredCredential
+from shared.platforms.endpoints import WebhookAddressSettings
 from shared.platforms.fcm.credentials import service_account_credential
 from shared.platforms.webpush.credentials import vapid_credential
 from shared.runtime import prepare_topics
@@ -38,7 +39,7 @@ SCHEMA = "registry"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings):
+class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings, WebhookAddressSettings):
     """What the CLI needs: the registry's database, the broker and the secrets keys."""
 
 
@@ -108,6 +109,20 @@ def parser() -> argparse.ArgumentParser:
     category_delete = categories.add_parser("delete", help="delete a category")
     category_delete.add_argument("app_id")
     category_delete.add_argument("category_id")
+
+    hooks = groups.add_parser(
+        "webhooks", help="https URLs your app's notification outcomes are POSTed to"
+    ).add_subparsers(dest="command", required=True)
+    hook_create = hooks.add_parser("create", help="register a webhook (its secret printed once)")
+    hook_create.add_argument("app_id")
+    hook_create.add_argument("url")
+    hook_create.add_argument(
+        "--stages", help="comma-separated trace stages (default: the outcomes; see README)"
+    )
+    hooks.add_parser("list", help="list an app's webhooks").add_argument("app_id")
+    hook_delete = hooks.add_parser("delete", help="delete a webhook")
+    hook_delete.add_argument("app_id")
+    hook_delete.add_argument("webhook_id", type=uuid.UUID)
 
     creds = groups.add_parser("credentials", help="provider credentials").add_subparsers(
         dest="command", required=True
@@ -185,7 +200,13 @@ async def run(args: argparse.Namespace, settings: CliSettings) -> str:
         await migrate(pool, SCHEMA, MIGRATIONS)
         await prepare_topics(settings)
         await bus.broker.start()
-        admin = AppAdmin(pool, bus, SecretBox(settings), SystemClock())
+        admin = AppAdmin(
+            pool,
+            bus,
+            SecretBox(settings),
+            SystemClock(),
+            webhook_networks=settings.webhook_allowed_networks,
+        )
         return await _dispatch(admin, args)
     finally:
         await bus.broker.stop()
@@ -236,6 +257,22 @@ async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
         case ("categories", "delete"):
             await admin.delete_category(args.app_id, args.category_id)
             return f"category {args.category_id} of {args.app_id} deleted"
+        case ("webhooks", "create"):
+            stages = None if args.stages is None else [s.strip() for s in args.stages.split(",")]
+            hook, secret = await admin.create_webhook(args.app_id, args.url, stages)
+            return (
+                f"webhook {hook.webhook_id} -> {hook.url} ({', '.join(hook.stages)}); "
+                f"signing secret, shown once, keep it secret:\n{secret}"
+            )
+        case ("webhooks", "list"):
+            lines = [
+                f"{h.webhook_id}  {h.url}  {','.join(h.stages)}"
+                for h in await admin.webhooks(args.app_id)
+            ]
+            return "\n".join(lines) or f"app {args.app_id} has no webhooks"
+        case ("webhooks", "delete"):
+            await admin.delete_webhook(args.app_id, args.webhook_id)
+            return f"webhook {args.webhook_id} of {args.app_id} deleted"
         case ("credentials", "set"):
             credential = checked_credential(args)
             await admin.set_credential(args.app_id, credential)

@@ -18,6 +18,7 @@ from contracts.apps import (
     SigningKeyEntry,
 )
 from services.registry.apps.category_store import categories_of
+from services.registry.apps.webhook_store import webhook_entries
 from shared.db import Connection
 
 
@@ -220,6 +221,7 @@ class AppStore:
             app_id,
         )
         categories = await categories_of(conn, app_id)
+        webhooks = await webhook_entries(conn, app_id)
         return AppChanged(
             event_id=uuid.uuid4(),
             app_id=app_id,
@@ -263,4 +265,5 @@ class AppStore:
                 for i in intake
             ],
             categories=categories,
+            webhooks=webhooks,
         )

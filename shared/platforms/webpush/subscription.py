@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from collections.abc import Iterable
 
 from pydantic import AnyUrl, ConfigDict, Field, ValidationError, field_validator
 
 from contracts.base import Model
 from contracts.content import HttpsUrl
+from shared.platforms.endpoints import HTTPS_PORT, ip_literal
 
 #: Push services of the major browsers. A Web Push endpoint must be https on an allowed host (this
 #: list unless configured) so a subscription cannot aim Herald at an internal address: on port 443,
@@ -23,7 +23,6 @@ DEFAULT_WEBPUSH_HOSTS: tuple[str, ...] = (
     "web.push.apple.com",
     "*.notify.windows.com",
 )
-HTTPS_PORT = 443
 
 
 def _base64url(value: str) -> bytes:
@@ -100,7 +99,7 @@ def endpoint_problem(endpoint: AnyUrl, allowed: Iterable[str]) -> str | None:
         return "the endpoint may not carry user info (user:password@)"
     host = (endpoint.host or "").lower().rstrip(".")
     port = endpoint.port or HTTPS_PORT
-    literal = _ip_literal(host)
+    literal = ip_literal(host) is not None
     entries = [_split_entry(entry) for entry in allowed]
     named = [(h, p) for h, p in entries if (h == host if literal else _host_matches(host, h))]
     if any(p == port for _, p in named):
@@ -133,11 +132,3 @@ def _host_matches(host: str, pattern: str) -> bool:
     if pattern.startswith("*."):
         return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
     return host == pattern
-
-
-def _ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
