@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.metrics import expose_metrics
-from shared.metrics.lag import end_offset, gone, lag_samples, partition_lag, without_prefix
+from shared.metrics.lag import (
+    LagMonitor,
+    end_offset,
+    gone,
+    lag_samples,
+    partition_lag,
+    without_prefix,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -80,3 +90,31 @@ async def test_requests_are_counted_by_route_template_not_by_the_path_sent() -> 
     routes = {sample.labels["route"] for sample in samples}
     assert "unmatched" in routes
     assert not any("alice" in route or "bob" in route for route in routes)
+
+
+class _UnansweredSample(LagMonitor):
+    """A sample that waits, as ``position()`` does on a consumer stopped under it."""
+
+    def __init__(self) -> None:
+        super().__init__(KafkaBroker(), prefix="", interval=30.0)
+        self.started = asyncio.Event()
+        self.cancelled = False
+
+    async def sample(self) -> None:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+
+async def test_a_sample_under_way_when_the_service_stops_is_abandoned_at_once() -> None:
+    monitor = _UnansweredSample()
+    stopping = asyncio.Event()
+    running = asyncio.create_task(monitor.run(stopping))
+    await monitor.started.wait()
+    stopping.set()
+    async with asyncio.timeout(1):
+        await running
+    assert monitor.cancelled
