@@ -9,6 +9,20 @@ from typing import Any
 
 from shared.embedded.brokers import BrokerKind
 
+#: Herald's own processes (the emulators, broker and PostgreSQL are not): scraped for /metrics
+#: and reported on for memory.
+HERALD_SERVICES = (
+    "ingest",
+    "scheduler",
+    "badge-count",
+    "registry",
+    "dispatcher-apns",
+    "dispatcher-fcm",
+    "dispatcher-webpush",
+    "tracker",
+    "webhooks",
+)
+
 #: The issue's goals on a 2-core machine; reported against, never asserted.
 TARGET_DELIVERIES_PER_SECOND = 5000.0
 TARGET_P99_MS = 50.0

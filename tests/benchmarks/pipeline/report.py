@@ -8,17 +8,7 @@ from typing import Any
 
 from contracts.push import PLATFORMS
 from tests.benchmarks.pipeline import config as goals
-
-HERALD_SERVICES = (
-    "ingest",
-    "scheduler",
-    "badge-count",
-    "registry",
-    "dispatcher-apns",
-    "dispatcher-fcm",
-    "dispatcher-webpush",
-    "tracker",
-)
+from tests.benchmarks.pipeline.config import HERALD_SERVICES
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -11,18 +11,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.devstack.stack import LocalStack
-
-#: The services that serve /metrics (the emulators are not Herald's).
-HERALD_SERVICES = (
-    "registry",
-    "ingest",
-    "scheduler",
-    "badge-count",
-    "dispatcher-apns",
-    "dispatcher-fcm",
-    "dispatcher-webpush",
-    "tracker",
-)
+from tests.benchmarks.pipeline.config import HERALD_SERVICES
 
 
 async def scrape(http: httpx.AsyncClient, stack: LocalStack, folder: Path) -> dict[str, Any]:
