@@ -211,6 +211,24 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
     }
 
     @app.get(
+        "/v1/notifications",
+        response_model=NotificationView,
+        tags=["tracking"],
+        summary="The notification a send with this idempotency key became",
+        responses=missing,
+    )
+    async def find_notification(
+        idempotency_key: Annotated[str, Query(min_length=1, max_length=128)],
+        caller: Annotated[Caller, Depends(servers)],
+    ) -> NotificationView:
+        """How a sender over Kafka, which never saw an HTTP answer, learns the notification id
+        (to follow or cancel it): only its own app's sends are found."""
+        notification_id = await store.accepted_by_key(caller.app_id, idempotency_key)
+        if notification_id is None:
+            raise not_found(f"no accepted notification with idempotency key {idempotency_key!r}")
+        return await get_notification(notification_id, caller)
+
+    @app.get(
         "/v1/notifications/{notification_id}",
         response_model=NotificationView,
         tags=["tracking"],

@@ -149,6 +149,16 @@ class TrackerStore:
         )
         return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
 
+    async def accepted_by_key(self, app_id: str, idempotency_key: str) -> uuid.UUID | None:
+        """The notification an app's send with this idempotency key became, if still kept."""
+        found: uuid.UUID | None = await self.pool.fetchval(
+            "SELECT notification_id FROM steps WHERE app_id = $1 AND stage = 'accepted'"
+            " AND step->>'idempotency_key' = $2 ORDER BY occurred_at LIMIT 1",
+            app_id,
+            idempotency_key,
+        )
+        return found
+
     async def record_reaches(self, conn: Connection, reaches: Mapping[InboxKey, datetime]) -> None:
         """Put notifications in inboxes, keeping the earliest time each reached its user."""
         keys = list(reaches)

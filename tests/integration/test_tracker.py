@@ -173,7 +173,15 @@ async def test_timelines_counts_inbox_and_the_cli(
                 headers=as_app,
             )
         ).json()
+        by_key = await http.get(
+            "/v1/notifications", params={"idempotency_key": "sale-1"}, headers=as_app
+        )
         refused = {
+            "another app's key, by idempotency key": (
+                await http.get(
+                    "/v1/notifications", params={"idempotency_key": "sale-1"}, headers=as_other
+                )
+            ).status_code,
             "another app's key": (await http.get(sale_path, headers=as_other)).status_code,
             "another app's key, timeline": (
                 await http.get(f"{sale_path}/users/alice", headers=as_other)
@@ -249,7 +257,11 @@ async def test_timelines_counts_inbox_and_the_cli(
     assert (older["notification_id"], older["read"]) == (str(sale.notification_id), True)
     assert second_page["next_cursor"] is None
 
+    assert by_key.status_code == 200, by_key.text
+    assert by_key.json()["notification_id"] == str(sale.notification_id)
+    assert by_key.json()["counts"] == status["counts"]
     assert refused == {
+        "another app's key, by idempotency key": 404,
         "another app's key": 404,
         "another app's key, timeline": 404,
         "a user token, counts": 403,
