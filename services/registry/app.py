@@ -1,5 +1,5 @@
-"""The registry's composition root: the one place its features (apps, devices, preferences,
-reads) are wired together."""
+"""The registry's composition root: the one place its features (apps, devices, audiences,
+preferences, reads) are wired together."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from services.registry.apps.admin import AppAdmin
 from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.apps.http_api import add_app_routes
+from services.registry.audiences.http_api import add_audience_routes
+from services.registry.audiences.store import AudienceStore
+from services.registry.audiences.streaming import AudienceHandler
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
 from services.registry.devices.hygiene import token_hygiene
@@ -41,10 +44,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FANOUT_GROUP = "registry-fanout"
 RESULTS_GROUP = "registry-results"
 SYNC_GROUP = "registry-sync"
+AUDIENCE_GROUP = "registry-audience"
 
 
 async def build(settings: RegistrySettings, clock: Clock | None = None) -> ServiceParts:
-    """Wire the registry: the device API, the fan-out of counted notifications, push results."""
+    """Wire the registry: the device, topics and tags API, the streaming of audiences, the
+    fan-out of counted notifications, push results."""
     clock = clock or SystemClock()
     await prepare_topics(settings)
     pool = await create_pool(settings, SCHEMA)
@@ -61,6 +66,16 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         topics.COUNTED,
         group=FANOUT_GROUP,
         handler=FanOutHandler(store, preference_store, bus, clock),
+        clock=clock,
+    )
+    audience_store = AudienceStore(pool)
+    subscribe(
+        bus,
+        topics.AUDIENCE,
+        group=AUDIENCE_GROUP,
+        handler=AudienceHandler(
+            audience_store, bus, clock, page_users=settings.audience_page_users
+        ),
         clock=clock,
     )
     subscribe(
@@ -112,6 +127,15 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         preference_store,
         bus,
         max_devices=settings.max_devices_per_user,
+    )
+    add_audience_routes(
+        http_app,
+        audience_store,
+        store,
+        clock,
+        devices_scope,
+        max_topics=settings.max_topics_per_device,
+        max_tags=settings.max_tags,
     )
     badges_scope = authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True)
     add_read_routes(http_app, store, bus, clock, badges_scope)
