@@ -32,6 +32,7 @@ from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe
 from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.retention import Pruner
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
 from shared.tenancy import start_tenancy
@@ -164,6 +165,12 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
             ).run,
             tenancy.feed.run,
             healer.run,
+            Pruner(
+                "finished audience streams",
+                audience_store.prune_streams,
+                clock,
+                timedelta(days=settings.audience_stream_retention_days),
+            ).run,
             *(pruner.run for pruner in hygiene),
         ],
     )

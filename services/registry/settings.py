@@ -66,3 +66,10 @@ class RegistrySettings(
         description="Users per page when streaming a notification's audience (devices, topic, "
         "all, segment): what the registry holds in memory per stream, with their devices.",
     )
+    audience_stream_retention_days: float = Field(
+        default=8,
+        gt=0,
+        description="Forget how far a finished audience was streamed after this long; until "
+        "then its notifications.audience event delivered again (the topic keeps 7 days) is "
+        "recognised and publishes nothing.",
+    )

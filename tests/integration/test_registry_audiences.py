@@ -1,12 +1,12 @@
 """Streamed audiences on the real broker and PostgreSQL: pages of matching devices become per-user
-events restricted to those devices, a re-run repeats the same ids, and the fan-out honours the
-restriction; segments, conditions and ``all`` match exactly their devices; the topics and tags API
-refuses what breaks a limit, naming the field."""
+events restricted to those devices, a stream cut short resumes after its last page with the same
+ids (a finished one publishes nothing), and the fan-out honours the restriction; segments,
+conditions and ``all`` match exactly their devices; the topics and tags API refuses what breaks a
+limit, naming the field."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,12 +18,13 @@ from pydantic import SecretStr
 from contracts import topics
 from contracts.audiences import Audience
 from contracts.base import derived_id
-from contracts.notifications import NotificationAudience
+from contracts.notifications import NotificationAudience, UserNotification
 from contracts.push import PushRequest
 from services.registry.app import MIGRATIONS, SCHEMA
 from services.registry.audiences import matching
-from services.registry.audiences.domain import Match, merged_tags
+from services.registry.audiences.domain import Match, Progress, merged_tags
 from services.registry.audiences.store import AudienceStore
+from services.registry.audiences.streaming import AudienceHandler
 from services.registry.devices.domain import Registration
 from services.registry.devices.store import DeviceStore
 from services.registry.preferences.store import Choices, PreferenceStore
@@ -32,7 +33,15 @@ from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.settings import DatabaseSettings
 from tests.support.factories import apns_token, unique
-from tests.support.registry import APP, RunningRegistry, counted, fcm_token, running_registry
+from tests.support.publisher import RecordingPublisher
+from tests.support.registry import (
+    APP,
+    RunningRegistry,
+    counted,
+    eventually,
+    fcm_token,
+    running_registry,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +90,7 @@ def audience_event(now: datetime, audience: dict[str, Any]) -> NotificationAudie
 
 
 async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_user_once(
-    registry: RunningRegistry,
+    registry: RunningRegistry, pool: asyncpg.Pool
 ) -> None:
     topic = unique("sports")
     subscribed: dict[str, list[str]] = {}
@@ -100,11 +109,10 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
         json={"user_id": unique("elsewhere"), "platform": "fcm", "token": fcm_token()},
     )
     send = audience_event(registry.clock.now(), {"topic": topic})
+    store = AudienceStore(pool)
 
     await registry.io.produce(topics.AUDIENCE, send)
     first = await registry.io.read(topics.USER, until=lambda found: len(found) >= 5)
-    await registry.io.produce(topics.AUDIENCE, send)
-    both = await registry.io.read(topics.USER, until=lambda found: len(found) >= 10)
 
     assert {event.user_id: event.device_ids for event in first} == {
         user: sorted(uuid.UUID(device) for device in devices)
@@ -113,10 +121,28 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
     for event in first:
         assert event.event_id == derived_id(send.notification_id, event.user_id)
         assert (event.notification_id, event.content) == (send.notification_id, send.content)
-    assert Counter(event.event_id for event in both) == Counter(
-        {event.event_id: 2 for event in first}
+    assert uuid.UUID(outsider) not in {d for e in first for d in e.device_ids or ()}
+
+    async def finished() -> bool:
+        return (await store.progress(send.notification_id)).finished
+
+    await eventually(finished)
+    assert await store.progress(send.notification_id) == Progress(
+        max(subscribed), 5, 6, finished=True
     )
-    assert uuid.UUID(outsider) not in {d for e in both for d in e.device_ids or ()}
+    again = RecordingPublisher()
+    handler = AudienceHandler(store, again, registry.clock, page_users=2)
+    await handler.stream(send)
+    assert again.published == []
+
+    cut_after = sorted(subscribed)[1]
+    await store.advance(APP, send.notification_id, Progress(cut_after, 2, 3), registry.clock.now())
+    await handler.stream(send)
+    resumed = [event for event in again.on(topics.USER) if isinstance(event, UserNotification)]
+    assert [event.event_id for event in resumed] == [
+        event.event_id for event in sorted(first, key=lambda e: e.user_id)[2:]
+    ]
+    assert (await store.progress(send.notification_id)).finished
 
     fan = next(user for user, devices in subscribed.items() if len(devices) == 1)
     [kept] = subscribed[fan]

@@ -62,6 +62,27 @@ class Match:
     device_id: uuid.UUID
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a notification's audience has been streamed: every user up to ``after`` (by id)
+    is published, ``users`` and ``devices`` so far, and whether it is all out."""
+
+    after: str = ""
+    users: int = 0
+    devices: int = 0
+    finished: bool = False
+
+    def then(self, page: Sequence[Match], events: int, page_users: int) -> Progress:
+        """The progress once ``page`` (``events`` users) is published; a page short of
+        ``page_users`` users was the last."""
+        return Progress(
+            page[-1].user_id if page else self.after,
+            self.users + events,
+            self.devices + len(page),
+            events < page_users,
+        )
+
+
 def user_events(
     audience: NotificationAudience, page: Sequence[Match], now: datetime
 ) -> list[UserNotification]:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.registry.audiences.domain import Match, check_topic_count
+from services.registry.audiences.domain import Match, Progress, check_topic_count
 from shared.db import transaction
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
@@ -45,6 +45,26 @@ WITH page AS (
 SELECT d.user_id, d.device_id FROM devices d
 WHERE d.app_id = $1 AND d.active AND d.user_id IN (SELECT user_id FROM page) AND {match}
 ORDER BY d.user_id, d.device_id
+"""
+
+_PROGRESS = """
+SELECT after_user_id, users, devices, finished_at IS NOT NULL AS finished
+FROM audience_streams WHERE notification_id = $1
+"""
+_ADVANCE = """
+INSERT INTO audience_streams AS s (notification_id, app_id, after_user_id, users, devices,
+                                   updated_at, finished_at)
+VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN $6::timestamptz END)
+ON CONFLICT (notification_id) DO UPDATE SET
+    after_user_id = EXCLUDED.after_user_id, users = EXCLUDED.users, devices = EXCLUDED.devices,
+    updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at
+"""
+_PRUNE_STREAMS = """
+WITH gone AS (
+    DELETE FROM audience_streams WHERE notification_id IN (
+        SELECT notification_id FROM audience_streams WHERE finished_at < $1 LIMIT $2
+    ) RETURNING 1
+) SELECT count(*) FROM gone
 """
 
 TagChange = Callable[[Mapping[str, str]], dict[str, str]]
@@ -114,6 +134,33 @@ class AudienceStore:
         query = _PAGE.format(match=sql)  # only matching's fixed SQL text; values are parameters
         rows = await self.pool.fetch(query, app_id, after, users, *params)
         return [Match(row["user_id"], row["device_id"]) for row in rows]
+
+    async def progress(self, notification_id: uuid.UUID) -> Progress:
+        """How far the notification's audience was streamed (from the start when never)."""
+        row = await self.pool.fetchrow(_PROGRESS, notification_id)
+        if row is None:
+            return Progress()
+        return Progress(row["after_user_id"], row["users"], row["devices"], row["finished"])
+
+    async def advance(
+        self, app_id: str, notification_id: uuid.UUID, progress: Progress, now: datetime
+    ) -> None:
+        """Record ``progress`` once its pages are on the broker."""
+        await self.pool.execute(
+            _ADVANCE,
+            notification_id,
+            app_id,
+            progress.after,
+            progress.users,
+            progress.devices,
+            now,
+            progress.finished,
+        )
+
+    async def prune_streams(self, before: datetime, limit: int) -> int:
+        """Forget up to ``limit`` streams finished before ``before``; how many went."""
+        gone: int = await self.pool.fetchval(_PRUNE_STREAMS, before, limit)
+        return gone
 
 
 def _tags(stored: str | None) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """Streams each notification's audience: pages of matching devices become per-user events.
 
 Memory holds one page (``page_users`` users and their matching devices) at a time, whatever the
-audience's size. A page is published, and acknowledged, before the next is read; the offset is
-committed once the whole audience is out. A stream cut short (a crash, a failed publish) runs
-again from the start and publishes the same event ids, which the scheduler drops as repeats.
+audience's size. A page is published, and acknowledged, before its progress is recorded and the
+next is read; the offset is committed once the whole audience is out. A stream cut short (a
+crash, a failed publish) resumes after the last recorded page, so at most one page goes out
+twice, under the same event ids, which the scheduler drops as repeats; a finished stream
+delivered again publishes nothing.
 """
 
 from __future__ import annotations
@@ -42,24 +44,27 @@ class AudienceHandler:
         return ()
 
     async def stream(self, audience: NotificationAudience) -> None:
+        progress = await self.store.progress(audience.notification_id)
+        if progress.finished:
+            return
         now = self.clock.now()
         match = matching.predicate(audience.audience, now)
-        after, users, devices = "", 0, 0
         while True:
-            page = await self.store.page(audience.app_id, match, after=after, users=self.page_users)
+            page = await self.store.page(
+                audience.app_id, match, after=progress.after, users=self.page_users
+            )
             events = domain.user_events(audience, page, now)
             await self.bus.publish_all((topics.USER, event) for event in events)
-            users += len(events)
-            devices += len(page)
-            if len(events) < self.page_users:
+            progress = progress.then(page, len(events), self.page_users)
+            await self.store.advance(audience.app_id, audience.notification_id, progress, now)
+            metrics.AUDIENCE_USERS.labels(kind=audience.audience.kind).inc(len(events))
+            if progress.finished:
                 break
-            after = events[-1].user_id
-        metrics.AUDIENCE_USERS.labels(kind=audience.audience.kind).inc(users)
         log.info(
             "notification %s of app %s: %s audience streamed to %d users (%d devices)",
             audience.notification_id,
             audience.app_id,
             audience.audience.kind,
-            users,
-            devices,
+            progress.users,
+            progress.devices,
         )

@@ -23,3 +23,16 @@ CREATE TABLE user_tags (
 
 -- Streaming an audience pages through an app's active devices in (user, device) order.
 CREATE INDEX devices_active_by_user ON devices (app_id, user_id, device_id) WHERE active;
+
+-- How far each notification's audience has been streamed: the last user id published, and when
+-- it was all out. A stream cut short resumes after that user; a finished one is not run again.
+CREATE TABLE audience_streams (
+    notification_id uuid        PRIMARY KEY,
+    app_id          text        NOT NULL,
+    after_user_id   text        NOT NULL,
+    users           bigint      NOT NULL,
+    devices         bigint      NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    finished_at     timestamptz
+);
+CREATE INDEX audience_streams_finished_at ON audience_streams (finished_at);
