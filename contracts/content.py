@@ -19,7 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.base import HeaderSafeText, Model, PrintableUserId, PublicRequest
+from contracts.audiences import Audience
+from contracts.base import HeaderSafeText, Model, PublicRequest
 from contracts.categories import CategoryId
 from contracts.locales import lookup, normalise
 from contracts.schedule import Schedule
@@ -251,17 +252,6 @@ class DeliveryOptions(Model):
         description="auto: visible pushes add one unread, silent ones leave the badge; "
         "increment: always add one; leave: do not touch it; a number: set the badge to it.",
     )
-
-
-class Audience(Model):
-    """Who receives the notification."""
-
-    user_ids: Annotated[list[PrintableUserId], Field(min_length=1, max_length=1000)]
-
-    @field_validator("user_ids")
-    @classmethod
-    def _unique(cls, user_ids: list[str]) -> list[str]:
-        return list(dict.fromkeys(user_ids))
 
 
 class NotificationRequest(PublicRequest):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
+from contracts.audiences import Audience
 from contracts.base import Event, InternalEvent, InternalMessage, Model, UserId
 from contracts.categories import CategoryId, CategoryRules
 from contracts.content import Content, DeliveryOptions, NotificationRequest
@@ -80,6 +81,12 @@ class UserNotificationFields(InternalEvent):
     transactional: bool = Field(
         default=False, description="Sent despite the user's opt-outs and the category's cap."
     )
+    device_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        description="Only these devices of the user (those a device, topic, all or segment "
+        "audience matched); None: every active device of the user. Every stage carries it "
+        "unchanged to the registry's fan-out.",
+    )
 
 
 class UserNotification(UserNotificationFields):
@@ -92,6 +99,24 @@ class UserNotification(UserNotificationFields):
         default=None,
         description="The category's default and frequency cap when ingest accepted the request.",
     )
+
+
+class NotificationAudience(InternalEvent):
+    """A notification whose recipients the registry finds: one event per notification, whatever
+    the audience's size. The registry streams the matching devices and publishes one
+    ``notification.user`` per user, restricted to that user's matching devices."""
+
+    type: Literal["notification.audience"] = "notification.audience"
+    version: Literal[1] = 1
+    notification_id: uuid.UUID
+    audience: Audience
+    content: Content
+    options: DeliveryOptions = Field(default_factory=DeliveryOptions)
+    accepted_at: AwareDatetime = Field(description="When ingest accepted the notification.")
+    schedule: Schedule | None = None
+    category: CategoryId | None = None
+    transactional: bool = False
+    category_rules: CategoryRules | None = None
 
 
 class NotificationDue(UserNotificationFields):

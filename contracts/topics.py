@@ -17,6 +17,7 @@ from contracts.badges import BadgeChanged, ReadsReported
 from contracts.base import Model
 from contracts.deadletter import DeadLetter
 from contracts.notifications import (
+    NotificationAudience,
     NotificationCounted,
     NotificationDue,
     NotificationRejected,
@@ -136,6 +137,16 @@ USER = Topic(
     partitions=PARTITIONS,
     dead_letter="notifications.user.dlq",
     doc="One message per notification and recipient user; the scheduler decides when.",
+)
+AUDIENCE = Topic(
+    "notifications.audience",
+    NotificationAudience,
+    key="notification_id",
+    partitions=PARTITIONS,
+    dead_letter="notifications.audience.dlq",
+    doc="Notifications to devices (by id, topic, condition, all of the app, a segment), one "
+    "event each from ingest; the registry streams the matching devices page by page into "
+    "notifications.user, one event per user restricted to the user's matching devices.",
 )
 DUE = Topic(
     "notifications.due",
@@ -298,6 +309,7 @@ _PRIMARY = (
     SUBMITTED,
     REJECTED,
     USER,
+    AUDIENCE,
     DUE,
     COUNTED,
     *PUSH.values(),

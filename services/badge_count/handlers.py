@@ -128,6 +128,7 @@ def counted_event(
         accepted_at=due.accepted_at,
         category=due.category,
         transactional=due.transactional,
+        device_ids=due.device_ids,
         due_at=due.due_at,
         badge=badge,
         badge_seq=seq,

@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Literal
 
 from contracts import topics
-from contracts.categories import Category
+from contracts.base import Model
+from contracts.categories import Category, CategoryRules
 from contracts.content import NotificationRequest
+from contracts.topics import Topic
 from services.ingest import domain
 from services.ingest.identity import NotificationIds
-from services.ingest.store import SubmissionStore
+from services.ingest.store import Submission, SubmissionStore
 from shared.clock import Clock
 from shared.kafka import Bus
 from shared.kafka.tracing import continuing
@@ -32,10 +34,11 @@ class IdempotencyConflict(Exception):
 
 @dataclass(frozen=True)
 class Acceptance:
-    """What the sender is told: the notification id, how many users, whether it is a replay."""
+    """What the sender is told: the notification id, how many users (None: streamed by the
+    registry), whether it is a replay."""
 
     notification_id: uuid.UUID
-    recipients: int
+    recipients: int | None
     accepted_at: datetime
     replayed: bool
 
@@ -93,23 +96,14 @@ class Acceptor:
             idempotency_key=request.idempotency_key,
             fingerprint=fingerprint,
             notification_id=notification_id,
-            recipients=len(request.audience.user_ids),
+            recipients=domain.recipients(request),
             source=source,
             now=now,
         )
         if submission.fingerprint != fingerprint:
             raise IdempotencyConflict(request.idempotency_key, submission.notification_id)
         if not submission.published:
-            events = domain.expand(
-                app_id, request, submission.notification_id, submission.accepted_at, now, rules
-            )
-            accepted = domain.accepted_trace(
-                app_id, request, submission.notification_id, submission.accepted_at
-            )
-            with continuing(request):
-                await self.bus.publish_all(
-                    [(topics.TRACE, accepted), *((topics.USER, event) for event in events)]
-                )
+            await self._publish(app_id, request, submission, now, rules)
             await self.store.mark_published(app_id, request.idempotency_key, self.clock.now())
         return Acceptance(
             notification_id=submission.notification_id,
@@ -117,3 +111,26 @@ class Acceptor:
             accepted_at=submission.accepted_at,
             replayed=not submission.created,
         )
+
+    async def _publish(
+        self,
+        app_id: str,
+        request: NotificationRequest,
+        submission: Submission,
+        now: datetime,
+        rules: CategoryRules | None,
+    ) -> None:
+        """The accepted step with one event per user, or (a streamed audience) with the one
+        event the registry streams the audience from."""
+        notification, accepted_at = submission.notification_id, submission.accepted_at
+        events: list[tuple[Topic, Model]] = [
+            (topics.TRACE, domain.accepted_trace(app_id, request, notification, accepted_at))
+        ]
+        if request.audience.streamed:
+            event = domain.audience_event(app_id, request, notification, accepted_at, now, rules)
+            events.append((topics.AUDIENCE, event))
+        else:
+            expanded = domain.expand(app_id, request, notification, accepted_at, now, rules)
+            events.extend((topics.USER, event) for event in expanded)
+        with continuing(request):
+            await self.bus.publish_all(events)

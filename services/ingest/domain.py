@@ -15,7 +15,7 @@ from typing import Any
 from contracts.base import derived_id
 from contracts.categories import Category, CategoryRules
 from contracts.content import NotificationRequest
-from contracts.notifications import UserNotification
+from contracts.notifications import NotificationAudience, UserNotification
 from contracts.schedule import Schedule
 from contracts.trace import NotificationTraced
 from shared.platforms import limits
@@ -174,7 +174,8 @@ def fingerprint(request: NotificationRequest) -> bytes:
 
     Only the request's own fields count: the same request sent over HTTP or as an event (with its
     own event id and timestamp) has the same fingerprint. The schedule, category and transactional
-    flag count only when given, so requests recorded before them keep their fingerprint.
+    flag count only when given (the audience serializes only its kind), so requests recorded
+    before them keep their fingerprint.
     """
     fields = {"audience", "content", "options"} | ({"schedule"} if request.schedule else set())
     fields |= {"category"} if request.category else set()
@@ -191,8 +192,9 @@ def expand(
     now: datetime,
     category_rules: CategoryRules | None = None,
 ) -> Iterator[UserNotification]:
-    """One event per recipient; ids derive from (notification, user) so re-publishing dedupes."""
-    for user_id in request.audience.user_ids:
+    """One event per recipient user; ids derive from (notification, user) so re-publishing
+    dedupes (the registry derives a streamed audience's the same way)."""
+    for user_id in request.audience.user_ids or ():
         yield UserNotification(
             event_id=derived_id(notification, user_id),
             app_id=app_id,
@@ -209,18 +211,51 @@ def expand(
         )
 
 
+def audience_event(
+    app_id: str,
+    request: NotificationRequest,
+    notification: uuid.UUID,
+    accepted_at: datetime,
+    now: datetime,
+    category_rules: CategoryRules | None = None,
+) -> NotificationAudience:
+    """The one event that hands a streamed audience to the registry; its id derives from the
+    notification, so a re-run after a crash repeats it."""
+    return NotificationAudience(
+        event_id=derived_id(notification, "audience"),
+        app_id=app_id,
+        occurred_at=now,
+        notification_id=notification,
+        audience=request.audience,
+        content=request.content,
+        options=request.options,
+        accepted_at=accepted_at,
+        schedule=request.schedule,
+        category=request.category,
+        transactional=request.transactional,
+        category_rules=category_rules,
+    )
+
+
+def recipients(request: NotificationRequest) -> int | None:
+    """How many users the request targets; None when the registry finds them (streamed)."""
+    user_ids = request.audience.user_ids
+    return None if user_ids is None else len(user_ids)
+
+
 def accepted_trace(
     app_id: str, request: NotificationRequest, notification: uuid.UUID, accepted_at: datetime
 ) -> NotificationTraced:
     """The trace step that opens the notification's timeline. It names the sender's idempotency
-    key, which is how a sender over Kafka (who gets no answer) learns its notification id."""
+    key, which is how a sender over Kafka (who gets no answer) learns its notification id.
+    ``users`` is known for user ids only: a streamed audience's size is what the registry finds."""
     return NotificationTraced.step(
         "accepted",
         app_id=app_id,
         notification_id=notification,
         occurred_at=accepted_at,
         idempotency_key=request.idempotency_key,
-        users=len(request.audience.user_ids),
+        users=recipients(request),
         content=request.content,
         category=request.category,
     )

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.content import NotificationRequest
 from services.ingest import metrics
@@ -18,7 +18,10 @@ class Accepted(BaseModel):
     """The answer to an accepted (or replayed) send request."""
 
     notification_id: uuid.UUID
-    recipients: int
+    recipients: int | None = Field(
+        description="Users targeted; null for an audience the registry finds (devices, a topic "
+        "or condition, all, a segment)."
+    )
     accepted_at: datetime
     status: str = "accepted"
 

@@ -15,7 +15,7 @@ class Submission:
 
     notification_id: uuid.UUID
     fingerprint: bytes
-    recipients: int
+    recipients: int | None
     accepted_at: datetime
     published: bool
     created: bool
@@ -34,7 +34,7 @@ class SubmissionStore:
         idempotency_key: str,
         fingerprint: bytes,
         notification_id: uuid.UUID,
-        recipients: int,
+        recipients: int | None,
         source: str,
         now: datetime,
     ) -> Submission:
@@ -66,7 +66,7 @@ class SubmissionStore:
         idempotency_key: str,
         fingerprint: bytes,
         notification_id: uuid.UUID,
-        recipients: int,
+        recipients: int | None,
         source: str,
         now: datetime,
     ) -> asyncpg.Record | None:

@@ -1,5 +1,5 @@
-"""The registry's composition root: the one place its features (apps, devices, preferences,
-reads) are wired together."""
+"""The registry's composition root: the one place its features (apps, devices, audiences,
+preferences, reads) are wired together."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.apps.http_api import add_app_routes
 from services.registry.apps.webhook_api import add_webhook_routes
+from services.registry.audiences.http_api import add_audience_routes
+from services.registry.audiences.store import AudienceStore
+from services.registry.audiences.streaming import AudienceHandler
 from services.registry.devices.handlers import FanOutHandler, ResultsHandler
 from services.registry.devices.http_api import add_routes
 from services.registry.devices.hygiene import token_hygiene
@@ -30,6 +33,7 @@ from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe
 from shared.http import authorize, create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.retention import Pruner
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
 from shared.tenancy import start_tenancy
@@ -42,10 +46,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FANOUT_GROUP = "registry-fanout"
 RESULTS_GROUP = "registry-results"
 SYNC_GROUP = "registry-sync"
+AUDIENCE_GROUP = "registry-audience"
 
 
 async def build(settings: RegistrySettings, clock: Clock | None = None) -> ServiceParts:
-    """Wire the registry: the device API, the fan-out of counted notifications, push results."""
+    """Wire the registry: the device, topics and tags API, the streaming of audiences, the
+    fan-out of counted notifications, push results."""
     clock = clock or SystemClock()
     await prepare_topics(settings)
     pool = await create_pool(settings, SCHEMA)
@@ -62,6 +68,16 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         topics.COUNTED,
         group=FANOUT_GROUP,
         handler=FanOutHandler(store, preference_store, bus, clock),
+        clock=clock,
+    )
+    audience_store = AudienceStore(pool)
+    subscribe(
+        bus,
+        topics.AUDIENCE,
+        group=AUDIENCE_GROUP,
+        handler=AudienceHandler(
+            audience_store, bus, clock, page_users=settings.audience_page_users
+        ),
         clock=clock,
     )
     subscribe(
@@ -116,6 +132,15 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         bus,
         max_devices=settings.max_devices_per_user,
     )
+    add_audience_routes(
+        http_app,
+        audience_store,
+        store,
+        clock,
+        devices_scope,
+        max_topics=settings.max_topics_per_device,
+        max_tags=settings.max_tags,
+    )
     badges_scope = authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True)
     add_read_routes(http_app, store, bus, clock, badges_scope)
     add_open_routes(http_app, store, bus, clock, badges_scope)
@@ -145,6 +170,12 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
             ).run,
             tenancy.feed.run,
             healer.run,
+            Pruner(
+                "finished audience streams",
+                audience_store.prune_streams,
+                clock,
+                timedelta(days=settings.audience_stream_retention_days),
+            ).run,
             *(pruner.run for pruner in hygiene),
         ],
     )

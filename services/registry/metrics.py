@@ -1,4 +1,5 @@
-"""The registry's Prometheus instruments: pushes fanned out per platform, tokens deactivated."""
+"""The registry's Prometheus instruments: pushes fanned out per platform, tokens deactivated,
+users streamed from audiences."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ TOKEN_DEACTIVATIONS = Counter(
     "herald_token_deactivations_total",
     "Devices deactivated because their provider called the token invalid.",
     ["platform"],
+)
+
+AUDIENCE_USERS = Counter(
+    "herald_audience_users_total",
+    "Per-user events streamed from notifications to devices, topics, all devices or segments, "
+    "by audience kind.",
+    ["kind"],
 )
 
 

@@ -53,3 +53,26 @@ class RegistrySettings(
     device_hygiene_interval_minutes: float = Field(
         default=60, gt=0, description="How often the stale-device and deletion job runs."
     )
+    max_topics_per_device: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Topics one device may be subscribed to; a subscription beyond is refused.",
+    )
+    max_tags: int = Field(
+        default=50, ge=1, le=1000, description="Tags one user, or one device, may have."
+    )
+    audience_page_users: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Users per page when streaming a notification's audience (devices, topic, "
+        "all, segment): what the registry holds in memory per stream, with their devices.",
+    )
+    audience_stream_retention_days: float = Field(
+        default=8,
+        gt=0,
+        description="Forget how far a finished audience was streamed after this long; until "
+        "then its notifications.audience event delivered again (the topic keeps 7 days) is "
+        "recognised and publishes nothing.",
+    )

@@ -74,6 +74,7 @@ def due(copy: HeldCopy, now: datetime) -> NotificationDue:
         accepted_at=notification.accepted_at,
         category=notification.category,
         transactional=notification.transactional,
+        device_ids=notification.device_ids,
         due_at=now,
     )
 

@@ -78,7 +78,7 @@ async def test_a_replayed_signed_request_passes_ingest_with_its_signature(
         rejected = await io.read(topics.REJECTED, until=lambda found: len(found) >= 3)
 
     assert replayed == 0
-    assert accepted.user_id == request.audience.user_ids[0]
+    assert [accepted.user_id] == request.audience.user_ids
     assert isinstance(rejected[2], NotificationRejected)
     assert rejected[2].source.value == encode(unsigned)
     assert rejected[2].reason.startswith("herald-signature:")

@@ -1,8 +1,10 @@
-"""Apps created in a running stack the way an operator would, for security tests."""
+"""Apps created in a running stack the way an operator would, for security tests (and, with the
+emulators' FCM credentials, for sends that must reach an app of their own)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,14 @@ import httpx
 from pydantic import SecretStr
 
 from services.devstack.stack import LocalStack
+from services.registry.app import SCHEMA
+from services.registry.apps.admin import AppAdmin
 from services.registry.apps.cli import CliSettings, parser, run
+from shared.clock import SystemClock
+from shared.db import create_pool
+from shared.kafka import create_bus
+from shared.platforms.fcm.credentials import service_account_credential
+from shared.secrets import SecretBox
 from shared.tenancy.auth import issue_user_token
 from tests.support.factories import unique
 
@@ -62,6 +71,30 @@ async def create_app(stack: LocalStack) -> Tenant:
     await _accepted_everywhere(stack, tenant.user_token("probe"), services=USER_TOKEN_SERVICES)
     await _refused_everywhere(stack, tenant.revoked_key, services=USER_TOKEN_SERVICES)
     return tenant
+
+
+async def give_fcm_credentials(stack: LocalStack, app_id: str) -> None:
+    """Store the FCM emulator's service account as the app's own, as ``make run`` does for its
+    demo app (the ``herald`` command accepts Google's token endpoint only)."""
+    assert stack.postgres is not None
+    settings = CliSettings(
+        **stack.kafka_settings().model_dump(),
+        database_dsn=SecretStr(stack.postgres.dsn),
+        secrets_keys=[SecretStr(stack.secrets_key)],
+    )
+    account = (stack.run_dir / "secrets" / "fcm-service-account.json").read_bytes()
+    token_uri = json.loads(account)["token_uri"]
+    pool = await create_pool(settings, SCHEMA)
+    bus = create_bus(settings, client_id="test-tenants")
+    try:
+        await bus.broker.start()
+        admin = AppAdmin(pool, bus, SecretBox(settings), SystemClock())
+        await admin.set_credential(
+            app_id, service_account_credential(account, token_uris=[token_uri])
+        )
+    finally:
+        await bus.broker.stop()
+        await pool.close()
 
 
 PROBES = {

@@ -105,11 +105,16 @@ def adds_a_device(existing: Device | None, user_id: str) -> bool:
 
 
 def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[Device]:
-    """The devices that receive ``counted``: the active devices of its user in its app."""
+    """The devices that receive ``counted``: the active devices of its user in its app, only
+    those it names when its audience matched devices (a topic, a segment...)."""
+    only = None if counted.device_ids is None else frozenset(counted.device_ids)
     return [
         device
         for device in devices
-        if device.active and device.app_id == counted.app_id and device.user_id == counted.user_id
+        if device.active
+        and device.app_id == counted.app_id
+        and device.user_id == counted.user_id
+        and (only is None or device.device_id in only)
     ]
 
 

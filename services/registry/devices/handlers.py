@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 
 class FanOutHandler:
-    """Publishes one push request per active device of each counted notification's user, leaving
-    out platforms the user turned off (and reporting that) unless the push is transactional."""
+    """Publishes one push request per active device of each counted notification's user (those
+    the notification names, when it names some), leaving out platforms the user turned off (and
+    reporting that) unless the push is transactional."""
 
     def __init__(
         self, store: DeviceStore, preferences: PreferenceStore, bus: Bus, clock: Clock
@@ -52,8 +53,9 @@ class FanOutHandler:
             counted = item.message
             user = (counted.app_id, counted.user_id)
             refused = refused_platforms(channels_of.get(user, {}), counted.transactional)
-            devices = [d for d in devices_of[user] if d.platform not in refused]
-            left_out = [d for d in devices_of[user] if d.platform in refused]
+            targeted = domain.recipients(counted, devices_of[user])
+            devices = [d for d in targeted if d.platform not in refused]
+            left_out = [d for d in targeted if d.platform in refused]
             if left_out:
                 withheld.append(channel_withheld(counted, {d.platform for d in left_out}, now))
             found = domain.fan_out(

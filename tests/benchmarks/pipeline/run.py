@@ -27,7 +27,6 @@ from tests.benchmarks.pipeline.sender import (
     Sender,
     at_rate,
     audiences,
-    broadcast_batches,
     flat_out,
 )
 from tests.benchmarks.pipeline.tally import Collector, PhaseTally
@@ -38,7 +37,6 @@ EMULATOR_OF: dict[Platform, str] = {
     "webpush": "webpush-emulator",
 }
 IDLE_SETTLE_SECONDS = 3.0
-BROADCAST_IN_FLIGHT = 4
 
 
 def stack_processes(stack: LocalStack) -> Processes:
@@ -155,7 +153,7 @@ class Course:
             slow["provider_latency_ms"] = config.slow_latency_ms
         finally:
             await self._set_latency(0.0)
-        await self._broadcast()
+        await self._broadcast(population)
         await self._scrape("at-end")
 
     async def _scrape(self, moment: str) -> None:
@@ -215,9 +213,10 @@ class Course:
             )
             response.raise_for_status()
 
-    async def _broadcast(self) -> None:
-        """Seed a large audience by COPY, then send it one notification in requests of at most
-        1000 users; time until every push request is issued and until every one is delivered."""
+    async def _broadcast(self, population: devices.Population) -> None:
+        """Seed a large audience by COPY, then send the app one notification to all its devices
+        (the audience and the load population) in one request; time until every push request
+        is issued and until every one is delivered."""
         config = self.config
         users = math.ceil(config.broadcast_devices / config.devices_per_user)
         count = users * config.devices_per_user
@@ -236,25 +235,20 @@ class Course:
             tag=2,
         )
         seeded = time.monotonic() - started
-        batches = broadcast_batches(audience)
+        expected = audience.expected(audience.users) + population.expected(population.users)
         push_topics = PushTopics(self.stack.broker.bootstrap)
         await push_topics.start()
         stop = asyncio.Event()
-        issued = asyncio.create_task(push_topics.time_of(count, stop))
+        issued = asyncio.create_task(push_topics.time_of(expected.total(), stop))
         began = time.time()
 
         async def send(tally: PhaseTally) -> dict[str, Any]:
-            pending = iter(batches)
-
-            async def one() -> None:
-                await self.sender.send(next(pending), audience, tally)
-
-            await flat_out(one, len(batches), BROADCAST_IN_FLIGHT)
+            await self.sender.send_to_all(expected, tally)
             return {
                 "mode": "broadcast",
-                "requests": len(batches),
-                "users": users,
-                "devices": count,
+                "requests": 1,
+                "users": users + len(population.users),
+                "devices": expected.total(),
                 "accept_seconds": round(time.time() - began, 2),
             }
 

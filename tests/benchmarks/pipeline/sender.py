@@ -1,5 +1,5 @@
 """Sending notifications through ingest's HTTP API, as a product backend does: at a fixed rate, as
-fast as a bounded number of requests in flight allows, or as a broadcast of many user ids.
+fast as a bounded number of requests in flight allows, or as one broadcast to every device.
 
 Every accepted notification is handed to the tally with what it should produce (its devices per
 platform) and the time ingest accepted it, so each delivery is accounted for.
@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 
 import httpx
 
+from contracts.push import Platform
 from tests.benchmarks.pipeline.client import post
 from tests.benchmarks.pipeline.population import Population
 from tests.benchmarks.pipeline.tally import PhaseTally
-
-MAX_USERS_PER_REQUEST = 1000
 
 
 class Sender:
@@ -40,12 +40,28 @@ class Sender:
             "content": {"title": "Benchmark", "body": f"{tally.name} for {len(user_ids)} users"},
         }
         response = await post(self.http, self.url, self.headers, body)
+        self._expect(response, tally, population.expected(user_ids))
+
+    async def send_to_all(self, expected: Counter[Platform], tally: PhaseTally) -> None:
+        """One notification to every active device of the app (``expected`` of each platform),
+        which the registry streams: one request, whatever the audience's size."""
+        body = {
+            "idempotency_key": f"bench-{uuid.uuid4().hex}",
+            "audience": {"all": True},
+            "content": {"title": "Benchmark", "body": f"{tally.name} to every device"},
+        }
+        response = await post(self.http, self.url, self.headers, body)
+        self._expect(response, tally, expected)
+
+    def _expect(
+        self, response: httpx.Response, tally: PhaseTally, devices: Counter[Platform]
+    ) -> None:
         if response.status_code != 202:
             self.refused += 1
             raise RuntimeError(f"ingest refused a send: {response.status_code} {response.text}")
         answer = response.json()
         accepted_at = datetime.fromisoformat(answer["accepted_at"]).timestamp()
-        tally.expect(answer["notification_id"], accepted_at, population.expected(user_ids))
+        tally.expect(answer["notification_id"], accepted_at, devices)
 
 
 def audiences(population: Population, per_send: int) -> Iterator[list[str]]:
@@ -101,11 +117,3 @@ async def flat_out(send: Callable[[], Awaitable[None]], sends: int, in_flight: i
     async with asyncio.TaskGroup() as group:
         for _ in range(min(in_flight, sends)):
             group.create_task(worker())
-
-
-def broadcast_batches(population: Population) -> list[list[str]]:
-    """The audience cut into requests of at most ingest's limit of users."""
-    users = population.users
-    return [
-        users[i : i + MAX_USERS_PER_REQUEST] for i in range(0, len(users), MAX_USERS_PER_REQUEST)
-    ]
