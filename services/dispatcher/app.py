@@ -6,7 +6,7 @@ from contracts import topics
 from services.dispatcher import metrics
 from services.dispatcher.delivery import Deliverer
 from services.dispatcher.domain import PausePolicy, RetryPolicy
-from services.dispatcher.handlers import PushRequestHandler, RetryHandler, Sleep
+from services.dispatcher.handlers import PushRequestHandler, RetryHandler
 from services.dispatcher.pauses import Pauses
 from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
@@ -14,6 +14,7 @@ from services.dispatcher.tenants import TenantProviders
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.kafka.persistent import Sleep
 from shared.platforms import PLATFORMS
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox

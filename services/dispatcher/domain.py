@@ -7,7 +7,6 @@ on verdicts only, so retry, pause, expiry and result rules are the same for ever
 
 from __future__ import annotations
 
-import email.utils
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -115,22 +114,6 @@ class PausePolicy:
         """Seconds of the ``strikes``-th pause in a row."""
         doubled = self.first * 2.0 ** min(max(strikes, 1) - 1, 30)
         return max(min(self.longest, doubled), wait_at_least)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """A Retry-After header (delta seconds or an HTTP date) as seconds from ``now``."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
 
 
 def retry_deadline(request: PushRequest, horizon: float) -> datetime:

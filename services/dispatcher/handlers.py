@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from contracts import topics
@@ -22,38 +22,10 @@ from contracts.topics import Topic
 from services.dispatcher import domain, metrics
 from services.dispatcher.delivery import Again, Deliverer, Step, step_all
 from shared.clock import Clock
-from shared.errors import RETRYABLE
 from shared.kafka import Publisher, Received, Rejection
+from shared.kafka.persistent import Sleep, publish_until_done
 
 log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
-
-#: Longest wait between two tries at publishing a batch's outcome while the broker is away.
-MAX_PUBLISH_BACKOFF_SECONDS = 30.0
-
-
-async def publish_until_done(
-    bus: Publisher, output: list[tuple[Topic, Model]], sleep: Sleep
-) -> None:
-    """Publish ``output``, retrying while the broker is unavailable: the pushes it describes
-    were sent already, and sending them again is what a failed batch would do."""
-    failures = 0
-    while True:
-        try:
-            await bus.publish_all(output)
-        except RETRYABLE as error:
-            failures += 1
-            delay = min(MAX_PUBLISH_BACKOFF_SECONDS, 0.1 * 2.0**failures)
-            log.warning(
-                "publishing the outcome of %d pushes failed (%s); again in %.1fs",
-                len(output),
-                error,
-                delay,
-            )
-            await sleep(delay)
-        else:
-            return
 
 
 async def _finish(
@@ -80,7 +52,7 @@ async def _finish(
             output.append((topics.TRACE, domain.traced_send(step.result)))
         if step.dead_letter is not None:
             rejections.append(Rejection(item, step.dead_letter))
-    await publish_until_done(bus, output, sleep)
+    await publish_until_done(bus, output, sleep, what="pushes")
     metrics.count_steps(platform, steps)
     return rejections
 
@@ -169,7 +141,7 @@ class RetryHandler:
             back: list[tuple[Topic, Model]] = [
                 (topics.RETRY[self.platform], i.message) for i in later
             ]
-            await publish_until_done(self.bus, back, self.sleep)
+            await publish_until_done(self.bus, back, self.sleep, what="pushes")
         return rejections + await _finish(self.bus, self.platform, sending, steps, self.sleep)
 
     def _wait(self, request: PushRequest, now: datetime) -> float:

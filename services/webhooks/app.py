@@ -12,12 +12,13 @@ from datetime import timedelta
 
 from contracts import topics
 from services.webhooks import domain
-from services.webhooks.handlers import DeliveryHandler, Sleep, TraceHandler
+from services.webhooks.handlers import DeliveryHandler, TraceHandler
 from services.webhooks.sender import WebhookSender
 from services.webhooks.settings import WebhooksSettings
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.kafka.persistent import Sleep
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
 from shared.tenancy.directory import AppDirectory

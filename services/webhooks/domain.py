@@ -5,19 +5,19 @@ in, and the endpoint state below is plain memory.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import hmac
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from contracts.base import derived_id
 from contracts.trace import NotificationTraced, Stage
 from contracts.webhooks import WebhookDelivery
+from shared.retry_after import parse_retry_after
 
 #: The header a POST's signature travels in: ``t=<unix seconds>,v1=<hex HMAC-SHA256>``.
 SIGNATURE_HEADER = "Herald-Signature"
@@ -142,22 +142,6 @@ def classify(status: int, retry_after: str | None, text: str, now: datetime) -> 
     if 300 <= status < 400:
         return Refused(f"{said} (redirects are not followed)")
     return Refused(said)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a Retry-After asks for (delta-seconds or an HTTP date), or None."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,39 +28,13 @@ from contracts.webhooks import WebhookDelivery
 from services.webhooks import domain, metrics
 from services.webhooks.sender import RefusedAddress, SendFailed, WebhookSender
 from shared.clock import Clock
-from shared.errors import RETRYABLE
 from shared.kafka import Publisher, Received, Rejection
+from shared.kafka.persistent import Sleep, publish_until_done
 from shared.tenancy.directory import AppDirectory, AppWebhook
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
 Jitter = Callable[[], float]
-
-#: Longest wait between two tries at publishing a batch's outcome while the broker is away.
-MAX_PUBLISH_BACKOFF_SECONDS = 30.0
-
-
-async def publish_until_done(
-    bus: Publisher, output: list[tuple[Topic, Model]], sleep: Sleep
-) -> None:
-    """Publish ``output``, retrying while the broker is away: its POSTs were made already."""
-    failures = 0
-    while True:
-        try:
-            await bus.publish_all(output)
-        except RETRYABLE as error:
-            failures += 1
-            delay = min(MAX_PUBLISH_BACKOFF_SECONDS, 0.1 * 2.0**failures)
-            log.warning(
-                "publishing %d webhook outcomes failed (%s); again in %.1fs",
-                len(output),
-                error,
-                delay,
-            )
-            await sleep(delay)
-        else:
-            return
 
 
 class TraceHandler:
@@ -165,7 +139,7 @@ class DeliveryHandler:
             await self._pace(len(batch), len(later), start)
             output.extend((topics.WEBHOOK_RETRY, item.message) for item in later)
         if output:
-            await publish_until_done(self.bus, output, self.sleep)
+            await publish_until_done(self.bus, output, self.sleep, what="webhook requests")
         return rejections
 
     async def _pace(self, fetched: int, later: int, start: datetime) -> None:

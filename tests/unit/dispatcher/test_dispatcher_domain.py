@@ -11,6 +11,7 @@ from contracts.base import derived_id
 from services.dispatcher import domain
 from services.dispatcher.domain import RetryPolicy
 from shared.platforms import ttl
+from shared.retry_after import parse_retry_after
 from tests.support.clock import FrozenClock
 from tests.support.factories import push_request
 
@@ -52,7 +53,7 @@ def test_provider_wait_is_a_floor() -> None:
     ],
 )
 def test_retry_after_parses_seconds_and_http_dates(header: str | None, expected: float) -> None:
-    assert domain.parse_retry_after(header, NOW) == expected
+    assert parse_retry_after(header, NOW) == expected
 
 
 def test_no_ttl_never_expires() -> None:

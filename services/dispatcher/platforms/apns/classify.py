@@ -22,8 +22,8 @@ from services.dispatcher.domain import (
     Rejected,
     RetryLater,
     Verdict,
-    parse_retry_after,
 )
+from shared.retry_after import parse_retry_after
 
 Action = Literal["delivered", "token_invalid", "failed", "retry", "pause"]
 

@@ -21,8 +21,8 @@ from services.dispatcher.domain import (
     Rejected,
     RetryLater,
     Verdict,
-    parse_retry_after,
 )
+from shared.retry_after import parse_retry_after
 
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
