@@ -15,6 +15,9 @@ from dataclasses import dataclass
 TOPIC_NAME_PATTERN = r"^[a-zA-Z0-9\-_.~%]{1,900}$"
 MAX_CONDITION_TOPICS = 5
 MAX_CONDITION_LENGTH = 4096
+#: Parentheses nest at most this deep: five topics never need more, and the parser recurses once
+#: per level (a few thousand levels fit in the length limit and would exhaust Python's stack).
+MAX_CONDITION_DEPTH = 16
 
 _NAME = re.compile(TOPIC_NAME_PATTERN)
 _IN_TOPICS = re.compile(r"in\s+topics\b")
@@ -83,6 +86,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.at = 0
+        self.depth = 0
 
     def skip_spaces(self) -> None:
         while self.at < len(self.text) and self.text[self.at].isspace():
@@ -114,7 +118,13 @@ class _Parser:
         self.skip_spaces()
         opened = self.at
         if self.takes("("):
+            self.depth += 1
+            if self.depth > MAX_CONDITION_DEPTH:
+                raise ConditionError(
+                    opened, f"parentheses nest deeper than {MAX_CONDITION_DEPTH} levels"
+                )
             inner = self.expression()
+            self.depth -= 1
             if not self.takes(")"):
                 raise ConditionError(
                     self.at,

@@ -73,6 +73,10 @@ def refusal(audience: object) -> str:
         ({"topic": "a b"}, "audience.topic: String should match pattern"),
         ({"topic": "x" * 901}, "audience.topic: String should match pattern"),
         ({"condition": "'a' ||"}, "audience.condition: Value error, at position 6"),
+        (
+            {"condition": "(" * 1300 + "'a'" + ")" * 1300},
+            "audience.condition: Value error, at position 16: parentheses nest deeper than 16",
+        ),
         ({"device_ids": ["not-a-uuid"]}, "audience.device_ids.0: Input should be a valid UUID"),
         ({"device_ids": []}, "audience.device_ids: List should have at least 1 item"),
         ({"segment": {}}, "audience.segment: Value error, a segment needs at least one filter"),
