@@ -112,6 +112,12 @@ class PlatformOverrides(Model):
     webpush: WebpushOverride | None = None
 
 
+def _empty(value: object) -> bool:
+    """Fields added after requests were first fingerprinted are left out when unused, so a
+    request recorded before them keeps its idempotency fingerprint (services/ingest/domain.py)."""
+    return not value
+
+
 class Content(Model):
     """What the user sees (title, body...) and what the app receives (data).
 
@@ -140,11 +146,13 @@ class Content(Model):
         description="Per-locale title, body and subtitle. A device gets the variant of its "
         "locale, else of its language (pt-BR, then pt), else of its user's locale, else the "
         "default fields.",
+        exclude_if=_empty,
     )
     actions: Annotated[list[Action], Field(max_length=MAX_ACTIONS)] = Field(
         default_factory=list,
         description="Buttons under a visible notification; needs category (the APNs category "
         "the app registered with these action ids).",
+        exclude_if=_empty,
     )
 
     @field_validator("localized", mode="before")

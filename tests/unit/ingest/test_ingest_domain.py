@@ -70,6 +70,22 @@ def test_fingerprint_ignores_the_key_but_not_the_body() -> None:
     assert domain.fingerprint(first) != domain.fingerprint(other_body)
 
 
+def test_a_fingerprint_recorded_by_an_earlier_release_still_matches() -> None:
+    """The digest the release before localized variants and actions recorded for this request:
+    a retry after an upgrade must be recognised, not refused as a conflict."""
+    recorded = "8a82607f037a52675ae8ed51629025e2f27c789bfbde2fe5ca090be9fb0d6087"
+    sent = NotificationRequest.model_validate(
+        {
+            "idempotency_key": "k",
+            "audience": {"user_ids": ["alice", "bob"]},
+            "content": {"title": "Sale", "body": "20% off", "data": {"sku": "42"}},
+            "options": {"ttl_seconds": 3600},
+        }
+    )
+
+    assert domain.fingerprint(sent).hex() == recorded
+
+
 def test_expansion_gives_one_stable_event_per_user() -> None:
     now = FrozenClock().now()
     nid = uuid.uuid4()
