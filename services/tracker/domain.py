@@ -20,8 +20,9 @@ from contracts.trace import NotificationTraced, Stage
 #: Steps sort by time, then by where the stage sits in the pipeline (ties within a millisecond).
 STAGE_ORDER: dict[str, int] = {stage: index for index, stage in enumerate(get_args(Stage))}
 #: Steps after which the notification is in the user's inbox: it was counted on their badge.
+#: Not ``opened``: a device reports that itself, for any notification id it names.
 REACHED_USER: frozenset[str] = frozenset(
-    {"counted", "fanned_out", "no_device", "sent", "retry_scheduled", "token_deactivated", "opened"}
+    {"counted", "fanned_out", "no_device", "sent", "retry_scheduled", "token_deactivated"}
 )
 #: Per-user steps that end a user's part whatever else happened.
 USER_ENDS: frozenset[str] = frozenset({"expired", "cancelled", "no_device"})
@@ -39,11 +40,15 @@ def in_order(steps: Iterable[NotificationTraced]) -> list[NotificationTraced]:
     return sorted(unique, key=lambda s: (s.occurred_at, STAGE_ORDER[s.stage], s.attempt or 0))
 
 
-def _ends_user(step: NotificationTraced) -> bool:
+def _ends_user(step: NotificationTraced, fanned_out: bool) -> bool:
     if step.device_id is not None:
         return False
     if step.stage in USER_ENDS:
         return True
+    if step.stage == "withheld" and step.devices:
+        # Devices left out by a channel opt-out: the user's part ends there only when no other
+        # device was pushed to.
+        return not fanned_out
     # Withheld or parked for the user as a whole; withheld for one platform ends only that channel.
     return step.stage in {"withheld", "parked"} and step.platform is None
 
@@ -130,9 +135,12 @@ def tally(steps: Sequence[NotificationTraced]) -> Tally:
     answered: set[uuid.UUID] = set()
     for stage in DEVICE_ENDS:
         answered |= devices[stage]
-    settled = any(_ends_user(s) for s in steps) or (
+    settled = any(_ends_user(s, bool(expected)) for s in steps) or (
         expected is not None and len(answered) >= expected
     )
+    delivered_to = {
+        device for device, attempts in sends.items() if final_send(attempts).outcome == "delivered"
+    }
     all_stages = {step.stage for step in steps}
     return Tally(
         users=1,
@@ -147,7 +155,7 @@ def tally(steps: Sequence[NotificationTraced]) -> Tally:
         sent=len(finals),
         delivered=sum(1 for final in finals if final.outcome == "delivered"),
         token_deactivated=len(devices["token_deactivated"]),
-        opened=len(devices["opened"]),
+        opened=len(devices["opened"] & delivered_to),
         failed=dict(sorted(failed.items())),
         withheld={reason: len(keys) for reason, keys in sorted(withheld.items())},
     )

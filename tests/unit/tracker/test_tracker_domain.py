@@ -134,6 +134,33 @@ def test_a_user_fanned_out_to_devices_is_settled_only_once_every_device_answered
     assert not domain.tally([step("withheld", 1, "alice", platform="apns")]).settled
 
 
+def test_a_channel_opt_out_ends_the_user_only_when_no_other_device_was_pushed_to() -> None:
+    opted_out = step("withheld", 2, "alice", reason="channel_opt_out", devices={"webpush": 1})
+    pushed_elsewhere = [step("fanned_out", 2, "alice", devices={"fcm": 1}), opted_out]
+    answered = [
+        *pushed_elsewhere,
+        step("sent", 3, "alice", PHONE, platform="fcm", outcome="delivered", attempt=1),
+    ]
+
+    assert not domain.tally(pushed_elsewhere).settled
+    assert domain.tally(answered).settled
+    assert domain.tally([opted_out]).settled
+
+
+def test_opens_count_only_on_devices_it_was_delivered_to_and_fill_no_inbox() -> None:
+    forged = step("opened", 4, "mallory", LAPTOP, platform="webpush")
+    failed_then_opened = [
+        step("fanned_out", 2, "alice", devices={"apns": 1}),
+        step("sent", 3, "alice", TABLET, platform="apns", outcome="failed", attempt=1),
+        step("opened", 4, "alice", TABLET, platform="apns"),
+    ]
+
+    assert domain.tally(alice()).opened == 1
+    assert domain.tally([forged]).opened == 0
+    assert domain.tally(failed_then_opened).opened == 0
+    assert domain.reaches([forged]) == {}
+
+
 def test_tallies_add_up_number_by_number_and_reason_by_reason() -> None:
     left = domain.Tally(users=1, sent=2, failed={"Gone": 1}, withheld={"quiet": 1})
     right = domain.Tally(users=1, sent=1, failed={"Gone": 2, "Busy": 1})
