@@ -47,8 +47,9 @@ def deliveries(
 ) -> list[WebhookDelivery]:
     """The deliveries a run of trace events makes: per webhook of each event's app that wants
     its stage, in the order the events came, at most ``max_events`` and about ``max_bytes`` of
-    events each. A delivery's id derives from its webhook and events, so the same run gives the
-    same deliveries again."""
+    events each. A delivery's id derives from its webhook and events: a batch retried keeps it,
+    but after a restart the consumer may cut the same events into other batches, with other
+    ids, so receivers dedupe on each event's ``event_id``."""
     chosen: dict[tuple[str, uuid.UUID], list[tuple[NotificationTraced, int]]] = {}
     for event in events:
         hooks = [hook for hook in hooks_of(event.app_id) if event.stage in hook.stages]
