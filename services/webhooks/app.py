@@ -62,7 +62,15 @@ async def build(
             deadline=timedelta(hours=settings.webhook_retry_deadline_hours),
         )
     )
-    first_tries = DeliveryHandler(bus, directory, sender, backoff, clock, sleep=sleep)
+    first_tries = DeliveryHandler(
+        bus,
+        directory,
+        sender,
+        backoff,
+        clock,
+        lane_seconds=settings.webhook_lane_seconds,
+        sleep=sleep,
+    )
     subscribe(
         bus, topics.WEBHOOK_DELIVERIES, group=DELIVERIES_GROUP, handler=first_tries, clock=clock
     )
@@ -73,6 +81,7 @@ async def build(
         backoff,
         clock,
         hold=settings.webhook_retry_hold_seconds,
+        lane_seconds=settings.webhook_lane_seconds,
         batch_size=settings.consumer_max_records,
         requeue_rate=settings.webhook_retry_requeue_per_second,
         sleep=sleep,

@@ -16,9 +16,10 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from contracts import topics
 from contracts.base import Model
@@ -26,7 +27,7 @@ from contracts.topics import Topic
 from contracts.trace import NotificationTraced
 from contracts.webhooks import WebhookDelivery
 from services.webhooks import domain, metrics
-from services.webhooks.sender import RefusedAddress, SendFailed, WebhookSender
+from services.webhooks.sender import RefusedAddress, Reply, SendFailed
 from shared.clock import Clock
 from shared.kafka import Publisher, Received, Rejection
 from shared.kafka.persistent import Sleep, publish_until_done
@@ -35,6 +36,18 @@ from shared.tenancy.directory import AppDirectory, AppWebhook
 log = logging.getLogger(__name__)
 
 Jitter = Callable[[], float]
+
+
+class Poster(Protocol):
+    """Where POSTs go: a WebhookSender, over the network."""
+
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Reply: ...
+
+
+class Webhooks(Protocol):
+    """Who the webhooks are: an AppDirectory, kept current from apps.changed."""
+
+    def webhook(self, app_id: str, webhook_id: uuid.UUID) -> AppWebhook | None: ...
 
 
 class TraceHandler:
@@ -87,17 +100,23 @@ class DeliveryHandler:
     topic unchanged, at most ``requeue_rate`` a second while a backlog streams past and once per
     ``hold`` at its tail, so waiting deliveries neither spin the consumer nor stall the ones
     behind them for long.
+
+    Each webhook's deliveries in a batch are sent one after another, for at most
+    ``lane_seconds``; what its endpoint had no time for goes to the retry topic unattempted. A
+    slow endpoint that still answers 2xx (no backoff) then holds a batch, and every other app's
+    webhooks behind it, for about that long and one request's timeout, not for its whole backlog.
     """
 
     def __init__(
         self,
         bus: Publisher,
-        directory: AppDirectory,
-        sender: WebhookSender,
+        directory: Webhooks,
+        sender: Poster,
         backoff: domain.EndpointBackoff,
         clock: Clock,
         *,
         hold: float | None = None,
+        lane_seconds: float = 10.0,
         batch_size: int = 500,
         requeue_rate: float = 500.0,
         sleep: Sleep | None = None,
@@ -109,6 +128,7 @@ class DeliveryHandler:
         self.backoff = backoff
         self.clock = clock
         self.hold = hold
+        self.lane_seconds = lane_seconds
         self.batch_size = batch_size
         self.requeue_rate = requeue_rate
         self.sleep = sleep or asyncio.sleep
@@ -157,9 +177,18 @@ class DeliveryHandler:
         return 0.0 if due is None else (due - now).total_seconds()
 
     async def _lane(self, lane: list[Received[WebhookDelivery]]) -> list[_Outcome]:
-        """One webhook's deliveries in order; after a failure the rest wait for the same time."""
+        """One webhook's deliveries in order, for at most ``lane_seconds``; after a failure the
+        rest wait for the same time."""
         outcomes = []
-        for item in lane:
+        started = self.clock.now()
+        for index, item in enumerate(lane):
+            now = self.clock.now()
+            if (now - started).total_seconds() >= self.lane_seconds:
+                reason = "waiting: its endpoint used this batch's share of time"
+                outcomes += [
+                    self._again(rest, now, now, reason, attempted=False) for rest in lane[index:]
+                ]
+                break
             outcomes.append(await self._deliver(item))
         return outcomes
 

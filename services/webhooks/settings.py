@@ -21,6 +21,13 @@ class WebhooksSettings(
     webhook_request_timeout_seconds: float = Field(
         default=10, gt=0, le=120, description="Every POST is bounded by this."
     )
+    webhook_lane_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="Time one webhook's deliveries may take in a batch; the rest wait on the "
+        "retry topic, so a slow endpoint cannot hold every other app's webhooks.",
+    )
     webhook_max_in_flight: int = Field(
         default=64, ge=1, le=10_000, description="POSTs open at once, over every endpoint."
     )
