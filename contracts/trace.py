@@ -18,6 +18,7 @@ from contracts.push import Outcome, Platform
 
 Stage = Literal[
     "accepted",
+    "targeted",
     "held",
     "released",
     "expired",
@@ -36,6 +37,7 @@ Stage = Literal[
 #: Which stage reports which step; the tracker and the docs read this, not the services.
 STAGE_SOURCES: dict[Stage, str] = {
     "accepted": "ingest",
+    "targeted": "registry",
     "held": "scheduler",
     "released": "scheduler",
     "expired": "scheduler",
@@ -60,8 +62,9 @@ class NotificationTraced(InternalEvent):
     retry_scheduled: the provider's reason; parked: the consumer's), ``until`` when a held copy
     or a retry is due, ``outcome`` and ``provider_status`` the provider's answer to a send.
     ``accepted`` is per notification (``user_id`` is None) and carries the sender's idempotency
-    key, the number of users targeted and the content; later steps are per user, and per device
-    from fan-out on.
+    key, the number of users targeted (None for a topic, segment, device or ``all`` audience:
+    the registry's ``targeted`` step gives it once the audience is streamed) and the content;
+    later steps are per user, and per device from fan-out on.
     """
 
     type: Literal["notification.traced"] = "notification.traced"
@@ -82,7 +85,7 @@ class NotificationTraced(InternalEvent):
         description="fanned_out: devices pushed to, per platform; withheld: devices left out.",
     )
     idempotency_key: str | None = None
-    users: int | None = Field(default=None, ge=0, description="accepted: users targeted.")
+    users: int | None = Field(default=None, ge=0, description="accepted, targeted: users targeted.")
     content: Content | None = Field(default=None, description="accepted: what was sent.")
     category: str | None = None
 

@@ -164,20 +164,30 @@ def tally(steps: Sequence[NotificationTraced]) -> Tally:
 @dataclass(frozen=True)
 class Summary:
     """A notification as a whole: what was sent, its counts, its status, and the steps that
-    concern no one user (accepted; parked before it was split per user), in order."""
+    concern no one user (accepted; targeted, for a streamed audience; parked before it was split
+    per user), in order."""
 
     accepted: NotificationTraced | None
     counts: Tally
     status: Status
     steps: list[NotificationTraced]
+    users_targeted: int | None = None
 
 
 def summary(own: Iterable[NotificationTraced], counts: Tally) -> Summary:
     """A notification from its own steps and the sum of its users' tallies."""
     ordered = in_order(own)
     accepted = next((step for step in ordered if step.stage == "accepted"), None)
-    targeted = accepted.users if accepted is not None else None
-    return Summary(accepted, counts, status_of(targeted, counts), ordered)
+    streamed = next((step for step in ordered if step.stage == "targeted"), None)
+    targeted = next(
+        (
+            step.users
+            for step in (accepted, streamed)
+            if step is not None and step.users is not None
+        ),
+        None,
+    )
+    return Summary(accepted, counts, status_of(targeted, counts), ordered, targeted)
 
 
 def summarize(steps: Iterable[NotificationTraced]) -> Summary:

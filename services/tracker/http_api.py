@@ -133,7 +133,7 @@ def notification_view(notification_id: uuid.UUID, summary: domain.Summary) -> No
         category=accepted.category if accepted else None,
         content=accepted.content if accepted else None,
         counts=CountsView(
-            users_targeted=accepted.users if accepted else None,
+            users_targeted=summary.users_targeted,
             devices_targeted=counts.devices_expected,
             held=counts.held,
             released=counts.released,

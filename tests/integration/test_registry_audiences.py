@@ -20,6 +20,7 @@ from contracts.audiences import Audience
 from contracts.base import derived_id
 from contracts.notifications import NotificationAudience, UserNotification
 from contracts.push import PushRequest
+from contracts.trace import NotificationTraced
 from services.registry.app import MIGRATIONS, SCHEMA
 from services.registry.audiences import matching
 from services.registry.audiences.domain import Match, Progress, merged_tags
@@ -130,6 +131,12 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
     assert await store.progress(send.notification_id) == Progress(
         max(subscribed), 5, 6, finished=True
     )
+    [targeted] = [
+        step
+        for step in await registry.io.read(topics.TRACE, until=lambda found: len(found) >= 1)
+        if isinstance(step, NotificationTraced) and step.notification_id == send.notification_id
+    ]
+    assert (targeted.stage, targeted.users, targeted.user_id) == ("targeted", 5, None)
     again = RecordingPublisher()
     handler = AudienceHandler(store, again, registry.clock, page_users=2)
     await handler.stream(send)

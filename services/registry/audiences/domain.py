@@ -14,6 +14,7 @@ from itertools import groupby
 
 from contracts.base import derived_id
 from contracts.notifications import NotificationAudience, UserNotification
+from contracts.trace import NotificationTraced
 
 
 class LimitReached(Exception):
@@ -108,3 +109,17 @@ def user_events(
         )
         for user_id, matches in groupby(page, key=lambda match: match.user_id)
     ]
+
+
+def targeted(
+    audience: NotificationAudience, progress: Progress, now: datetime
+) -> NotificationTraced:
+    """The step that tells how many users a streamed audience reached, published with its last
+    page: until then a tracker cannot know when the notification is done."""
+    return NotificationTraced.step(
+        "targeted",
+        app_id=audience.app_id,
+        notification_id=audience.notification_id,
+        occurred_at=now,
+        users=progress.users,
+    )

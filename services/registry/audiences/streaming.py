@@ -14,7 +14,9 @@ import logging
 from collections.abc import Sequence
 
 from contracts import topics
+from contracts.base import Model
 from contracts.notifications import NotificationAudience
+from contracts.topics import Topic
 from services.registry import metrics
 from services.registry.audiences import domain, matching
 from services.registry.audiences.store import AudienceStore
@@ -54,8 +56,11 @@ class AudienceHandler:
                 audience.app_id, match, after=progress.after, users=self.page_users
             )
             events = domain.user_events(audience, page, now)
-            await self.bus.publish_all((topics.USER, event) for event in events)
             progress = progress.then(page, len(events), self.page_users)
+            output: list[tuple[Topic, Model]] = [(topics.USER, event) for event in events]
+            if progress.finished:
+                output.append((topics.TRACE, domain.targeted(audience, progress, now)))
+            await self.bus.publish_all(output)
             await self.store.advance(audience.app_id, audience.notification_id, progress, now)
             metrics.AUDIENCE_USERS.labels(kind=audience.audience.kind).inc(len(events))
             if progress.finished:

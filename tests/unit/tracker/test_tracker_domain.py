@@ -127,6 +127,15 @@ def test_status_follows_the_users_still_to_settle() -> None:
     assert domain.summarize(settled).status == "done"
 
 
+def test_a_streamed_audience_is_done_once_the_users_the_registry_reached_are_settled() -> None:
+    streamed = step("accepted", 0, idempotency_key="k", content=Content(title="Hi"))
+    settled = [streamed, step("withheld", 1, "carol"), step("no_device", 1, "dave")]
+
+    assert domain.summarize(settled).status == "in_progress"
+    done = domain.summarize([*settled, step("targeted", 2, users=2)])
+    assert (done.status, done.users_targeted) == ("done", 2)
+
+
 def test_a_user_fanned_out_to_devices_is_settled_only_once_every_device_answered() -> None:
     pending = [step for step in alice() if step.device_id != TABLET]
     assert not domain.tally(pending).settled
