@@ -34,6 +34,9 @@ Stage = Literal[
     "opened",
 ]
 
+#: Reasons are cut to this many characters: a provider's or a consumer's text may be longer.
+MAX_REASON_CHARS = 500
+
 #: Which stage reports which step; the tracker and the docs read this, not the services.
 STAGE_SOURCES: dict[Stage, str] = {
     "accepted": "ingest",
@@ -74,7 +77,7 @@ class NotificationTraced(InternalEvent):
     user_id: UserId | None = None
     device_id: uuid.UUID | None = None
     platform: Platform | None = None
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)
     until: AwareDatetime | None = None
     outcome: Outcome | None = None
     provider_status: int | None = None
@@ -101,11 +104,14 @@ class NotificationTraced(InternalEvent):
         device_id: uuid.UUID | None = None,
         **fields: object,
     ) -> NotificationTraced:
-        """The event for one step; its id derives from the step, whom it concerns, the attempt
-        and the provider's verdict, so a stage that runs a step again after a crash repeats the
-        same id while a push re-driven from a dead-letter topic (same attempt, a new verdict)
-        gets a new one. A park also derives from its reason: one user's copy may be parked by
-        more than one stage."""
+        """The event for one step (a longer reason cut to fit); its id derives from the step,
+        whom it concerns, the attempt and the provider's verdict, so a stage that runs a step
+        again after a crash repeats the same id while a push re-driven from a dead-letter topic
+        (same attempt, a new verdict) gets a new one. A park also derives from its reason: one
+        user's copy may be parked by more than one stage."""
+        reason = fields.get("reason")
+        if isinstance(reason, str) and len(reason) > MAX_REASON_CHARS:
+            fields["reason"] = reason[: MAX_REASON_CHARS - 3] + "..."
         event_id = derived_id(
             "trace",
             notification_id,

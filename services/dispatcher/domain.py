@@ -21,8 +21,6 @@ from shared.platforms.ttl import deadline
 DEFAULT_HORIZON_SECONDS = 28 * 24 * 3600.0
 #: The last try of a push goes this long before its deadline, so it is sent rather than expired.
 LAST_TRY_MARGIN = timedelta(seconds=1)
-#: The longest reason a trace event takes (contracts.trace); a provider's longer one is cut.
-TRACE_REASON_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -213,7 +211,7 @@ def traced_send(result: PushResult) -> NotificationTraced:
         platform=result.platform,
         outcome=result.outcome,
         provider_status=result.provider_status,
-        reason=_clipped(result.reason),
+        reason=result.reason,
         attempt=result.attempts,
     )
 
@@ -231,10 +229,6 @@ def traced_retry(request: PushRequest, reason: str, now: datetime) -> Notificati
         device_id=request.device_id,
         platform=request.platform,
         until=request.not_before,
-        reason=_clipped(reason),
+        reason=reason,
         attempt=request.attempt,
     )
-
-
-def _clipped(reason: str | None) -> str | None:
-    return None if reason is None else reason[:TRACE_REASON_LIMIT]

@@ -12,9 +12,6 @@ from contracts.push import PLATFORMS
 from contracts.topics import TRACE, Topic
 from contracts.trace import NotificationTraced
 
-#: The trace contract's limit on a reason; longer consumer reasons are cut to it.
-MAX_TRACED_REASON_CHARS = 500
-
 
 def parked_step(
     message: Model, topic: Topic, reason: str, at: datetime
@@ -30,7 +27,7 @@ def parked_step(
         return None
     user_id = getattr(message, "user_id", None)
     device_id = getattr(message, "device_id", None)
-    fields: dict[str, object] = {"reason": _cut(reason)}
+    fields: dict[str, object] = {"reason": reason}
     platform = getattr(message, "platform", None)
     if platform in PLATFORMS:
         fields["platform"] = platform
@@ -46,9 +43,3 @@ def parked_step(
         device_id=device_id if isinstance(device_id, uuid.UUID) else None,
         **fields,
     )
-
-
-def _cut(reason: str) -> str:
-    if len(reason) <= MAX_TRACED_REASON_CHARS:
-        return reason
-    return reason[: MAX_TRACED_REASON_CHARS - 3] + "..."

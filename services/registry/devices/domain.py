@@ -27,8 +27,6 @@ TOKEN_INVALID = "token_invalid"  # noqa: S105 - a reason, not a secret
 SUCCESS_RESOLUTION = timedelta(hours=1)
 #: The reason a device stops receiving when it has not registered its token for too long.
 STALE = "stale"
-#: The longest reason a trace event takes (contracts.trace); a provider's longer one is cut.
-TRACE_REASON_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -278,7 +276,7 @@ def traced_deactivations(
                 user_id=cause.user_id,
                 device_id=after.device_id,
                 platform=after.platform,
-                reason=(after.deactivation_reason or TOKEN_INVALID)[:TRACE_REASON_LIMIT],
+                reason=after.deactivation_reason or TOKEN_INVALID,
             )
         )
     return steps

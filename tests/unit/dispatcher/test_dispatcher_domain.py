@@ -8,6 +8,7 @@ from email.utils import format_datetime
 import pytest
 
 from contracts.base import derived_id
+from contracts.trace import MAX_REASON_CHARS
 from services.dispatcher import domain
 from services.dispatcher.domain import RetryPolicy
 from shared.platforms import ttl
@@ -167,6 +168,6 @@ def test_each_retry_is_its_own_step_and_a_long_reason_is_cut() -> None:
     second = domain.traced_retry(retry.model_copy(update={"attempt": 2}), "503", NOW)
 
     assert (first.stage, first.until, first.attempt) == ("retry_scheduled", at, 1)
-    assert first.reason == ("503: " + "x" * 600)[: domain.TRACE_REASON_LIMIT]
+    assert first.reason == "503: " + "x" * (MAX_REASON_CHARS - 8) + "..."
     assert first.event_id != second.event_id
     assert first.event_id == domain.traced_retry(retry, "503", NOW + timedelta(seconds=1)).event_id

@@ -13,6 +13,7 @@ from contracts.base import derived_id
 from contracts.content import Content, DeliveryOptions
 from contracts.notifications import NotificationCounted
 from contracts.push import PushResult
+from contracts.trace import MAX_REASON_CHARS
 from services.registry.devices import domain
 from services.registry.devices.domain import Device
 from shared.platforms import canonical_token
@@ -298,5 +299,5 @@ class TestTrace:
             phone.device_id,
             "fcm",
         )
-        assert step.reason == "x" * domain.TRACE_REASON_LIMIT
+        assert step.reason == "x" * (MAX_REASON_CHARS - 3) + "..."
         assert phone.token not in step.model_dump_json()

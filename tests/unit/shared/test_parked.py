@@ -13,6 +13,7 @@ from contracts.codec import encode
 from contracts.deadletter import DeadLetter
 from contracts.notifications import NotificationRejected, SourceHeader, SourceRecord
 from contracts.push import BadgeSync
+from contracts.trace import MAX_REASON_CHARS
 from shared.kafka.parked import (
     REPLAYED_FROM_HEADER,
     Parked,
@@ -22,7 +23,7 @@ from shared.kafka.parked import (
     plan,
     read_letter,
 )
-from shared.kafka.parked_trace import MAX_TRACED_REASON_CHARS, parked_step
+from shared.kafka.parked_trace import parked_step
 from tests.support.factories import due, push_request
 
 pytestmark = pytest.mark.unit
@@ -189,7 +190,7 @@ def test_the_parked_step_names_the_push_and_cuts_a_long_reason() -> None:
     assert (step.platform, step.attempt, len(step.reason or "")) == (
         "fcm",
         3,
-        MAX_TRACED_REASON_CHARS,
+        MAX_REASON_CHARS,
     )
     assert step == parked_step(push, topics.RETRY["fcm"], "x" * 600, T0)
 
