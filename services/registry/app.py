@@ -79,6 +79,8 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
             audience_store, bus, clock, page_users=settings.audience_page_users
         ),
         clock=clock,
+        max_records=1,
+        max_poll_interval_ms=settings.audience_stream_max_seconds * 1000,
     )
     subscribe(
         bus,

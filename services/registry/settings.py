@@ -69,6 +69,14 @@ class RegistrySettings(
         description="Users per page when streaming a notification's audience (devices, topic, "
         "all, segment): what the registry holds in memory per stream, with their devices.",
     )
+    audience_stream_max_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=86_400,
+        description="Longest one audience may take to stream before the group counts the "
+        "registry replica as gone (Kafka's max.poll.interval.ms for this group; one audience "
+        "per fetch).",
+    )
     audience_stream_retention_days: float = Field(
         default=8,
         gt=0,

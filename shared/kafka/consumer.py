@@ -275,8 +275,15 @@ def subscribe(
     group: str,
     handler: Handler[M],
     clock: Clock,
+    max_records: int | None = None,
+    max_poll_interval_ms: int = 5 * 60 * 1000,
 ) -> BatchProcessor[M]:
-    """Consume ``topic`` in batches as consumer group ``group``, committing after effects."""
+    """Consume ``topic`` in batches as consumer group ``group``, committing after effects.
+
+    A handler whose batch may run for minutes (a broadcast's audience) takes fewer records and a
+    longer ``max_poll_interval_ms``: past it the broker counts the consumer as gone, hands its
+    partitions to another replica, and both work on the same batch.
+    """
     processor = BatchProcessor(bus, topic, group, handler, clock)
     settings = bus.settings
 
@@ -284,7 +291,8 @@ def subscribe(
         bus.address(topic),
         group_id=f"{settings.topic_prefix}{group}",
         batch=True,
-        max_records=settings.consumer_max_records,
+        max_records=max_records or settings.consumer_max_records,
+        max_poll_interval_ms=max_poll_interval_ms,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         fetch_max_bytes=settings.consumer_fetch_max_bytes,
