@@ -305,6 +305,22 @@ WEBHOOK_RETRY = Topic(
     "failing endpoint never holds up the first tries of other webhooks; parked past the deadline.",
 )
 
+
+def outcomes_of(app_id: str) -> Topic:
+    """One app's outcome stream: the ``notification.traced`` steps that end a user's or a
+    device's story (contracts.apps.DEFAULT_WEBHOOK_STAGES), for that app only, so a product team
+    may be granted Read on its own topic without seeing any other app's. Created when the app's
+    first outcome is published, not at start-up like the catalog's topics."""
+    return Topic(
+        f"outcomes.{app_id}",
+        NotificationTraced,
+        key="notification_id",
+        partitions=PARTITIONS,
+        doc=f"The outcomes of app {app_id}'s notifications (sent with the provider's answer, "
+        "withheld, expired, cancelled, no device, token deactivated, parked, opened).",
+    )
+
+
 _PRIMARY = (
     SUBMITTED,
     REJECTED,

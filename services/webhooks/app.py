@@ -9,6 +9,7 @@ deliveries wait on the retry topic; every other webhook goes on at once.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from contracts import topics
 from services.webhooks import domain
@@ -18,6 +19,7 @@ from services.webhooks.settings import WebhooksSettings
 from shared.clock import Clock, SystemClock
 from shared.http import create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.kafka.admin import ensure_topics
 from shared.kafka.persistent import Sleep
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
@@ -45,6 +47,7 @@ async def build(
         bus,
         directory,
         clock,
+        partial(ensure_topics, settings),
         max_events=settings.webhook_batch_max_events,
         max_bytes=int(settings.max_message_bytes * EVENTS_SHARE_OF_MESSAGE),
     )

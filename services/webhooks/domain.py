@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from contracts.apps import DEFAULT_WEBHOOK_STAGES
 from contracts.base import derived_id
 from contracts.trace import NotificationTraced, Stage
 from contracts.webhooks import WebhookDelivery
@@ -25,6 +26,8 @@ SIGNATURE_HEADER = "Herald-Signature"
 DELIVERY_HEADER = "Herald-Delivery"
 #: The contract's limit on a delivery's last reason; longer ones are cut to it.
 MAX_REASON_CHARS = 500
+#: What an app's outcome stream carries: how each user's and device's story ended.
+OUTCOME_STAGES: frozenset[Stage] = frozenset(DEFAULT_WEBHOOK_STAGES)
 
 
 class Hook(Protocol):
@@ -217,3 +220,11 @@ class EndpointBackoff:
     def succeeded(self, webhook_id: uuid.UUID) -> None:
         self._strikes.pop(webhook_id, None)
         self._until.pop(webhook_id, None)
+
+
+def outcomes(
+    events: Iterable[NotificationTraced], known: Callable[[str], bool]
+) -> list[NotificationTraced]:
+    """The events of a batch that go to their app's outcome stream: the stages that end a
+    story, of apps this service knows and that are not disabled."""
+    return [event for event in events if event.stage in OUTCOME_STAGES and known(event.app_id)]

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -50,14 +50,21 @@ class Webhooks(Protocol):
     def webhook(self, app_id: str, webhook_id: uuid.UUID) -> AppWebhook | None: ...
 
 
+#: Creates topics that are not in the catalog (shared.kafka.admin.ensure_topics, bound).
+PrepareTopics = Callable[[list[Topic]], Awaitable[object]]
+
+
 class TraceHandler:
-    """Turns trace events into deliveries for the webhooks that want them."""
+    """Turns trace events into deliveries for the webhooks that want them, and copies each
+    app's outcomes to its own outcome stream (contracts.topics.outcomes_of), creating that
+    topic before its first outcome."""
 
     def __init__(
         self,
         bus: Publisher,
         directory: AppDirectory,
         clock: Clock,
+        prepare: PrepareTopics,
         *,
         max_events: int,
         max_bytes: int,
@@ -65,8 +72,10 @@ class TraceHandler:
         self.bus = bus
         self.directory = directory
         self.clock = clock
+        self.prepare = prepare
         self.max_events = max_events
         self.max_bytes = max_bytes
+        self._streams: set[str] = set()
 
     async def __call__(self, batch: Sequence[Received[NotificationTraced]]) -> Sequence[Rejection]:
         made = domain.deliveries(
@@ -76,8 +85,17 @@ class TraceHandler:
             max_events=self.max_events,
             max_bytes=self.max_bytes,
         )
-        if made:
-            await self.bus.publish_all((topics.WEBHOOK_DELIVERIES, delivery) for delivery in made)
+        streamed = domain.outcomes((item.message for item in batch), self.directory.known)
+        new_streams = sorted({event.app_id for event in streamed} - self._streams)
+        if new_streams:
+            await self.prepare([topics.outcomes_of(app_id) for app_id in new_streams])
+            self._streams.update(new_streams)
+        output: list[tuple[Topic, Model]] = [
+            (topics.WEBHOOK_DELIVERIES, delivery) for delivery in made
+        ]
+        output += [(topics.outcomes_of(event.app_id), event) for event in streamed]
+        if output:
+            await self.bus.publish_all(output)
         for delivery in made:
             metrics.EVENTS.labels(app=delivery.app_id).inc(len(delivery.events))
         return ()

@@ -14,6 +14,8 @@ import pytest
 from pydantic import SecretStr
 
 from contracts import topics
+from contracts.apps import DEFAULT_WEBHOOK_STAGES
+from contracts.trace import NotificationTraced
 from services.devstack.stack import LocalStack
 from services.registry.apps.cli import CliSettings, parser, run
 from services.registry.apps.domain import AdminError
@@ -185,3 +187,30 @@ async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
     metrics = (await client.http.get(client.url("webhooks", "/metrics"))).text
     assert 'herald_webhook_deliveries_total{app="demo",outcome="delivered"}' in metrics
     assert 'herald_webhook_deliveries_total{app="demo",outcome="retry_scheduled"}' in metrics
+
+
+async def test_an_app_reads_its_own_outcomes_on_its_own_topic(client: StackClient) -> None:
+    user = unique("streamed")
+    await client.register_fcm(user)
+    sent = await client.send(
+        {
+            "idempotency_key": unique("outcome"),
+            "audience": {"user_ids": [user]},
+            "content": {"title": "Your order shipped"},
+        }
+    )
+    assert sent.status_code == 202, sent.text
+    notification_id = sent.json()["notification_id"]
+    app = client.stack.options.app_id
+
+    def has_the_send(found: list[NotificationTraced]) -> bool:
+        return any(str(step.notification_id) == notification_id for step in found)
+
+    stream = await client.topics.read(topics.outcomes_of(app), until=has_the_send, timeout=45)
+
+    mine = [step for step in stream if str(step.notification_id) == notification_id]
+    assert [(step.stage, step.outcome, step.user_id) for step in mine] == [
+        ("sent", "delivered", user)
+    ]
+    assert {step.app_id for step in stream} == {app}
+    assert {step.stage for step in stream} <= set(DEFAULT_WEBHOOK_STAGES)

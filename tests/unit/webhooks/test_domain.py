@@ -180,3 +180,14 @@ def test_a_delivery_is_retried_until_its_deadline_then_parked() -> None:
         )
         is None
     )
+
+
+def test_an_apps_outcome_stream_takes_the_ends_of_stories_of_known_apps_only() -> None:
+    def traced(stage: Stage, app_id: str) -> NotificationTraced:
+        return NotificationTraced.step(
+            stage, app_id=app_id, notification_id=uuid.uuid4(), occurred_at=T0, user_id="u"
+        )
+
+    events = [traced("sent", "shop"), traced("held", "shop"), traced("sent", "gone")]
+
+    assert domain.outcomes(events, lambda app_id: app_id == "shop") == events[:1]
