@@ -65,7 +65,7 @@ async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> S
         bus,
         topics.CANCEL,
         group=CANCEL_GROUP,
-        handler=CancelHandler(store, bus, clock),
+        handler=CancelHandler(store, bus, clock, page_copies=settings.scheduler_cancel_page_copies),
         clock=clock,
     )
     subscribe(

@@ -10,10 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from contracts import topics
-from contracts.base import Model
 from contracts.notifications import UserNotification
 from contracts.schedule import NotificationCancel
-from contracts.topics import Topic
 from contracts.users import UserPreferences
 from services.scheduler import domain, metrics, outcomes, traces
 from services.scheduler.planning import Planner
@@ -38,40 +36,53 @@ class UserNotificationHandler:
 class CancelHandler:
     """Drops held copies of cancelled notifications and publishes what each cancel achieved, with
     a trace step per dropped copy. Both are derived from every copy dropped so far, so a batch run
-    again after a crash (or a repeated cancel) publishes the same events under the same ids."""
+    again after a crash (or a repeated cancel) publishes the same events under the same ids.
 
-    def __init__(self, store: SchedulerStore, publisher: Publisher, clock: Clock) -> None:
+    The drops commit first; their trace steps then go out ``page_copies`` at a time, so cancelling
+    a broadcast holds one page in memory, never the audience."""
+
+    def __init__(
+        self,
+        store: SchedulerStore,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        page_copies: int,
+    ) -> None:
         self.store = store
         self.publisher = publisher
         self.clock = clock
+        self.page_copies = page_copies
 
     async def __call__(self, batch: Sequence[Received[NotificationCancel]]) -> Sequence[Rejection]:
         now = self.clock.now()
         cancels = sorted(
             (item.message for item in batch), key=lambda c: (c.app_id, c.notification_id)
         )
-        output: list[tuple[Topic, Model]] = []
-        newly_dropped = 0
         async with transaction(self.store.pool) as conn:
-            for cancel in cancels:
-                tally = await self.store.cancel(conn, cancel.app_id, cancel.notification_id, now)
-                newly_dropped += tally.dropped_now
-                output.append(
-                    (
-                        topics.CANCEL_RESULTS,
-                        outcomes.cancel_result(cancel, len(tally.dropped), tally.released, now),
-                    )
-                )
-                output.extend(
-                    (
-                        topics.TRACE,
-                        traces.cancelled(cancel.app_id, cancel.notification_id, user_id, at),
-                    )
-                    for user_id, at in tally.dropped
-                )
-        await self.publisher.publish_all(output)
-        metrics.CANCELLED.inc(newly_dropped)
+            tallies = [
+                await self.store.cancel(conn, cancel.app_id, cancel.notification_id, now)
+                for cancel in cancels
+            ]
+        for cancel in cancels:
+            await self._trace_drops(cancel)
+        await self.publisher.publish_all(
+            (topics.CANCEL_RESULTS, outcomes.cancel_result(cancel, t.dropped, t.released, now))
+            for cancel, t in zip(cancels, tallies, strict=True)
+        )
+        metrics.CANCELLED.inc(sum(t.dropped_now for t in tallies))
         return ()
+
+    async def _trace_drops(self, cancel: NotificationCancel) -> None:
+        after = ""
+        while page := await self.store.dropped_page(
+            cancel.app_id, cancel.notification_id, after, self.page_copies
+        ):
+            await self.publisher.publish_all(
+                (topics.TRACE, traces.cancelled(cancel.app_id, cancel.notification_id, user, at))
+                for user, at in page
+            )
+            after = page[-1][0]
 
 
 class PreferencesHandler:

@@ -27,6 +27,13 @@ class SchedulerSettings(KafkaSettings, DatabaseSettings, HttpSettings, Observabi
         ge=1,
         description="A replica stalled this long mid-release loses its claim to another replica.",
     )
+    scheduler_cancel_page_copies: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Dropped copies a cancel reports per page: a broadcast's cancel holds one page "
+        "in memory, never its audience.",
+    )
     scheduler_retention_hours: float = Field(
         default=168.0,
         gt=0,

@@ -51,10 +51,10 @@ class Claimed:
 
 @dataclass(frozen=True)
 class CancelTally:
-    """What a cancel found: every copy of the notification dropped so far (user, when), how many
-    had gone out, and how many this call dropped."""
+    """What a cancel found: how many copies of the notification are dropped so far, how many had
+    gone out, and how many this call dropped."""
 
-    dropped: list[tuple[str, datetime]]
+    dropped: int
     released: int
     dropped_now: int
 
@@ -241,23 +241,34 @@ class SchedulerStore:
             notification_id,
             now,
         )
-        dropped = await conn.fetch(
-            "SELECT user_id, ended_at FROM held"
-            " WHERE app_id = $1 AND notification_id = $2 AND state = 'cancelled' ORDER BY user_id",
+        counts = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE state = 'cancelled') AS dropped,"
+            " count(*) FILTER (WHERE state = 'released') AS released"
+            " FROM held WHERE app_id = $1 AND notification_id = $2",
             app_id,
             notification_id,
         )
-        released = await conn.fetchval(
-            "SELECT count(*) FROM held"
-            " WHERE app_id = $1 AND notification_id = $2 AND state = 'released'",
-            app_id,
-            notification_id,
-        )
+        assert counts is not None  # an aggregate always answers one row
         return CancelTally(
-            dropped=[(row["user_id"], row["ended_at"]) for row in dropped],
-            released=int(released),
+            dropped=int(counts["dropped"]),
+            released=int(counts["released"]),
             dropped_now=int(status.split()[-1]),
         )
+
+    async def dropped_page(
+        self, app_id: str, notification_id: uuid.UUID, after_user: str, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Dropped copies (user, when) after ``after_user`` in user order: a cancel reports a
+        broadcast's million drops a page at a time."""
+        rows = await self.pool.fetch(
+            "SELECT user_id, ended_at FROM held WHERE app_id = $1 AND notification_id = $2"
+            " AND state = 'cancelled' AND user_id > $3 ORDER BY user_id LIMIT $4",
+            app_id,
+            notification_id,
+            after_user,
+            limit,
+        )
+        return [(row["user_id"], row["ended_at"]) for row in rows]
 
     async def held_of_users(
         self, conn: Connection, users: Collection[UserKey]

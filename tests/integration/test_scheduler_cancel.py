@@ -99,7 +99,7 @@ async def due_users_after_sentinel(io: TopicIO, clock: FrozenClock) -> set[str]:
     return {d.user_id for d in due}
 
 
-async def test_a_cancel_before_release_drops_every_held_copy(
+async def test_a_cancel_before_release_drops_every_held_copy_reporting_drops_in_pages(
     kafka: KafkaSettings, dsn: str
 ) -> None:
     clock = FrozenClock()
@@ -107,12 +107,12 @@ async def test_a_cancel_before_release_drops_every_held_copy(
     campaign = uuid.uuid4()
     later = {"send_at": clock.now() + timedelta(hours=1)}
     copies = [
-        user_notification(clock.now(), notification_id=campaign, schedule=later) for _ in range(3)
+        user_notification(clock.now(), notification_id=campaign, schedule=later) for _ in range(5)
     ]
     users = {copy.user_id for copy in copies}
     cancel = cancel_of(campaign, clock.now())
 
-    async with running_scheduler(kafka, dsn, clock) as scheduler:
+    async with running_scheduler(kafka, dsn, clock, scheduler_cancel_page_copies=2) as scheduler:
         await io.produce(topics.USER, *copies)
         await states_become(dsn, dict.fromkeys(users, "held"))
         await io.produce(topics.CANCEL, cancel)
@@ -121,10 +121,10 @@ async def test_a_cancel_before_release_drops_every_held_copy(
         scheduler.releaser.wake()
         released = await due_users_after_sentinel(io, clock)
 
-    assert (result.outcome, result.dropped, result.released) == ("cancelled", 3, 0)
+    assert (result.outcome, result.dropped, result.released) == ("cancelled", 5, 0)
     assert not users & released
     assert set((await copy_states(dsn)).values()) >= {"cancelled"}
-    assert await stages_of(io, campaign, 6) == sorted(
+    assert await stages_of(io, campaign, 10) == sorted(
         [(user, "cancelled") for user in users] + [(user, "held") for user in users]
     )
 
