@@ -141,6 +141,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         clock,
         devices_scope,
         max_topics=settings.max_topics_per_device,
+        max_user_topics=settings.max_topics_per_user,
         max_tags=settings.max_tags,
     )
     badges_scope = authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True)

@@ -59,6 +59,13 @@ class RegistrySettings(
         le=100_000,
         description="Topics one device may be subscribed to; a subscription beyond is refused.",
     )
+    max_topics_per_user: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Topics one user may be subscribed to (their devices' own topics aside); a "
+        "subscription beyond is refused.",
+    )
     max_tags: int = Field(
         default=50, ge=1, le=1000, description="Tags one user, or one device, may have."
     )

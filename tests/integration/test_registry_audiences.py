@@ -54,7 +54,12 @@ async def registry(
     """A registry streaming two users a page, with small topic and tag limits (the tests share
     it: each reads only what its own unique names produced)."""
     async with running_registry(
-        broker.bootstrap, postgres.dsn, audience_page_users=2, max_topics_per_device=3, max_tags=2
+        broker.bootstrap,
+        postgres.dsn,
+        audience_page_users=2,
+        max_topics_per_device=3,
+        max_topics_per_user=2,
+        max_tags=2,
     ) as running:
         yield running
 
@@ -195,6 +200,8 @@ async def test_segments_conditions_and_all_match_exactly_their_devices(
     )
     for found, names in ((ana, ["a", "b"]), (bo, ["a", "c"]), (cy, ["b"])):
         await audiences.change_topics(uuid.UUID(found.split("/")[1]), names, [], now, limit=10)
+    await audiences.change_user_topics(app, "ana", ["b"], [], now, limit=10)
+    await audiences.change_user_topics(app, "dee", ["c"], [], now, limit=10)
     dee = await device("dee", days_ago=1, locale="pt-BR")
     await devices.unregister(app, uuid.UUID((await device("eve")).split("/")[1]), "gone", now)
 
@@ -205,12 +212,15 @@ async def test_segments_conditions_and_all_match_exactly_their_devices(
         while page := await audiences.page(app, match, after=after, users=1):
             found.extend(page)
             after = page[-1].user_id
+        assert len(found) == len(set(found)), "a device matched twice"
         return {f"{m.user_id}/{m.device_id}" for m in found}
 
     assert await matched({"all": True}) == {ana, ana_old, bo, cy, dee}
     assert await matched({"topic": "a"}) == {ana, bo}
+    assert await matched({"topic": "b"}) == {ana, ana_old, cy}
+    assert await matched({"topic": "c"}) == {bo, dee}
     assert await matched({"condition": "'a' && ('b' || 'c')"}) == {ana, bo}
-    assert await matched({"condition": "'b' || 'c'"}) == {ana, bo, cy}
+    assert await matched({"condition": "'b' || 'c'"}) == {ana, ana_old, bo, cy, dee}
     assert await matched({"condition": "'a' && 'b' && 'c'"}) == set()
     assert await matched({"segment": {"platforms": ["apns"]}}) == {bo, cy}
     assert await matched({"segment": {"locales": ["pt"]}}) == {ana, ana_old, dee}
@@ -249,6 +259,14 @@ async def test_topics_and_tags_refuse_what_breaks_a_limit_naming_the_field(
         f"/v1/users/{user}/tags", json={"tags": {"a": None, "c": "3"}}
     )
     tag_cap = await registry.api.patch(f"/v1/users/{user}/tags", json={"tags": {"d": "4"}})
+    user_path = f"/v1/users/{user}/topics"
+    async with registry.as_user(user) as own, registry.as_user(unique("stranger")) as stranger:
+        own_topics = await own.post(user_path, json={"subscribe": ["a", "b"]})
+        not_their_user = await stranger.post(user_path, json={"subscribe": ["a"]})
+        not_their_list = await stranger.get(user_path)
+    user_cap = await registry.api.post(user_path, json={"subscribe": ["c"]})
+    user_bad_name = await registry.api.post(user_path, json={"subscribe": ["a b"]})
+    other_app_user = await registry.other_app_api.get(user_path)
 
     assert (mine.status_code, mine.json()["topics"]) == (200, ["a", "b"])
     assert not_theirs.status_code == 404
@@ -267,3 +285,14 @@ async def test_topics_and_tags_refuse_what_breaks_a_limit_naming_the_field(
     assert tag_cap.json()["error"]["field"] == "tags"
     assert "3 tags; the limit is 2 per user" in tag_cap.json()["error"]["message"]
     assert (await registry.api.get(f"/v1/users/{user}/tags")).json() == swapped.json()
+    assert own_topics.json() == {"user_id": user, "topics": ["a", "b"]}
+    assert (not_their_user.status_code, not_their_list.status_code) == (404, 404)
+    assert user_cap.status_code == 422
+    assert user_cap.json()["error"]["field"] == "subscribe"
+    assert (
+        "3 topics; the limit is 2 per user (HERALD_MAX_TOPICS_PER_USER)"
+        in (user_cap.json()["error"]["message"])
+    )
+    assert user_bad_name.json()["error"]["field"] == "subscribe.0"
+    assert other_app_user.json() == {"user_id": user, "topics": []}
+    assert (await registry.api.get(user_path)).json()["topics"] == ["a", "b"]
