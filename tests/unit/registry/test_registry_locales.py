@@ -141,10 +141,48 @@ def test_fan_out_puts_on_each_push_the_text_of_its_devices_locale() -> None:
     assert all(push.content.localized == {} for push in pushes)
 
 
-def test_the_users_locale_is_that_of_their_latest_registered_device_that_states_one() -> None:
+def test_the_users_locale_is_the_stated_one_else_their_latest_device_that_reports_one() -> None:
     old = device(NOW - timedelta(days=3), locale="de")
     newer = device(NOW - timedelta(days=1), locale="fr")
     newest = device(NOW, locale=None)
 
-    assert domain.user_locale([old, newer, newest]) == "fr"
-    assert domain.user_locale([newest]) is None
+    assert domain.user_locale("pt-BR", [old, newer, newest]) == "pt-BR"
+    assert domain.user_locale(None, [old, newer, newest]) == "fr"
+    assert domain.user_locale(None, [newest]) is None
+
+
+REGIONAL = Content.model_validate(
+    {
+        "title": "Hello",
+        "localized": {
+            "fr-CA": {"title": "Allô"},
+            "fr": {"title": "Bonjour"},
+            "pt-BR": {"title": "Oi"},
+            "pt": {"title": "Olá"},
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("device_locale", "stated", "title"),
+    [
+        ("fr-CA", "pt-BR", "Allô"),
+        ("fr-FR", "pt-BR", "Bonjour"),
+        ("de-DE", "pt-BR", "Oi"),
+        (None, "pt-BR", "Oi"),
+        ("de-DE", "pt-PT", "Olá"),
+        ("de-DE", "es", "Hello"),
+        (None, None, "Hello"),
+    ],
+)
+def test_fan_out_tries_the_devices_locale_its_language_the_users_locale_its_language_the_default(
+    device_locale: str | None, stated: str | None, title: str
+) -> None:
+    phone = device(NOW, locale=device_locale)
+
+    [push] = domain.fan_out(
+        counted(REGIONAL), [phone], NOW, user_locale=domain.user_locale(stated, [phone])
+    )
+
+    assert push.content.title == title
