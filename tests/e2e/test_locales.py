@@ -1,9 +1,10 @@
 """Localized text through every service process: one request in French and Portuguese, and each
 device shows the variant of its locale, its language, its user's locale (stated in their
-preferences, else their latest device's), or the default."""
+preferences, else their latest device's), or the default, with the variant's button titles."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -46,8 +47,14 @@ async def test_a_french_device_gets_french_and_a_brazilian_one_portuguese_then_t
             "content": {
                 "title": "Your order shipped",
                 "body": "On its way",
+                "category": "ORDER",
+                "actions": [{"id": "track", "title": "Track"}],
                 "localized": {
-                    "fr": {"title": "Commande expédiée", "body": "En route"},
+                    "fr": {
+                        "title": "Commande expédiée",
+                        "body": "En route",
+                        "action_titles": {"track": "Suivre"},
+                    },
                     "pt": {"title": "Pedido enviado", "body": "A caminho"},
                 },
             },
@@ -63,13 +70,14 @@ async def test_a_french_device_gets_french_and_a_brazilian_one_portuguese_then_t
             message["notification"]["title"],
             message["notification"]["body"],
             message["webpush"]["notification"].get("lang"),
+            [button["title"] for button in json.loads(message["data"]["herald_actions"])],
         )
     assert shown == {
-        french_phone: ("Commande expédiée", "En route", "fr"),
-        french_tablet: ("Commande expédiée", "En route", "fr"),
-        brazilian_phone: ("Pedido enviado", "A caminho", "pt"),
-        german_phone: ("Your order shipped", "On its way", None),
-        quebecker_phone: ("Commande expédiée", "En route", "fr"),
+        french_phone: ("Commande expédiée", "En route", "fr", ["Suivre"]),
+        french_tablet: ("Commande expédiée", "En route", "fr", ["Suivre"]),
+        brazilian_phone: ("Pedido enviado", "A caminho", "pt", ["Track"]),
+        german_phone: ("Your order shipped", "On its way", None, ["Track"]),
+        quebecker_phone: ("Commande expédiée", "En route", "fr", ["Suivre"]),
     }
 
 

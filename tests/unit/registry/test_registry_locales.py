@@ -87,6 +87,13 @@ def test_a_variant_replaces_title_subtitle_and_body_together_and_no_variant_trav
     assert french.localized == default.localized == {}
 
 
+BUTTONS: dict[str, object] = {
+    "title": "Hi",
+    "category": "C",
+    "actions": [{"id": "a", "title": "Open"}, {"id": "b", "title": "Later"}],
+}
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -101,11 +108,50 @@ def test_a_variant_replaces_title_subtitle_and_body_together_and_no_variant_trav
             {"title": "Hi", "localized": {f"fr-{n:03d}": {"title": "S"} for n in range(33)}},
             "at most 32",
         ),
+        (
+            {**BUTTONS, "localized": {"fr": {"title": "S", "action_titles": {"a": "X"}}}},
+            r"localized.fr.action_titles must name every button .*missing: b; not in actions: none",
+        ),
+        (
+            {
+                **BUTTONS,
+                "localized": {
+                    "fr": {"title": "S", "action_titles": {"a": "X", "b": "Y", "z": "Z"}}
+                },
+            },
+            "missing: none; not in actions: z",
+        ),
+        (
+            {"title": "Hi", "localized": {"fr": {"title": "S", "action_titles": {"a": "X"}}}},
+            "missing: none; not in actions: a",
+        ),
+        (
+            {**BUTTONS, "localized": {"fr": {"title": "S", "action_titles": {"a": "", "b": "Y"}}}},
+            "at least 1 character",
+        ),
     ],
 )
 def test_variants_that_cannot_be_sent_are_refused(content: dict[str, object], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         Content.model_validate(content)
+
+
+def test_a_variant_with_button_titles_retitles_every_button_and_one_without_keeps_them() -> None:
+    content = Content.model_validate(
+        {
+            **BUTTONS,
+            "localized": {
+                "fr": {"title": "Salut", "action_titles": {"b": "Plus tard", "a": "Ouvrir"}},
+                "de": {"title": "Hallo"},
+            },
+        }
+    )
+
+    french, german = content.in_locale("fr"), content.in_locale("de")
+
+    assert [(a.id, a.title) for a in french.actions] == [("a", "Ouvrir"), ("b", "Plus tard")]
+    assert [(a.id, a.title) for a in german.actions] == [("a", "Open"), ("b", "Later")]
+    assert [a.title for a in content.in_locale(None).actions] == ["Open", "Later"]
 
 
 def counted(content: Content) -> NotificationCounted:
