@@ -1,8 +1,9 @@
 """Streamed audiences on the real broker and PostgreSQL: pages of matching devices become per-user
 events restricted to those devices, a stream cut short resumes after its last page with the same
 ids (a finished one publishes nothing), and the fan-out honours the restriction; segments,
-conditions and ``all`` match exactly their devices; the topics and tags API refuses what breaks a
-limit, naming the field."""
+conditions and ``all`` match exactly their devices; audiences stream in turns, so a small one
+behind a big one of another app is out before the big one; the topics and tags API refuses what
+breaks a limit, naming the field."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from pydantic import SecretStr
 
 from contracts import topics
@@ -37,6 +39,7 @@ from tests.support.factories import apns_token, unique
 from tests.support.publisher import RecordingPublisher
 from tests.support.registry import (
     APP,
+    OTHER_APP,
     RunningRegistry,
     counted,
     eventually,
@@ -51,12 +54,13 @@ pytestmark = pytest.mark.integration
 async def registry(
     broker: EmbeddedBroker, postgres: EmbeddedPostgres
 ) -> AsyncIterator[RunningRegistry]:
-    """A registry streaming two users a page, with small topic and tag limits (the tests share
-    it: each reads only what its own unique names produced)."""
+    """A registry streaming two users a page and one page a turn, with small topic and tag
+    limits (the tests share it: each reads only what its own unique names produced)."""
     async with running_registry(
         broker.bootstrap,
         postgres.dsn,
         audience_page_users=2,
+        audience_pages_per_turn=1,
         max_topics_per_device=3,
         max_topics_per_user=2,
         max_tags=2,
@@ -143,13 +147,13 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
     ]
     assert (targeted.stage, targeted.users, targeted.user_id) == ("targeted", 5, None)
     again = RecordingPublisher()
-    handler = AudienceHandler(store, again, registry.clock, page_users=2)
-    await handler.stream(send)
+    handler = AudienceHandler(store, again, registry.clock, page_users=2, pages_per_turn=10)
+    await handler.take_turn(send)
     assert again.published == []
 
     cut_after = sorted(subscribed)[1]
     await store.advance(APP, send.notification_id, Progress(cut_after, 2, 3), registry.clock.now())
-    await handler.stream(send)
+    await handler.take_turn(send)
     resumed = [event for event in again.on(topics.USER) if isinstance(event, UserNotification)]
     assert [event.event_id for event in resumed] == [
         event.event_id for event in sorted(first, key=lambda e: e.user_id)[2:]
@@ -169,6 +173,87 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
     assert [
         str(push.device_id) for push in pushes if push.notification_id == restricted.notification_id
     ] == [kept]
+
+
+async def test_an_audience_streams_a_turn_of_pages_then_goes_back_to_the_end_of_the_topic(
+    registry: RunningRegistry, pool: asyncpg.Pool
+) -> None:
+    topic = unique("turns")
+    for index in range(3):
+        device = await register(registry, unique(f"fan{index}"))
+        await registry.api.post(f"/v1/devices/{device}/topics", json={"subscribe": [topic]})
+    send = audience_event(registry.clock.now(), {"topic": topic})
+    out = RecordingPublisher()
+    handler = AudienceHandler(
+        AudienceStore(pool), out, registry.clock, page_users=1, pages_per_turn=2
+    )
+
+    first = await handler.take_turn(send)
+    after_first = list(out.published)
+    last = await handler.take_turn(send)
+
+    assert [(sent_to.name, type(message)) for sent_to, message in after_first] == [
+        (topics.USER.name, UserNotification),
+        (topics.USER.name, UserNotification),
+        (topics.AUDIENCE.name, NotificationAudience),
+    ]
+    assert after_first[-1][1] == send
+    assert (first.users, first.finished) == (2, False)
+    assert (last.users, last.finished) == (3, True)
+    assert [sent_to.name for sent_to, _ in out.published[3:]] == [
+        topics.USER.name,
+        topics.TRACE.name,
+    ]
+
+
+def behind(ahead: NotificationAudience, audience: NotificationAudience) -> NotificationAudience:
+    """``audience`` for the other app, under a notification id that puts it on the partition of
+    ``ahead``: produced after it, it waits behind it (the stream's order does not then depend on
+    which partition the consumer happens to fetch first)."""
+    partitions = list(range(topics.AUDIENCE.partitions))
+
+    def partition(event: NotificationAudience) -> int:
+        found: int = DefaultPartitioner()(topics.AUDIENCE.key_of(event), partitions, partitions)
+        return found
+
+    while True:
+        moved = audience.model_copy(update={"app_id": OTHER_APP, "notification_id": uuid.uuid4()})
+        if partition(moved) == partition(ahead):
+            return moved
+
+
+async def test_a_small_audience_of_another_app_is_out_before_a_big_one_ahead_of_it(
+    registry: RunningRegistry, pool: asyncpg.Pool
+) -> None:
+    big_topic, small_topic = unique("big"), unique("small")
+    for index in range(10):
+        device = await register(registry, unique(f"fan{index}"))
+        await registry.api.post(f"/v1/devices/{device}/topics", json={"subscribe": [big_topic]})
+    other = await registry.other_app_api.post(
+        "/v1/devices",
+        json={"user_id": unique("reader"), "platform": "fcm", "token": fcm_token()},
+    )
+    await registry.other_app_api.post(
+        f"/v1/devices/{other.json()['device_id']}/topics", json={"subscribe": [small_topic]}
+    )
+    big = audience_event(registry.clock.now(), {"topic": big_topic})
+    small = behind(big, audience_event(registry.clock.now(), {"topic": small_topic}))
+    store = AudienceStore(pool)
+
+    await registry.io.produce(topics.AUDIENCE, big, small)
+
+    async def small_finished() -> bool:
+        return (await store.progress(small.notification_id)).finished
+
+    await eventually(small_finished)
+    big_then = await store.progress(big.notification_id)
+
+    async def big_finished() -> bool:
+        return (await store.progress(big.notification_id)).finished
+
+    await eventually(big_finished)
+    assert not big_then.finished, "the small audience waited for the whole big one"
+    assert (await store.progress(big.notification_id)).users == 10
 
 
 async def test_segments_conditions_and_all_match_exactly_their_devices(
