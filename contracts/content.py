@@ -56,13 +56,32 @@ MAX_LOCALIZED = 32
 MAX_ACTIONS = 3
 
 
+ActionId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+ActionTitle = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def _empty(value: object) -> bool:
+    """Fields added after requests were first fingerprinted are left out when unused, so a
+    request recorded before them keeps its idempotency fingerprint (services/ingest/domain.py)."""
+    return not value
+
+
 class LocalizedText(Model):
     """One locale's text. It replaces the default title, body and subtitle together, so a
-    notification never mixes languages: what it leaves out is absent, not the default's."""
+    notification never mixes languages: what it leaves out is absent, not the default's. Its
+    button titles, when it gives any, name every button, for the same reason."""
 
     title: Title | None = None
     body: Body | None = None
     subtitle: Title | None = None
+    action_titles: Annotated[dict[ActionId, ActionTitle], Field(max_length=MAX_ACTIONS)] = Field(
+        default_factory=dict,
+        description="The title of each of content.actions in this locale, by action id (all of "
+        "them, or none: without it the buttons keep their default titles).",
+        exclude_if=_empty,
+    )
 
     @model_validator(mode="after")
     def _shows_something(self) -> LocalizedText:
@@ -75,10 +94,8 @@ class Action(Model):
     """A button under the notification. iOS shows buttons only from the category the app
     registered (``content.category``) and matches them by ``id``; Web Push shows them as sent."""
 
-    id: Annotated[
-        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    ] = Field(description="What the app is told was tapped: letters, digits and '_.:-'.")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    id: ActionId = Field(description="What the app is told was tapped: letters, digits and '_.:-'.")
+    title: ActionTitle
     deep_link: DeepLink | None = Field(
         default=None, description="Where the app (or service worker) goes when it is tapped."
     )
@@ -110,12 +127,6 @@ class PlatformOverrides(Model):
     android: JsonObject | None = None
     apns: ApnsOverride | None = None
     webpush: WebpushOverride | None = None
-
-
-def _empty(value: object) -> bool:
-    """Fields added after requests were first fingerprinted are left out when unused, so a
-    request recorded before them keeps its idempotency fingerprint (services/ingest/domain.py)."""
-    return not value
 
 
 class Content(Model):
@@ -192,6 +203,16 @@ class Content(Model):
                 "actions need category: iOS shows buttons only from the notification category "
                 "the app registered (UNNotificationCategory) under that identifier"
             )
+        ids = {action.id for action in self.actions}
+        for tag, text in self.localized.items():
+            named = set(text.action_titles)
+            if named and named != ids:
+                missing, unknown = sorted(ids - named), sorted(named - ids)
+                raise ValueError(
+                    f"localized.{tag}.action_titles must name every button of actions, and only "
+                    f"those (missing: {', '.join(missing) or 'none'}; not in actions: "
+                    f"{', '.join(unknown) or 'none'}), so one notification shows one language"
+                )
         return self
 
     @field_validator("data")
@@ -218,21 +239,26 @@ class Content(Model):
         return lookup(self.localized, *locales)
 
     def in_locale(self, tag: str | None) -> Content:
-        """The content as a device of locale variant ``tag`` gets it: that variant's text in
-        place of the default's, and no variants (None: the default text)."""
+        """The content as a device of locale variant ``tag`` gets it: that variant's text (and
+        button titles, when it has them) in place of the default's, and no variants (None: the
+        default text)."""
         if not self.localized:
             return self
         if tag is None:
             return self.model_copy(update={"localized": {}})
         text = self.localized[tag]
-        return self.model_copy(
-            update={
-                "title": text.title,
-                "body": text.body,
-                "subtitle": text.subtitle,
-                "localized": {},
-            }
-        )
+        update: dict[str, object] = {
+            "title": text.title,
+            "body": text.body,
+            "subtitle": text.subtitle,
+            "localized": {},
+        }
+        if text.action_titles:
+            update["actions"] = [
+                action.model_copy(update={"title": text.action_titles.get(action.id, action.title)})
+                for action in self.actions
+            ]
+        return self.model_copy(update=update)
 
 
 BadgeRule = (

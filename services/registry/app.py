@@ -76,7 +76,11 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         topics.AUDIENCE,
         group=AUDIENCE_GROUP,
         handler=AudienceHandler(
-            audience_store, bus, clock, page_users=settings.audience_page_users
+            audience_store,
+            bus,
+            clock,
+            page_users=settings.audience_page_users,
+            pages_per_turn=settings.audience_pages_per_turn,
         ),
         clock=clock,
         max_records=1,
@@ -141,6 +145,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
         clock,
         devices_scope,
         max_topics=settings.max_topics_per_device,
+        max_user_topics=settings.max_topics_per_user,
         max_tags=settings.max_tags,
     )
     badges_scope = authorize(tenancy.authenticator, tenancy.limiter, "badges", users=True)

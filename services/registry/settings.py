@@ -59,6 +59,13 @@ class RegistrySettings(
         le=100_000,
         description="Topics one device may be subscribed to; a subscription beyond is refused.",
     )
+    max_topics_per_user: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Topics one user may be subscribed to (their devices' own topics aside); a "
+        "subscription beyond is refused.",
+    )
     max_tags: int = Field(
         default=50, ge=1, le=1000, description="Tags one user, or one device, may have."
     )
@@ -69,11 +76,19 @@ class RegistrySettings(
         description="Users per page when streaming a notification's audience (devices, topic, "
         "all, segment): what the registry holds in memory per stream, with their devices.",
     )
+    audience_pages_per_turn: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Pages an audience streams in one turn; one not all out then goes back to "
+        "the end of notifications.audience, so the audiences behind it (of every app) stream "
+        "before its next turn.",
+    )
     audience_stream_max_seconds: int = Field(
         default=1800,
         ge=60,
         le=86_400,
-        description="Longest one audience may take to stream before the group counts the "
+        description="Longest one turn of an audience may take before the group counts the "
         "registry replica as gone (Kafka's max.poll.interval.ms for this group; one audience "
         "per fetch).",
     )

@@ -1,6 +1,7 @@
-"""Audiences through every service process: a topic send reaches exactly the subscribed devices,
-``all`` every active device of the app and none of another app's, a segment exactly the matching
-devices. Each send goes out from an app of its own, so ``all`` meets no other test's devices."""
+"""Audiences through every service process: a topic send reaches exactly the subscribed devices
+and every device of the subscribed users, ``all`` every active device of the app and none of
+another app's, a segment exactly the matching devices. Each send goes out from an app of its own,
+so ``all`` meets no other test's devices."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ async def test_topic_all_and_segment_sends_reach_exactly_their_devices(
     await give_fcm_credentials(client.stack, tenant.app_id)
     topic = unique("goals")
     fan, fan2, gold = unique("fan"), unique("fan2"), unique("gold")
+    follower, reader = unique("follower"), unique("reader")
 
     async def subscribe(device_id: str, topics: list[str], headers: dict[str, str]) -> None:
         reply = await client.http.post(
@@ -74,6 +76,22 @@ async def test_topic_all_and_segment_sends_reach_exactly_their_devices(
         json={"tags": {"tier": "gold"}},
     )
     assert tagged.status_code == 200, tagged.text
+    follower_phone, _ = await register(client, tenant, follower)
+
+    async def subscribe_user(user: str, topics: list[str]) -> None:
+        reply = await client.http.post(
+            client.url("registry", f"/v1/users/{user}/topics"),
+            headers=bearer(tenant.user_token(user)),
+            json={"subscribe": topics},
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == {"user_id": user, "topics": sorted(topics)}
+
+    await subscribe_user(follower, [topic])
+    follower_tablet, _ = await register(client, tenant, follower)
+    await subscribe_user(reader, ["news"])
+    reader_phone, _ = await register(client, tenant, reader)
+    await subscribe_user(fan2, [topic])
     other_app, other_app_device = await client.register_fcm(fan)
     await subscribe(other_app_device, [topic], client.auth)
 
@@ -93,14 +111,15 @@ async def test_topic_all_and_segment_sends_reach_exactly_their_devices(
         for token in tokens:
             await client.wait_for_pushes(token, lambda pushes: title in titles(pushes))
 
-    await send("topic", {"topic": topic}, subscribed, subscribed2)
-    await send("all", {"all": True}, subscribed, unsubscribed, subscribed2, golden)
+    await send("topic", {"topic": topic}, subscribed, subscribed2, follower_phone, follower_tablet)
+    followers = [follower_phone, follower_tablet, reader_phone]
+    await send("all", {"all": True}, subscribed, unsubscribed, subscribed2, golden, *followers)
     segment = {"locales": ["fr"], "user_tags": {"tier": "gold"}}
     await send("segment", {"segment": segment}, golden)
-    every = [subscribed, unsubscribed, subscribed2, golden]
+    every = [subscribed, unsubscribed, subscribed2, golden, *followers]
     # A last push to every user, in each app: a push the earlier sends made by mistake would
     # have come first, since every stage keeps each user's (and each device's) order.
-    await send("last", {"user_ids": [fan, fan2, gold]}, *every)
+    await send("last", {"user_ids": [fan, fan2, gold, follower, reader]}, *every)
     marker = await client.send(
         {
             "idempotency_key": unique("demo"),
@@ -117,5 +136,8 @@ async def test_topic_all_and_segment_sends_reach_exactly_their_devices(
         unsubscribed: ["all", "last"],
         subscribed2: ["topic", "all", "last"],
         golden: ["all", "segment", "last"],
+        follower_phone: ["topic", "all", "last"],
+        follower_tablet: ["topic", "all", "last"],
+        reader_phone: ["all", "last"],
         other_app: ["last"],
     }

@@ -1,8 +1,9 @@
 """Streamed audiences on the real broker and PostgreSQL: pages of matching devices become per-user
 events restricted to those devices, a stream cut short resumes after its last page with the same
 ids (a finished one publishes nothing), and the fan-out honours the restriction; segments,
-conditions and ``all`` match exactly their devices; the topics and tags API refuses what breaks a
-limit, naming the field."""
+conditions and ``all`` match exactly their devices; audiences stream in turns, so a small one
+behind a big one of another app is out before the big one; the topics and tags API refuses what
+breaks a limit, naming the field."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from pydantic import SecretStr
 
 from contracts import topics
@@ -37,6 +39,7 @@ from tests.support.factories import apns_token, unique
 from tests.support.publisher import RecordingPublisher
 from tests.support.registry import (
     APP,
+    OTHER_APP,
     RunningRegistry,
     counted,
     eventually,
@@ -51,10 +54,16 @@ pytestmark = pytest.mark.integration
 async def registry(
     broker: EmbeddedBroker, postgres: EmbeddedPostgres
 ) -> AsyncIterator[RunningRegistry]:
-    """A registry streaming two users a page, with small topic and tag limits (the tests share
-    it: each reads only what its own unique names produced)."""
+    """A registry streaming two users a page and one page a turn, with small topic and tag
+    limits (the tests share it: each reads only what its own unique names produced)."""
     async with running_registry(
-        broker.bootstrap, postgres.dsn, audience_page_users=2, max_topics_per_device=3, max_tags=2
+        broker.bootstrap,
+        postgres.dsn,
+        audience_page_users=2,
+        audience_pages_per_turn=1,
+        max_topics_per_device=3,
+        max_topics_per_user=2,
+        max_tags=2,
     ) as running:
         yield running
 
@@ -138,13 +147,13 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
     ]
     assert (targeted.stage, targeted.users, targeted.user_id) == ("targeted", 5, None)
     again = RecordingPublisher()
-    handler = AudienceHandler(store, again, registry.clock, page_users=2)
-    await handler.stream(send)
+    handler = AudienceHandler(store, again, registry.clock, page_users=2, pages_per_turn=10)
+    await handler.take_turn(send)
     assert again.published == []
 
     cut_after = sorted(subscribed)[1]
     await store.advance(APP, send.notification_id, Progress(cut_after, 2, 3), registry.clock.now())
-    await handler.stream(send)
+    await handler.take_turn(send)
     resumed = [event for event in again.on(topics.USER) if isinstance(event, UserNotification)]
     assert [event.event_id for event in resumed] == [
         event.event_id for event in sorted(first, key=lambda e: e.user_id)[2:]
@@ -164,6 +173,87 @@ async def test_a_topic_streams_page_by_page_to_the_subscribed_devices_of_each_us
     assert [
         str(push.device_id) for push in pushes if push.notification_id == restricted.notification_id
     ] == [kept]
+
+
+async def test_an_audience_streams_a_turn_of_pages_then_goes_back_to_the_end_of_the_topic(
+    registry: RunningRegistry, pool: asyncpg.Pool
+) -> None:
+    topic = unique("turns")
+    for index in range(3):
+        device = await register(registry, unique(f"fan{index}"))
+        await registry.api.post(f"/v1/devices/{device}/topics", json={"subscribe": [topic]})
+    send = audience_event(registry.clock.now(), {"topic": topic})
+    out = RecordingPublisher()
+    handler = AudienceHandler(
+        AudienceStore(pool), out, registry.clock, page_users=1, pages_per_turn=2
+    )
+
+    first = await handler.take_turn(send)
+    after_first = list(out.published)
+    last = await handler.take_turn(send)
+
+    assert [(sent_to.name, type(message)) for sent_to, message in after_first] == [
+        (topics.USER.name, UserNotification),
+        (topics.USER.name, UserNotification),
+        (topics.AUDIENCE.name, NotificationAudience),
+    ]
+    assert after_first[-1][1] == send
+    assert (first.users, first.finished) == (2, False)
+    assert (last.users, last.finished) == (3, True)
+    assert [sent_to.name for sent_to, _ in out.published[3:]] == [
+        topics.USER.name,
+        topics.TRACE.name,
+    ]
+
+
+def behind(ahead: NotificationAudience, audience: NotificationAudience) -> NotificationAudience:
+    """``audience`` for the other app, under a notification id that puts it on the partition of
+    ``ahead``: produced after it, it waits behind it (the stream's order does not then depend on
+    which partition the consumer happens to fetch first)."""
+    partitions = list(range(topics.AUDIENCE.partitions))
+
+    def partition(event: NotificationAudience) -> int:
+        found: int = DefaultPartitioner()(topics.AUDIENCE.key_of(event), partitions, partitions)
+        return found
+
+    while True:
+        moved = audience.model_copy(update={"app_id": OTHER_APP, "notification_id": uuid.uuid4()})
+        if partition(moved) == partition(ahead):
+            return moved
+
+
+async def test_a_small_audience_of_another_app_is_out_before_a_big_one_ahead_of_it(
+    registry: RunningRegistry, pool: asyncpg.Pool
+) -> None:
+    big_topic, small_topic = unique("big"), unique("small")
+    for index in range(10):
+        device = await register(registry, unique(f"fan{index}"))
+        await registry.api.post(f"/v1/devices/{device}/topics", json={"subscribe": [big_topic]})
+    other = await registry.other_app_api.post(
+        "/v1/devices",
+        json={"user_id": unique("reader"), "platform": "fcm", "token": fcm_token()},
+    )
+    await registry.other_app_api.post(
+        f"/v1/devices/{other.json()['device_id']}/topics", json={"subscribe": [small_topic]}
+    )
+    big = audience_event(registry.clock.now(), {"topic": big_topic})
+    small = behind(big, audience_event(registry.clock.now(), {"topic": small_topic}))
+    store = AudienceStore(pool)
+
+    await registry.io.produce(topics.AUDIENCE, big, small)
+
+    async def small_finished() -> bool:
+        return (await store.progress(small.notification_id)).finished
+
+    await eventually(small_finished)
+    big_then = await store.progress(big.notification_id)
+
+    async def big_finished() -> bool:
+        return (await store.progress(big.notification_id)).finished
+
+    await eventually(big_finished)
+    assert not big_then.finished, "the small audience waited for the whole big one"
+    assert (await store.progress(big.notification_id)).users == 10
 
 
 async def test_segments_conditions_and_all_match_exactly_their_devices(
@@ -195,6 +285,8 @@ async def test_segments_conditions_and_all_match_exactly_their_devices(
     )
     for found, names in ((ana, ["a", "b"]), (bo, ["a", "c"]), (cy, ["b"])):
         await audiences.change_topics(uuid.UUID(found.split("/")[1]), names, [], now, limit=10)
+    await audiences.change_user_topics(app, "ana", ["b"], [], now, limit=10)
+    await audiences.change_user_topics(app, "dee", ["c"], [], now, limit=10)
     dee = await device("dee", days_ago=1, locale="pt-BR")
     await devices.unregister(app, uuid.UUID((await device("eve")).split("/")[1]), "gone", now)
 
@@ -205,12 +297,15 @@ async def test_segments_conditions_and_all_match_exactly_their_devices(
         while page := await audiences.page(app, match, after=after, users=1):
             found.extend(page)
             after = page[-1].user_id
+        assert len(found) == len(set(found)), "a device matched twice"
         return {f"{m.user_id}/{m.device_id}" for m in found}
 
     assert await matched({"all": True}) == {ana, ana_old, bo, cy, dee}
     assert await matched({"topic": "a"}) == {ana, bo}
+    assert await matched({"topic": "b"}) == {ana, ana_old, cy}
+    assert await matched({"topic": "c"}) == {bo, dee}
     assert await matched({"condition": "'a' && ('b' || 'c')"}) == {ana, bo}
-    assert await matched({"condition": "'b' || 'c'"}) == {ana, bo, cy}
+    assert await matched({"condition": "'b' || 'c'"}) == {ana, ana_old, bo, cy, dee}
     assert await matched({"condition": "'a' && 'b' && 'c'"}) == set()
     assert await matched({"segment": {"platforms": ["apns"]}}) == {bo, cy}
     assert await matched({"segment": {"locales": ["pt"]}}) == {ana, ana_old, dee}
@@ -249,6 +344,14 @@ async def test_topics_and_tags_refuse_what_breaks_a_limit_naming_the_field(
         f"/v1/users/{user}/tags", json={"tags": {"a": None, "c": "3"}}
     )
     tag_cap = await registry.api.patch(f"/v1/users/{user}/tags", json={"tags": {"d": "4"}})
+    user_path = f"/v1/users/{user}/topics"
+    async with registry.as_user(user) as own, registry.as_user(unique("stranger")) as stranger:
+        own_topics = await own.post(user_path, json={"subscribe": ["a", "b"]})
+        not_their_user = await stranger.post(user_path, json={"subscribe": ["a"]})
+        not_their_list = await stranger.get(user_path)
+    user_cap = await registry.api.post(user_path, json={"subscribe": ["c"]})
+    user_bad_name = await registry.api.post(user_path, json={"subscribe": ["a b"]})
+    other_app_user = await registry.other_app_api.get(user_path)
 
     assert (mine.status_code, mine.json()["topics"]) == (200, ["a", "b"])
     assert not_theirs.status_code == 404
@@ -267,3 +370,14 @@ async def test_topics_and_tags_refuse_what_breaks_a_limit_naming_the_field(
     assert tag_cap.json()["error"]["field"] == "tags"
     assert "3 tags; the limit is 2 per user" in tag_cap.json()["error"]["message"]
     assert (await registry.api.get(f"/v1/users/{user}/tags")).json() == swapped.json()
+    assert own_topics.json() == {"user_id": user, "topics": ["a", "b"]}
+    assert (not_their_user.status_code, not_their_list.status_code) == (404, 404)
+    assert user_cap.status_code == 422
+    assert user_cap.json()["error"]["field"] == "subscribe"
+    assert (
+        "3 topics; the limit is 2 per user (HERALD_MAX_TOPICS_PER_USER)"
+        in (user_cap.json()["error"]["message"])
+    )
+    assert user_bad_name.json()["error"]["field"] == "subscribe.0"
+    assert other_app_user.json() == {"user_id": user, "topics": []}
+    assert (await registry.api.get(user_path)).json()["topics"] == ["a", "b"]

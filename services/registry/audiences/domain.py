@@ -25,13 +25,13 @@ class LimitReached(Exception):
         self.field = field
 
 
-def check_topic_count(count: int, limit: int) -> None:
-    """Refuse a device subscribed to more than ``limit`` topics."""
+def check_topic_count(count: int, limit: int, owner: str) -> None:
+    """Refuse a device or a user (``owner``) subscribed to more than ``limit`` topics."""
     if count > limit:
         raise LimitReached(
             "subscribe",
-            f"the device would be subscribed to {count} topics; the limit is {limit} per device "
-            "(HERALD_MAX_TOPICS_PER_DEVICE): unsubscribe from some first",
+            f"the {owner} would be subscribed to {count} topics; the limit is {limit} per {owner} "
+            f"(HERALD_MAX_TOPICS_PER_{owner.upper()}): unsubscribe from some first",
         )
 
 

@@ -1,9 +1,11 @@
-"""The topics and tags API: devices subscribe to topics; the app tags its users and devices.
+"""The topics and tags API: devices and users subscribe to topics; the app tags its users and
+devices.
 
 A device's topics may be changed by the app's server (API key with the ``devices`` scope) or by
-the signed-in user whose device it is (user token). Tags are the app's own data about its users
-and devices, which segments select on: only the app's server sets or reads them. Annotations stay
-evaluated (no ``from __future__ import annotations``) for FastAPI.
+the signed-in user whose device it is (user token); a user's topics by the server or that user.
+Tags are the app's own data about its users and devices, which segments select on: only the
+app's server sets or reads them. Annotations stay evaluated (no ``from __future__ import
+annotations``) for FastAPI.
 """
 
 import uuid
@@ -18,13 +20,13 @@ from services.registry.audiences.domain import LimitReached, merged_tags
 from services.registry.audiences.store import AudienceStore
 from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
-from shared.http import ApiError
+from shared.http import ApiError, require_user
 from shared.tenancy.callers import Caller
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown API key or user token."},
     403: {"description": "The API key lacks the devices scope, or a user token sets tags."},
-    404: {"description": "No such device for you."},
+    404: {"description": "No such device for you, or a user token names another user."},
     422: {"description": "A field breaks a limit; the message names the field and the limit."},
 }
 
@@ -40,6 +42,11 @@ class TopicChange(PublicRequest):
 
 class DeviceTopics(BaseModel):
     device_id: uuid.UUID
+    topics: list[str]
+
+
+class UserTopics(BaseModel):
+    user_id: str
     topics: list[str]
 
 
@@ -65,6 +72,7 @@ def add_audience_routes(
     authorized: Any,
     *,
     max_topics: int,
+    max_user_topics: int,
     max_tags: int,
 ) -> None:
     """Mount the topics and tags API on ``app``; ``authorized`` is the devices scope."""
@@ -115,6 +123,45 @@ def add_audience_routes(
     async def list_topics(device_id: uuid.UUID, caller: Annotated[Caller, who]) -> DeviceTopics:
         found = await device_of(caller, device_id)
         return DeviceTopics(device_id=found, topics=await store.topics_of(found))
+
+    @app.post(
+        "/v1/users/{user_id}/topics",
+        response_model=UserTopics,
+        responses=_ERRORS,
+        tags=["topics"],
+        summary="Subscribe a user (every active device of theirs) to topics, or unsubscribe them",
+    )
+    async def change_user_topics(
+        user_id: PrintableUserId, body: TopicChange, caller: Annotated[Caller, who]
+    ) -> UserTopics:
+        """A topic send then reaches each active device of the user, those registered later
+        too, and each device once even when it is subscribed itself as well."""
+        require_user(caller, user_id)
+        try:
+            topics = await store.change_user_topics(
+                caller.app_id,
+                user_id,
+                body.subscribe,
+                body.unsubscribe,
+                clock.now(),
+                limit=max_user_topics,
+            )
+        except LimitReached as reached:
+            raise _too_many(reached) from None
+        return UserTopics(user_id=user_id, topics=topics)
+
+    @app.get(
+        "/v1/users/{user_id}/topics",
+        response_model=UserTopics,
+        responses=_ERRORS,
+        tags=["topics"],
+        summary="List a user's topics (not those of their devices)",
+    )
+    async def list_user_topics(
+        user_id: PrintableUserId, caller: Annotated[Caller, who]
+    ) -> UserTopics:
+        require_user(caller, user_id)
+        return UserTopics(user_id=user_id, topics=await store.user_topics(caller.app_id, user_id))
 
     @app.patch(
         "/v1/devices/{device_id}/tags",

@@ -17,8 +17,13 @@ from contracts.audiences import Audience, Segment
 #: Numbers of the parameters the streaming query itself takes ($1 app, $2 cursor, $3 page size).
 FIRST_PARAMETER = 4
 
+#: A device is subscribed to a topic when it is, or when its user is: a subscribed user's
+#: every active device counts, those registered after the subscription too.
 _SUBSCRIBED = (
-    "EXISTS (SELECT 1 FROM topic_subscriptions s WHERE s.device_id = d.device_id AND s.topic = {})"
+    "(EXISTS (SELECT 1 FROM topic_subscriptions s"
+    " WHERE s.device_id = d.device_id AND s.topic = {topic})"
+    " OR EXISTS (SELECT 1 FROM user_topic_subscriptions u"
+    " WHERE u.app_id = d.app_id AND u.user_id = d.user_id AND u.topic = {topic}))"
 )
 _ZONE_IN = (
     "COALESCE((SELECT p.time_zone FROM user_preferences p"
@@ -67,7 +72,7 @@ def predicate(audience: Audience, now: datetime) -> tuple[str, list[object]]:
 
 def _condition(condition: conditions.Condition, built: Predicate) -> str:
     if isinstance(condition, conditions.Subscribed):
-        return _SUBSCRIBED.format(built.param(condition.topic))
+        return _SUBSCRIBED.format(topic=built.param(condition.topic))
     joiner = " AND " if isinstance(condition, conditions.AllOf) else " OR "
     return "(" + joiner.join(_condition(part, built) for part in condition.parts) + ")"
 

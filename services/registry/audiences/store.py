@@ -1,5 +1,6 @@
 """Every SQL statement of topics, tags and audience streaming (``topic_subscriptions``,
-``device_tags``, ``user_tags``, and the keyset pages over ``devices``)."""
+``user_topic_subscriptions``, ``device_tags``, ``user_tags``, and the keyset pages over
+``devices``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,18 @@ ON CONFLICT DO NOTHING
 """
 _UNSUBSCRIBE = "DELETE FROM topic_subscriptions WHERE device_id = $1 AND topic = ANY($2::text[])"
 _TOPICS_OF = "SELECT topic FROM topic_subscriptions WHERE device_id = $1 ORDER BY topic"
+
+_SUBSCRIBE_USER = """
+INSERT INTO user_topic_subscriptions (app_id, user_id, topic, subscribed_at)
+SELECT $1, $2, topic, $4 FROM unnest($3::text[]) AS topic
+ON CONFLICT DO NOTHING
+"""
+_UNSUBSCRIBE_USER = """
+DELETE FROM user_topic_subscriptions WHERE app_id = $1 AND user_id = $2 AND topic = ANY($3::text[])
+"""
+_USER_TOPICS = """
+SELECT topic FROM user_topic_subscriptions WHERE app_id = $1 AND user_id = $2 ORDER BY topic
+"""
 
 _DEVICE_TAGS = "SELECT tags FROM device_tags WHERE device_id = $1"
 _SAVE_DEVICE_TAGS = """
@@ -92,8 +105,33 @@ class AudienceStore:
             await conn.execute(_SUBSCRIBE, device_id, list(subscribe), now)
             await conn.execute(_UNSUBSCRIBE, device_id, list(unsubscribe))
             topics: list[str] = [row["topic"] for row in await conn.fetch(_TOPICS_OF, device_id)]
-            check_topic_count(len(topics), limit)
+            check_topic_count(len(topics), limit, "device")
         return topics
+
+    async def change_user_topics(
+        self,
+        app_id: str,
+        user_id: str,
+        subscribe: Collection[str],
+        unsubscribe: Collection[str],
+        now: datetime,
+        *,
+        limit: int,
+    ) -> list[str]:
+        """Subscribe and unsubscribe the user (a topic in both lists ends unsubscribed); their
+        topics after. LimitReached, and nothing changed, past ``limit`` topics."""
+        async with transaction(self.pool) as conn:
+            await conn.execute(_LOCK, f"topics/{app_id}/{user_id}")
+            await conn.execute(_SUBSCRIBE_USER, app_id, user_id, list(subscribe), now)
+            await conn.execute(_UNSUBSCRIBE_USER, app_id, user_id, list(unsubscribe))
+            rows = await conn.fetch(_USER_TOPICS, app_id, user_id)
+            topics: list[str] = [row["topic"] for row in rows]
+            check_topic_count(len(topics), limit, "user")
+        return topics
+
+    async def user_topics(self, app_id: str, user_id: str) -> list[str]:
+        """The user's own topics (not their devices'), in name order."""
+        return [row["topic"] for row in await self.pool.fetch(_USER_TOPICS, app_id, user_id)]
 
     async def topics_of(self, device_id: uuid.UUID) -> list[str]:
         """The device's topics, in name order."""

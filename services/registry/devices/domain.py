@@ -116,13 +116,15 @@ def recipients(counted: NotificationCounted, devices: Iterable[Device]) -> list[
     ]
 
 
-def user_locale(devices: Iterable[Device]) -> str | None:
-    """The user's locale as the registry knows it: that of the user's most recently registered
-    device that reports one (the one they use now), or None."""
-    stated = [device for device in devices if device.locale]
-    if not stated:
+def user_locale(stated: str | None, devices: Iterable[Device]) -> str | None:
+    """The user's locale: the one stated in their preferences, else that of their most recently
+    registered device that reports one (the one they use now), else None."""
+    if stated:
+        return stated
+    reporting = [device for device in devices if device.locale]
+    if not reporting:
         return None
-    return max(stated, key=lambda device: device.last_registered_at).locale
+    return max(reporting, key=lambda device: device.last_registered_at).locale
 
 
 def push_request(

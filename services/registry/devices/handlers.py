@@ -17,7 +17,11 @@ from contracts.trace import NotificationTraced
 from services.registry import metrics
 from services.registry.devices import domain
 from services.registry.devices.store import DeviceStore
-from services.registry.preferences.domain import channel_withheld, refused_platforms
+from services.registry.preferences.domain import (
+    FanOutChoices,
+    channel_withheld,
+    refused_platforms,
+)
 from services.registry.preferences.store import PreferenceStore
 from shared.clock import Clock
 from shared.kafka import Bus, Publisher, Received, Rejection
@@ -44,7 +48,7 @@ class FanOutHandler:
         devices_of: dict[tuple[str, str], list[domain.Device]] = defaultdict(list)
         for device in await self.store.active_devices_of(users):
             devices_of[(device.app_id, device.user_id)].append(device)
-        channels_of = await self.preferences.channels_of(users)
+        choices_of = await self.preferences.fan_out_choices_of(users)
         now = self.clock.now()
         requests = []
         withheld: list[NotificationWithheld] = []
@@ -52,15 +56,15 @@ class FanOutHandler:
         for item in batch:
             counted = item.message
             user = (counted.app_id, counted.user_id)
-            refused = refused_platforms(channels_of.get(user, {}), counted.transactional)
+            choices = choices_of.get(user, FanOutChoices())
+            refused = refused_platforms(choices.channels, counted.transactional)
             targeted = domain.recipients(counted, devices_of[user])
             devices = [d for d in targeted if d.platform not in refused]
             left_out = [d for d in targeted if d.platform in refused]
             if left_out:
                 withheld.append(channel_withheld(counted, {d.platform for d in left_out}, now))
-            found = domain.fan_out(
-                counted, devices, now, user_locale=domain.user_locale(devices_of[user])
-            )
+            locale = domain.user_locale(choices.locale, devices_of[user])
+            found = domain.fan_out(counted, devices, now, user_locale=locale)
             traced.extend(domain.traced_fan_out(counted, found, left_out, now))
             requests.extend(found)
         await self.bus.publish_all(

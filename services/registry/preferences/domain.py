@@ -1,5 +1,8 @@
 """A user's preferences as the registry keeps them, the event that publishes them, and which of a
-user's platforms a push may reach. Pure."""
+user's platforms a push may reach. Pure.
+
+The stated locale stays out of the event: only the registry's fan-out uses it.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,16 @@ class StoredPreferences:
     updated_at: datetime
     categories: Mapping[str, bool] = field(default_factory=dict)
     channels: Mapping[Platform, bool] = field(default_factory=dict)
+    #: The locale the user stated (a normalised BCP 47 tag); only fan-out reads it.
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class FanOutChoices:
+    """What fan-out needs of a user's preferences: their platform choices and stated locale."""
+
+    channels: Mapping[Platform, bool] = field(default_factory=dict)
+    locale: str | None = None
 
 
 def preferences_event(stored: StoredPreferences, now: datetime) -> UserPreferences:

@@ -1,4 +1,5 @@
-"""The preferences API: a user's time zone, quiet hours and opt-outs, published for the scheduler.
+"""The preferences API: a user's time zone, locale, quiet hours and opt-outs, published for the
+scheduler (all but the locale, which only the registry's fan-out reads).
 
 A change is stored and published inside one transaction, and the answer comes only once the
 broker has the event: a failed call changed nothing the caller needs to know about, so retrying it
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from contracts import topics
 from contracts.base import PrintableUserId, PublicRequest
 from contracts.categories import CategoryId
+from contracts.content import LocaleTag
 from contracts.platforms import Platform
 from contracts.users import QuietHours, TimeZoneName
 from services.registry.preferences.domain import StoredPreferences, preferences_event
@@ -29,6 +31,11 @@ class PreferencesBody(PublicRequest):
     """A user's preferences; every call replaces them whole (absent fields become unset)."""
 
     time_zone: TimeZoneName | None = None
+    locale: LocaleTag | None = Field(
+        default=None,
+        description="The user's language (fr, pt-BR): a device that reports no locale, or one no "
+        "localized variant fits, gets the variant for it before the default text.",
+    )
     quiet_hours: QuietHours | None = Field(
         default=None,
         description="Pushes that are not urgent wait until the window ends (in time_zone).",
@@ -58,6 +65,7 @@ class PreferencesRecord(BaseModel):
 
     user_id: str
     time_zone: str | None
+    locale: str | None = None
     quiet_hours: QuietHours | None
     categories: dict[str, bool] = Field(default_factory=dict)
     channels: dict[Platform, bool] = Field(default_factory=dict)
@@ -69,6 +77,7 @@ class PreferencesRecord(BaseModel):
         return cls(
             user_id=stored.user_id,
             time_zone=stored.time_zone,
+            locale=stored.locale,
             quiet_hours=stored.quiet_hours,
             categories=dict(stored.categories),
             channels=dict(stored.channels),
@@ -96,14 +105,14 @@ def add_preference_routes(
         response_model=PreferencesRecord,
         responses=_ERRORS,
         tags=["users"],
-        summary="Set a user's time zone, quiet hours and opt-outs",
+        summary="Set a user's time zone, locale, quiet hours and opt-outs",
     )
     async def put_preferences(
         user_id: PrintableUserId, body: PreferencesBody, who: Annotated[Caller, caller]
     ) -> PreferencesRecord:
         """Local-time sends use the time zone; quiet hours defer pushes that are not urgent.
-        Held notifications of the user are re-planned. Category and platform opt-outs apply to
-        pushes released from then on."""
+        Held notifications of the user are re-planned. Category and platform opt-outs, and the
+        locale, apply to pushes released from then on."""
         require_user(who, user_id)
         app_id = who.app_id
         now = clock.now()
@@ -114,7 +123,7 @@ def add_preference_routes(
                 user_id,
                 body.time_zone,
                 body.quiet_hours,
-                Choices(body.categories, body.channels),
+                Choices(body.categories, body.channels, body.locale),
                 now,
             )
             await bus.publish(topics.PREFERENCES, preferences_event(stored, now))
@@ -125,7 +134,7 @@ def add_preference_routes(
         response_model=PreferencesRecord,
         responses=_ERRORS,
         tags=["users"],
-        summary="Read a user's time zone, quiet hours and opt-outs",
+        summary="Read a user's time zone, locale, quiet hours and opt-outs",
     )
     async def get_preferences(
         user_id: PrintableUserId, who: Annotated[Caller, caller]

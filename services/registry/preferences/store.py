@@ -1,4 +1,5 @@
-"""Every SQL statement about users' delivery preferences (time zone, quiet hours, opt-outs)."""
+"""Every SQL statement about users' delivery preferences (time zone, locale, quiet hours,
+opt-outs)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import asyncpg
 
 from contracts.platforms import Platform
 from contracts.users import QuietHours
-from services.registry.preferences.domain import StoredPreferences
+from services.registry.preferences.domain import FanOutChoices, StoredPreferences
 from shared.db import Connection
 
 
@@ -28,6 +29,7 @@ def _stored(row: asyncpg.Record) -> StoredPreferences:
         updated_at=row["updated_at"],
         categories=json.loads(row["categories"]),
         channels=json.loads(row["channels"]),
+        locale=row["locale"],
     )
 
 
@@ -37,6 +39,7 @@ class Choices:
 
     categories: Mapping[str, bool] = field(default_factory=dict)
     channels: Mapping[Platform, bool] = field(default_factory=dict)
+    locale: str | None = None
 
 
 class PreferenceStore:
@@ -60,15 +63,16 @@ class PreferenceStore:
         row = await conn.fetchrow(
             """
             INSERT INTO user_preferences AS p (app_id, user_id, revision, time_zone, quiet_start,
-                                               quiet_end, updated_at, categories, channels)
-            VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb, $8::jsonb)
+                                               quiet_end, updated_at, categories, channels, locale)
+            VALUES ($1, $2, 1, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)
             ON CONFLICT (app_id, user_id) DO UPDATE SET
                 revision = p.revision + 1, time_zone = EXCLUDED.time_zone,
                 quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
                 categories = EXCLUDED.categories, channels = EXCLUDED.channels,
-                updated_at = EXCLUDED.updated_at, zone_from_device = false
+                locale = EXCLUDED.locale, updated_at = EXCLUDED.updated_at,
+                zone_from_device = false
             RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at,
-                      categories, channels
+                      categories, channels, locale
             """,
             app_id,
             user_id,
@@ -78,6 +82,7 @@ class PreferenceStore:
             now,
             json.dumps(choices.categories, sort_keys=True),
             json.dumps(choices.channels, sort_keys=True),
+            choices.locale,
         )
         if row is None:
             raise RuntimeError("preferences upsert returned no row")
@@ -99,7 +104,7 @@ class PreferenceStore:
             WHERE (p.time_zone IS NULL OR p.zone_from_device)
               AND p.time_zone IS DISTINCT FROM EXCLUDED.time_zone
             RETURNING app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at,
-                      categories, channels
+                      categories, channels, locale
             """,
             app_id,
             user_id,
@@ -108,25 +113,32 @@ class PreferenceStore:
         )
         return _stored(row) if row is not None else None
 
-    async def channels_of(
+    async def fan_out_choices_of(
         self, users: Collection[tuple[str, str]]
-    ) -> dict[tuple[str, str], dict[Platform, bool]]:
-        """The platform choices, by (app, user), of those of these users who made any."""
+    ) -> dict[tuple[str, str], FanOutChoices]:
+        """The platform choices and stated locale, by (app, user), of those of these users who
+        made any."""
         unique = sorted(set(users))
         rows = await self.pool.fetch(
-            "SELECT app_id, user_id, channels FROM user_preferences"
+            "SELECT app_id, user_id, channels, locale FROM user_preferences"
             " WHERE (app_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-            " AND channels <> '{}'",
+            " AND (channels <> '{}' OR locale IS NOT NULL)",
             [u[0] for u in unique],
             [u[1] for u in unique],
         )
-        return {(row["app_id"], row["user_id"]): json.loads(row["channels"]) for row in rows}
+        return {
+            (row["app_id"], row["user_id"]): FanOutChoices(
+                json.loads(row["channels"]), row["locale"]
+            )
+            for row in rows
+        }
 
     async def get(self, app_id: str, user_id: str) -> StoredPreferences | None:
         """A user's preferences, or None when they never set any."""
         row = await self.pool.fetchrow(
             "SELECT app_id, user_id, revision, time_zone, quiet_start, quiet_end, updated_at,"
-            " categories, channels FROM user_preferences WHERE app_id = $1 AND user_id = $2",
+            " categories, channels, locale FROM user_preferences"
+            " WHERE app_id = $1 AND user_id = $2",
             app_id,
             user_id,
         )

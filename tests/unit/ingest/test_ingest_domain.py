@@ -52,6 +52,30 @@ def test_each_localized_variant_is_sized_as_a_device_gets_it_and_named() -> None
     assert "the limit is 2000 bytes" in caught.value.message
 
 
+def test_a_variants_button_titles_count_toward_its_size() -> None:
+    actions = [{"id": f"a{n}", "title": f"A{n}"} for n in range(3)]
+    long_titles = {f"a{n}": "€" * 64 for n in range(3)}
+    fits = request(title="T", category="C", actions=actions, localized={"de": {"title": "D"}})
+    big = request(
+        title="T",
+        category="C",
+        actions=actions,
+        localized={"de": {"title": "D"}, "fr": {"title": "F", "action_titles": long_titles}},
+    )
+    domain.check(fits, max_content_bytes=400)
+
+    with pytest.raises(domain.RequestProblem) as caught:
+        domain.check(big, max_content_bytes=400)
+
+    assert caught.value.field == "content.localized.fr"
+
+
+def test_a_variant_without_button_titles_serializes_as_before_them() -> None:
+    sent = request(title="T", localized={"fr": {"title": "F"}})
+
+    assert '"fr":{"title":"F","body":null,"subtitle":null}}' in sent.content.model_dump_json()
+
+
 def test_empty_content_is_refused() -> None:
     with pytest.raises(domain.RequestProblem, match="title or body"):
         domain.check(request(sound="ping"), max_content_bytes=4000)

@@ -81,6 +81,41 @@ def test_web_push_shows_the_buttons_with_their_links_for_the_service_worker() ->
     assert notification["options"]["data"]["herald_actions"] == FOR_THE_APP
 
 
+def test_a_variants_button_titles_reach_every_platform_that_shows_titles() -> None:
+    english = {
+        **CONTENT,
+        "title": "Order shipped",
+        "body": "On its way",
+        "actions": [
+            {**CONTENT["actions"][0], "title": "Track"},
+            {**CONTENT["actions"][1], "title": "Help"},
+        ],
+        "localized": {
+            "fr": {
+                "title": "Commande expédiée",
+                "body": "En route",
+                "action_titles": {"track": "Suivre", "help": "Aide"},
+            }
+        },
+    }
+    french = Content.model_validate(english).in_locale("fr").model_dump(mode="json")
+
+    def sent(platform: Platform, token: str) -> PushRequest:
+        return push_request(NOW, platform, token, content=french, locale="fr")
+
+    apns_payload = apns.render(sent("apns", apns_token()), NOW).payload
+    fcm_message = fcm.render(sent("fcm", "fcm-token"), NOW, fcm.RenderOptions())["message"]
+    web = json.loads(webpush.render(sent("webpush", SUBSCRIPTION), NOW).plaintext)
+
+    assert apns_payload["herald_actions"] == FOR_THE_APP
+    assert apns_payload["aps"]["category"] == "ORDER"
+    assert json.loads(fcm_message["data"]["herald_actions"]) == FOR_THE_APP
+    assert fcm_message["webpush"]["notification"]["actions"] == FOR_A_BROWSER
+    assert web["notification"]["options"]["actions"] == FOR_A_BROWSER
+    assert web["notification"]["options"]["data"]["herald_actions"] == FOR_THE_APP
+    assert not list(payload_breaches(Content.model_validate(english), DeliveryOptions()))
+
+
 def test_a_push_without_buttons_or_variant_renders_as_before() -> None:
     plain = {"title": "T", "body": "B"}
     apns_payload = apns.render(push_request(NOW, "apns", content=plain), NOW).payload

@@ -87,6 +87,13 @@ def test_a_variant_replaces_title_subtitle_and_body_together_and_no_variant_trav
     assert french.localized == default.localized == {}
 
 
+BUTTONS: dict[str, object] = {
+    "title": "Hi",
+    "category": "C",
+    "actions": [{"id": "a", "title": "Open"}, {"id": "b", "title": "Later"}],
+}
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -101,11 +108,50 @@ def test_a_variant_replaces_title_subtitle_and_body_together_and_no_variant_trav
             {"title": "Hi", "localized": {f"fr-{n:03d}": {"title": "S"} for n in range(33)}},
             "at most 32",
         ),
+        (
+            {**BUTTONS, "localized": {"fr": {"title": "S", "action_titles": {"a": "X"}}}},
+            r"localized.fr.action_titles must name every button .*missing: b; not in actions: none",
+        ),
+        (
+            {
+                **BUTTONS,
+                "localized": {
+                    "fr": {"title": "S", "action_titles": {"a": "X", "b": "Y", "z": "Z"}}
+                },
+            },
+            "missing: none; not in actions: z",
+        ),
+        (
+            {"title": "Hi", "localized": {"fr": {"title": "S", "action_titles": {"a": "X"}}}},
+            "missing: none; not in actions: a",
+        ),
+        (
+            {**BUTTONS, "localized": {"fr": {"title": "S", "action_titles": {"a": "", "b": "Y"}}}},
+            "at least 1 character",
+        ),
     ],
 )
 def test_variants_that_cannot_be_sent_are_refused(content: dict[str, object], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         Content.model_validate(content)
+
+
+def test_a_variant_with_button_titles_retitles_every_button_and_one_without_keeps_them() -> None:
+    content = Content.model_validate(
+        {
+            **BUTTONS,
+            "localized": {
+                "fr": {"title": "Salut", "action_titles": {"b": "Plus tard", "a": "Ouvrir"}},
+                "de": {"title": "Hallo"},
+            },
+        }
+    )
+
+    french, german = content.in_locale("fr"), content.in_locale("de")
+
+    assert [(a.id, a.title) for a in french.actions] == [("a", "Ouvrir"), ("b", "Plus tard")]
+    assert [(a.id, a.title) for a in german.actions] == [("a", "Open"), ("b", "Later")]
+    assert [a.title for a in content.in_locale(None).actions] == ["Open", "Later"]
 
 
 def counted(content: Content) -> NotificationCounted:
@@ -141,10 +187,48 @@ def test_fan_out_puts_on_each_push_the_text_of_its_devices_locale() -> None:
     assert all(push.content.localized == {} for push in pushes)
 
 
-def test_the_users_locale_is_that_of_their_latest_registered_device_that_states_one() -> None:
+def test_the_users_locale_is_the_stated_one_else_their_latest_device_that_reports_one() -> None:
     old = device(NOW - timedelta(days=3), locale="de")
     newer = device(NOW - timedelta(days=1), locale="fr")
     newest = device(NOW, locale=None)
 
-    assert domain.user_locale([old, newer, newest]) == "fr"
-    assert domain.user_locale([newest]) is None
+    assert domain.user_locale("pt-BR", [old, newer, newest]) == "pt-BR"
+    assert domain.user_locale(None, [old, newer, newest]) == "fr"
+    assert domain.user_locale(None, [newest]) is None
+
+
+REGIONAL = Content.model_validate(
+    {
+        "title": "Hello",
+        "localized": {
+            "fr-CA": {"title": "Allô"},
+            "fr": {"title": "Bonjour"},
+            "pt-BR": {"title": "Oi"},
+            "pt": {"title": "Olá"},
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("device_locale", "stated", "title"),
+    [
+        ("fr-CA", "pt-BR", "Allô"),
+        ("fr-FR", "pt-BR", "Bonjour"),
+        ("de-DE", "pt-BR", "Oi"),
+        (None, "pt-BR", "Oi"),
+        ("de-DE", "pt-PT", "Olá"),
+        ("de-DE", "es", "Hello"),
+        (None, None, "Hello"),
+    ],
+)
+def test_fan_out_tries_the_devices_locale_its_language_the_users_locale_its_language_the_default(
+    device_locale: str | None, stated: str | None, title: str
+) -> None:
+    phone = device(NOW, locale=device_locale)
+
+    [push] = domain.fan_out(
+        counted(REGIONAL), [phone], NOW, user_locale=domain.user_locale(stated, [phone])
+    )
+
+    assert push.content.title == title
