@@ -357,7 +357,6 @@ async def test_each_device_is_pushed_in_the_environment_that_issued_its_token(
     assert in_production == {store_build, unsaid}
 
 
-
 async def windows_of(emulator: RunningApnsEmulator) -> tuple[int, int]:
     """The stream window the provider port advertises, and the connection window it allows a
     new connection (read once a PING is answered: the server wrote both before the answer)."""
