@@ -1,11 +1,11 @@
 """An h2 connection whose ``send_data`` never refuses a body for want of flow-control window.
 
-aioapns sends a request's headers and body in one synchronous call and lets h2 raise
+aioapns (4.0) sends a request's headers and body in one synchronous call and lets h2 raise
 FlowControlError when the body does not fit the peer's windows; its pool then fails the request
-after a second's sleep. APNs advertises HTTP/2's default 65,535-byte windows, so a burst of ~4 KB
-pushes on one connection met that after fifteen requests. Here a body that does not fit waits in
-this connection, behind any body already waiting, and leaves in frames as WINDOW_UPDATE and
-SETTINGS frames open the windows: the request waits for its reply as before, under the same
+after a second's sleep. APNs advertises HTTP/2's default 65,535-byte windows, so in a burst of
+~4 KB pushes on one connection the seventeenth request failed. Here a body that does not fit
+waits in this connection, behind any body already waiting, and leaves in frames as WINDOW_UPDATE
+and SETTINGS frames open the windows: the request waits for its reply as before, under the same
 timeout. What waits is bounded by the streams open on the connection (the server's stream limit).
 """
 
@@ -47,14 +47,17 @@ class WindowedH2Connection(CompactH2Connection):
         end_stream: bool = False,
         pad_length: Any = None,
     ) -> None:
-        """Send ``data`` now if the windows allow and nothing waits before it; else queue it."""
-        if not self._unsent or pad_length is not None:
+        """Send ``data`` now if the windows allow and nothing waits before it; else queue it.
+        Padded data is h2's own business (nothing here pads)."""
+        if pad_length is not None:
+            super().send_data(stream_id, data, end_stream, pad_length)
+            return
+        if not self._unsent:
             try:
-                super().send_data(stream_id, data, end_stream, pad_length)
+                super().send_data(stream_id, data, end_stream)
                 return
             except (h2.exceptions.FlowControlError, h2.exceptions.FrameTooLargeError):
-                if pad_length is not None:
-                    raise
+                pass
         waiting = self._unsent.get(stream_id)
         if waiting is None:
             self._unsent[stream_id] = _Unsent(memoryview(data), end_stream)
