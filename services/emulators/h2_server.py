@@ -6,6 +6,12 @@ and an event queue per stream). This server does only what a provider port needs
 body in, one response out, flow control both ways, and resets. Plain-HTTP inspection routes stay
 on Hypercorn.
 
+Its flow-control windows are settings (``FlowWindows``); by default it advertises HTTP/2's own
+65,535-byte stream window and keeps the connection window at 65,535 bytes, returning credit as
+bodies arrive, in steps of half a window (h2's rule). Apple documents no window for APNs, and
+APNs was seen doing just that (SETTINGS INITIAL_WINDOW_SIZE=65535, connection credit in ~32 KB
+WINDOW_UPDATEs: frame logs in Pushy's issues 356 and 476), so clients tested here meet its window.
+
 It also plays the two faults a provider's front end shows at the connection level: a graceful
 GOAWAY (``goaway()``), and an outage in which the port refuses connections (``outage()``).
 """
@@ -18,6 +24,7 @@ import itertools
 import logging
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import h2.config
@@ -38,6 +45,30 @@ MAX_REQUEST_BYTES = 1024 * 1024
 #: The scope extension naming the connection a request came on (a number never reused while the
 #: server runs): providers judge some things per connection (APNs: provider token updates).
 CONNECTION_EXTENSION = "herald.connection"
+#: RFC 9113 6.9.2: the window every stream and the connection start with unless told otherwise.
+DEFAULT_WINDOW = 65_535
+LARGEST_WINDOW = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class FlowWindows:
+    """How much request body a client may have sent and not yet been credited for.
+
+    ``stream`` is advertised as SETTINGS_INITIAL_WINDOW_SIZE; ``connection`` is where the
+    connection window is raised to at once (it always starts at 65,535 and cannot start lower).
+    """
+
+    stream: int = DEFAULT_WINDOW
+    connection: int = DEFAULT_WINDOW
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.stream <= LARGEST_WINDOW:
+            raise ValueError(f"a stream window is 1 to {LARGEST_WINDOW} bytes, not {self.stream}")
+        if not DEFAULT_WINDOW <= self.connection <= LARGEST_WINDOW:
+            raise ValueError(
+                f"a connection window is {DEFAULT_WINDOW} to {LARGEST_WINDOW} bytes, "
+                f"not {self.connection}"
+            )
 
 
 class _Stream:
@@ -61,9 +92,11 @@ class _Connection(asyncio.Protocol):
         tasks: set[asyncio.Task[None]],
         on_lost: Callable[[_Connection], None],
         number: int,
+        windows: FlowWindows,
     ) -> None:
         self.app = app
         self.number = number
+        self.windows = windows
         self.tasks = tasks
         self.on_lost = on_lost
         self.h2 = h2.connection.H2Connection(
@@ -84,10 +117,13 @@ class _Connection(asyncio.Protocol):
         self.h2.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: self.windows.stream,
             },
         )
         self.h2.initiate_connection()
+        if self.windows.connection > DEFAULT_WINDOW:
+            self.h2.increment_flow_control_window(self.windows.connection - DEFAULT_WINDOW)
         self.out.now()
 
     def data_received(self, data: bytes) -> None:
@@ -256,10 +292,13 @@ class _Connection(asyncio.Protocol):
 class H2Server:
     """Serves an ASGI app over HTTP/2 with TLS on one address until closed."""
 
-    def __init__(self, app: ASGIApp, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self, app: ASGIApp, tls: ssl.SSLContext, windows: FlowWindows | None = None
+    ) -> None:
         tls.set_alpn_protocols(["h2"])
         self.app = app
         self.tls = tls
+        self.windows = windows or FlowWindows()
         self.tasks: set[asyncio.Task[None]] = set()
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
@@ -269,7 +308,7 @@ class H2Server:
 
     def _connection(self) -> _Connection:
         connection = _Connection(
-            self.app, self.tasks, self.connections.discard, next(self._numbers)
+            self.app, self.tasks, self.connections.discard, next(self._numbers), self.windows
         )
         self.connections.add(connection)
         return connection

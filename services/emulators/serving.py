@@ -9,7 +9,7 @@ import asyncio
 import logging
 import signal
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,20 +17,22 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from services.emulators.connection_faults import add_connection_fault_routes
-from services.emulators.h2_server import H2Server
+from services.emulators.h2_server import FlowWindows, H2Server
 
 LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
 class Listen:
-    """Ports and TLS material of one emulator; ``client_ca`` makes client certificates mandatory."""
+    """Ports and TLS material of one emulator; ``client_ca`` makes client certificates mandatory;
+    ``windows`` are the provider port's HTTP/2 flow-control windows."""
 
     tls_port: int
     http_port: int
     cert_file: Path
     key_file: Path
     client_ca: Path | None = None
+    windows: FlowWindows = field(default_factory=FlowWindows)
 
 
 def hypercorn_config(listen: Listen) -> Config:
@@ -54,7 +56,7 @@ def provider_tls(listen: Listen) -> ssl.SSLContext:
 
 async def serve_until(app: FastAPI, listen: Listen, stop: asyncio.Event) -> None:
     """Serve ``app`` on both ports until ``stop`` is set."""
-    provider = H2Server(app, provider_tls(listen))
+    provider = H2Server(app, provider_tls(listen), listen.windows)
     add_connection_fault_routes(app, provider)
     await provider.start(LOOPBACK, listen.tls_port)
     try:

@@ -3,6 +3,7 @@ certificate authentication, as a client that is not Herald's sees them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import uuid
@@ -11,6 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import h2.config
+import h2.connection
+import h2.events
 import httpx
 import jwt
 import pytest
@@ -351,3 +355,37 @@ async def test_each_device_is_pushed_in_the_environment_that_issued_its_token(
     assert all(isinstance(verdict, Delivered) for verdict in verdicts)
     assert in_sandbox == {development}
     assert in_production == {store_build, unsaid}
+
+
+async def windows_of(emulator: RunningApnsEmulator) -> tuple[int, int]:
+    """The stream window the provider port advertises, and the connection window it allows a
+    new connection (read once a PING is answered: the server wrote both before the answer)."""
+    context = ssl.create_default_context(cafile=str(emulator.ca.cert_path))
+    context.set_alpn_protocols(["h2"])
+    reader, writer = await asyncio.open_connection(emulator.host, emulator.tls_port, ssl=context)
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    client.ping(b"windows!")
+    writer.write(client.data_to_send())
+    try:
+        async with asyncio.timeout(5):
+            answered = False
+            while not answered:
+                events = client.receive_data(await reader.read(65_536))
+                answered = any(isinstance(e, h2.events.PingAckReceived) for e in events)
+    finally:
+        writer.close()
+    return client.remote_settings.initial_window_size, client.outbound_flow_control_window
+
+
+async def test_the_provider_port_advertises_http2s_default_windows_as_apns_does(
+    emulator: RunningApnsEmulator,
+) -> None:
+    assert await windows_of(emulator) == (65_535, 65_535)
+
+
+async def test_the_windows_are_settings(tmp_path: Path, clock: FrozenClock) -> None:
+    async with apns_emulator(
+        tmp_path, clock=clock, stream_window=1000, connection_window=1_000_000
+    ) as small_streams:
+        assert await windows_of(small_streams) == (1000, 1_000_000)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.emulators.apns.app import create_app
 from services.emulators.apns.keys import write_auth_key
 from services.emulators.apns.settings import ApnsEmulatorSettings
+from services.emulators.h2_server import DEFAULT_WINDOW
 from services.emulators.serving import Listen
 from services.emulators.tls import LocalCa, create_ca
 from shared.clock import Clock
@@ -62,9 +63,12 @@ async def apns_emulator(
     clock: Clock | None = None,
     client_ca: bool = False,
     like: RunningApnsEmulator | None = None,
+    stream_window: int = DEFAULT_WINDOW,
+    connection_window: int = DEFAULT_WINDOW,
 ) -> AsyncIterator[RunningApnsEmulator]:
     """Serve an emulator trusting one fresh signing key (and, with ``client_ca``, client certs);
-    ``like`` another one: the same CA and key, as Apple's two environments share them."""
+    ``like`` another one: the same CA and key, as Apple's two environments share them. The
+    windows are its HTTP/2 flow-control windows (APNs': HTTP/2's default 65,535 bytes)."""
     ca = like.ca if like is not None else create_ca(folder / "ca")
     server = ca.issue_server(folder / "tls")
     key_path = like.key_path if like is not None else write_auth_key(folder / "keys")
@@ -76,10 +80,17 @@ async def apns_emulator(
         apns_emulator_team_id=TEAM_ID,
         apns_emulator_topics=[TOPIC],
         apns_emulator_client_ca=ca.cert_path if client_ca else None,
+        apns_emulator_stream_window=stream_window,
+        apns_emulator_connection_window=connection_window,
     )
     app = create_app(settings, clock)
     listen = Listen(
-        tls_port, http_port, server.cert, server.key, ca.cert_path if client_ca else None
+        tls_port,
+        http_port,
+        server.cert,
+        server.key,
+        ca.cert_path if client_ca else None,
+        settings.flow_windows(),
     )
     async with serving(app, listen) as http_url:
         yield RunningApnsEmulator("127.0.0.1", tls_port, http_url, ca, key_path, app)

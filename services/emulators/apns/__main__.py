@@ -17,6 +17,7 @@ def main() -> int:
         cert_file=settings.apns_emulator_cert_file,
         key_file=settings.apns_emulator_key_file,
         client_ca=settings.apns_emulator_client_ca,
+        windows=settings.flow_windows(),
     )
     return run(create_app(settings), listen)
 

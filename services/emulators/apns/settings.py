@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.emulators.h2_server import DEFAULT_WINDOW, LARGEST_WINDOW, FlowWindows
 from services.emulators.load import LoadSettings
 from shared.settings import HttpSettings, ObservabilitySettings
 
@@ -38,3 +39,22 @@ class ApnsEmulatorSettings(HttpSettings, ObservabilitySettings, LoadSettings):
     apns_emulator_max_messages: int = Field(
         default=10_000, ge=1, description="Accepted notifications kept for GET /emulator/messages."
     )
+    apns_emulator_stream_window: int = Field(
+        default=DEFAULT_WINDOW,
+        ge=1,
+        le=LARGEST_WINDOW,
+        description="HTTP/2 initial stream window advertised (SETTINGS_INITIAL_WINDOW_SIZE); "
+        "APNs advertises HTTP/2's default, 65,535 bytes.",
+    )
+    apns_emulator_connection_window: int = Field(
+        default=DEFAULT_WINDOW,
+        ge=DEFAULT_WINDOW,
+        le=LARGEST_WINDOW,
+        description="HTTP/2 connection window; APNs keeps HTTP/2's starting 65,535 bytes.",
+    )
+
+    def flow_windows(self) -> FlowWindows:
+        return FlowWindows(
+            stream=self.apns_emulator_stream_window,
+            connection=self.apns_emulator_connection_window,
+        )

@@ -8,6 +8,12 @@ several DATA frames (aioapns parses each frame alone) and returns the flow-contr
 it read (aioapns never does, so a long-lived connection would stall after 64 KiB of error bodies).
 aioapns signs a provider token per connection; here every connection asks ``ProviderTokens``.
 
+aioapns fails a request whose body does not fit the server's flow-control windows (h2 raises
+FlowControlError in its ``send_notification``); the connection here is a ``WindowedH2Connection``,
+where such a body waits for window instead. That relies on aioapns 4.0's ``send_notification``
+handing the body to ``conn.send_data`` and then flushing, and on its ``data_received`` flushing
+after ``conn.receive_data``: tests/unit/dispatcher/test_apns_adapter.py fails if either changes.
+
 Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
 already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
 request, a fifth of the dispatcher's CPU per push under load (make bench, py-spy); indexed, it is
@@ -35,8 +41,9 @@ from h2.events import ConnectionTerminated
 
 from services.dispatcher.platforms.apns.classify import Reply
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
+from services.dispatcher.platforms.apns.windowed_h2 import WindowedH2Connection
 from services.dispatcher.transport.base import NotProcessed
-from services.dispatcher.transport.http2 import UNPROCESSED_RESENDS, CompactH2Connection
+from services.dispatcher.transport.http2 import UNPROCESSED_RESENDS
 from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.base import CredentialsError
 
@@ -104,8 +111,9 @@ class RetryAfterNotes:
         return self._values.pop(apns_id, None)
 
 
-class _ApnsH2Connection(CompactH2Connection):
-    """Herald's compact HTTP/2 state, sending a negative apns-expiration (``ONCE``) as 0."""
+class _ApnsH2Connection(WindowedH2Connection):
+    """Herald's compact HTTP/2 state, bodies waiting for window, a negative apns-expiration
+    (``ONCE``) sent as 0."""
 
     def send_headers(self, stream_id: int, headers: Any, *args: Any, **kwargs: Any) -> None:
         once = [
@@ -123,6 +131,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
         APNS_PORT = port
         INACTIVITY_TIME = IDLE_SECONDS
 
+        conn: _ApnsH2Connection
         partial: dict[int, bytes]
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -154,12 +163,14 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             super().on_data_received(body, stream_id)
 
         def on_connection_terminated(self, event: ConnectionTerminated) -> None:
-            """GOAWAY: requests above its last stream id were never processed (RFC 9113 6.8).
-            They fail with NotProcessed, to go again on another connection uncounted (aioapns
-            would fail them with the processed ones); this one is handed out no more."""
+            """GOAWAY: requests above its last stream id were never processed (RFC 9113 6.8),
+            nor were those whose body was still waiting for window. They fail with NotProcessed,
+            to go again on another connection uncounted (aioapns would fail them with the
+            processed ones); this one is handed out no more."""
             self.free_channels.bound = 0
             last = event.last_stream_id or 0
-            for stream_id in [s for s in self.request_streams if s > last]:
+            unsent = set(self.conn.take_unsent())
+            for stream_id in [s for s in self.request_streams if s > last or s in unsent]:
                 waiting = self.requests.pop(self.request_streams.pop(stream_id), None)
                 if waiting is not None and not waiting.done():
                     waiting.set_exception(NotProcessed("APNs sent GOAWAY before this request"))
