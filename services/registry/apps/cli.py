@@ -223,8 +223,8 @@ async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
             return f"app {args.app_id} {args.command}d"
         case ("keys", "create"):
             scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-            key_id, key = await admin.create_key(args.app_id, scopes, args.label)
-            return f"key {key_id} ({', '.join(scopes)}); shown once, keep it secret:\n{key}"
+            info, key = await admin.create_key(args.app_id, scopes, args.label)
+            return f"key {info.key_id} ({', '.join(scopes)}); shown once, keep it secret:\n{key}"
         case ("keys", "list"):
             lines = [
                 f"{k.key_id}  {','.join(k.scopes):<28} {k.label:<20} "
