@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from contracts import topics
 from services.registry.apps.admin import AppAdmin
@@ -16,6 +15,8 @@ from services.registry.apps.admin_credentials_api import add_credential_routes
 from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.apps.http_api import add_app_routes
+from services.registry.apps.store import MIGRATIONS as MIGRATIONS
+from services.registry.apps.store import SCHEMA as SCHEMA
 from services.registry.apps.webhook_api import add_webhook_routes
 from services.registry.audiences.http_api import add_audience_routes
 from services.registry.audiences.store import AudienceStore
@@ -46,8 +47,6 @@ from shared.tenancy import start_tenancy
 log = logging.getLogger(__name__)
 
 NAME = "registry"
-SCHEMA = "registry"
-MIGRATIONS = Path(__file__).parent / "migrations"
 FANOUT_GROUP = "registry-fanout"
 RESULTS_GROUP = "registry-results"
 SYNC_GROUP = "registry-sync"

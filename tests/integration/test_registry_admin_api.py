@@ -3,8 +3,10 @@ checked and never shown back. Real broker and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
 from services.emulators.fcm.accounts import generate_service_account
+from services.registry.apps.cli import main
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
@@ -251,3 +254,75 @@ async def test_credentials_are_checked_naming_the_field_and_never_shown_back(
     assert len(summaries["webpush"]["summary"]["public_key"]) == 87
     assert "PRIVATE" not in listed.text
     assert account["private_key_id"] not in listed.text
+
+
+async def test_the_herald_command_manages_an_app_through_the_admin_api(
+    registry: RunningRegistry,
+    operator_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    app_id = unique("cli").lower()
+    vapid = tmp_path / "vapid.pem"
+    vapid.write_text(vapid_pem())
+
+    async def herald(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(main, list(argv))
+        printed = capsys.readouterr()
+        return code, printed.out, printed.err
+
+    monkeypatch.delenv("HERALD_REGISTRY_URL", raising=False)
+    unset = await herald("apps", "list")
+    monkeypatch.setenv("HERALD_REGISTRY_URL", registry.base_url)
+    monkeypatch.setenv("HERALD_ADMIN_KEY", new_api_key())
+    refused = await herald("apps", "list")
+    monkeypatch.setenv("HERALD_ADMIN_KEY", operator_key)
+    created = await herald("apps", "create", app_id, "--name", "CLI shop")
+    key = await herald("keys", "create", app_id, "--scopes", "send,admin", "--label", "ci")
+    key_id = key[1].split()[1]
+    signing = await herald("signing-keys", "create", app_id)
+    stored = await herald(
+        "credentials",
+        "set",
+        app_id,
+        "webpush",
+        "--vapid-key-file",
+        str(vapid),
+        "--subject",
+        "mailto:ops@example.com",
+    )
+    category = await herald("categories", "create", app_id, "news", "--cap", "3", "--window", "60")
+    revoked = await herald("keys", "revoke", app_id, key_id)
+    listings = [
+        await herald("apps", "list"),
+        await herald("keys", "list", app_id),
+        await herald("credentials", "list", app_id),
+        await herald("categories", "list", app_id),
+    ]
+    bad = await herald("keys", "create", app_id, "--scopes", "everything")
+
+    assert unset[0] == 1
+    assert "HERALD_REGISTRY_URL is not set" in unset[2]
+    assert refused[0] == 1
+    assert "the registry refused HERALD_ADMIN_KEY" in refused[2]
+    assert created == (0, f"app {app_id} created\n", "")
+    assert key[1].startswith(f"key {key_id} (send, admin); shown once")
+    assert key[1].splitlines()[-1].startswith("hrld_")
+    assert signing[1].startswith("signing key ")
+    assert stored == (0, f"webpush credentials of {app_id} stored (webpush)\n", "")
+    assert category[0] == 0
+    assert revoked == (0, f"key {key_id} revoked\n", "")
+    assert all(code == 0 for code, _, _ in listings)
+    apps, keys, credentials, categories = (out for _, out, _ in listings)
+    assert f"{app_id} " in apps
+    assert "CLI shop" in apps
+    assert f"{key_id}  send,admin" in keys
+    assert "revoked" in keys
+    assert key[1].splitlines()[-1] not in keys
+    assert "subject=mailto:ops@example.com" in credentials
+    assert "public_key=" in credentials
+    assert "PRIVATE" not in credentials
+    assert "at most 3 per 60s" in categories
+    assert bad[0] == 1
+    assert "registry answered 422: scopes" in bad[2]

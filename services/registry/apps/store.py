@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from contracts.apps import (
     ApiKeyEntry,
@@ -20,6 +21,11 @@ from contracts.apps import (
 from services.registry.apps.category_store import categories_of
 from services.registry.apps.webhook_store import webhook_entries
 from shared.db import Connection
+
+#: The registry's schema and its migrations (the composition root and the local stack's in-process
+#: provisioning open it).
+SCHEMA = "registry"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class AppNotFound(LookupError):
