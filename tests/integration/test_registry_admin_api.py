@@ -1,5 +1,5 @@
-"""The registry's admin API (/v1/admin/apps): who may call each route, keys shown once, credentials
-checked and never shown back. Real broker and PostgreSQL."""
+"""The registry's admin API (/v1/admin/apps) and the herald command on it: who may call each route,
+keys shown once, credentials checked and never shown back. Real broker and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
 from shared.secrets import new_secrets_key
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.factories import unique
-from tests.support.registry import RunningRegistry, eventually, running_registry
+from tests.support.registry import RunningRegistry, eventually, fcm_token, running_registry
 
 pytestmark = pytest.mark.integration
 
@@ -326,3 +326,32 @@ async def test_the_herald_command_manages_an_app_through_the_admin_api(
     assert "at most 3 per 60s" in categories
     assert bad[0] == 1
     assert "registry answered 422: scopes" in bad[2]
+
+
+async def test_herald_shows_and_changes_a_devices_topics_and_a_users_tags_with_the_apps_key(
+    registry: RunningRegistry, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = unique("alice")
+    registered = await registry.api.post(
+        "/v1/devices", json={"user_id": user, "platform": "fcm", "token": fcm_token()}
+    )
+    device = registered.json()["device_id"]
+    monkeypatch.setenv("HERALD_REGISTRY_URL", registry.base_url)
+    monkeypatch.setenv("HERALD_KEY", registry.api.headers["Authorization"].removeprefix("Bearer "))
+
+    async def herald(*argv: str) -> str:
+        assert await asyncio.to_thread(main, list(argv)) == 0, capsys.readouterr().err
+        return capsys.readouterr().out
+
+    subscribed = await herald("device-topics", device, "--subscribe", "news,sports")
+    unsubscribed = await herald("device-topics", device, "--unsubscribe", "news")
+    listed = await herald("device-topics", device)
+    tagged = await herald("tags", "--user", user, "--set", "tier=gold", "--set", "city=paris")
+    untagged = await herald("tags", "--user", user, "--remove", "city")
+    device_tags = await herald("tags", "--device", device)
+
+    assert subscribed.split() == ["news", "sports"]
+    assert unsubscribed.split() == listed.split() == ["sports"]
+    assert tagged.split() == ["city=paris", "tier=gold"]
+    assert untagged.split() == ["tier=gold"]
+    assert device_tags == f"device {device} has no tags\n"

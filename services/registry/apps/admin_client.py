@@ -1,5 +1,5 @@
-"""The ``herald`` command's side of the admin API: where the registry is, the key to ask it with,
-and one call that turns any answer but success into a message for a person."""
+"""The ``herald`` command's side of the registry's HTTP API: where the registry is, the key to ask
+it with, and one call that turns any answer but success into a message for a person."""
 
 from __future__ import annotations
 
@@ -41,17 +41,28 @@ def admin_http(settings: AdminClientSettings) -> httpx.Client:
             "HERALD_ADMIN_KEY is not set: an operator key (make run prints one), or a server API "
             "key of the app with the admin scope"
         )
+    return registry_http(settings.registry_url, settings.admin_key)
+
+
+def registry_http(url: str, key: SecretStr) -> httpx.Client:
+    """A client of the registry at ``url`` presenting ``key``."""
     return httpx.Client(
-        base_url=settings.registry_url,
-        headers={"Authorization": f"Bearer {settings.admin_key.get_secret_value()}"},
+        base_url=url,
+        headers={"Authorization": f"Bearer {key.get_secret_value()}"},
         timeout=TIMEOUT_SECONDS,
     )
 
 
 def call(
-    http: httpx.Client, method: str, path: str, body: dict[str, Any] | None = None
+    http: httpx.Client,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    key_name: str = "HERALD_ADMIN_KEY",
 ) -> dict[str, Any]:
-    """The JSON the admin API answers (empty for 204), or AdminClientError saying why not."""
+    """The JSON the registry answers (empty for 204), or AdminClientError saying why not;
+    ``key_name`` is the setting the key came from, for the message when it is refused."""
     try:
         response = http.request(method, path, json=body)
     except httpx.HTTPError as error:
@@ -64,7 +75,7 @@ def call(
     except (ValueError, KeyError, TypeError):
         message = response.text[:200]
     if response.status_code == 401:
-        raise AdminClientError(f"the registry refused HERALD_ADMIN_KEY: {message}")
+        raise AdminClientError(f"the registry refused {key_name}: {message}")
     if response.status_code == 403:
-        raise AdminClientError(f"HERALD_ADMIN_KEY may not do this: {message}")
+        raise AdminClientError(f"{key_name} may not do this: {message}")
     raise AdminClientError(f"registry answered {response.status_code}: {message}")

@@ -4,7 +4,8 @@ categories and webhooks, and for the topics the catalog needs.
 Apps, keys, credentials, categories and webhooks go through the registry's admin API
 (services/registry/apps/admin_api.py) with HERALD_REGISTRY_URL and HERALD_ADMIN_KEY: an operator
 key for every app, or an app's key with the admin scope for that app alone. Keys and secrets are
-printed once and never again. ``herald topics`` and ``herald dlq`` need the Kafka settings only;
+printed once and never again. ``herald device-topics`` and ``herald tags`` use the app's own key
+(apps/developer_cli.py). ``herald topics`` and ``herald dlq`` need the Kafka settings only;
 ``herald trace`` asks the tracker (shared/trace_cli.py).
 """
 
@@ -23,6 +24,7 @@ import httpx
 from pydantic import ValidationError
 
 from contracts.categories import Category, FrequencyCap
+from services.registry.apps import developer_cli
 from services.registry.apps.admin_client import (
     AdminClientError,
     AdminClientSettings,
@@ -141,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     web = kinds.add_parser("webpush", help="VAPID key pair for Web Push")
     web.add_argument("--vapid-key-file", type=Path, required=True)
     web.add_argument("--subject", required=True, help="mailto: or https: contact")
+    developer_cli.add_commands(groups)
     topics_cli.add_commands(groups)
     trace_cli.add_commands(groups)
     dlq_cli.add_commands(groups)
@@ -291,8 +294,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.group == "dlq":
         return dlq_cli.main(args)
     try:
-        with admin_http(AdminClientSettings()) as http:
-            print(run(args, http))
+        if args.group in ("device-topics", "tags"):
+            with developer_cli.developer_http(developer_cli.DeveloperCliSettings()) as http:
+                print(developer_cli.run(args, http))
+        else:
+            with admin_http(AdminClientSettings()) as http:
+                print(run(args, http))
     except (AdminClientError, AdminError, OSError) as error:
         print(f"herald: {error}", file=sys.stderr)
         return 1
