@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.apps import Scope
 from contracts.unknown_fields import described
+from shared.api_docs import add_api_docs
 from shared.errors import RETRYABLE
 from shared.health import Readiness
 from shared.http_limits import BodyLimit
@@ -58,14 +59,17 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def create_http_app(*, title: str, description: str, version: str = "1") -> FastAPI:
-    """A FastAPI app with /healthz, /readyz, Herald's error handlers and, when tracing is on, a
-    span per request.
+    """A FastAPI app with /healthz, /readyz, API docs served offline (/docs, /redoc), Herald's
+    error handlers and, when tracing is on, a span per request.
 
     /healthz answers 200 while the process runs (liveness). /readyz answers 200 only once the
     runtime serves and, when the runtime set ``state.readiness``, every dependency answered its
     last probe; 503 with what is down otherwise.
     """
-    app = FastAPI(title=title, description=description, version=version)
+    app = FastAPI(
+        title=title, description=description, version=version, docs_url=None, redoc_url=None
+    )
+    add_api_docs(app)
     app.state.ready = False
     app.state.readiness = None
     app.add_middleware(BodyLimit)

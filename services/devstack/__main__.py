@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from services.devstack.stack import LocalStack, StackOptions
 from shared.embedded.brokers import broker_kind
+from shared.tenancy.auth import key_digest, new_api_key
 
 
 def say(line: str) -> None:
@@ -17,7 +20,14 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-def banner(stack: LocalStack) -> str:
+def with_operator_key(options: StackOptions, key: str) -> StackOptions:
+    """The options with ``key`` as the registry's one operator key (HERALD_OPERATOR_KEYS holds
+    its digest; the key itself is only printed)."""
+    digests = {"HERALD_OPERATOR_KEYS": json.dumps([key_digest(key)])}
+    return replace(options, service_env={**options.service_env, **digests})
+
+
+def banner(stack: LocalStack, operator_key: str) -> str:
     s = stack.services
     ingest, registry, fcm = s["ingest"].url, s["registry"].url, s["fcm-emulator"].url
     apns, webpush = s["apns-emulator"].url, s["webpush-emulator"].url
@@ -42,6 +52,9 @@ Herald is running.
 App "{stack.options.app_id}", API key (shown once, valid until this stack stops):
   export HERALD_KEY={key}
   export HERALD_TRACKER_URL={s["tracker"].url}   # for: herald trace <notification-id>
+An operator key for the admin API and the herald command (every app; valid until this stack stops):
+  export HERALD_REGISTRY_URL={registry} HERALD_ADMIN_KEY={operator_key}
+  herald apps list; herald keys list {stack.options.app_id}   # herald --help names the rest
 Its intake key, to sign what it publishes to Kafka (README, "Sending through Kafka"):
   export HERALD_INTAKE_KEY_ID={stack.intake_key_id} HERALD_INTAKE_KEY={stack.intake_key_secret}
 
@@ -81,12 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stack = LocalStack(StackOptions(broker=args.broker))
+    operator_key = new_api_key()
+    stack = LocalStack(with_operator_key(StackOptions(broker=args.broker), operator_key))
     started = time.monotonic()
     try:
         stack.start(progress=say)
         say(f"ready in {time.monotonic() - started:.1f}s")
-        sys.stdout.write(banner(stack))
+        sys.stdout.write(banner(stack, operator_key))
         sys.stdout.flush()
         while not stop.wait(1.0):
             for process in stack.services.values():

@@ -1,7 +1,7 @@
-"""The demo app of the local stack, created the way an operator would with the ``herald`` CLI:
-an app, a server key, a signing key for user tokens, an intake key for sending over Kafka, and its
-APNs, FCM and Web Push credentials (the emulators' generated ones), all stored sealed and announced
-on ``apps.changed``."""
+"""The demo app of the local stack, made in-process with the registry's AppAdmin (behind the
+admin API the ``herald`` CLI uses) before the registry starts: an app, a server key, a signing key
+for user tokens, an intake key for sending over Kafka, and its APNs, FCM and Web Push credentials
+(the emulators' generated ones), all stored sealed and announced on ``apps.changed``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from services.devstack import credentials as generated
 from services.devstack.credentials import StackCredentials
 from services.emulators.apns.keys import key_id_of
 from services.registry.apps.admin import AppAdmin
-from services.registry.apps.cli import MIGRATIONS, SCHEMA
+from services.registry.apps.store import MIGRATIONS, SCHEMA
 from shared.clock import SystemClock
 from shared.db import create_pool, migrate
 from shared.kafka import create_bus

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from contracts import topics
 from services.registry.apps.admin import AppAdmin
+from services.registry.apps.admin_api import PREFIX as ADMIN_PREFIX
+from services.registry.apps.admin_api import add_admin_routes
+from services.registry.apps.admin_auth import admin_access
+from services.registry.apps.admin_credentials_api import add_credential_routes
 from services.registry.apps.category_api import add_category_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.apps.http_api import add_app_routes
+from services.registry.apps.store import MIGRATIONS as MIGRATIONS
+from services.registry.apps.store import SCHEMA as SCHEMA
 from services.registry.apps.webhook_api import add_webhook_routes
 from services.registry.audiences.http_api import add_audience_routes
 from services.registry.audiences.store import AudienceStore
@@ -31,8 +36,9 @@ from services.registry.settings import RegistrySettings
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe
-from shared.http import authorize, create_http_app
+from shared.http import app_of, authorize, create_http_app
 from shared.kafka import create_bus, subscribe
+from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
 from shared.retention import Pruner
 from shared.runtime import ServiceParts, prepare_topics
 from shared.secrets import SecretBox
@@ -41,8 +47,6 @@ from shared.tenancy import start_tenancy
 log = logging.getLogger(__name__)
 
 NAME = "registry"
-SCHEMA = "registry"
-MIGRATIONS = Path(__file__).parent / "migrations"
 FANOUT_GROUP = "registry-fanout"
 RESULTS_GROUP = "registry-results"
 SYNC_GROUP = "registry-sync"
@@ -153,8 +157,16 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     add_open_routes(http_app, store, bus, clock, badges_scope)
     add_preference_routes(http_app, preference_store, bus, clock, devices_scope)
     admin_scope = authorize(tenancy.authenticator, tenancy.limiter, "admin")
-    add_category_routes(http_app, admin, admin_scope)
-    add_webhook_routes(http_app, admin, admin_scope)
+    access = admin_access(settings.operator_keys, admin_scope)
+    add_admin_routes(http_app, admin, access)
+    add_credential_routes(
+        http_app, admin, access, fcm_token_uris={GOOGLE_TOKEN_URI, settings.fcm_token_uri}
+    )
+    managed_prefix = ADMIN_PREFIX + "/{app_id}"
+    add_category_routes(http_app, admin, app_of(admin_scope))
+    add_category_routes(http_app, admin, access.managed_app, prefix=managed_prefix)
+    add_webhook_routes(http_app, admin, app_of(admin_scope))
+    add_webhook_routes(http_app, admin, access.managed_app, prefix=managed_prefix)
     add_app_routes(http_app, tenancy.directory, devices_scope)
     hygiene = token_hygiene(
         store,

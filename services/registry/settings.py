@@ -1,8 +1,11 @@
 """Registry settings (environment, prefix ``HERALD_``)."""
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from shared.platforms.endpoints import WebhookAddressSettings
+from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
 from shared.settings import DatabaseSettings, HttpSettings, KafkaSettings, ObservabilitySettings
 from shared.tenancy import TenancySettings
 
@@ -19,6 +22,17 @@ class RegistrySettings(
     webhooks may reach."""
 
     http_port: int = Field(default=8082, ge=0, le=65535)
+    operator_keys: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(
+        default_factory=list,
+        description="SHA-256 hex digests of operator keys, which may use the admin API "
+        "(/v1/admin/apps) for every app, and alone create, disable and enable apps.",
+    )
+    fcm_token_uri: str = Field(
+        default=GOOGLE_TOKEN_URI,
+        pattern=r"^https?://",
+        description="The token endpoint the FCM dispatchers use (HERALD_FCM_TOKEN_URI): a service "
+        "account stored through the admin API may name it, or Google's.",
+    )
     sync_merge_window_ms: int = Field(
         default=1000, ge=0, le=60_000, description="Badge changes in this window become one sync."
     )

@@ -10,14 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from services.devstack.stack import LocalStack
-from services.registry.apps.cli import CliSettings, parser, run
 from tests.support.factories import unique
 from tests.support.scheduler import preferences_known
 from tests.support.stack_client import StackClient
-from tests.support.tenants import bearer, create_app
+from tests.support.tenants import bearer, create_app, herald
 
 pytestmark = pytest.mark.e2e
 
@@ -26,17 +24,6 @@ pytestmark = pytest.mark.e2e
 async def client(stack: LocalStack) -> AsyncIterator[StackClient]:
     async with httpx.AsyncClient(timeout=10) as http:
         yield StackClient(stack, http)
-
-
-async def herald(stack: LocalStack, *argv: str) -> str:
-    """Run the ``herald`` command against the stack, as its operator would."""
-    assert stack.postgres is not None
-    settings = CliSettings(
-        **stack.kafka_settings().model_dump(),
-        database_dsn=SecretStr(stack.postgres.dsn),
-        secrets_keys=[SecretStr(stack.secrets_key)],
-    )
-    return await run(parser().parse_args(list(argv)), settings)
 
 
 async def send(client: StackClient, users: list[str], title: str, **fields: Any) -> None:
@@ -59,12 +46,26 @@ def titles(pushes: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_a_category_opt_out_and_a_frequency_cap_each_withhold_exactly_the_right_pushes(
-    client: StackClient,
+    client: StackClient, operator_key: str
 ) -> None:
     news, deals = unique("news").lower(), unique("deals").lower()
     app = client.stack.options.app_id
-    await herald(client.stack, "categories", "create", app, news, "--name", "News")
-    await herald(client.stack, "categories", "create", app, deals, "--cap", "2", "--window", "3600")
+    await asyncio.to_thread(
+        herald, client.stack, operator_key, "categories", "create", app, news, "--name", "News"
+    )
+    await asyncio.to_thread(
+        herald,
+        client.stack,
+        operator_key,
+        "categories",
+        "create",
+        app,
+        deals,
+        "--cap",
+        "2",
+        "--window",
+        "3600",
+    )
     opted_out, reader, capped = unique("out"), unique("reader"), unique("capped")
     tokens = {user: await client.register_fcm_device(user) for user in (opted_out, reader, capped)}
     choice = await client.http.put(

@@ -11,19 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from contracts import topics
 from contracts.apps import DEFAULT_WEBHOOK_STAGES
 from contracts.trace import NotificationTraced
 from services.devstack.stack import LocalStack
-from services.registry.apps.cli import CliSettings, parser, run
-from services.registry.apps.domain import AdminError
+from services.registry.apps.admin_client import AdminClientError
 from shared.kafka import dlq_cli
 from shared.kafka.parked import Selection
 from tests.support.factories import unique
 from tests.support.log_scan import Needle
 from tests.support.stack_client import StackClient
+from tests.support.tenants import herald
 from tests.support.webhooks import Received, Receiver, https_receiver, verify
 
 pytestmark = pytest.mark.e2e
@@ -35,21 +34,10 @@ async def client(stack: LocalStack) -> AsyncIterator[StackClient]:
         yield StackClient(stack, http)
 
 
-def herald(stack: LocalStack, *argv: str) -> str:
-    """Run the ``herald`` command against the stack, as its operator would."""
-    assert stack.postgres is not None
-    settings = CliSettings(
-        **stack.kafka_settings().model_dump(),
-        database_dsn=SecretStr(stack.postgres.dsn),
-        secrets_keys=[SecretStr(stack.secrets_key)],
-    )
-    return asyncio.run(run(parser().parse_args(list(argv)), settings))
-
-
 @pytest.fixture(scope="module")
-def admin(stack: LocalStack) -> dict[str, str]:
+def admin(stack: LocalStack, operator_key: str) -> dict[str, str]:
     """A key of the demo app with the admin scope, issued as an operator would."""
-    key = herald(stack, "keys", "create", stack.options.app_id, "--scopes", "admin")
+    key = herald(stack, operator_key, "keys", "create", stack.options.app_id, "--scopes", "admin")
     return {"Authorization": f"Bearer {key.splitlines()[-1]}"}
 
 
@@ -107,12 +95,20 @@ async def parked_and_replayed(stack: LocalStack, reason: str, receiver: Receiver
 
 
 async def test_a_private_address_is_refused_at_registration(
-    stack: LocalStack, client: StackClient, admin: dict[str, str]
+    stack: LocalStack, client: StackClient, admin: dict[str, str], operator_key: str
 ) -> None:
     response = await create_webhook(client, admin, "https://169.254.169.254/latest/meta-data")
-    with pytest.raises(AdminError, match=r"10\.0\.0\.1 is not a public address \(private\)"):
+    with pytest.raises(
+        AdminClientError, match=r"422: url: 10\.0\.0\.1 is not a public address \(private\)"
+    ):
         await asyncio.to_thread(
-            herald, stack, "webhooks", "create", stack.options.app_id, "https://10.0.0.1/hook"
+            herald,
+            stack,
+            operator_key,
+            "webhooks",
+            "create",
+            stack.options.app_id,
+            "https://10.0.0.1/hook",
         )
 
     assert response.status_code == 422, response.text
@@ -120,7 +116,11 @@ async def test_a_private_address_is_refused_at_registration(
 
 
 async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
-    stack: LocalStack, client: StackClient, admin: dict[str, str], learnt_secrets: list[Needle]
+    stack: LocalStack,
+    client: StackClient,
+    admin: dict[str, str],
+    learnt_secrets: list[Needle],
+    operator_key: str,
 ) -> None:
     assert stack.credentials is not None
     server = stack.credentials.server
@@ -137,7 +137,9 @@ async def test_receivers_get_signed_outcomes_and_a_failed_batch_again(
             listed = await client.http.get(client.url("registry", "/v1/webhooks"), headers=admin)
             assert "secret" not in listed.text
             assert len(listed.json()["webhooks"]) == 3
-            by_cli = await asyncio.to_thread(herald, stack, "webhooks", "list", "demo")
+            by_cli = await asyncio.to_thread(
+                herald, stack, operator_key, "webhooks", "list", "demo"
+            )
             assert receiver.url("/flaky") in by_cli
             assert hooks["/flaky"]["secret"] not in by_cli
             user = unique("hooked")

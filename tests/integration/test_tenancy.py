@@ -1,5 +1,6 @@
-"""Apps managed with the `herald` CLI: scoped keys, revocation everywhere within moments, sealed
-credentials, and per-credential rate limits. Real broker and PostgreSQL."""
+"""Apps managed with the registry's AppAdmin (behind the admin API and the `herald` CLI): scoped
+keys, revocation everywhere within moments, sealed credentials, and per-credential rate limits.
+Real broker and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,13 +26,14 @@ from services.emulators.fcm.accounts import write_service_account
 from services.ingest.app import build as build_ingest
 from services.ingest.settings import IngestSettings
 from services.registry.app import build as build_registry
-from services.registry.apps.cli import CliSettings, parser, run
-from services.registry.apps.domain import AdminError
+from services.registry.apps.admin import AppAdmin
+from services.registry.apps.domain import AdminConflict, AdminError, AdminNotFound
 from services.registry.settings import RegistrySettings
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.ports import free_port
 from shared.embedded.postgres import EmbeddedPostgres
-from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
+from shared.platforms.base import CredentialsError
+from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI, service_account_credential
 from shared.secrets import SecretBox, SecretsSettings, new_secrets_key
 from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key
@@ -39,30 +41,33 @@ from tests.support.clock import FrozenClock
 from tests.support.factories import unique
 from tests.support.kafka import TopicIO, kafka_settings_for_test
 from tests.support.services import running
+from tests.support.tenants import AdminSettings, app_admin_on
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
 class Deployment:
-    cli: CliSettings
-    ingest: IngestSettings
+    """The registry's AppAdmin, in this process, and an ingest's settings on the same broker."""
 
-    async def herald(self, *argv: str) -> str:
-        return await run(parser().parse_args(list(argv)), self.cli)
+    def __init__(self, settings: AdminSettings, admin: AppAdmin, ingest: IngestSettings) -> None:
+        self.settings = settings
+        self.admin = admin
+        self.ingest = ingest
 
 
 @pytest.fixture
-async def deployment(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> Deployment:
+async def deployment(
+    broker: EmbeddedBroker, postgres: EmbeddedPostgres
+) -> AsyncIterator[Deployment]:
     kafka = kafka_settings_for_test(broker.bootstrap)
     secrets = [SecretStr(new_secrets_key())]
     dsn = SecretStr(postgres.dsn)
-    return Deployment(
-        cli=CliSettings(**kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets),
-        ingest=IngestSettings(
-            **kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets, http_port=free_port()
-        ),
+    settings = AdminSettings(**kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets)
+    ingest = IngestSettings(
+        **kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets, http_port=free_port()
     )
+    async with app_admin_on(settings) as admin:
+        yield Deployment(settings, admin, ingest)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -81,10 +86,9 @@ async def test_scoped_keys_work_for_their_scope_and_revocation_reaches_services(
     deployment: Deployment,
 ) -> None:
     app = unique("shop").lower()
-    await deployment.herald("apps", "create", app, "--name", "Shop")
-    sender = (await deployment.herald("keys", "create", app, "--scopes", "send")).splitlines()
-    reader = (await deployment.herald("keys", "create", app, "--scopes", "badges")).splitlines()
-    send_key, send_key_id = sender[-1], sender[0].split()[1]
+    await deployment.admin.create_app(app, "Shop")
+    sender, send_key = await deployment.admin.create_key(app, ["send"])
+    _, reader_key = await deployment.admin.create_key(app, ["badges"])
     base = f"http://127.0.0.1:{deployment.ingest.http_port}"
 
     async with (
@@ -95,9 +99,9 @@ async def test_scoped_keys_work_for_their_scope_and_revocation_reaches_services(
             "/v1/notifications", json=body(), headers={"Authorization": f"Bearer {send_key}"}
         )
         wrong_scope = await http.post(
-            "/v1/notifications", json=body(), headers={"Authorization": f"Bearer {reader[-1]}"}
+            "/v1/notifications", json=body(), headers={"Authorization": f"Bearer {reader_key}"}
         )
-        await deployment.herald("keys", "revoke", app, send_key_id)
+        await deployment.admin.revoke_key(app, sender.key_id)
         revoked_at = time.monotonic()
         async with asyncio.timeout(5):
             while True:
@@ -110,32 +114,28 @@ async def test_scoped_keys_work_for_their_scope_and_revocation_reaches_services(
                     break
                 await asyncio.sleep(0.01)
         propagation = time.monotonic() - revoked_at
-        listing = await deployment.herald("keys", "list", app)
+        listing = await deployment.admin.keys(app)
 
     assert allowed.status_code == 202, allowed.text
     assert wrong_scope.status_code == 403
     assert wrong_scope.json()["error"]["code"] == "insufficient_scope"
     assert propagation < 5
-    assert send_key not in listing
-    assert "revoked" in listing
-    assert "active" in listing
+    assert [key.revoked_at is not None for key in listing] == [True, False]
 
 
 async def test_credentials_are_sealed_at_rest_and_bad_ones_are_refused(
     deployment: Deployment, postgres: EmbeddedPostgres, tmp_path: Path
 ) -> None:
     app = unique("app").lower()
-    await deployment.herald("apps", "create", app)
+    await deployment.admin.create_app(app)
     account = tmp_path / "account.json"
     written = write_service_account(account, project_id="proj-1", token_uri=GOOGLE_TOKEN_URI)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"type": "service_account", "project_id": "p"}))
 
-    stored = await deployment.herald(
-        "credentials", "set", app, "fcm", "--service-account", str(account)
-    )
-    with pytest.raises(ValueError, match="client_email is missing") as refused:
-        await deployment.herald("credentials", "set", app, "fcm", "--service-account", str(broken))
+    await deployment.admin.set_credential(app, service_account_credential(account.read_bytes()))
+    with pytest.raises(CredentialsError, match="client_email is missing") as refused:
+        service_account_credential(broken.read_bytes())
 
     conn = await asyncpg.connect(postgres.dsn)
     try:
@@ -144,7 +144,6 @@ async def test_credentials_are_sealed_at_rest_and_bad_ones_are_refused(
         )
     finally:
         await conn.close()
-    assert "fcm credentials" in stored
     assert row is not None
     assert json.loads(row["settings"])["project_id"] == "proj-1"
     assert b"PRIVATE KEY" not in bytes(row["sealed"])
@@ -185,16 +184,16 @@ async def test_one_apps_flood_is_turned_away_while_another_app_is_served(
     assert [r.status_code for r in served] == [202] * 5
 
 
-async def test_an_unknown_scope_or_app_is_refused_by_the_cli(deployment: Deployment) -> None:
+async def test_an_unknown_scope_or_app_is_refused(deployment: Deployment) -> None:
     app = unique("app").lower()
-    await deployment.herald("apps", "create", app)
+    await deployment.admin.create_app(app)
 
     with pytest.raises(AdminError, match="scopes: choose from"):
-        await deployment.herald("keys", "create", app, "--scopes", "send,everything")
-    with pytest.raises(AdminError, match="no app"):
-        await deployment.herald("keys", "create", "nosuchapp", "--scopes", "send")
-    with pytest.raises(AdminError, match="exists already"):
-        await deployment.herald("apps", "create", app)
+        await deployment.admin.create_key(app, ["send", "everything"])
+    with pytest.raises(AdminNotFound, match="no app"):
+        await deployment.admin.create_key("nosuchapp", ["send"])
+    with pytest.raises(AdminConflict, match="exists already"):
+        await deployment.admin.create_app(app)
 
 
 def forged_state(app_id: str, key: str, revision: int = 1_000_000) -> AppChanged:
@@ -222,11 +221,11 @@ async def test_a_forged_apps_changed_changes_nothing(
     deployment: Deployment, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = unique("shop").lower()
-    await deployment.herald("apps", "create", app)
-    kept = (await deployment.herald("keys", "create", app, "--scopes", "send")).splitlines()[-1]
-    revoked = (await deployment.herald("keys", "create", app, "--scopes", "send")).splitlines()
-    await deployment.herald("keys", "revoke", app, revoked[0].split()[1])
-    io = TopicIO(deployment.cli)
+    await deployment.admin.create_app(app)
+    _, kept = await deployment.admin.create_key(app, ["send"])
+    revoked, revoked_key = await deployment.admin.create_key(app, ["send"])
+    await deployment.admin.revoke_key(app, revoked.key_id)
+    io = TopicIO(deployment.settings)
     before_revocation = (await genuine_records(io, app, 4))[2]
     forged_key = new_api_key()
     stranger = AppsSignature(
@@ -236,7 +235,7 @@ async def test_a_forged_apps_changed_changes_nothing(
 
     async def forge() -> None:
         await io.produce(topics.APPS, forged_state(app, forged_key))
-        await TopicIO(deployment.cli, stranger.headers).produce(
+        await TopicIO(deployment.settings, stranger.headers).produce(
             topics.APPS, forged_state(app, forged_key)
         )
         await io.produce_raw(
@@ -256,15 +255,15 @@ async def test_a_forged_apps_changed_changes_nothing(
             answer = await http.post("/v1/notifications", json=body(), headers=bearer(key))
             return answer.status_code
 
-        after_start = [await send(forged_key), await send(revoked[-1]), await send(kept)]
+        after_start = [await send(forged_key), await send(revoked_key), await send(kept)]
         await forge()
-        sentinel = (await deployment.herald("keys", "create", app, "--scopes", "send")).split()[-1]
+        _, sentinel = await deployment.admin.create_key(app, ["send"])
         async with asyncio.timeout(5):
             while True:
                 if await send(sentinel) == 202:
                     break
                 await asyncio.sleep(0.02)
-        while_running = [await send(forged_key), await send(revoked[-1]), await send(kept)]
+        while_running = [await send(forged_key), await send(revoked_key), await send(kept)]
 
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert after_start == [401, 401, 202]
@@ -279,14 +278,12 @@ async def test_the_registry_answers_a_refused_record_with_the_apps_current_state
     deployment: Deployment, broker: EmbeddedBroker
 ) -> None:
     app = unique("shop").lower()
-    await deployment.herald("apps", "create", app)
-    await deployment.herald("keys", "create", app, "--scopes", "send")
-    io = TopicIO(deployment.cli)
+    await deployment.admin.create_app(app)
+    await deployment.admin.create_key(app, ["send"])
+    io = TopicIO(deployment.settings)
     await genuine_records(io, app, 2)
-    registry = RegistrySettings(
-        **deployment.cli.model_dump(exclude={"http_port"}), http_port=free_port()
-    )
-    signature = AppsSignature(SecretBox(deployment.cli))
+    registry = RegistrySettings(**deployment.settings.model_dump(), http_port=free_port())
+    signature = AppsSignature(SecretBox(deployment.settings))
 
     async with running(await build_registry(registry, FrozenClock())):
         await io.produce(topics.APPS, forged_state(app, new_api_key()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import asyncpg
 
@@ -16,14 +17,15 @@ from contracts import topics
 from contracts.apps import AppChanged
 from contracts.categories import Category
 from services.registry.apps import category_store, domain, webhook_store
-from services.registry.apps.domain import AdminError
-from services.registry.apps.store import AppNotFound, AppStore, KeyInfo
+from services.registry.apps.domain import AdminConflict, AdminNotFound
+from services.registry.apps.store import AppInfo, AppNotFound, AppStore, CredentialInfo, KeyInfo
 from services.registry.apps.webhook_store import WebhookInfo
 from shared.clock import Clock
 from shared.db import Connection, transaction
 from shared.kafka import Bus
 from shared.platforms.base import StoredCredential
 from shared.platforms.endpoints import IpNetwork
+from shared.platforms.webpush.credentials import application_server_key, vapid_key
 from shared.secrets import SecretBox
 from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key, new_signing_key
@@ -33,6 +35,8 @@ from shared.tenancy.directory import (
     signing_key_purpose,
     webhook_purpose,
 )
+
+T = TypeVar("T")
 
 #: Webhook secrets start with this, so one found in a config file says what it is.
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
@@ -65,8 +69,13 @@ class AppAdmin:
         domain.check_app_id(app_id)
         async with transaction(self.pool) as conn:
             if not await self.store.create_app(conn, app_id, name, self.clock.now()):
-                raise AdminError(f"app {app_id!r} exists already")
+                raise AdminConflict(f"app {app_id!r} exists already")
             await self._announce(conn, app_id)
+
+    async def apps(self, app_id: str | None = None) -> list[AppInfo]:
+        """Every app, or only ``app_id`` (an empty list when there is no such app)."""
+        async with self.pool.acquire() as conn:
+            return await self.store.apps(conn, app_id)
 
     async def set_disabled(self, app_id: str, disabled: bool) -> None:
         """A disabled app's keys and tokens stop working; its data stays."""
@@ -78,30 +87,30 @@ class AppAdmin:
 
     async def create_key(
         self, app_id: str, scopes: Sequence[str], label: str = ""
-    ) -> tuple[uuid.UUID, str]:
+    ) -> tuple[KeyInfo, str]:
         """A new server key; the key itself is returned this once and stored only as a digest."""
         chosen = domain.chosen_scopes(scopes)
-        key_id, key = uuid.uuid4(), new_api_key()
+        info = KeyInfo(uuid.uuid4(), list(chosen), label, self.clock.now(), None)
+        key = new_api_key()
 
         async def change(conn: Connection) -> None:
             await self.store.add_key(
-                conn, app_id, key_id, key_digest(key), chosen, label, self.clock.now()
+                conn, app_id, info.key_id, key_digest(key), chosen, label, info.created_at
             )
 
         await self._change(app_id, change)
-        return key_id, key
+        return info, key
 
     async def revoke_key(self, app_id: str, key_id: uuid.UUID) -> None:
         async def change(conn: Connection) -> None:
             if not await self.store.revoke_key(conn, app_id, key_id, self.clock.now()):
-                raise AdminError(f"app {app_id!r} has no key {key_id}")
+                raise AdminNotFound(f"app {app_id!r} has no key {key_id}")
 
         await self._change(app_id, change)
 
     async def keys(self, app_id: str) -> list[KeyInfo]:
         """The app's keys as an operator sees them (never the keys themselves)."""
-        async with self.pool.acquire() as conn:
-            return await self.store.keys(conn, app_id)
+        return await self._read(app_id, lambda conn: self.store.keys(conn, app_id))
 
     async def create_signing_key(self, app_id: str) -> tuple[uuid.UUID, str]:
         """A new key for signing user tokens, returned this once."""
@@ -117,7 +126,7 @@ class AppAdmin:
     async def revoke_signing_key(self, app_id: str, key_id: uuid.UUID) -> None:
         async def change(conn: Connection) -> None:
             if not await self.store.revoke_signing_key(conn, app_id, key_id, self.clock.now()):
-                raise AdminError(f"app {app_id!r} has no signing key {key_id}")
+                raise AdminNotFound(f"app {app_id!r} has no signing key {key_id}")
 
         await self._change(app_id, change)
 
@@ -135,7 +144,7 @@ class AppAdmin:
     async def revoke_intake_key(self, app_id: str, key_id: uuid.UUID) -> None:
         async def change(conn: Connection) -> None:
             if not await self.store.revoke_intake_key(conn, app_id, key_id, self.clock.now()):
-                raise AdminError(f"app {app_id!r} has no intake key {key_id}")
+                raise AdminNotFound(f"app {app_id!r} has no intake key {key_id}")
 
         await self._change(app_id, change)
 
@@ -156,6 +165,19 @@ class AppAdmin:
 
         await self._change(app_id, change)
 
+    async def credentials(self, app_id: str) -> list[tuple[CredentialInfo, dict[str, str]]]:
+        """Each platform's credentials with what may be shown of them: their public settings and,
+        for Web Push, the VAPID public key. Never a secret."""
+        stored = await self._read(app_id, lambda conn: self.store.credentials(conn, app_id))
+        return [(info, self._summary(app_id, info)) for info in stored]
+
+    def _summary(self, app_id: str, info: CredentialInfo) -> dict[str, str]:
+        if info.kind != "vapid":
+            return dict(info.settings)
+        opened = self.box.open(info.sealed, credential_purpose(app_id, info.platform))
+        public_key = application_server_key(vapid_key(opened, source="VAPID key"))
+        return {**info.settings, "public_key": public_key}
+
     async def put_category(self, app_id: str, category: Category) -> None:
         """Create or replace one of the app's notification categories."""
 
@@ -169,17 +191,12 @@ class AppAdmin:
 
         async def change(conn: Connection) -> None:
             if not await category_store.delete_category(conn, app_id, category_id):
-                raise AdminError(f"app {app_id!r} has no category {category_id!r}")
+                raise AdminNotFound(f"app {app_id!r} has no category {category_id!r}")
 
         await self._change(app_id, change)
 
     async def categories(self, app_id: str) -> list[Category]:
-        async with transaction(self.pool) as conn:
-            try:
-                await self.store.lock_app(conn, app_id)
-            except AppNotFound:
-                raise AdminError(f"no app {app_id!r}") from None
-            return await category_store.categories_of(conn, app_id)
+        return await self._read(app_id, lambda conn: category_store.categories_of(conn, app_id))
 
     async def create_webhook(
         self, app_id: str, url: str, stages: Sequence[str] | None = None
@@ -203,17 +220,12 @@ class AppAdmin:
 
         async def change(conn: Connection) -> None:
             if not await webhook_store.delete_webhook(conn, app_id, webhook_id):
-                raise AdminError(f"app {app_id!r} has no webhook {webhook_id}")
+                raise AdminNotFound(f"app {app_id!r} has no webhook {webhook_id}")
 
         await self._change(app_id, change)
 
     async def webhooks(self, app_id: str) -> list[WebhookInfo]:
-        async with transaction(self.pool) as conn:
-            try:
-                await self.store.lock_app(conn, app_id)
-            except AppNotFound:
-                raise AdminError(f"no app {app_id!r}") from None
-            return await webhook_store.webhooks_of(conn, app_id)
+        return await self._read(app_id, lambda conn: webhook_store.webhooks_of(conn, app_id))
 
     async def announce_all(self) -> int:
         """Publish every app's current state (at start-up: the broker may have lost it)."""
@@ -242,12 +254,21 @@ class AppAdmin:
         await self._publish([snapshot])
         return True
 
+    async def _read(self, app_id: str, read: Callable[[Connection], Awaitable[T]]) -> T:
+        """What ``read`` finds of an existing app, with the app locked against changes meanwhile."""
+        async with transaction(self.pool) as conn:
+            try:
+                await self.store.lock_app(conn, app_id)
+            except AppNotFound:
+                raise AdminNotFound(f"no app {app_id!r}") from None
+            return await read(conn)
+
     async def _change(self, app_id: str, change: Callable[[Connection], Awaitable[None]]) -> None:
         async with transaction(self.pool) as conn:
             try:
                 await self.store.lock_app(conn, app_id)
             except AppNotFound:
-                raise AdminError(f"no app {app_id!r}") from None
+                raise AdminNotFound(f"no app {app_id!r}") from None
             await change(conn)
             await self._announce(conn, app_id)
 

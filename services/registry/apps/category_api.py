@@ -15,7 +15,6 @@ from contracts.categories import Category, CategoryId, FrequencyCap
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.domain import AdminError
 from shared.http import ApiError
-from shared.tenancy.callers import Caller
 
 
 class CategoryBody(PublicRequest):
@@ -43,52 +42,56 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def add_category_routes(app: FastAPI, admin: AppAdmin, admin_caller: Any) -> None:
-    """Mount the categories API on ``app``; ``admin_caller`` requires the admin scope."""
-    caller = Depends(admin_caller)
+def add_category_routes(
+    app: FastAPI, admin: AppAdmin, app_dependency: Any, *, prefix: str = "/v1"
+) -> None:
+    """Mount the categories API under ``prefix``; ``app_dependency`` answers the app managed, once
+    the caller may manage it: the admin key's own app under /v1, or the ``{app_id}`` of
+    /v1/admin/apps/{app_id} (shared.http.app_of, AdminAccess.managed_app)."""
+    app_of = Depends(app_dependency)
 
     @app.put(
-        "/v1/categories/{category_id}",
+        prefix + "/categories/{category_id}",
         response_model=Category,
         responses=_ERRORS,
         tags=["categories"],
         summary="Create or replace a notification category",
     )
     async def put_category(
-        category_id: CategoryId, body: CategoryBody, who: Annotated[Caller, caller]
+        category_id: CategoryId, body: CategoryBody, app_id: Annotated[str, app_of]
     ) -> Category:
         """Requests name a category; users opt out of it; its cap limits pushes per user."""
         category = Category(category_id=category_id, **body.model_dump())
         try:
-            await admin.put_category(who.app_id, category)
+            await admin.put_category(app_id, category)
         except AdminError as error:
             raise ApiError(404, "not_found", str(error)) from None
         return category
 
     @app.get(
-        "/v1/categories",
+        prefix + "/categories",
         response_model=CategoryList,
         responses=_ERRORS,
         tags=["categories"],
         summary="List the app's notification categories",
     )
-    async def list_categories(who: Annotated[Caller, caller]) -> CategoryList:
+    async def list_categories(app_id: Annotated[str, app_of]) -> CategoryList:
         try:
-            return CategoryList(categories=await admin.categories(who.app_id))
+            return CategoryList(categories=await admin.categories(app_id))
         except AdminError as error:
             raise ApiError(404, "not_found", str(error)) from None
 
     @app.delete(
-        "/v1/categories/{category_id}",
+        prefix + "/categories/{category_id}",
         status_code=204,
         responses=_ERRORS,
         tags=["categories"],
         summary="Delete a notification category",
     )
-    async def delete_category(category_id: CategoryId, who: Annotated[Caller, caller]) -> Response:
+    async def delete_category(category_id: CategoryId, app_id: Annotated[str, app_of]) -> Response:
         """Requests naming it are refused from then on; users' choices about it are kept."""
         try:
-            await admin.delete_category(who.app_id, category_id)
+            await admin.delete_category(app_id, category_id)
         except AdminError as error:
             raise ApiError(404, "not_found", str(error), field="category_id") from None
         return Response(status_code=204)

@@ -1,46 +1,42 @@
 """``herald``: the operator's command line for apps, keys, provider credentials, notification
 categories and webhooks, and for the topics the catalog needs.
 
-Apps, keys and credentials work directly on the registry's database and announce each change on
-the broker, so they need the registry's settings: HERALD_DATABASE_DSN, HERALD_KAFKA_* and
-HERALD_SECRETS_KEYS (and HERALD_TOPIC_PREFIX when used). Keys are printed once and never again.
-``herald topics`` and ``herald dlq`` need the Kafka settings only; ``herald trace`` asks the
-tracker (shared/trace_cli.py).
+Apps, keys, credentials, categories and webhooks go through the registry's admin API
+(services/registry/apps/admin_api.py) with HERALD_REGISTRY_URL and HERALD_ADMIN_KEY: an operator
+key for every app, or an app's key with the admin scope for that app alone. Keys and secrets are
+printed once and never again. ``herald device-topics`` and ``herald tags`` use the app's own key
+(apps/developer_cli.py). ``herald topics`` and ``herald dlq`` need the Kafka settings only;
+``herald trace`` asks the tracker (shared/trace_cli.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+import httpx
 from pydantic import ValidationError
 
 from contracts.categories import Category, FrequencyCap
-from services.registry.apps.admin import AppAdmin
+from services.registry.apps import developer_cli
+from services.registry.apps.admin_client import (
+    AdminClientError,
+    AdminClientSettings,
+    admin_http,
+    call,
+)
 from services.registry.apps.domain import AdminError
 from shared import trace_cli
-from shared.clock import SystemClock
-from shared.db import create_pool, migrate
-from shared.kafka import create_bus, dlq_cli, topics_cli
-from shared.platforms.apns.credentials import ENVIRONMENTS, certificate_credential, token_credential
-from shared.platforms.base import CredentialsError, StoredCredential
-from shared.platforms.endpoints import WebhookAddressSettings
-from shared.platforms.fcm.credentials import service_account_credential
-from shared.platforms.webpush.credentials import vapid_credential
-from shared.runtime import prepare_topics
-from shared.secrets import SecretBox, SecretsSettings, SecretsUnavailable
-from shared.settings import DatabaseSettings, KafkaSettings
+from shared.kafka import dlq_cli, topics_cli
+from shared.platforms.apns.credentials import ENVIRONMENTS
 
-SCHEMA = "registry"
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-class CliSettings(KafkaSettings, DatabaseSettings, SecretsSettings, WebhookAddressSettings):
-    """What the CLI needs: the registry's database, the broker and the secrets keys."""
+ADMIN = "/v1/admin/apps"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,9 +46,10 @@ def parser() -> argparse.ArgumentParser:
     )
     groups = top.add_subparsers(dest="group", required=True)
 
-    apps = groups.add_parser("apps", help="create, disable or enable apps").add_subparsers(
+    apps = groups.add_parser("apps", help="list, create, disable or enable apps").add_subparsers(
         dest="command", required=True
     )
+    apps.add_parser("list", help="list the apps (an app's admin key sees its own)")
     create = apps.add_parser("create", help="create an app")
     create.add_argument("app_id")
     create.add_argument("--name", default="")
@@ -127,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
     creds = groups.add_parser("credentials", help="provider credentials").add_subparsers(
         dest="command", required=True
     )
+    creds.add_parser("list", help="what is stored, without its secrets").add_argument("app_id")
     setter = creds.add_parser("set", help="store (replace) one platform's credentials")
     setter.add_argument("app_id")
     kinds = setter.add_subparsers(dest="kind", required=True)
@@ -145,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     web = kinds.add_parser("webpush", help="VAPID key pair for Web Push")
     web.add_argument("--vapid-key-file", type=Path, required=True)
     web.add_argument("--subject", required=True, help="mailto: or https: contact")
+    developer_cli.add_commands(groups)
     topics_cli.add_commands(groups)
     trace_cli.add_commands(groups)
     dlq_cli.add_commands(groups)
@@ -174,109 +173,115 @@ def describe(category: Category) -> str:
     return f"{category.category_id:<24} {default:<15} {limit:<28} {category.name}"
 
 
-def checked_credential(args: argparse.Namespace) -> StoredCredential:
+def credential_body(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The platform and the admin API's body for ``credentials set``, from the files named."""
     if args.kind == "apns-token":
-        return token_credential(
-            args.key_file.read_bytes(),
-            key_id=args.key_id,
-            team_id=args.team_id,
-            topic=args.topic,
-            environment=args.environment,
-        )
+        return "apns", {
+            "kind": "token",
+            "team_id": args.team_id,
+            "key_id": args.key_id,
+            "topic": args.topic,
+            "environment": args.environment,
+            "private_key_pem": args.key_file.read_text(),
+        }
     if args.kind == "apns-certificate":
-        return certificate_credential(
-            args.cert_file.read_bytes(), topic=args.topic, environment=args.environment
-        )
+        return "apns", {
+            "kind": "certificate",
+            "certificate_pem": args.cert_file.read_text(),
+            "topic": args.topic,
+            "environment": args.environment,
+        }
     if args.kind == "fcm":
-        return service_account_credential(args.service_account.read_bytes())
-    return vapid_credential(args.vapid_key_file.read_bytes(), subject=args.subject)
+        try:
+            account = json.loads(args.service_account.read_text())
+        except ValueError:
+            raise AdminError(f"{args.service_account}: not a JSON service account file") from None
+        return "fcm", {"service_account": account}
+    return "webpush", {"subject": args.subject, "private_key_pem": args.vapid_key_file.read_text()}
 
 
-async def run(args: argparse.Namespace, settings: CliSettings) -> str:
-    """Carry out one command; the text to print."""
-    pool = await create_pool(settings, SCHEMA)
-    bus = create_bus(settings, client_id="herald-cli")
-    try:
-        await migrate(pool, SCHEMA, MIGRATIONS)
-        await prepare_topics(settings)
-        await bus.broker.start()
-        admin = AppAdmin(
-            pool,
-            bus,
-            SecretBox(settings),
-            SystemClock(),
-            webhook_networks=settings.webhook_allowed_networks,
-        )
-        return await _dispatch(admin, args)
-    finally:
-        await bus.broker.stop()
-        await pool.close()
-
-
-async def _dispatch(admin: AppAdmin, args: argparse.Namespace) -> str:
+def run(args: argparse.Namespace, http: httpx.Client) -> str:
+    """Carry out one command through the admin API; the text to print."""
+    app = f"{ADMIN}/{quote(args.app_id, safe='')}" if "app_id" in args else ADMIN
     match (args.group, args.command):
+        case ("apps", "list"):
+            return (
+                "\n".join(
+                    f"{a['app_id']:<24} {'disabled' if a['disabled'] else 'active':<9} "
+                    f"{a['created_at']}  {a['name']}"
+                    for a in call(http, "GET", ADMIN)["apps"]
+                )
+                or "no apps"
+            )
         case ("apps", "create"):
-            await admin.create_app(args.app_id, args.name)
+            call(http, "POST", ADMIN, {"app_id": args.app_id, "name": args.name})
             return f"app {args.app_id} created"
         case ("apps", "disable" | "enable"):
-            await admin.set_disabled(args.app_id, args.command == "disable")
+            call(http, "POST", f"{app}/{args.command}")
             return f"app {args.app_id} {args.command}d"
         case ("keys", "create"):
             scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-            key_id, key = await admin.create_key(args.app_id, scopes, args.label)
-            return f"key {key_id} ({', '.join(scopes)}); shown once, keep it secret:\n{key}"
+            made = call(http, "POST", f"{app}/keys", {"scopes": scopes, "label": args.label})
+            return (
+                f"key {made['key_id']} ({', '.join(made['scopes'])}); shown once, keep it secret:"
+                f"\n{made['key']}"
+            )
         case ("keys", "list"):
             lines = [
-                f"{k.key_id}  {','.join(k.scopes):<28} {k.label:<20} "
-                f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'active'}"
-                for k in await admin.keys(args.app_id)
+                f"{k['key_id']}  {','.join(k['scopes']):<28} {k['label']:<20} "
+                f"{'revoked ' + k['revoked_at'] if k['revoked_at'] else 'active'}"
+                for k in call(http, "GET", f"{app}/keys")["keys"]
             ]
             return "\n".join(lines) or f"app {args.app_id} has no keys"
         case ("keys", "revoke"):
-            await admin.revoke_key(args.app_id, args.key_id)
+            call(http, "DELETE", f"{app}/keys/{args.key_id}")
             return f"key {args.key_id} revoked"
-        case ("signing-keys", "create"):
-            key_id, secret = await admin.create_signing_key(args.app_id)
-            return f"signing key {key_id}; shown once, keep it secret:\n{secret}"
-        case ("signing-keys", "revoke"):
-            await admin.revoke_signing_key(args.app_id, args.key_id)
-            return f"signing key {args.key_id} revoked"
-        case ("intake-keys", "create"):
-            key_id, secret = await admin.create_intake_key(args.app_id)
-            return f"intake key {key_id}; shown once, keep it secret:\n{secret}"
-        case ("intake-keys", "revoke"):
-            await admin.revoke_intake_key(args.app_id, args.key_id)
-            return f"intake key {args.key_id} revoked"
+        case ("signing-keys" | "intake-keys", "create"):
+            made = call(http, "POST", f"{app}/{args.group}")
+            what = args.group.removesuffix("s").replace("-", " ")
+            return f"{what} {made['key_id']}; shown once, keep it secret:\n{made['secret']}"
+        case ("signing-keys" | "intake-keys", "revoke"):
+            call(http, "DELETE", f"{app}/{args.group}/{args.key_id}")
+            return f"{args.group.removesuffix('s').replace('-', ' ')} {args.key_id} revoked"
         case ("categories", "create"):
             category = checked_category(args)
-            await admin.put_category(args.app_id, category)
+            body = category.model_dump(mode="json", exclude={"category_id"})
+            call(http, "PUT", f"{app}/categories/{quote(category.category_id, safe='')}", body)
             return f"category {category.category_id} of {args.app_id} stored"
         case ("categories", "list"):
-            lines = [describe(c) for c in await admin.categories(args.app_id)]
+            found = call(http, "GET", f"{app}/categories")["categories"]
+            lines = [describe(Category.model_validate(c)) for c in found]
             return "\n".join(lines) or f"app {args.app_id} has no categories"
         case ("categories", "delete"):
-            await admin.delete_category(args.app_id, args.category_id)
+            call(http, "DELETE", f"{app}/categories/{quote(args.category_id, safe='')}")
             return f"category {args.category_id} of {args.app_id} deleted"
         case ("webhooks", "create"):
             stages = None if args.stages is None else [s.strip() for s in args.stages.split(",")]
-            hook, secret = await admin.create_webhook(args.app_id, args.url, stages)
+            hook = call(http, "POST", f"{app}/webhooks", {"url": args.url, "stages": stages})
             return (
-                f"webhook {hook.webhook_id} -> {hook.url} ({', '.join(hook.stages)}); "
-                f"signing secret, shown once, keep it secret:\n{secret}"
+                f"webhook {hook['webhook_id']} -> {hook['url']} ({', '.join(hook['stages'])}); "
+                f"signing secret, shown once, keep it secret:\n{hook['secret']}"
             )
         case ("webhooks", "list"):
             lines = [
-                f"{h.webhook_id}  {h.url}  {','.join(h.stages)}"
-                for h in await admin.webhooks(args.app_id)
+                f"{h['webhook_id']}  {h['url']}  {','.join(h['stages'])}"
+                for h in call(http, "GET", f"{app}/webhooks")["webhooks"]
             ]
             return "\n".join(lines) or f"app {args.app_id} has no webhooks"
         case ("webhooks", "delete"):
-            await admin.delete_webhook(args.app_id, args.webhook_id)
+            call(http, "DELETE", f"{app}/webhooks/{args.webhook_id}")
             return f"webhook {args.webhook_id} of {args.app_id} deleted"
+        case ("credentials", "list"):
+            lines = [
+                f"{c['platform']:<8} {c['kind']:<20} set {c['set_at']}  "
+                + "  ".join(f"{name}={value}" for name, value in sorted(c["summary"].items()))
+                for c in call(http, "GET", f"{app}/credentials")["credentials"]
+            ]
+            return "\n".join(lines) or f"app {args.app_id} has no provider credentials"
         case ("credentials", "set"):
-            credential = checked_credential(args)
-            await admin.set_credential(args.app_id, credential)
-            return f"{credential.platform} credentials of {args.app_id} stored ({credential.kind})"
+            platform, body = credential_body(args)
+            call(http, "PUT", f"{app}/credentials/{platform}", body)
+            return f"{platform} credentials of {args.app_id} stored ({args.kind})"
     raise AdminError(f"unknown command {args.group} {args.command}")
 
 
@@ -289,8 +294,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.group == "dlq":
         return dlq_cli.main(args)
     try:
-        print(asyncio.run(run(args, CliSettings())))
-    except (AdminError, CredentialsError, SecretsUnavailable, OSError) as error:
+        if args.group in ("device-topics", "tags"):
+            with developer_cli.developer_http(developer_cli.DeveloperCliSettings()) as http:
+                print(developer_cli.run(args, http))
+        else:
+            with admin_http(AdminClientSettings()) as http:
+                print(run(args, http))
+    except (AdminClientError, AdminError, OSError) as error:
         print(f"herald: {error}", file=sys.stderr)
         return 1
     return 0

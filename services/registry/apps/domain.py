@@ -20,6 +20,14 @@ class AdminError(ValueError):
     """An operation that cannot be done as asked; the message says why."""
 
 
+class AdminNotFound(AdminError):
+    """The app, or the key, category or webhook of it, does not exist."""
+
+
+class AdminConflict(AdminError):
+    """The app exists already."""
+
+
 def check_app_id(app_id: str) -> None:
     """Raise AdminError unless ``app_id`` can name an app."""
     if not _APP_ID.match(app_id):

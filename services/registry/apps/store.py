@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from contracts.apps import (
     ApiKeyEntry,
@@ -20,6 +21,11 @@ from contracts.apps import (
 from services.registry.apps.category_store import categories_of
 from services.registry.apps.webhook_store import webhook_entries
 from shared.db import Connection
+
+#: The registry's schema and its migrations (the composition root and the local stack's in-process
+#: provisioning open it).
+SCHEMA = "registry"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class AppNotFound(LookupError):
@@ -35,6 +41,28 @@ class KeyInfo:
     label: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """An app as an operator lists it."""
+
+    app_id: str
+    name: str
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """One platform's stored credentials as an operator sees them: their public settings only,
+    and the sealed secret, which never leaves the registry opened."""
+
+    platform: str
+    kind: str
+    settings: dict[str, str]
+    sealed: bytes
+    set_at: datetime
 
 
 class AppStore:
@@ -56,6 +84,15 @@ class AppStore:
         found = await conn.fetchval("SELECT true FROM apps WHERE app_id = $1 FOR UPDATE", app_id)
         if not found:
             raise AppNotFound(app_id)
+
+    async def apps(self, conn: Connection, app_id: str | None = None) -> list[AppInfo]:
+        """Every app, or just ``app_id`` (none when it does not exist)."""
+        rows = await conn.fetch(
+            "SELECT app_id, name, disabled, created_at FROM apps"
+            " WHERE $1::text IS NULL OR app_id = $1 ORDER BY app_id",
+            app_id,
+        )
+        return [AppInfo(r["app_id"], r["name"], r["disabled"], r["created_at"]) for r in rows]
 
     async def app_ids(self, conn: Connection) -> list[str]:
         rows = await conn.fetch("SELECT app_id FROM apps ORDER BY app_id")
@@ -185,6 +222,23 @@ class AppStore:
             sealed,
             now,
         )
+
+    async def credentials(self, conn: Connection, app_id: str) -> list[CredentialInfo]:
+        rows = await conn.fetch(
+            "SELECT platform, kind, settings, sealed, updated_at FROM provider_credentials"
+            " WHERE app_id = $1 ORDER BY platform",
+            app_id,
+        )
+        return [
+            CredentialInfo(
+                r["platform"],
+                r["kind"],
+                json.loads(r["settings"]),
+                bytes(r["sealed"]),
+                r["updated_at"],
+            )
+            for r in rows
+        ]
 
     async def bump_revision(self, conn: Connection, app_id: str, now: datetime) -> None:
         await conn.execute(

@@ -20,7 +20,6 @@ from services.registry.apps.admin import AppAdmin
 from services.registry.apps.domain import AdminError, checked_webhook_url
 from services.registry.apps.webhook_store import WebhookInfo
 from shared.http import ApiError
-from shared.tenancy.callers import Caller
 
 
 class WebhookBody(PublicRequest):
@@ -63,54 +62,58 @@ def _described(info: WebhookInfo) -> Webhook:
     )
 
 
-def add_webhook_routes(app: FastAPI, admin: AppAdmin, admin_caller: Any) -> None:
-    """Mount the webhooks API on ``app``; ``admin_caller`` requires the admin scope."""
-    caller = Depends(admin_caller)
+def add_webhook_routes(
+    app: FastAPI, admin: AppAdmin, app_dependency: Any, *, prefix: str = "/v1"
+) -> None:
+    """Mount the webhooks API under ``prefix``; ``app_dependency`` answers the app managed, once
+    the caller may manage it: the admin key's own app under /v1, or the ``{app_id}`` of
+    /v1/admin/apps/{app_id} (shared.http.app_of, AdminAccess.managed_app)."""
+    app_of = Depends(app_dependency)
 
     @app.post(
-        "/v1/webhooks",
+        prefix + "/webhooks",
         status_code=201,
         response_model=CreatedWebhook,
         responses=_ERRORS,
         tags=["webhooks"],
         summary="Register a webhook (its secret is shown once)",
     )
-    async def create_webhook(body: WebhookBody, who: Annotated[Caller, caller]) -> CreatedWebhook:
+    async def create_webhook(body: WebhookBody, app_id: Annotated[str, app_of]) -> CreatedWebhook:
         try:
             checked_webhook_url(body.url, admin.webhook_networks)
         except AdminError as error:
             raise ApiError(422, "invalid_request", str(error), field="url") from None
         try:
-            info, secret = await admin.create_webhook(who.app_id, body.url, body.stages)
+            info, secret = await admin.create_webhook(app_id, body.url, body.stages)
         except AdminError as error:
             raise ApiError(404, "not_found", str(error)) from None
         return CreatedWebhook(**_described(info).model_dump(), secret=secret)
 
     @app.get(
-        "/v1/webhooks",
+        prefix + "/webhooks",
         response_model=WebhookList,
         responses=_ERRORS,
         tags=["webhooks"],
         summary="List the app's webhooks (never their secrets)",
     )
-    async def list_webhooks(who: Annotated[Caller, caller]) -> WebhookList:
+    async def list_webhooks(app_id: Annotated[str, app_of]) -> WebhookList:
         try:
-            found = await admin.webhooks(who.app_id)
+            found = await admin.webhooks(app_id)
         except AdminError as error:
             raise ApiError(404, "not_found", str(error)) from None
         return WebhookList(webhooks=[_described(info) for info in found])
 
     @app.delete(
-        "/v1/webhooks/{webhook_id}",
+        prefix + "/webhooks/{webhook_id}",
         status_code=204,
         responses=_ERRORS,
         tags=["webhooks"],
         summary="Delete a webhook",
     )
-    async def delete_webhook(webhook_id: uuid.UUID, who: Annotated[Caller, caller]) -> Response:
+    async def delete_webhook(webhook_id: uuid.UUID, app_id: Annotated[str, app_of]) -> Response:
         """Nothing more is POSTed to it; deliveries waiting for a retry are dropped."""
         try:
-            await admin.delete_webhook(who.app_id, webhook_id)
+            await admin.delete_webhook(app_id, webhook_id)
         except AdminError as error:
             raise ApiError(404, "not_found", str(error), field="webhook_id") from None
         return Response(status_code=204)
