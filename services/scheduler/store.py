@@ -241,14 +241,13 @@ class SchedulerStore:
             notification_id,
             now,
         )
-        counts = await conn.fetchrow(
+        [counts] = await conn.fetch(
             "SELECT count(*) FILTER (WHERE state = 'cancelled') AS dropped,"
             " count(*) FILTER (WHERE state = 'released') AS released"
             " FROM held WHERE app_id = $1 AND notification_id = $2",
             app_id,
             notification_id,
         )
-        assert counts is not None  # an aggregate always answers one row
         return CancelTally(
             dropped=int(counts["dropped"]),
             released=int(counts["released"]),
