@@ -381,3 +381,16 @@ async def test_topics_and_tags_refuse_what_breaks_a_limit_naming_the_field(
     assert user_bad_name.json()["error"]["field"] == "subscribe.0"
     assert other_app_user.json() == {"user_id": user, "topics": []}
     assert (await registry.api.get(user_path)).json()["topics"] == ["a", "b"]
+
+
+async def test_recorded_progress_never_moves_back_nor_unfinishes(pool: asyncpg.Pool) -> None:
+    """Two replicas may briefly stream one audience after a rebalance: the slower one's older
+    progress must not send the stream back over pages already out, nor reopen a finished one."""
+    store = AudienceStore(pool)
+    notification_id, now = uuid.uuid4(), datetime.now(UTC)
+    await store.advance(APP, notification_id, Progress("u4", 4, 8, False), now)
+    await store.advance(APP, notification_id, Progress("u2", 2, 4, False), now)
+    assert await store.progress(notification_id) == Progress("u4", 4, 8, False)
+    await store.advance(APP, notification_id, Progress("u6", 5, 10, True), now)
+    await store.advance(APP, notification_id, Progress("u5", 5, 9, False), now)
+    assert await store.progress(notification_id) == Progress("u6", 5, 10, True)

@@ -23,10 +23,10 @@ from services.registry.apps.webhook_store import WebhookInfo
 from shared.clock import Clock
 from shared.db import Connection, transaction
 from shared.kafka import Bus
-from shared.platforms.base import StoredCredential
+from shared.platforms.base import CredentialsError, StoredCredential
 from shared.platforms.endpoints import IpNetwork
 from shared.platforms.webpush.credentials import application_server_key, vapid_key
-from shared.secrets import SecretBox
+from shared.secrets import SecretBox, SecretsUnavailable
 from shared.tenancy.announcements import AppsSignature
 from shared.tenancy.auth import key_digest, new_api_key, new_signing_key
 from shared.tenancy.directory import (
@@ -174,8 +174,11 @@ class AppAdmin:
     def _summary(self, app_id: str, info: CredentialInfo) -> dict[str, str]:
         if info.kind != "vapid":
             return dict(info.settings)
-        opened = self.box.open(info.sealed, credential_purpose(app_id, info.platform))
-        public_key = application_server_key(vapid_key(opened, source="VAPID key"))
+        try:
+            opened = self.box.open(info.sealed, credential_purpose(app_id, info.platform))
+            public_key = application_server_key(vapid_key(opened, source="VAPID key"))
+        except (SecretsUnavailable, CredentialsError) as error:
+            return {**info.settings, "public_key": f"unavailable: {error}"}
         return {**info.settings, "public_key": public_key}
 
     async def put_category(self, app_id: str, category: Category) -> None:

@@ -118,7 +118,7 @@ def add_admin_routes(app: FastAPI, admin: AppAdmin, access: AdminAccess) -> None
         PREFIX,
         status_code=201,
         response_model=App,
-        responses=ADMIN_ERRORS,
+        responses={**ADMIN_ERRORS, 409: {"description": "An app with this id exists."}},
         tags=tags,
         dependencies=operator,
         summary="Create an app (operators)",

@@ -173,6 +173,14 @@ def describe(category: Category) -> str:
     return f"{category.category_id:<24} {default:<15} {limit:<28} {category.name}"
 
 
+def _text(path: Path) -> str:
+    """A credential file's text: the admin API takes PEM and JSON, never binary DER or PKCS#12."""
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise AdminError(f"{path}: not a PEM or JSON text file") from None
+
+
 def credential_body(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """The platform and the admin API's body for ``credentials set``, from the files named."""
     if args.kind == "apns-token":
@@ -182,22 +190,22 @@ def credential_body(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             "key_id": args.key_id,
             "topic": args.topic,
             "environment": args.environment,
-            "private_key_pem": args.key_file.read_text(),
+            "private_key_pem": _text(args.key_file),
         }
     if args.kind == "apns-certificate":
         return "apns", {
             "kind": "certificate",
-            "certificate_pem": args.cert_file.read_text(),
+            "certificate_pem": _text(args.cert_file),
             "topic": args.topic,
             "environment": args.environment,
         }
     if args.kind == "fcm":
         try:
-            account = json.loads(args.service_account.read_text())
+            account = json.loads(_text(args.service_account))
         except ValueError:
             raise AdminError(f"{args.service_account}: not a JSON service account file") from None
         return "fcm", {"service_account": account}
-    return "webpush", {"subject": args.subject, "private_key_pem": args.vapid_key_file.read_text()}
+    return "webpush", {"subject": args.subject, "private_key_pem": _text(args.vapid_key_file)}
 
 
 def run(args: argparse.Namespace, http: httpx.Client) -> str:

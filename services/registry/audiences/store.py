@@ -71,6 +71,7 @@ VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN $6::timestamptz END)
 ON CONFLICT (notification_id) DO UPDATE SET
     after_user_id = EXCLUDED.after_user_id, users = EXCLUDED.users, devices = EXCLUDED.devices,
     updated_at = EXCLUDED.updated_at, finished_at = EXCLUDED.finished_at
+WHERE s.finished_at IS NULL AND EXCLUDED.users >= s.users
 """
 _PRUNE_STREAMS = """
 WITH gone AS (
@@ -183,7 +184,8 @@ class AudienceStore:
     async def advance(
         self, app_id: str, notification_id: uuid.UUID, progress: Progress, now: datetime
     ) -> None:
-        """Record ``progress`` once its pages are on the broker."""
+        """Record ``progress`` once its pages are on the broker. It never moves back nor
+        un-finishes, should two replicas briefly stream the same audience after a rebalance."""
         await self.pool.execute(
             _ADVANCE,
             notification_id,
