@@ -1,0 +1,153 @@
+"""The console in a real browser against the whole stack: sign in, compose with a French variant
+and an image, watch the preview and its meters, send, see the push at the emulator and the
+timeline reach delivered, send to a test device, cancel a scheduled send, operate keys."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from services.devstack.stack import LocalStack
+from tests.browser.conftest import Watched
+from tests.support.factories import apns_token, unique
+
+pytestmark = pytest.mark.browser
+
+
+def register(stack: LocalStack, user: str, platform: str, token: str, **extra: Any) -> str:
+    response = httpx.post(
+        f"{stack.services['registry'].url}/v1/devices",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        json={"user_id": user, "platform": platform, "token": token, **extra},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["device_id"])
+
+
+def fcm_pushes(stack: LocalStack, token: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{stack.services['fcm-emulator'].url}/emulator/messages", params={"token": token}
+    )
+    response.raise_for_status()
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def wait_for_push(stack: LocalStack, token: str, timeout: float = 30) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while not (pushes := fcm_pushes(stack, token)):
+        assert time.monotonic() < deadline, f"nothing arrived for {token}"
+        time.sleep(0.2)
+    return pushes
+
+
+def compose(console: Watched, user: str, title: str) -> None:
+    page = console.page
+    page.goto("/compose")
+    page.get_by_label("User ids").fill(user)
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Body", exact=True).fill("Your order shipped")
+
+
+def test_compose_preview_send_and_follow_to_delivered(
+    console: Watched, console_stack: LocalStack
+) -> None:
+    alice = unique("alice")
+    fcm_token = f"{unique('fcm')}:{'A' * 40}"
+    register(console_stack, alice, "fcm", fcm_token, locale="fr-FR")
+    register(console_stack, alice, "apns", apns_token())
+    page = console.page
+    compose(console, alice, "Hello")
+    page.get_by_label("Image URL").fill("https://images.example.com/parcel.png")
+    page.get_by_label("Locale", exact=True).fill("fr")
+    page.get_by_label("Title in that locale").fill("Bonjour")
+    page.get_by_label("Body in that locale").fill("Votre commande est partie")
+    preview = page.locator("#preview")
+    expect(preview.locator("#preview-apns .card-title")).to_have_text("Hello")
+    expect(preview.locator("#preview-fcm .card-image")).to_contain_text("parcel.png")
+    expect(preview.locator("meter")).to_have_count(3)
+    page.get_by_label("Preview locale").fill("fr")
+    expect(preview.locator("#preview-webpush .card-title")).to_have_text("Bonjour")
+    console.shot("compose")
+
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.wait_for_url("**/notifications/*")
+    expect(page.locator("#timeline-status")).to_have_text("done", timeout=30_000)
+    expect(page.locator(".outcome[data-outcome=delivered]")).to_have_count(2)
+    console.shot("timeline")
+    arrived = wait_for_push(console_stack, fcm_token)
+    assert "Bonjour" in json.dumps(arrived[0], ensure_ascii=False)
+
+    page.goto("/notifications")
+    expect(page.get_by_role("cell", name="Hello").first).to_be_visible()
+    console.shot("notifications")
+    page.goto(f"/users?user_id={alice}")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+    console.shot("users")
+    console.check()
+
+
+def test_send_to_a_test_device(console: Watched, console_stack: LocalStack) -> None:
+    bob = unique("bob")
+    token = f"{unique('fcm')}:{'B' * 40}"
+    device = register(console_stack, bob, "fcm", token)
+    compose(console, unique("nobody"), "Test push")
+    console.page.get_by_label("Test device id").fill(device)
+    console.page.get_by_role("button", name="Send to the test device").click()
+    console.page.wait_for_url("**/notifications/*")
+    assert "Test push" in json.dumps(wait_for_push(console_stack, token))
+    console.check()
+
+
+def test_cancel_a_scheduled_notification(console: Watched, console_stack: LocalStack) -> None:
+    carol = unique("carol")
+    register(console_stack, carol, "fcm", f"{unique('fcm')}:{'C' * 40}")
+    page = console.page
+    compose(console, carol, "Tomorrow's news")
+    page.get_by_label("At a time (UTC)").check()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    page.get_by_label("Send at (UTC)").fill(later.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.wait_for_url("**/notifications/*")
+    expect(page.locator("#timeline-status")).to_have_text("held", timeout=30_000)
+    page.get_by_role("button", name="Cancel what is not sent yet").click()
+    expect(page.locator("#cancel-result")).to_have_text("Cancel: cancelled")
+    expect(page.locator("#timeline-status")).to_have_text("done", timeout=30_000)
+    console.shot("cancelled")
+    console.check()
+
+
+def admin_api_served(stack: LocalStack) -> bool:
+    response = httpx.get(
+        f"{stack.services['registry'].url}/v1/admin/apps",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+    )
+    return not (response.status_code == 404 and response.json()["error"]["message"] == "Not Found")
+
+
+def test_create_and_revoke_a_key(console: Watched, console_stack: LocalStack) -> None:
+    """Needs the registry's admin API (issue 18, branch i18-admin): skipped, saying so, until it
+    is merged; from then on it runs."""
+    if not admin_api_served(console_stack):
+        pytest.skip("the registry's admin API (branch i18-admin) is not merged yet")
+    page = console.page
+    page.goto("/operations/keys")
+    label = unique("console-key")
+    page.get_by_label("Label").fill(label)
+    page.get_by_role("button", name="Create key").click()
+    shown = page.locator("#new-key")
+    expect(shown).to_be_visible()
+    assert shown.input_value().startswith("hrld_")
+    console.shot("keys-created")
+    row = page.locator("tr", has_text=label)
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.locator("tr", has_text=label).get_by_role("button", name="Revoke")).to_have_count(0)
+    console.shot("keys-revoked")
+    console.check()
