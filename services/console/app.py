@@ -45,15 +45,23 @@ class ConsoleParts:
     readiness: Readiness
 
 
-def build(settings: ConsoleSettings, clock: Clock | None = None) -> ConsoleParts:
-    """Wire the console: pages, the APIs it calls, its session cookie and its probes."""
+def build(
+    settings: ConsoleSettings,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ConsoleParts:
+    """Wire the console: pages, the APIs it calls, its session cookie and its probes.
+    ``transport``: where its API calls go instead of the network (tests serve the APIs in-process).
+    """
     if not settings.console_htmx_file.is_file():
         raise RuntimeError(
             f"htmx is missing at {settings.console_htmx_file}: run `make install` (npm ci "
             "--prefix services/console) or set HERALD_CONSOLE_HTMX_FILE"
         )
     clock = clock or SystemClock()
-    client = httpx.AsyncClient(timeout=settings.console_request_timeout_seconds)
+    client = httpx.AsyncClient(
+        timeout=settings.console_request_timeout_seconds, transport=transport
+    )
     http_app = create_http_app(
         title="Herald console",
         description="Compose, preview, send and follow notifications; operate an app.",

@@ -126,6 +126,16 @@ def add_pages(app: FastAPI, upstream: Upstream, clock: Clock, cookie_max_age: in
         user: str = "",
         cancelled: str = "",
     ) -> Response:
+        context = _base(session, {"notification_id": notification_id})
+        context.update(user=user.strip(), cancelled=cancelled)
+        return page(request, "notification.html", context)
+
+    @app.get(
+        "/notifications/{notification_id}/stats",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
+    async def stats(request: Request, notification_id: uuid.UUID, session: Signed) -> Response:
         try:
             found = await upstream.get(
                 "tracker", f"/v1/notifications/{notification_id}", session.api_key
@@ -134,9 +144,7 @@ def add_pages(app: FastAPI, upstream: Upstream, clock: Clock, cookie_max_age: in
             if error.status != 404:
                 raise
             found = None
-        context = _base(session, {"found": found, "notification_id": notification_id})
-        context.update(user=user.strip(), cancelled=cancelled)
-        return page(request, "notification.html", context)
+        return page(request, "_stats.html", {"found": found, "notification_id": notification_id})
 
     @app.get(
         "/notifications/{notification_id}/users/{user_id}",
