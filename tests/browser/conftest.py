@@ -1,6 +1,6 @@
-"""One stack (with the console) and one headless Debian Chromium for the browser tests, and the
-guards every page visit runs under: a console error, a failed request or an error answer fails
-the test. Screenshots go to ``test-results/console/`` (HERALD_TEST_RESULTS overrides it).
+"""One headless Debian Chromium on the console of the session's stack (the e2e tests' one), and
+the guards every page visit runs under: a console error, a failed request or an error answer
+fails the test. Screenshots go to ``test-results/console/`` (HERALD_TEST_RESULTS overrides it).
 
 Chromium comes from Debian (``make test`` installs it); Playwright drives it from PyPI and never
 downloads a browser. Without Chromium the tests are skipped with the reason, except under CI.
@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, sync_playwright
 
-from services.devstack.stack import LocalStack, StackOptions
-from tests.support.brokers import TEST_BROKER
+from services.devstack.stack import LocalStack
 
 CHROMIUM = Path(os.environ.get("HERALD_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -29,9 +28,11 @@ CHROMIUM_ARGS = [
 RESULTS = Path(os.environ.get("HERALD_TEST_RESULTS", "test-results")) / "console"
 
 
-def _require_chromium() -> None:
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium; asked for before the stack, so a machine without it skips at once."""
     if CHROMIUM.exists():
-        return
+        return CHROMIUM
     reason = (
         f"Chromium is not installed at {CHROMIUM} (make test installs it: apt-get install chromium)"
     )
@@ -44,24 +45,6 @@ def _require_chromium() -> None:
 def screenshots() -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     return RESULTS
-
-
-@pytest.fixture(scope="module")
-def console_stack() -> Iterator[LocalStack]:
-    _require_chromium()
-    running = LocalStack(
-        StackOptions(
-            prefer_default_ports=False,
-            fast_group_membership=True,
-            log_level="INFO",
-            broker=TEST_BROKER,
-        )
-    )
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 class Watched:
@@ -102,10 +85,11 @@ class Watched:
 
 
 @pytest.fixture(scope="module")
-def browser_context(console_stack: LocalStack) -> Iterator[BrowserContext]:
+def browser_context(chromium: Path, stack: LocalStack) -> Iterator[BrowserContext]:
+    """Chromium on the console of the session's stack (tests/conftest.py, shared with e2e)."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=console_stack.services["console"].url)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=stack.services["console"].url)
         try:
             yield context
         finally:
@@ -115,14 +99,14 @@ def browser_context(console_stack: LocalStack) -> Iterator[BrowserContext]:
 
 @pytest.fixture(scope="module")
 def console(
-    browser_context: BrowserContext, console_stack: LocalStack, screenshots: Path
+    browser_context: BrowserContext, stack: LocalStack, screenshots: Path
 ) -> Iterator[Watched]:
     """A page signed in with the demo app's key."""
     watched = Watched(browser_context.new_page(), screenshots)
     page = watched.page
     page.goto("/signin")
     watched.shot("signin")
-    page.get_by_label("App API key").fill(console_stack.api_key)
+    page.get_by_label("App API key").fill(stack.api_key)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/compose")
     watched.check()
