@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass
 
 import httpx
@@ -83,13 +84,28 @@ def build(
     return ConsoleParts(http_app, client, Readiness(probes, clock, settings))
 
 
+class _Server(uvicorn.Server):
+    """Uvicorn that marks the console ready once it listens."""
+
+    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._app.state.ready = True
+            log.info("%s serving on http://%s:%d", NAME, self.config.host, self.config.port)
+
+
 async def serve(parts: ConsoleParts, settings: ConsoleSettings) -> None:
     """Serve until SIGTERM/SIGINT (uvicorn's own handling: the console holds no consumer)."""
     expose_metrics(parts.http_app)
     parts.http_app.state.readiness = parts.readiness
     stopping = asyncio.Event()
     probing = asyncio.create_task(parts.readiness.run(stopping))
-    server = uvicorn.Server(
+    server = _Server(
+        parts.http_app,
         uvicorn.Config(
             parts.http_app,
             host=settings.http_host,
@@ -97,10 +113,8 @@ async def serve(parts: ConsoleParts, settings: ConsoleSettings) -> None:
             log_config=None,
             access_log=False,
             lifespan="off",
-        )
+        ),
     )
-    parts.http_app.state.ready = True
-    log.info("%s ready on http://%s:%d", NAME, settings.http_host, settings.http_port)
     try:
         await server.serve()
     finally:

@@ -117,6 +117,8 @@ def request_fields(form: Mapping[str, str]) -> dict[str, Any]:
         for key in ("title", "body", "subtitle", "image_url", "deep_link", "sound", "category")
     }
     content["data"] = _data(form)
+    if _text(form, "overrides"):
+        content["overrides"] = _json(form, "overrides", "content.overrides")
     content["actions"] = _actions(form)
     locale = _text(form, "variant_locale")
     if locale:

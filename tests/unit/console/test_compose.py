@@ -32,6 +32,7 @@ def test_a_full_form_becomes_the_request_with_variant_actions_options_and_schedu
         "when": "at",
         "send_at": "2030-01-02T09:30",
         "urgent": "1",
+        "overrides": '{"android": {"ttl": "60s"}, "apns": {"payload": {"aps": {"sound": "a"}}}}',
     }
     request = compose.parse(form)
     assert request.audience.user_ids == ["alice", "bob"]
@@ -45,6 +46,8 @@ def test_a_full_form_becomes_the_request_with_variant_actions_options_and_schedu
     assert request.schedule.send_at is not None
     assert request.schedule.send_at.isoformat() == "2030-01-02T09:30:00+00:00"
     assert request.schedule.urgent
+    assert request.content.overrides is not None
+    assert request.content.overrides.android == {"ttl": "60s"}
 
 
 @pytest.mark.parametrize(
@@ -55,6 +58,7 @@ def test_a_full_form_becomes_the_request_with_variant_actions_options_and_schedu
         ({**BASE, "data": "no equals sign"}, "content.data"),
         ({**BASE, "audience": "segment", "segment": "{not json"}, "audience.segment"),
         ({**BASE, "badge": "set"}, "options.badge"),
+        ({**BASE, "overrides": '{"ios": {}}'}, "content.overrides"),
         ({**BASE, "action_id_1": "open", "action_title_1": "Open"}, "content"),
     ],
 )
