@@ -192,3 +192,19 @@ async def test_pages_need_a_session() -> None:
         assert answer.headers["location"] == "/signin"
         assert "default-src 'self'" in answer.headers["content-security-policy"]
     await parts.client.aclose()
+
+
+async def test_the_preview_takes_the_htmx_csrf_header_and_escapes_what_was_typed(
+    console: httpx.AsyncClient,
+) -> None:
+    csrf = await signed_in(console)
+    form = {"audience": "user_ids", "user_ids": "alice", "title": "<script>alert(1)</script>"}
+    shown = await console.post(
+        "/compose/preview", data=form, headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
+    assert shown.status_code == 200
+    assert "<script>alert(1)</script>" not in shown.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text
+    assert 'id="meter-apns"' in shown.text
+    refused = await console.post("/compose/preview", data=form, headers={"HX-Request": "true"})
+    assert refused.status_code == 403
