@@ -1,5 +1,5 @@
-"""Session fixtures: the broker (embedded or Apache Kafka, per HERALD_TEST_BROKER), PostgreSQL and
-the whole stack, each started once when first needed and torn down after."""
+"""Session fixtures: the broker (embedded or Apache Kafka, per HERALD_TEST_BROKER) and PostgreSQL,
+started once and torn down after."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from collections.abc import Iterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.devstack.stack import LocalStack, StackOptions
 from shared.embedded.brokers import LocalBroker, start_local_broker
 from shared.embedded.postgres import EmbeddedPostgres, start_postgres
 from tests.support.brokers import ON_KAFKA, TEST_BROKER
-from tests.support.log_scan import Needle, assert_no_leaks
 
 
 def pytest_report_header() -> str:
@@ -77,33 +75,5 @@ def postgres() -> Iterator[EmbeddedPostgres]:
     running = start_postgres(prefix="herald-test-pg-")
     try:
         yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="session")
-def learnt_secrets() -> list[Needle]:
-    """Secrets tests were handed or made up that the stack keeps nowhere (refused tokens, device
-    secrets): the log scan looks for these too."""
-    return []
-
-
-@pytest.fixture(scope="session")
-def stack(learnt_secrets: list[Needle]) -> Iterator[LocalStack]:
-    """The whole stack as separate processes, started once for the end-to-end and browser tests;
-    when the last of them is done with it, its logs are scanned for secrets before it stops (a
-    leak errors the run)."""
-    running = LocalStack(
-        StackOptions(
-            prefer_default_ports=False,
-            fast_group_membership=True,
-            log_level="INFO",
-            broker=TEST_BROKER,
-        )
-    )
-    running.start()
-    try:
-        yield running
-        assert_no_leaks(running, learnt_secrets)
     finally:
         running.stop()

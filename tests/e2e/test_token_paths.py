@@ -1,5 +1,5 @@
 """Traffic down every path that handles a device token, so the log scan that ends the e2e session
-(tests/conftest.py) proves something when this test runs alone.
+(tests/e2e/conftest.py) proves something when this test runs alone.
 
 It registers, refuses bad registrations, delivers on every platform and kills two tokens; the
 secrets it made up or was handed join those the scan looks for.

@@ -1,5 +1,5 @@
 """Looking for secrets in a run's logs: the tokens and key material it used, and where they leaked.
-The e2e session scans its stack's logs this way before it stops the stack (tests/conftest.py).
+The e2e session scans its stack's logs this way before it stops the stack (tests/e2e/conftest.py).
 
 A needle is described by what it is, never by its value, so a failing scan does not print the
 secret it found. The provider emulators may log their own subscription ids (they play the push

@@ -6,19 +6,33 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from services.devstack.stack import LocalStack
-from tests.browser.conftest import Watched
+from tests.support.browser import Watched, installed_chromium, signed_in_console
 from tests.support.factories import apns_token, unique
 from tests.support.log_scan import Needle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    return installed_chromium()
+
+
+@pytest.fixture(scope="module")
+def console(chromium: Path, stack: LocalStack) -> Iterator[Watched]:
+    """The console of the session's stack (tests/e2e/conftest.py) in one signed-in page."""
+    with signed_in_console(chromium, stack) as watched:
+        yield watched
 
 
 def register(stack: LocalStack, user: str, platform: str, token: str, **extra: Any) -> str:
@@ -49,6 +63,19 @@ def wait_for_push(stack: LocalStack, token: str, timeout: float = 30) -> list[di
     return pushes
 
 
+def previewed(page: Page, label: str, value: str) -> None:
+    """Type ``value`` and wait for the preview it triggers, so no preview is in flight when the
+    form is sent (leaving the page would abort it: a failed request)."""
+    with page.expect_response(lambda response: response.url.endswith("/compose/preview")):
+        page.get_by_label(label).fill(value)
+
+
+def press(page: Page, button: str) -> None:
+    """Click ``button`` once no preview is in flight (htmx marks an element while it waits)."""
+    expect(page.locator(".htmx-request")).to_have_count(0)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
 def compose(console: Watched, user: str, title: str) -> None:
     page = console.page
     page.goto("/compose")
@@ -72,12 +99,12 @@ def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: L
     expect(preview.locator("#preview-apns .card-title")).to_have_text("Hello")
     expect(preview.locator("#preview-fcm .card-image")).to_contain_text("parcel.png")
     expect(preview.locator("meter")).to_have_count(3)
-    page.get_by_label("Preview locale").fill("fr")
+    previewed(page, "Preview locale", "fr")
     expect(preview.locator("#preview-webpush .card-title")).to_have_text("Bonjour")
     page.evaluate("window.scrollTo(0, 0)")
     console.shot("compose")
 
-    page.get_by_role("button", name="Send", exact=True).click()
+    press(page, "Send")
     page.wait_for_url("**/notifications/*")
     expect(page.locator("#timeline-status")).to_have_text("done", timeout=30_000)
     expect(page.locator(".outcome[data-outcome=delivered]")).to_have_count(2)
@@ -100,8 +127,8 @@ def test_send_to_a_test_device(console: Watched, stack: LocalStack) -> None:
     token = f"{unique('fcm')}:{'B' * 40}"
     device = register(stack, bob, "fcm", token)
     compose(console, unique("nobody"), "Test push")
-    console.page.get_by_label("Test device id").fill(device)
-    console.page.get_by_role("button", name="Send to the test device").click()
+    previewed(console.page, "Test device id", device)
+    press(console.page, "Send to the test device")
     console.page.wait_for_url("**/notifications/*")
     assert "Test push" in json.dumps(wait_for_push(stack, token))
     console.check()
@@ -114,8 +141,8 @@ def test_cancel_a_scheduled_notification(console: Watched, stack: LocalStack) ->
     compose(console, carol, "Tomorrow's news")
     page.get_by_label("At a time (UTC)").check()
     later = datetime.now(UTC) + timedelta(hours=1)
-    page.get_by_label("Send at (UTC)").fill(later.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Send", exact=True).click()
+    previewed(page, "Send at (UTC)", later.strftime("%Y-%m-%dT%H:%M"))
+    press(page, "Send")
     page.wait_for_url("**/notifications/*")
     expect(page.locator("#timeline-status")).to_have_text("held", timeout=30_000)
     page.get_by_role("button", name="Cancel what is not sent yet").click()

@@ -1,19 +1,19 @@
-"""One headless Debian Chromium on the console of the session's stack (the e2e tests' one), and
-the guards every page visit runs under: a console error, a failed request or an error answer
-fails the test. Screenshots go to ``test-results/console/`` (HERALD_TEST_RESULTS overrides it).
-
-Chromium comes from Debian (``make test`` installs it); Playwright drives it from PyPI and never
-downloads a browser. Without Chromium the tests are skipped with the reason, except under CI.
+"""Driving the console in Debian's Chromium from the tests: the browser (``make test`` installs
+it; Playwright from PyPI drives it and never downloads one), a page whose console errors, failed
+requests and error answers fail the test, and its screenshots under ``test-results/console/``
+(``HERALD_TEST_RESULTS`` moves the folder). Without Chromium the tests skip with the reason,
+except under CI (``CI=true``), where they fail.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import Page, Response, sync_playwright
 
 from services.devstack.stack import LocalStack
 
@@ -25,12 +25,16 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-RESULTS = Path(os.environ.get("HERALD_TEST_RESULTS", "test-results")) / "console"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's Chromium; asked for before the stack, so a machine without it skips at once."""
+def results_folder() -> Path:
+    folder = Path(os.environ.get("HERALD_TEST_RESULTS", "test-results")) / "console"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def installed_chromium() -> Path:
+    """Debian's Chromium; skips the test without it, or fails it under CI."""
     if CHROMIUM.exists():
         return CHROMIUM
     reason = (
@@ -39,12 +43,6 @@ def chromium() -> Path:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; under CI the browser tests must run", pytrace=False)
     pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    return RESULTS
 
 
 class Watched:
@@ -84,31 +82,23 @@ class Watched:
         self.page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
 
 
-@pytest.fixture(scope="module")
-def browser_context(chromium: Path, stack: LocalStack) -> Iterator[BrowserContext]:
-    """Chromium on the console of the session's stack (tests/conftest.py, shared with e2e)."""
+@contextmanager
+def signed_in_console(chromium: Path, stack: LocalStack) -> Iterator[Watched]:
+    """A page of ``stack``'s console, signed in with the demo app's key; checked at the end."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=stack.services["console"].url)
         try:
-            yield context
+            watched = Watched(context.new_page(), results_folder())
+            page = watched.page
+            page.goto("/signin")
+            watched.shot("signin")
+            page.get_by_label("App API key").fill(stack.api_key)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/compose")
+            watched.check()
+            yield watched
+            watched.check()
         finally:
             context.close()
             browser.close()
-
-
-@pytest.fixture(scope="module")
-def console(
-    browser_context: BrowserContext, stack: LocalStack, screenshots: Path
-) -> Iterator[Watched]:
-    """A page signed in with the demo app's key."""
-    watched = Watched(browser_context.new_page(), screenshots)
-    page = watched.page
-    page.goto("/signin")
-    watched.shot("signin")
-    page.get_by_label("App API key").fill(stack.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/compose")
-    watched.check()
-    yield watched
-    watched.check()
