@@ -18,6 +18,10 @@ from services.console.web import checked_form, go, page, session_of
 from shared.clock import Clock
 
 PRE_COOKIE = "herald_console_signin"
+OPERATOR_KEY = (
+    "That is an operator key: the console signs in with one of an app's keys (one with the "
+    "admin scope also manages the app's keys and credentials)."
+)
 Signed = Annotated[Session, Depends(session_of)]
 
 
@@ -60,7 +64,9 @@ def add_pages(app: FastAPI, upstream: Upstream, clock: Clock, cookie_max_age: in
         try:
             await upstream.get("tracker", "/v1/notifications/recent?limit=1", key)
         except UpstreamError as error:
-            message = "Unknown key." if error.status == 401 else error.message
+            message = error.message
+            if error.status == 401:
+                message = OPERATOR_KEY if await _is_operator(upstream, key) else "Unknown key."
             return page(request, "signin.html", {"pre": pre, "error": message}, 401)
         app_id = await _app_of(upstream, key)
         response = go(request, "/compose")
@@ -184,6 +190,15 @@ def add_pages(app: FastAPI, upstream: Upstream, clock: Clock, cookie_max_age: in
             response.delete_cookie(COOKIE, path="/")
             return response
         return page(request, "error.html", {"message": error.message}, 502)
+
+
+async def _is_operator(upstream: Upstream, key: str) -> bool:
+    """True when the registry's admin API takes a key the app APIs refuse: an operator's."""
+    try:
+        await upstream.get("registry", "/v1/admin/apps", key)
+    except UpstreamError:
+        return False
+    return True
 
 
 async def _app_of(upstream: Upstream, key: str) -> str | None:

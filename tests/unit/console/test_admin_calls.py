@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from services.console.app import build
 from services.console.settings import ConsoleSettings
@@ -19,6 +20,7 @@ from services.console.settings import ConsoleSettings
 pytestmark = pytest.mark.unit
 
 KEY = "hrld_console_test_key"
+OPERATOR = "hrld_operator_test_key"
 CREATED = "2026-05-01T12:00:00Z"
 
 
@@ -28,12 +30,15 @@ def stand_in(calls: list[tuple[str, str, Any]]) -> FastAPI:
 
     async def record(request: Request) -> None:
         body = await request.json() if await request.body() else None
-        assert request.headers["authorization"] == f"Bearer {KEY}"
+        assert request.headers["authorization"] in {f"Bearer {KEY}", f"Bearer {OPERATOR}"}
         calls.append((request.method, request.url.path, body))
 
     @api.get("/v1/notifications/recent")
-    async def recent(request: Request) -> dict[str, Any]:
+    async def recent(request: Request) -> Any:
         await record(request)
+        if request.headers["authorization"] == f"Bearer {OPERATOR}":
+            error = {"error": {"code": "unauthorized", "message": "a server API key is required"}}
+            return JSONResponse(error, status_code=401)
         return {"notifications": []}
 
     @api.get("/v1/admin/apps")
@@ -208,3 +213,15 @@ async def test_the_preview_takes_the_htmx_csrf_header_and_escapes_what_was_typed
     assert 'id="meter-apns"' in shown.text
     refused = await console.post("/compose/preview", data=form, headers={"HX-Request": "true"})
     assert refused.status_code == 403
+
+
+async def test_an_operator_key_is_told_to_use_an_app_key(console: httpx.AsyncClient) -> None:
+    form = await console.get("/signin")
+    answer = await console.post(
+        "/signin", data={"api_key": OPERATOR, "pre": hidden(form.text, "pre")}
+    )
+    assert answer.status_code == 401
+    assert "That is an operator key" in answer.text
+    assert (
+        "set-cookie" not in answer.headers or "herald_console=" not in answer.headers["set-cookie"]
+    )
