@@ -225,3 +225,12 @@ async def test_an_operator_key_is_told_to_use_an_app_key(console: httpx.AsyncCli
     assert (
         "set-cookie" not in answer.headers or "herald_console=" not in answer.headers["set-cookie"]
     )
+
+
+async def test_signing_out_ends_the_session(console: httpx.AsyncClient) -> None:
+    csrf = await signed_in(console)
+    out = await console.post("/signout", data={"csrf_token": csrf})
+    assert out.status_code == 303
+    assert 'herald_console=""' in out.headers["set-cookie"]
+    again = await console.get("/operations/keys")
+    assert (again.status_code, again.headers["location"]) == (303, "/signin")
