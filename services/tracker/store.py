@@ -159,6 +159,16 @@ class TrackerStore:
         )
         return found
 
+    async def newest_accepted(self, app_id: str, limit: int) -> list[uuid.UUID]:
+        """The app's most recently accepted notifications, newest first."""
+        rows = await self.pool.fetch(
+            "SELECT notification_id FROM steps WHERE app_id = $1 AND stage = 'accepted'"
+            " ORDER BY occurred_at DESC, notification_id DESC LIMIT $2",
+            app_id,
+            limit,
+        )
+        return [row["notification_id"] for row in rows]
+
     async def record_reaches(self, conn: Connection, reaches: Mapping[InboxKey, datetime]) -> None:
         """Put notifications in inboxes, keeping the earliest time each reached its user."""
         keys = list(reaches)

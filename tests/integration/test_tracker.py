@@ -176,6 +176,12 @@ async def test_timelines_counts_inbox_and_the_cli(
         by_key = await http.get(
             "/v1/notifications", params={"idempotency_key": "sale-1"}, headers=as_app
         )
+        recent = (
+            await http.get("/v1/notifications/recent", params={"limit": 3}, headers=as_app)
+        ).json()["notifications"]
+        recent_of_other = (await http.get("/v1/notifications/recent", headers=as_other)).json()[
+            "notifications"
+        ]
         refused = {
             "another app's key, by idempotency key": (
                 await http.get(
@@ -257,6 +263,13 @@ async def test_timelines_counts_inbox_and_the_cli(
     assert (older["notification_id"], older["read"]) == (str(sale.notification_id), True)
     assert second_page["next_cursor"] is None
 
+    assert recent[0]["notification_id"] == str(later.notification_id)
+    assert {n["notification_id"] for n in recent[1:]} == {
+        str(sale.notification_id),
+        str(held_long.notification_id),
+    }
+    assert next(n for n in recent if n["idempotency_key"] == "sale-1")["counts"] == status["counts"]
+    assert recent_of_other == []
     assert by_key.status_code == 200, by_key.text
     assert by_key.json()["notification_id"] == str(sale.notification_id)
     assert by_key.json()["counts"] == status["counts"]
