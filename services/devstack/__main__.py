@@ -37,6 +37,7 @@ def banner(stack: LocalStack, operator_key: str) -> str:
     return f"""
 Herald is running.
 
+  console   (compose, preview, send, follow; sign in with HERALD_KEY below)  {s["console"].url}
   ingest    (send notifications)   {ingest}/docs
   registry  (register devices)     {registry}/docs
   tracker   (what happened)        {s["tracker"].url}/docs
@@ -49,7 +50,8 @@ Herald is running.
   broker {stack.broker.bootstrap if stack.broker else "?"}   logs {stack.run_dir / "logs"}
   generated credentials (deleted on stop): {stack.run_dir / "secrets"}
 
-App "{stack.options.app_id}", API key (shown once, valid until this stack stops):
+App "{stack.options.app_id}", API key with every scope, admin included (shown once, valid until
+this stack stops; the console's Keys page issues narrower ones):
   export HERALD_KEY={key}
   export HERALD_TRACKER_URL={s["tracker"].url}   # for: herald trace <notification-id>
 An operator key for the admin API and the herald command (every app; valid until this stack stops):

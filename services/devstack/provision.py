@@ -23,7 +23,7 @@ from shared.platforms.webpush.credentials import vapid_credential
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import DatabaseSettings, KafkaSettings
 
-SCOPES = ("send", "devices", "badges")
+SCOPES = ("send", "devices", "badges", "admin")
 
 
 @dataclass(frozen=True)

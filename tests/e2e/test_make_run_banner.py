@@ -32,7 +32,8 @@ async def test_the_printed_exports_let_herald_manage_the_demo_app(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    printed = exported(banner(stack, operator_key))
+    text = banner(stack, operator_key)
+    printed = exported(text)
     for name in ("HERALD_REGISTRY_URL", "HERALD_ADMIN_KEY"):
         monkeypatch.setenv(name, printed[name])
     app = stack.options.app_id
@@ -45,7 +46,8 @@ async def test_the_printed_exports_let_herald_manage_the_demo_app(
     out = capsys.readouterr().out
 
     assert printed["HERALD_REGISTRY_URL"] == stack.services["registry"].url
+    assert stack.services["console"].url in text
     assert codes == [0, 0, 0]
     assert f"{app} " in out
-    assert "send,devices,badges" in out
+    assert "send,devices,badges,admin" in out
     assert {"apns", "fcm", "webpush"} <= {line.split()[0] for line in out.splitlines()}
