@@ -4,6 +4,7 @@ what each request sent and credits the bytes it read only when the test says so.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import h2.config
 import h2.connection
@@ -16,14 +17,20 @@ DEFAULT_WINDOW = 65_535
 class MemoryH2Server:
     """The server side of one connection; feed it the client's bytes with ``read``."""
 
-    def __init__(self, stream_window: int = DEFAULT_WINDOW) -> None:
+    def __init__(self, stream_window: int = DEFAULT_WINDOW, max_streams: int | None = None) -> None:
         self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         self.h2.initiate_connection()
+        settings: dict[h2.settings.SettingCodes | int, int] = {}
         if stream_window != DEFAULT_WINDOW:
-            self.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: stream_window})
+            settings[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE] = stream_window
+        if max_streams is not None:
+            settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = max_streams
+        if settings:
+            self.h2.update_settings(settings)
         self.headers: dict[int, dict[bytes, bytes]] = {}
         self.bodies: dict[int, bytearray] = {}
         self.ended: list[int] = []
+        self.reset: dict[int, int] = {}
         self.largest_frame = 0
         self._uncredited: list[tuple[int, int]] = []
 
@@ -39,6 +46,8 @@ class MemoryH2Server:
                 self._uncredited.append((event.flow_controlled_length or 0, stream_id))
             elif isinstance(event, h2.events.StreamEnded):
                 self.ended.append(stream_id)
+            elif isinstance(event, h2.events.StreamReset):
+                self.reset[stream_id] = event.error_code or 0
 
     def credit(self) -> None:
         """Give back the window of everything read so far (h2 sends WINDOW_UPDATE by its rule:
@@ -47,11 +56,14 @@ class MemoryH2Server:
             self.h2.acknowledge_received_data(size, stream_id)
         self._uncredited.clear()
 
-    def answer(self, stream_id: int, status: int = 200) -> None:
-        """A reply echoing the request's apns-id, as APNs sends it."""
+    def answer(self, stream_id: int, status: int = 200, reason: str | None = None) -> None:
+        """A reply echoing the request's apns-id, as APNs sends it; with a ``reason``, an error
+        body carries it."""
         apns_id = self.headers[stream_id].get(b"apns-id", b"")
         reply = [(b":status", str(status).encode()), (b"apns-id", apns_id)]
-        self.h2.send_headers(stream_id, reply, end_stream=True)
+        self.h2.send_headers(stream_id, reply, end_stream=reason is None)
+        if reason is not None:
+            self.h2.send_data(stream_id, json.dumps({"reason": reason}).encode(), end_stream=True)
 
     @property
     def received(self) -> int:

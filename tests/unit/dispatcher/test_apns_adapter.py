@@ -1,6 +1,7 @@
 """The aioapns adapter leans on aioapns internals: it refuses an aioapns it was not tested with,
-a test fails when the aioapns methods it relies on change, and a request past the server's
-flow-control window waits for it instead of failing."""
+a test fails when the aioapns methods it relies on change, a request past the server's
+flow-control window waits for it instead of failing, and a send that timed out is withdrawn if it
+can be and otherwise cannot break the connection when its reply comes late."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
-from aioapns.common import NotificationRequest
-from aioapns.connection import APNsBaseClientProtocol, H2Protocol
+from aioapns.common import NotificationRequest, NotificationResult
+from aioapns.connection import APNsBaseClientProtocol, APNsTLSClientProtocol, H2Protocol
+from aioapns.exceptions import ConnectionClosed
+from h2.errors import ErrorCodes
 
 from services.dispatcher.platforms.apns.aioapns_adapter import (
     TESTED_VERSIONS,
@@ -40,10 +43,12 @@ def test_another_aioapns_is_refused_naming_both_versions() -> None:
         check_version("4.9")
 
 
-#: aioapns 4.0's methods the windowed connection relies on, by the SHA-256 of their source:
-#: ``send_notification`` hands a body to ``conn.send_data`` and flushes, ``data_received`` flushes
-#: after ``conn.receive_data`` (which sends what the new credit allows), ``flush`` writes
-#: ``conn.data_to_send()``.
+#: aioapns 4.0's methods the adapter relies on, by the SHA-256 of their source:
+#: ``send_notification`` hands a body to ``conn.send_data`` and flushes, then registers the reply's
+#: future and awaits only it; ``data_received`` flushes after ``conn.receive_data`` (which sends
+#: what the new credit allows); ``flush`` writes ``conn.data_to_send()``; replies set the future
+#: registered under their apns-id; a lost connection fails every registered future, then the sends
+#: waiting for a channel; a channel comes back only when a stream ends.
 RELIED_ON = {
     APNsBaseClientProtocol.send_notification: (
         "8d4808f344caba34752a09e9b1abfcf916d0b84619440592f2ca00ab7319796b"
@@ -52,6 +57,16 @@ RELIED_ON = {
     APNsBaseClientProtocol.flush: (
         "65ebe47e664238924716d9ff6ff6847df69beeb8380cb24649df54b24600ab76"
     ),
+    APNsBaseClientProtocol.on_response_received: (
+        "df66c123ea3e89d0a4d50cec3f3d5f92ed65733d8d5b57897a561037ebe5082f"
+    ),
+    APNsBaseClientProtocol.on_data_received: (
+        "c9b5ab7499bf20ae21a87e22df174b2f44365f36c04d864fc9cd52cd9c383e32"
+    ),
+    APNsBaseClientProtocol.connection_lost: (
+        "3c7a59bfe89966cf4d7057b5b3931fe68178d5d5e672b652fa4379450ff5bbb3"
+    ),
+    H2Protocol.on_stream_ended: "5bb6d3b22c2eaf6dceee884f3718b497c845f933aae073b1681800ea4f8c7b80",
 }
 
 
@@ -61,26 +76,47 @@ def test_aioapns_still_sends_and_receives_as_the_windowed_connection_expects(
 ) -> None:
     source = inspect.getsource(method)
     assert hashlib.sha256(source.encode()).hexdigest() == RELIED_ON[method], (
-        f"aioapns' {method.__qualname__} changed: check that bodies still go through "
-        "conn.send_data and credit through conn.receive_data (windowed_h2.py), then update "
-        "RELIED_ON and TESTED_VERSIONS"
+        f"aioapns' {method.__qualname__} changed: check it still does what RELIED_ON's "
+        "comment says (aioapns_adapter.py, windowed_h2.py), then update RELIED_ON and "
+        "TESTED_VERSIONS"
     )
 
 
-async def test_aioapns_requests_past_the_window_wait_for_it_and_all_get_their_reply() -> None:
-    wire, server = Wire(), MemoryH2Server()
+LARGE = {"aps": {"alert": "x" * 4000}}
+SMALL = {"aps": {"alert": "hi"}}
+
+
+def open_client(server: MemoryH2Server) -> tuple[APNsTLSClientProtocol, Wire]:
+    """The adapter's protocol connected to ``server`` in memory, settings exchanged."""
+    wire = Wire()
     client = protocol_class("apns.test", 443, RetryAfterNotes())(TOPIC, asyncio.get_running_loop())
     client.connection_made(wire)
     server.read(wire.take())
     client.data_received(server.h2.data_to_send())
-    alert = {"aps": {"alert": "x" * 4000}}
-    sends = [
-        asyncio.ensure_future(client.send_notification(NotificationRequest("ab" * 32, alert)))
-        for _ in range(40)
-    ]
-    await asyncio.sleep(0)
-    server.read(wire.take())
-    before_credit = server.received
+    return client, wire
+
+
+def start(
+    client: APNsTLSClientProtocol, alert: dict[str, Any], apns_id: str
+) -> asyncio.Future[NotificationResult]:
+    return asyncio.ensure_future(
+        client.send_notification(NotificationRequest("ab" * 32, alert, apns_id))
+    )
+
+
+def streams(server: MemoryH2Server) -> dict[str, int]:
+    """The stream of each request the server has seen, by apns-id."""
+    return {headers[b"apns-id"].decode(): s for s, headers in server.headers.items()}
+
+
+async def serve(
+    client: APNsTLSClientProtocol,
+    wire: Wire,
+    server: MemoryH2Server,
+    sends: list[asyncio.Future[NotificationResult]],
+) -> set[int]:
+    """Credit and answer 200 to every request the server has whole until ``sends`` are done;
+    the streams answered."""
     answered: set[int] = set()
     for _ in range(100):
         if all(send.done() for send in sends):
@@ -92,26 +128,30 @@ async def test_aioapns_requests_past_the_window_wait_for_it_and_all_get_their_re
         client.data_received(server.h2.data_to_send())
         await asyncio.sleep(0)
         server.read(wire.take())
+    return answered
+
+
+async def test_aioapns_requests_past_the_window_wait_for_it_and_all_get_their_reply() -> None:
+    server = MemoryH2Server()
+    client, wire = open_client(server)
+    sends = [start(client, LARGE, f"push-{i}") for i in range(40)]
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    before_credit = server.received
+    answered = await serve(client, wire, server, sends)
     results = await asyncio.gather(*sends)
     client.close()
 
     assert before_credit == DEFAULT_WINDOW
     assert [r.status for r in results] == ["200"] * 40
     assert len(answered) == 40
-    assert all(len(body) == len(json.dumps(alert)) for body in server.bodies.values())
+    assert all(len(body) == len(json.dumps(LARGE)) for body in server.bodies.values())
 
 
 async def test_on_goaway_requests_whose_body_waited_for_window_fail_unprocessed() -> None:
-    wire, server = Wire(), MemoryH2Server()
-    client = protocol_class("apns.test", 443, RetryAfterNotes())(TOPIC, asyncio.get_running_loop())
-    client.connection_made(wire)
-    server.read(wire.take())
-    client.data_received(server.h2.data_to_send())
-    alert = {"aps": {"alert": "x" * 4000}}
-    sends = [
-        asyncio.ensure_future(client.send_notification(NotificationRequest("ab" * 32, alert)))
-        for _ in range(20)
-    ]
+    server = MemoryH2Server()
+    client, wire = open_client(server)
+    sends = [start(client, LARGE, f"push-{i}") for i in range(20)]
     await asyncio.sleep(0)
     server.read(wire.take())
     server.h2.close_connection(last_stream_id=max(server.headers))
@@ -124,3 +164,71 @@ async def test_on_goaway_requests_whose_body_waited_for_window_fail_unprocessed(
         send.cancel()
     client.close()
     assert (len(whole), len(unprocessed)) == (16, 4)
+
+
+async def test_a_send_cancelled_while_its_body_waits_is_withdrawn_and_frees_its_channel() -> None:
+    server = MemoryH2Server(max_streams=20)
+    client, wire = open_client(server)
+    sends = [start(client, LARGE, f"push-{i}") for i in range(20)]
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    busy = client.is_busy
+
+    sends[18].cancel()
+    await asyncio.sleep(0)
+    freed = not client.is_busy
+    after = start(client, SMALL, "after")
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    after_opened = "after" in streams(server)
+    await serve(client, wire, server, [*sends[:18], sends[19], after])
+
+    withdrawn = streams(server)["push-18"]
+    assert (busy, freed, after_opened) == (True, True, True)
+    assert server.reset == {withdrawn: ErrorCodes.CANCEL}
+    assert withdrawn not in server.ended
+    assert len(server.bodies.get(withdrawn, b"")) < len(json.dumps(LARGE))
+    assert (await after).status == "200"
+    assert (client.requests, client.request_streams) == ({}, {})
+
+
+async def test_late_replies_to_cancelled_sends_are_dropped_and_the_connection_serves_on() -> None:
+    server = MemoryH2Server()
+    client, wire = open_client(server)
+    accepted, refused, other = (start(client, SMALL, f"push-{i}") for i in range(3))
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    accepted.cancel()
+    refused.cancel()
+    await asyncio.sleep(0)
+
+    opened = streams(server)
+    server.answer(opened["push-0"])
+    server.answer(opened["push-1"], 400, reason="BadDeviceToken")
+    server.answer(opened["push-2"])
+    client.data_received(server.h2.data_to_send())
+    after = start(client, SMALL, "after")
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    server.answer(streams(server)["after"])
+    client.data_received(server.h2.data_to_send())
+
+    assert [(await other).status, (await after).status] == ["200", "200"]
+    assert (client.requests, client.request_streams, client.request_statuses) == ({}, {}, {})
+    assert not server.reset
+
+
+async def test_a_lost_connection_fails_every_other_send_though_one_was_cancelled() -> None:
+    server = MemoryH2Server(max_streams=2)
+    client, _ = open_client(server)
+    cancelled, in_flight, queued = (start(client, SMALL, f"push-{i}") for i in range(3))
+    await asyncio.sleep(0)
+
+    cancelled.cancel()
+    client.connection_lost(None)
+    await asyncio.sleep(0)
+
+    for send in (in_flight, queued):
+        with pytest.raises(ConnectionClosed):
+            await send
+    assert cancelled.cancelled()

@@ -112,3 +112,19 @@ def test_on_goaway_the_waiting_bodies_stay_for_the_caller_to_take() -> None:
 
     assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events)
     assert client.take_unsent() == streams[16:]
+
+
+def test_a_waiting_body_withdrawn_never_leaves_its_stream_is_reset_and_the_rest_go() -> None:
+    server = MemoryH2Server()
+    client = connected(server)
+    streams = [post(client, BODY) for _ in range(20)]
+    server.read(client.data_to_send())
+    sent, waiting = streams[0], streams[17]
+
+    assert (client.withdraw(waiting), client.withdraw(sent)) == (True, False)
+    exchange(client, server)
+
+    assert server.reset == {waiting: h2.errors.ErrorCodes.CANCEL}
+    assert waiting not in server.bodies
+    assert set(server.ended) == set(streams) - {waiting}
+    assert client.take_unsent() == []

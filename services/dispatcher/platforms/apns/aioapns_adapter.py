@@ -12,7 +12,11 @@ aioapns fails a request whose body does not fit the server's flow-control window
 FlowControlError in its ``send_notification``); the connection here is a ``WindowedH2Connection``,
 where such a body waits for window instead. That relies on aioapns 4.0's ``send_notification``
 handing the body to ``conn.send_data`` and then flushing, and on its ``data_received`` flushing
-after ``conn.receive_data``: tests/unit/dispatcher/test_apns_adapter.py fails if either changes.
+after ``conn.receive_data``. A send cancelled by its timeout while its body still waits is
+withdrawn (stream reset, channel released), and a reply or a lost connection that comes after a
+sender gave up leaves its cancelled future alone: aioapns would set it and raise, inside
+``data_received`` (fatal to the connection) or ``connection_lost`` (the other requests never
+failed). tests/unit/dispatcher/test_apns_adapter.py fails if any of these aioapns methods changes.
 
 Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
 already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
@@ -22,6 +26,7 @@ sent once per connection and then referenced. See services/dispatcher/transport/
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -30,6 +35,7 @@ import ssl
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
@@ -72,6 +78,7 @@ from aioapns.connection import (  # noqa: E402
     APNsKeyConnectionPool,
     APNsTLSClientProtocol,
     AuthorizationHeaderProvider,
+    ChannelPool,
 )
 from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded  # noqa: E402
 
@@ -111,6 +118,11 @@ class RetryAfterNotes:
         return self._values.pop(apns_id, None)
 
 
+#: The stream the running task's send opened (aioapns does not say which stream a send took, and
+#: two sends of one push may share an apns-id): a cancelled send withdraws its own stream only.
+_OPENED_STREAM: ContextVar[int | None] = ContextVar("herald_apns_opened_stream", default=None)
+
+
 class _ApnsH2Connection(WindowedH2Connection):
     """Herald's compact HTTP/2 state, bodies waiting for window, a negative apns-expiration
     (``ONCE``) sent as 0."""
@@ -121,6 +133,19 @@ class _ApnsH2Connection(WindowedH2Connection):
             for name, value in headers
         ]
         super().send_headers(stream_id, once, *args, **kwargs)
+        _OPENED_STREAM.set(stream_id)
+
+
+class _Channels(ChannelPool):
+    """aioapns' channel pool, but a lost connection leaves the sends waiting for a channel in the
+    waiting line as it fails them: asyncio's Semaphore (3.11.7 here) takes a waiter off the line
+    itself when it wakes, and one aioapns had taken off already raises ValueError instead of
+    ConnectionClosed (the push would be parked as failed, not retried)."""
+
+    def destroy(self, exc: Exception) -> None:
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_exception(exc)
 
 
 def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLSClientProtocol]:
@@ -139,12 +164,48 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             self.conn = _ApnsH2Connection(
                 h2.config.H2Configuration(client_side=True, normalize_outbound_headers=False)
             )
+            self.free_channels = _Channels(self.free_channels.bound)
             self.partial = {}
 
+        async def send_notification(self, request: NotificationRequest) -> NotificationResult:
+            _OPENED_STREAM.set(None)
+            try:
+                return await super().send_notification(request)
+            except asyncio.CancelledError:
+                stream_id = _OPENED_STREAM.get()
+                if stream_id is not None:
+                    self._withdraw(stream_id)
+                raise
+
+        def _withdraw(self, stream_id: int) -> None:
+            """A cancelled send's stream, if its body was still waiting: reset and forgotten,
+            its channel free again (no reply will end it). A body that has all left stays: APNs
+            may act on it, and its reply, dropped, ends the stream."""
+            if not self.conn.withdraw(stream_id):
+                return
+            self.partial.pop(stream_id, None)
+            apns_id = self.request_streams.pop(stream_id, None)
+            if apns_id is not None:
+                if self._nobody_waits(apns_id):
+                    del self.requests[apns_id]
+                    self.request_statuses.pop(apns_id, None)
+                self.free_channels.release()
+            self.flush()
+
+        def _nobody_waits(self, apns_id: str) -> bool:
+            """Whether the request's future is done already (its send cancelled, or failed):
+            aioapns would set it again, which raises."""
+            waiting = self.requests.get(apns_id)
+            return waiting is not None and waiting.done()
+
         def on_response_received(self, headers: dict[bytes, bytes]) -> None:
+            """A late reply is left for ``on_stream_ended`` to clear."""
+            apns_id = headers.get(b"apns-id", b"").decode()
+            if self._nobody_waits(apns_id):
+                return
             retry_after = headers.get(b"retry-after")
             if retry_after is not None:
-                notes.note(headers.get(b"apns-id", b"").decode(), retry_after.decode())
+                notes.note(apns_id, retry_after.decode())
             super().on_response_received(headers)
 
         def on_data_received(self, data: bytes, stream_id: int) -> None:
@@ -160,7 +221,8 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
                 if len(body) < MAX_ERROR_BODY:
                     self.partial[stream_id] = body
                 return
-            super().on_data_received(body, stream_id)
+            if not self._nobody_waits(self.request_streams.get(stream_id, "")):
+                super().on_data_received(body, stream_id)
 
         def on_connection_terminated(self, event: ConnectionTerminated) -> None:
             """GOAWAY: requests above its last stream id were never processed (RFC 9113 6.8),
@@ -191,6 +253,14 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             waiting = self.requests.pop(apns_id, None)
             if waiting is not None and not waiting.done() and status:
                 waiting.set_result(NotificationResult(apns_id, status))
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            """aioapns fails every registered request; one whose send was cancelled would raise
+            there and leave the rest (and the sends waiting for a channel) waiting out their
+            timeouts."""
+            for apns_id in [a for a, waiting in self.requests.items() if waiting.done()]:
+                del self.requests[apns_id]
+            super().connection_lost(exc)
 
     return ConfiguredProtocol
 

@@ -7,13 +7,17 @@ after a second's sleep. APNs advertises HTTP/2's default 65,535-byte windows, so
 waits in this connection, behind any body already waiting, and leaves in frames as WINDOW_UPDATE
 and SETTINGS frames open the windows: the request waits for its reply as before, under the same
 timeout. What waits is bounded by the streams open on the connection (the server's stream limit).
+A request whose sender stops waiting (its timeout) is withdrawn while its body still waits: the
+server never received it whole, so it cannot have acted on it, and the retry is the only copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import h2.config
+import h2.errors
 import h2.events
 import h2.exceptions
 
@@ -80,6 +84,16 @@ class WindowedH2Connection(CompactH2Connection):
         streams = list(self._unsent)
         self._unsent.clear()
         return streams
+
+    def withdraw(self, stream_id: int) -> bool:
+        """Cancel ``stream_id`` (RST_STREAM) if its body is still waiting, and say whether it was:
+        a request whose sender gave up must not leave later, as the retry would deliver it twice.
+        A stream the peer has closed already needs no reset."""
+        if self._unsent.pop(stream_id, None) is None:
+            return False
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        return True
 
     def _send_unsent(self) -> None:
         """Waiting bodies, oldest first, as far as the windows allow. A stream blocked by its own
