@@ -10,18 +10,28 @@ error shape, and the same body limit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.health import Readiness
 from shared.http_limits import BodyLimit
 
 log = logging.getLogger(__name__)
+
+
+class GetRoute(Route):
+    """A route answering GET only: Starlette adds HEAD to every GET route, FastAPI's routes (and
+    so Herald's probes until now) answer HEAD with 405."""
+
+    def __init__(self, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__(path, endpoint, methods=["GET"], include_in_schema=False)
+        self.methods = {"GET"}
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -65,8 +75,8 @@ def create_health_app() -> Starlette:
     ``state.readiness`` and adds /metrics."""
     app = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
+            GetRoute("/healthz", healthz),
+            GetRoute("/readyz", readyz),
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected},
     )

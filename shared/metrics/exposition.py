@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.health_app import GetRoute
+
 REQUESTS = Counter(
     "herald_http_requests_total",
     "HTTP requests answered, by method, route template and status.",
@@ -89,7 +91,7 @@ def expose_metrics(app: Starlette) -> None:
     """
     disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in 0.26
     app.add_middleware(HttpMeter)
-    app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
+    app.router.routes.append(GetRoute("/metrics", metrics))
 
 
 async def metrics(_: Request) -> Response:
