@@ -84,6 +84,7 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
             log_config=None,
             access_log=False,
             lifespan="off",
+            ws="none",  # no Herald route is a WebSocket: skip loading wsproto
             timeout_graceful_shutdown=max(1, int(parts.bus.settings.shutdown_drain_seconds)),
         )
     )
