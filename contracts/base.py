@@ -77,13 +77,9 @@ def derived_id(*parts: object) -> uuid.UUID:
 
 class Model(BaseModel):
     """A value inside a message or request: frozen, and refusing fields it does not know unless
-    the message it travels in is an InternalMessage.
+    the message it travels in is an InternalMessage."""
 
-    Validators are built on a model's first use, not at import: each service uses a few of the
-    catalog's models, and building them all held ~2 MB of every idle process.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class PublicRequest(Model):
