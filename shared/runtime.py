@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from contracts.topics import all_topics
 from shared.clock import SystemClock
@@ -44,11 +44,13 @@ class ServiceParts:
     """What a service's composition root hands to the runtime.
 
     ``probes``: dependencies besides the broker that /readyz must see answering (the database).
+    ``http_app``: a FastAPI app for a service with an API (shared.http), the bare health app
+    otherwise (shared.health_app).
     """
 
     name: str
     bus: Bus
-    http_app: FastAPI
+    http_app: Starlette
     http: HttpSettings
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
@@ -82,6 +84,7 @@ async def serve(parts: ServiceParts, stop: asyncio.Event) -> None:
             log_config=None,
             access_log=False,
             lifespan="off",
+            ws="none",  # no Herald route is a WebSocket: skip loading wsproto
             timeout_graceful_shutdown=max(1, int(parts.bus.settings.shutdown_drain_seconds)),
         )
     )

@@ -5,33 +5,45 @@ tracer provider named after itself, and everything here reads that provider. Wit
 helpers below return at once, so a service that does not trace pays nothing per message.
 Context travels as W3C ``traceparent``/``tracestate`` headers (the propagators OTEL_PROPAGATORS
 names, W3C by default) on HTTP requests and on Kafka records alike (shared.kafka.tracing).
+
+The SDK, the OTLP exporter (with protobuf) and the FastAPI instrumentation are imported only by a
+service that traces: together they hold ~6 MB that an untraced process never uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from shared.settings import ObservabilitySettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 #: Paths polled by probes and scrapers: tracing them would bury the requests worth seeing.
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
+#: What the API answers for the tracer provider while no SDK provider is installed.
+_PLACEHOLDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+
 
 def tracer_provider(settings: ObservabilitySettings, service: str) -> TracerProvider | None:
     """A tracer provider exporting where the settings say; None when tracing is off."""
-    exporter: SpanExporter
     if settings.trace_exporter == "none":
         return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    exporter: SpanExporter
     if settings.trace_exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
         exporter = OTLPSpanExporter(endpoint=settings.trace_otlp_endpoint)
     else:
         exporter = ConsoleSpanExporter()
@@ -49,14 +61,17 @@ def configure_tracing(settings: ObservabilitySettings, service: str) -> TracerPr
 
 
 def tracing_enabled() -> bool:
-    """Whether this process installed an SDK tracer provider (else every span is a no-op)."""
-    return isinstance(trace.get_tracer_provider(), TracerProvider)
+    """Whether this process installed a tracer provider (else every span is a no-op). Only SDK
+    providers are ever installed, so "not the API's placeholder" says it without the SDK."""
+    return not isinstance(trace.get_tracer_provider(), _PLACEHOLDERS)
 
 
 def instrument_http(app: FastAPI) -> None:
     """Give every HTTP request to ``app`` a server span that continues the caller's
     ``traceparent`` (so a sender's trace reaches the provider), when tracing is on."""
     if tracing_enabled():
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
         FastAPIInstrumentor.instrument_app(
             app, excluded_urls=UNTRACED_PATHS, exclude_spans=["receive", "send"]
         )

@@ -12,7 +12,7 @@ from services.dispatcher.platforms import provider_factory
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.tenants import TenantProviders
 from shared.clock import Clock, SystemClock
-from shared.http import create_http_app
+from shared.health_app import create_health_app
 from shared.kafka import create_bus, subscribe
 from shared.kafka.persistent import Sleep
 from shared.platforms import PLATFORMS
@@ -73,7 +73,7 @@ async def build(
         sleep=sleep,
     )
     subscribe(bus, topics.RETRY[platform], group=f"{name}-retry", handler=retries, clock=clock)
-    http_app = create_http_app(title=f"Herald {name}", description="Health endpoints.")
+    http_app = create_health_app()
     return ServiceParts(
         name=name,
         bus=bus,

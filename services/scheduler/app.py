@@ -19,7 +19,7 @@ from services.scheduler.store import SchedulerStore
 from shared.clock import Clock, SystemClock
 from shared.db import create_pool, migrate
 from shared.health import DatabaseProbe
-from shared.http import create_http_app
+from shared.health_app import create_health_app
 from shared.kafka import create_bus, subscribe
 from shared.runtime import ServiceParts, prepare_topics
 
@@ -75,7 +75,7 @@ async def assemble(settings: SchedulerSettings, clock: Clock | None = None) -> S
         handler=PreferencesHandler(store, clock, releaser.wake),
         clock=clock,
     )
-    http_app = create_http_app(title="Herald scheduler", description="Health endpoints.")
+    http_app = create_health_app()
     parts = ServiceParts(
         name=NAME,
         bus=bus,

@@ -17,7 +17,7 @@ from services.webhooks.handlers import DeliveryHandler, TraceHandler
 from services.webhooks.sender import WebhookSender
 from services.webhooks.settings import WebhooksSettings
 from shared.clock import Clock, SystemClock
-from shared.http import create_http_app
+from shared.health_app import create_health_app
 from shared.kafka import create_bus, subscribe
 from shared.kafka.admin import ensure_topics
 from shared.kafka.persistent import Sleep
@@ -90,7 +90,7 @@ async def build(
         sleep=sleep,
     )
     subscribe(bus, topics.WEBHOOK_RETRY, group=RETRY_GROUP, handler=retries, clock=clock)
-    http_app = create_http_app(title="Herald webhooks", description="Health endpoints.")
+    http_app = create_health_app()
     return ServiceParts(
         name=NAME,
         bus=bus,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -19,7 +18,12 @@ from prometheus_client import (
     disable_created_metrics,
 )
 from prometheus_client.exposition import generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.health_app import GetRoute
 
 REQUESTS = Counter(
     "herald_http_requests_total",
@@ -79,14 +83,17 @@ class HttpMeter:
             DURATION.labels(method=method, route=route).observe(time.perf_counter() - start)
 
 
-def expose_metrics(app: FastAPI) -> None:
-    """Serve the process's metrics at ``/metrics`` and meter every request of ``app``.
+def expose_metrics(app: Starlette) -> None:
+    """Serve the process's metrics at ``/metrics`` and meter every request of ``app`` (a FastAPI
+    app or a bare Starlette one: the route is Starlette's, so neither needs the other).
 
     Counters' ``_created`` series are left out: they double the series and no panel reads them.
     """
     disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in 0.26
     app.add_middleware(HttpMeter)
+    app.router.routes.append(GetRoute("/metrics", metrics))
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+async def metrics(_: Request) -> Response:
+    """The default registry in Prometheus' text format."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
