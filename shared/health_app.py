@@ -34,9 +34,12 @@ class GetRoute(Route):
         self.methods = {"GET"}
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    """Herald's error shape (shared.http.error_body) for what a probe-only app can refuse."""
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The one error shape of every Herald API (shared.http answers with it too)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error}
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -56,7 +59,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def http_error(_: Request, exc: Exception) -> JSONResponse:
-    """404 and 405 in Herald's error shape, as shared.http answers them."""
+    """404 and 405 in Herald's error shape; shared.http registers it too."""
     if not isinstance(exc, HTTPException):  # registered for HTTPException only
         raise exc
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
@@ -66,6 +69,7 @@ async def http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    """A 500 that says nothing of the error; the log has it."""
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(error_body("internal", "internal error"), status_code=500)
 

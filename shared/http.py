@@ -19,9 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.apps import Scope
 from contracts.unknown_fields import described
+from shared import health_app
 from shared.api_docs import add_api_docs
 from shared.errors import RETRYABLE
-from shared.health import Readiness
+from shared.health_app import error_body
 from shared.http_limits import BodyLimit
 from shared.ratelimit import RateLimiter, retry_after_header
 from shared.telemetry import instrument_http
@@ -50,14 +51,6 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    """The one error shape of every Herald API."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field is not None:
-        error["field"] = field
-    return {"error": error}
-
-
 def create_http_app(*, title: str, description: str, version: str = "1") -> FastAPI:
     """A FastAPI app with /healthz, /readyz, API docs served offline (/docs, /redoc), Herald's
     error handlers and, when tracing is on, a span per request.
@@ -74,18 +67,8 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
     app.state.readiness = None
     app.add_middleware(BodyLimit)
 
-    @app.get("/healthz", tags=["health"], include_in_schema=True)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz(request: Request) -> JSONResponse:
-        serving = bool(request.app.state.ready)
-        readiness: Readiness | None = request.app.state.readiness
-        if readiness is None:
-            return JSONResponse({"ready": serving}, status_code=200 if serving else 503)
-        status, body = readiness.answer(serving)
-        return JSONResponse(body, status_code=status)
+    app.add_api_route("/healthz", health_app.healthz, methods=["GET"], tags=["health"])
+    app.add_api_route("/readyz", health_app.readyz, methods=["GET"], tags=["health"])
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -95,12 +78,7 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
             headers=exc.headers,
         )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+    app.add_exception_handler(StarletteHTTPException, health_app.http_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -126,10 +104,7 @@ def create_http_app(*, title: str, description: str, version: str = "1") -> Fast
     for kind in RETRYABLE:
         app.add_exception_handler(kind, unavailable)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        return JSONResponse(error_body("internal", "internal error"), status_code=500)
+    app.add_exception_handler(Exception, health_app.unexpected)
 
     instrument_http(app)
     return app

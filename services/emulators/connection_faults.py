@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from services.emulators.fast_routes import FastRoute, add_fast_routes
 from services.emulators.h2_server import H2Server
-from shared.http import error_body
+from shared.health_app import error_body
 
 MAX_OUTAGE_SECONDS = 3600.0
 
