@@ -68,6 +68,9 @@ PrintableUserId = Annotated[
 ]
 #: Text that becomes an HTTP header somewhere on its way (a collapse key): no control characters.
 HeaderSafeText = Annotated[str, AfterValidator(_printable)]
+#: Names and labels people read: printable, so they store (PostgreSQL refuses NUL) and show as
+#: typed.
+PrintableText = Annotated[str, AfterValidator(_printable)]
 
 
 def derived_id(*parts: object) -> uuid.UUID:

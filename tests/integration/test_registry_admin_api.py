@@ -111,6 +111,9 @@ async def test_an_operator_manages_every_app_and_an_app_key_only_its_own(
         revoked = await app_admin.delete(f"/v1/admin/apps/{app_id}/keys/{sender.json()['key_id']}")
         after = (await operator.get(f"/v1/admin/apps/{app_id}/keys")).json()["keys"]
         again = await operator.post("/v1/admin/apps", json={"app_id": app_id})
+        unstorable = await operator.post(
+            f"/v1/admin/apps/{app_id}/keys", json={"scopes": ["send"], "label": "a\u0000b"}
+        )
 
     assert sender.status_code == 201
     assert set(sender.json()) == {"key_id", "key", "scopes", "label", "created_at"}
@@ -128,6 +131,7 @@ async def test_an_operator_manages_every_app_and_an_app_key_only_its_own(
     assert revoked.status_code == 204
     assert [k["revoked_at"] is not None for k in after if k["label"] == "backend"] == [True]
     assert again.status_code == 409
+    assert (unstorable.status_code, unstorable.json()["error"]["field"]) == (422, "label")
 
 
 def answers(

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel, Field
 
 from contracts.apps import Scope
-from contracts.base import AppId, PublicRequest
+from contracts.base import AppId, PrintableText, PublicRequest
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.admin_auth import ADMIN_ERRORS, AdminAccess, Administrator
 from services.registry.apps.domain import AdminConflict, AdminError, AdminNotFound
@@ -39,7 +39,7 @@ class AppList(BaseModel):
 
 class NewApp(PublicRequest):
     app_id: AppId
-    name: str = Field(default="", max_length=200)
+    name: PrintableText = Field(default="", max_length=200)
 
 
 class Key(BaseModel):
@@ -56,7 +56,9 @@ class KeyList(BaseModel):
 
 class NewKey(PublicRequest):
     scopes: list[Scope] = Field(min_length=1, description="What the key may do.")
-    label: str = Field(default="", max_length=100, description="Whose key it is, for people.")
+    label: PrintableText = Field(
+        default="", max_length=100, description="Whose key it is, for people."
+    )
 
 
 class CreatedKey(BaseModel):

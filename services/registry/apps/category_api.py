@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel, Field
 
-from contracts.base import PublicRequest
+from contracts.base import PrintableText, PublicRequest
 from contracts.categories import Category, CategoryId, FrequencyCap
 from services.registry.apps.admin import AppAdmin
 from services.registry.apps.domain import AdminError
@@ -20,7 +20,7 @@ from shared.http import ApiError
 class CategoryBody(PublicRequest):
     """A category's definition; every call replaces it whole."""
 
-    name: str = Field(default="", max_length=200)
+    name: PrintableText = Field(default="", max_length=200)
     default_enabled: bool = Field(
         default=True,
         description="True: users get it until they opt out; False: only users who opted in.",
