@@ -249,12 +249,11 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
     ) -> RecentView:
         """What the console lists: the app's last sends (by when each was accepted)."""
         ids = await store.newest_accepted(caller.app_id, limit)
-        views = []
-        for notification_id in ids:
-            own = await store.own_steps_of(caller.app_id, notification_id)
-            counts = await store.counts_of(caller.app_id, notification_id)
-            views.append(notification_view(notification_id, domain.summary(own, counts)))
-        return RecentView(notifications=views)
+        own = await store.own_steps_of_each(caller.app_id, ids)
+        counts = await store.counts_of_each(caller.app_id, ids)
+        return RecentView(
+            notifications=[notification_view(n, domain.summary(own[n], counts[n])) for n in ids]
+        )
 
     @app.get(
         "/v1/notifications/{notification_id}",

@@ -111,43 +111,73 @@ class TrackerStore:
 
     async def counts_of(self, app_id: str, notification_id: uuid.UUID) -> Tally:
         """The sum of a notification's users' tallies."""
+        return (await self.counts_of_each(app_id, [notification_id]))[notification_id]
+
+    async def counts_of_each(
+        self, app_id: str, notification_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, Tally]:
+        """Each notification's sum of its users' tallies, in two statements for the lot."""
         sums = ", ".join(f"coalesce(sum({name}), 0)::integer AS {name}" for name in NUMBERS)
         async with transaction(self.pool) as conn:
-            numbers = await conn.fetchrow(
-                f"SELECT count(*)::integer AS users, {sums} FROM user_tallies"  # noqa: S608 - names from Tally
-                " WHERE app_id = $1 AND notification_id = $2",
+            numbers = await conn.fetch(
+                f"SELECT notification_id, count(*)::integer AS users, {sums} FROM user_tallies"  # noqa: S608 - names from Tally
+                " WHERE app_id = $1 AND notification_id = ANY($2::uuid[])"
+                " GROUP BY notification_id",
                 app_id,
-                notification_id,
+                notification_ids,
             )
             reasons = await conn.fetch(
-                "SELECT 'failed' AS kind, r.key, sum(r.value::integer)::integer AS n"
+                "SELECT t.notification_id, 'failed' AS kind, r.key,"
+                " sum(r.value::integer)::integer AS n"
                 " FROM user_tallies AS t, jsonb_each_text(t.failed) AS r"
-                " WHERE t.app_id = $1 AND t.notification_id = $2 GROUP BY r.key"
-                " UNION ALL SELECT 'withheld', r.key, sum(r.value::integer)::integer"
+                " WHERE t.app_id = $1 AND t.notification_id = ANY($2::uuid[])"
+                " GROUP BY t.notification_id, r.key"
+                " UNION ALL SELECT t.notification_id, 'withheld', r.key,"
+                " sum(r.value::integer)::integer"
                 " FROM user_tallies AS t, jsonb_each_text(t.withheld) AS r"
-                " WHERE t.app_id = $1 AND t.notification_id = $2 GROUP BY r.key",
+                " WHERE t.app_id = $1 AND t.notification_id = ANY($2::uuid[])"
+                " GROUP BY t.notification_id, r.key",
                 app_id,
-                notification_id,
+                notification_ids,
             )
-        by_kind: dict[str, dict[str, int]] = {"failed": {}, "withheld": {}}
+        by_kind: dict[tuple[uuid.UUID, str], dict[str, int]] = {}
         for row in reasons:
-            by_kind[row["kind"]][row["key"]] = row["n"]
-        return Tally(
-            **dict(numbers or {}),
-            failed=dict(sorted(by_kind["failed"].items())),
-            withheld=dict(sorted(by_kind["withheld"].items())),
-        )
+            by_kind.setdefault((row["notification_id"], row["kind"]), {})[row["key"]] = row["n"]
+        found = {
+            row["notification_id"]: {k: v for k, v in row.items() if k != "notification_id"}
+            for row in numbers
+        }
+        return {
+            notification_id: Tally(
+                **found.get(notification_id, {}),
+                failed=dict(sorted(by_kind.get((notification_id, "failed"), {}).items())),
+                withheld=dict(sorted(by_kind.get((notification_id, "withheld"), {}).items())),
+            )
+            for notification_id in notification_ids
+        }
 
     async def own_steps_of(
         self, app_id: str, notification_id: uuid.UUID
     ) -> list[NotificationTraced]:
         """The steps of a notification that concern no one user (accepted, for one)."""
+        return (await self.own_steps_of_each(app_id, [notification_id]))[notification_id]
+
+    async def own_steps_of_each(
+        self, app_id: str, notification_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[NotificationTraced]]:
+        """Each notification's steps that concern no one user, in one statement for the lot."""
         rows = await self.pool.fetch(
-            "SELECT step FROM steps WHERE app_id = $1 AND notification_id = $2 AND user_id IS NULL",
+            "SELECT notification_id, step FROM steps WHERE app_id = $1"
+            " AND notification_id = ANY($2::uuid[]) AND user_id IS NULL",
             app_id,
-            notification_id,
+            notification_ids,
         )
-        return [NotificationTraced.model_validate_json(row["step"]) for row in rows]
+        found: dict[uuid.UUID, list[NotificationTraced]] = {n: [] for n in notification_ids}
+        for row in rows:
+            found[row["notification_id"]].append(
+                NotificationTraced.model_validate_json(row["step"])
+            )
+        return found
 
     async def accepted_by_key(self, app_id: str, idempotency_key: str) -> uuid.UUID | None:
         """The notification an app's send with this idempotency key became, if still kept."""
