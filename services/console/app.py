@@ -17,6 +17,7 @@ from services.console.pages import add_pages
 from services.console.session import SessionBox
 from services.console.settings import ConsoleSettings
 from services.console.upstream import Upstream
+from services.console.users import add_users
 from services.console.web import add_shared
 from shared.clock import Clock, SystemClock
 from shared.health import Readiness
@@ -78,6 +79,7 @@ def build(
     add_pages(http_app, upstream, clock, int(settings.console_session_hours * 3600))
     add_operations(http_app, upstream)
     add_dead_letters(http_app, upstream)
+    add_users(http_app, upstream)
     probes = [
         HealthProbe("ingest", settings.console_ingest_url, client),
         HealthProbe("registry", settings.console_registry_url, client),

@@ -55,6 +55,16 @@ def register(stack: LocalStack, user: str, platform: str, token: str, **extra: A
     return str(response.json()["device_id"])
 
 
+def subscribe(stack: LocalStack, path: str, topic: str) -> None:
+    response = httpx.post(
+        f"{stack.services['registry'].url}{path}",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        json={"subscribe": [topic]},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
 def fcm_pushes(stack: LocalStack, token: str) -> list[dict[str, Any]]:
     response = httpx.get(
         f"{stack.services['fcm-emulator'].url}/emulator/messages", params={"token": token}
@@ -96,8 +106,10 @@ def compose(console: Watched, user: str, title: str) -> None:
 def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: LocalStack) -> None:
     alice = unique("alice")
     fcm_token = f"{unique('fcm')}:{'A' * 40}"
-    register(stack, alice, "fcm", fcm_token, locale="fr-FR")
+    pixel = register(stack, alice, "fcm", fcm_token, locale="fr-FR")
     register(stack, alice, "apns", apns_token())
+    subscribe(stack, f"/v1/users/{alice}/topics", "orders")
+    subscribe(stack, f"/v1/devices/{pixel}/topics", "deals")
     page = console.page
     compose(console, alice, "Hello")
     page.get_by_label("Image URL").fill("https://images.example.com/parcel.png")
@@ -126,7 +138,11 @@ def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: L
     expect(page.get_by_role("cell", name="Hello").first).to_be_visible()
     console.shot("notifications")
     page.goto(f"/users?user_id={alice}")
-    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("#devices tbody tr")).to_have_count(2)
+    expect(page.locator("#user-topics")).to_contain_text("orders")
+    expect(page.locator("#devices tr", has_text=pixel)).to_contain_text("deals")
+    pushes = page.locator(f"#device-{pixel} tbody tr", has_text="Hello")
+    expect(pushes.locator(".outcome")).to_have_text("delivered")
     console.shot("users")
     console.check()
 
