@@ -122,7 +122,8 @@ def add_dead_letter_routes(app: FastAPI, settings: KafkaSettings, access: AdminA
     tags: list[str | Enum] = ["admin"]
 
     async def summary(parking: Topic, selection: Selection, newest: int) -> ParkingTopic:
-        count, kept = 0, list[tuple[float, int, int, Parked]]()
+        count = 0
+        kept: list[tuple[float, int, int, Parked]] = []  # a min-heap of the newest, by parked time
         try:
             async for parked in read_parked(settings, parking, selection):
                 count += 1
