@@ -49,6 +49,9 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--offset", type=int, action="append", default=[], help="only this one (repeatable)"
         )
         command.add_argument("--partition", type=int, help="only this partition")
+        command.add_argument(
+            "--app", help="only records naming this app (its rejection, or its event's app_id)"
+        )
     replay.add_argument("--all", action="store_true", help="every parked message")
     replay.add_argument("--dry-run", action="store_true", help="say what would happen, send none")
 
@@ -179,6 +182,7 @@ def _selection(args: argparse.Namespace) -> Selection:
         until=args.until,
         offsets=frozenset(args.offset),
         partition=args.partition,
+        app_id=args.app,
     )
 
 
@@ -191,7 +195,7 @@ def _run(args: argparse.Namespace, settings: KafkaSettings) -> tuple[list[str], 
     if args.all == selection.narrowed:
         raise DlqError(
             "replay needs --all or a choice (--reason, --since, --until, --offset, "
-            "--partition), not both"
+            "--partition, --app), not both"
         )
     lines, failed = asyncio.run(
         replay_parked(settings, args.topic, selection, dry_run=args.dry_run)
