@@ -6,7 +6,7 @@ shared.kafka.parked; this module only reads from the cluster and produces to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -54,6 +54,16 @@ async def read_parked(
 ) -> AsyncIterator[Parked]:
     """Every chosen record of ``parking``, in offset order within each partition. Nothing is
     committed: reading leaves no trace on the cluster."""
+    async for _, parked in read_parking(settings, [parking], selection):
+        yield parked
+
+
+async def read_parking(
+    settings: KafkaSettings, parkings: Sequence[Topic], selection: Selection
+) -> AsyncIterator[tuple[Topic, Parked]]:
+    """Every chosen record of those of ``parkings`` that exist on the cluster, with its topic, in
+    offset order within each partition, all read by one consumer that commits nothing.
+    NoParkingTopic when none of them exists."""
     consumer = AIOKafkaConsumer(
         **client_options(settings),
         client_id="herald-dlq",
@@ -67,14 +77,18 @@ async def read_parked(
         await consumer.stop()
         raise await refusal(settings) from error
     try:
-        address = settings.address(parking)
-        if address not in await consumer.topics():
-            raise NoParkingTopic(f"{address} does not exist on {settings.kafka_bootstrap}")
-        known = consumer.partitions_for_topic(address)
-        numbers = sorted(known) if known else range(settings.partitions_of(parking))
-        partitions = [
-            TopicPartition(address, n) for n in numbers if selection.partition in (None, n)
-        ]
+        existing = await consumer.topics()
+        found = {settings.address(p): p for p in parkings if settings.address(p) in existing}
+        if not found:
+            addresses = ", ".join(settings.address(p) for p in parkings)
+            raise NoParkingTopic(f"{addresses} does not exist on {settings.kafka_bootstrap}")
+        partitions: list[TopicPartition] = []
+        for address, parking in found.items():
+            known = consumer.partitions_for_topic(address)
+            numbers = sorted(known) if known else range(settings.partitions_of(parking))
+            partitions += [
+                TopicPartition(address, n) for n in numbers if selection.partition in (None, n)
+            ]
         consumer.assign(partitions)
         for partition in partitions:
             consumer.seek(partition, selection.first_offset)
@@ -88,10 +102,11 @@ async def read_parked(
                 continue
             quiet = 0
             for partition, records in sorted(fetched.items()):
+                parking = found[partition.topic]
                 for record in records:
                     parked = read_letter(parking, partition.partition, record.offset, record.value)
                     if selection.chooses(parked):
-                        yield parked
+                        yield parking, parked
     finally:
         await consumer.stop()
 

@@ -9,7 +9,6 @@ naming no app (bytes that are not an event) is an operator's alone.
 Annotations stay evaluated (no ``from __future__ import annotations``) for FastAPI.
 """
 
-import asyncio
 import heapq
 from datetime import datetime
 from enum import Enum
@@ -21,11 +20,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.base import PublicRequest
 from contracts.deadletter import DeadLetter
-from contracts.topics import Topic
 from services.registry.apps.admin_auth import ADMIN_ERRORS, AdminAccess, Administrator
 from shared.http import ApiError
 from shared.kafka.clients import BrokerAccessError
-from shared.kafka.dlq import DlqError, NoParkingTopic, parking_topic, read_parked, replay
+from shared.kafka.dlq import DlqError, NoParkingTopic, parking_topic, read_parking, replay
 from shared.kafka.parked import Parked, Replay, Selection, Skip, app_of, parking_topics, plan
 from shared.settings import KafkaSettings
 
@@ -121,24 +119,33 @@ def add_dead_letter_routes(app: FastAPI, settings: KafkaSettings, access: AdminA
     administrator = Depends(access.administrator)
     tags: list[str | Enum] = ["admin"]
 
-    async def summary(parking: Topic, selection: Selection, newest: int) -> ParkingTopic:
-        count = 0
-        kept: list[tuple[float, int, int, Parked]] = []  # a min-heap of the newest, by parked time
+    async def summaries(selection: Selection, newest: int) -> list[ParkingTopic]:
+        """Every parking topic's count and newest records, read in one pass."""
+        parkings = parking_topics()
+        counts = dict.fromkeys((p.name for p in parkings), 0)
+        # Per topic, a min-heap of its newest records by parked time.
+        kept: dict[str, list[tuple[float, int, int, Parked]]] = {p.name: [] for p in parkings}
         try:
-            async for parked in read_parked(settings, parking, selection):
-                count += 1
+            async for parking, parked in read_parking(settings, parkings, selection):
+                counts[parking.name] += 1
                 ranked = (_parked_at(parked), parked.partition, parked.offset, parked)
-                if len(kept) < newest:
-                    heapq.heappush(kept, ranked)
+                heap = kept[parking.name]
+                if len(heap) < newest:
+                    heapq.heappush(heap, ranked)
                 elif newest:
-                    heapq.heappushpop(kept, ranked)
+                    heapq.heappushpop(heap, ranked)
         except NoParkingTopic:
-            return ParkingTopic(topic=parking.name, count=0, newest=[])
-        address = settings.address(parking)
-        chosen = [ranked[-1] for ranked in sorted(kept, reverse=True)]
-        steps = plan(chosen, parking, prefix=settings.topic_prefix, address=address)
-        entries = [_entry(parked, step) for parked, step in zip(chosen, steps, strict=True)]
-        return ParkingTopic(topic=parking.name, count=count, newest=entries)
+            pass  # nothing was ever parked on this cluster: every count stays 0
+        found = []
+        for parking in parkings:
+            chosen = [ranked[-1] for ranked in sorted(kept[parking.name], reverse=True)]
+            address = settings.address(parking)
+            steps = plan(chosen, parking, prefix=settings.topic_prefix, address=address)
+            entries = [_entry(parked, step) for parked, step in zip(chosen, steps, strict=True)]
+            found.append(
+                ParkingTopic(topic=parking.name, count=counts[parking.name], newest=entries)
+            )
+        return found
 
     @app.get(
         PREFIX,
@@ -151,14 +158,11 @@ def add_dead_letter_routes(app: FastAPI, settings: KafkaSettings, access: AdminA
         who: Annotated[Administrator, administrator],
         newest: Annotated[int, Query(ge=0, le=100)] = 5,
     ) -> DeadLetters:
-        selection = Selection(app_id=who.app_id)
         try:
-            found = await asyncio.gather(
-                *(summary(parking, selection, newest) for parking in parking_topics())
-            )
+            found = await summaries(Selection(app_id=who.app_id), newest)
         except (KafkaError, BrokerAccessError) as error:
             raise ApiError(503, "unavailable", f"the broker did not answer: {error}") from None
-        return DeadLetters(topics=list(found))
+        return DeadLetters(topics=found)
 
     @app.post(
         PREFIX + "/{topic}/replay",
