@@ -11,11 +11,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from services.console.dead_letters import add_dead_letters
 from services.console.operations import add_operations
 from services.console.pages import add_pages
 from services.console.session import SessionBox
 from services.console.settings import ConsoleSettings
 from services.console.upstream import Upstream
+from services.console.users import add_users
 from services.console.web import add_shared
 from shared.clock import Clock, SystemClock
 from shared.health import Readiness
@@ -76,6 +78,8 @@ def build(
     add_shared(http_app, settings.console_htmx_file)
     add_pages(http_app, upstream, clock, int(settings.console_session_hours * 3600))
     add_operations(http_app, upstream)
+    add_dead_letters(http_app, upstream)
+    add_users(http_app, upstream)
     probes = [
         HealthProbe("ingest", settings.console_ingest_url, client),
         HealthProbe("registry", settings.console_registry_url, client),

@@ -1,6 +1,6 @@
-"""Operating the signed-in app through the registry's admin API (keys created and shown once,
-revoked; provider credentials set, never shown back) and looking up a user (devices, topics,
-preferences, badge, inbox). Every call is the app key's own: the APIs decide what it may do."""
+"""Operating the signed-in app through the registry's admin API: keys created and shown once,
+revoked; provider credentials set, never shown back. Every call is the app key's own: the APIs
+decide what it may do."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def credential_body(platform: str, form: dict[str, str]) -> dict[str, Any]:
 
 
 def add_operations(app: FastAPI, upstream: Upstream) -> None:
-    """Mount the keys, credentials and users pages on ``app``."""
+    """Mount the keys and credentials pages on ``app``."""
 
     def admin_path(session: Session, tail: str) -> str:
         if session.app_id is None:
@@ -126,24 +126,3 @@ def add_operations(app: FastAPI, upstream: Upstream) -> None:
             where = f" ({error.field})" if error.field else ""
             return await credentials_page(request, session, f"{error.message}{where}", 422)
         return await credentials_page(request, session, f"{platform} credentials saved")
-
-    @app.get("/users", response_class=HTMLResponse, include_in_schema=False)
-    async def users(request: Request, session: Signed, user_id: str = "") -> Response:
-        user_id = user_id.strip()
-        found: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        if user_id:
-            user = segment(user_id)
-            lookups = {
-                "devices": ("registry", f"/v1/users/{user}/devices"),
-                "preferences": ("registry", f"/v1/users/{user}/preferences"),
-                "badge": ("badge", f"/v1/users/{user}/badge"),
-                "inbox": ("tracker", f"/v1/users/{user}/notifications?limit=10"),
-            }
-            for name, (service, path) in lookups.items():
-                try:
-                    found[name] = await upstream.get(service, path, session.api_key)
-                except UpstreamError as error:
-                    errors[name] = error.message
-        context = {"session": session, "user_id": user_id, "found": found, "errors": errors}
-        return page(request, "users.html", context)

@@ -13,6 +13,7 @@ from services.registry.apps.admin_api import add_admin_routes
 from services.registry.apps.admin_auth import admin_access
 from services.registry.apps.admin_credentials_api import add_credential_routes
 from services.registry.apps.category_api import add_category_routes
+from services.registry.apps.dead_letters_api import add_dead_letter_routes
 from services.registry.apps.healing import AppsHealer
 from services.registry.apps.http_api import add_app_routes
 from services.registry.apps.store import MIGRATIONS as MIGRATIONS
@@ -162,6 +163,7 @@ async def build(settings: RegistrySettings, clock: Clock | None = None) -> Servi
     add_credential_routes(
         http_app, admin, access, fcm_token_uris={GOOGLE_TOKEN_URI, settings.fcm_token_uri}
     )
+    add_dead_letter_routes(http_app, settings, access)
     managed_prefix = ADMIN_PREFIX + "/{app_id}"
     add_category_routes(http_app, admin, app_of(admin_scope))
     add_category_routes(http_app, admin, access.managed_app, prefix=managed_prefix)

@@ -2,7 +2,8 @@
 send chosen records back to the topic they came from.
 
 It needs only the Kafka settings (``HERALD_KAFKA_*``, ``HERALD_TOPIC_PREFIX``). What it chooses
-and why it skips a record is decided in shared.kafka.parked; this module reads, prints, produces.
+and why it skips a record is decided in shared.kafka.parked, the reading and producing is
+shared.kafka.dlq's (the registry's dead-letter API uses the same); this module parses and prints.
 """
 
 from __future__ import annotations
@@ -12,30 +13,19 @@ import asyncio
 import base64
 import json
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from contracts.deadletter import DeadLetter
-from contracts.topics import Topic
-from shared.kafka.clients import BrokerAccessError, client_options, refusal
-from shared.kafka.parked import Parked, Replay, Selection, Skip, parking_topics, plan, read_letter
+from shared.kafka.clients import BrokerAccessError
+from shared.kafka.dlq import DlqError, parking_topic, read_parked, replay
+from shared.kafka.parked import Parked, Replay, Selection, Skip, parking_topics
 from shared.settings import KafkaSettings
 
-#: A fetch that brings nothing for this long, once past the end offsets, has read everything.
-#: (The embedded broker under-reports end offsets, so reading stops on quiet, not on them.)
-QUIET_MS = 500
-#: Quiet fetches in a row before giving up on reaching an end offset that never comes.
-MAX_QUIET_FETCHES = 20
 #: Reasons longer than this are cut in ``list`` (``show`` prints them whole).
 LISTED_REASON_CHARS = 160
-
-
-class DlqError(RuntimeError):
-    """The command cannot do what was asked; the message says why."""
 
 
 def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,6 +49,9 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--offset", type=int, action="append", default=[], help="only this one (repeatable)"
         )
         command.add_argument("--partition", type=int, help="only this partition")
+        command.add_argument(
+            "--app", help="only records naming this app (its rejection, or its event's app_id)"
+        )
     replay.add_argument("--all", action="store_true", help="every parked message")
     replay.add_argument("--dry-run", action="store_true", help="say what would happen, send none")
 
@@ -70,62 +63,6 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def parking_topic(name: str) -> Topic:
-    """The catalog's parking topic called ``name``."""
-    for topic in parking_topics():
-        if topic.name == name:
-            return topic
-    names = ", ".join(t.name for t in parking_topics())
-    raise DlqError(f"{name} is not a dead-letter topic; they are: {names}")
-
-
-async def read_parked(
-    settings: KafkaSettings, parking: Topic, selection: Selection
-) -> AsyncIterator[Parked]:
-    """Every chosen record of ``parking``, in offset order within each partition. Nothing is
-    committed: reading leaves no trace on the cluster."""
-    consumer = AIOKafkaConsumer(
-        **client_options(settings),
-        client_id="herald-dlq",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=settings.max_message_bytes,
-    )
-    try:
-        await consumer.start()
-    except KafkaConnectionError as error:
-        await consumer.stop()
-        raise await refusal(settings) from error
-    try:
-        address = settings.address(parking)
-        if address not in await consumer.topics():
-            raise DlqError(f"{address} does not exist on {settings.kafka_bootstrap}")
-        known = consumer.partitions_for_topic(address)
-        numbers = sorted(known) if known else range(settings.partitions_of(parking))
-        partitions = [
-            TopicPartition(address, n) for n in numbers if selection.partition in (None, n)
-        ]
-        consumer.assign(partitions)
-        for partition in partitions:
-            consumer.seek(partition, selection.first_offset)
-        ends = await consumer.end_offsets(partitions)
-        quiet = 0
-        while quiet < MAX_QUIET_FETCHES:
-            fetched = await consumer.getmany(timeout_ms=QUIET_MS)
-            if not fetched:
-                caught_up = [await consumer.position(p) >= ends[p] for p in partitions]
-                quiet = MAX_QUIET_FETCHES if all(caught_up) else quiet + 1
-                continue
-            quiet = 0
-            for partition, records in sorted(fetched.items()):
-                for record in records:
-                    parked = read_letter(parking, partition.partition, record.offset, record.value)
-                    if selection.chooses(parked):
-                        yield parked
-    finally:
-        await consumer.stop()
 
 
 async def list_parked(settings: KafkaSettings, name: str, selection: Selection) -> list[str]:
@@ -152,65 +89,26 @@ async def replay_parked(
 ) -> tuple[list[str], int]:
     """One line per chosen record (replayed, or skipped and why) and a summary; and how many
     records the broker did not take."""
-    parking = parking_topic(name)
-    address = settings.address(parking)
-    chosen = [parked async for parked in read_parked(settings, parking, selection)]
-    steps = list(plan(chosen, parking, prefix=settings.topic_prefix, address=address))
-    replays = [step for step in steps if isinstance(step, Replay)]
-    sent = {} if dry_run else await _produce(settings, replays)
+    report = await replay(settings, parking_topic(name), selection, dry_run=dry_run)
     lines: list[str] = []
-    for step in steps:
+    for step in report.steps:
         if isinstance(step, Skip):
             lines.append(f"skipped {step.parked.position}: {step.why}")
             continue
-        landed = sent.get(step.parked.position)
+        landed = report.landed.get(step.parked.position)
         if dry_run:
             lines.append(f"would replay {step.parked.position} to {step.topic}")
         elif isinstance(landed, BaseException):
             lines.append(f"failed {step.parked.position} to {step.topic}: {landed}")
         else:
             lines.append(f"replayed {step.parked.position} to {step.topic} as {landed}")
-    failed = sum(isinstance(landed, BaseException) for landed in sent.values())
+    replays = sum(isinstance(step, Replay) for step in report.steps)
     lines.append(
-        f"{len(replays) - failed} {'to replay' if dry_run else 'replayed'}, "
-        f"{len(steps) - len(replays)} skipped, {failed} failed "
-        f"(of {len(chosen)} chosen on {address})"
+        f"{replays - report.failed} {'to replay' if dry_run else 'replayed'}, "
+        f"{len(report.steps) - replays} skipped, {report.failed} failed "
+        f"(of {report.chosen} chosen on {report.address})"
     )
-    return lines, failed
-
-
-async def _produce(
-    settings: KafkaSettings, replays: list[Replay]
-) -> dict[str, str | BaseException]:
-    """Send every replay at once; per parked record, where its copy landed or why it did not."""
-    if not replays:
-        return {}
-    producer = AIOKafkaProducer(
-        **client_options(settings),
-        client_id="herald-dlq",
-        acks="all",
-        enable_idempotence=settings.kafka_idempotence,
-        max_request_size=settings.max_message_bytes,
-    )
-    try:
-        await producer.start()
-    except KafkaConnectionError as error:
-        await producer.stop()
-        raise await refusal(settings) from error
-    try:
-        pending = [
-            await producer.send(r.topic, value=r.value, key=r.key, headers=list(r.headers))
-            for r in replays
-        ]
-        results = await asyncio.gather(*pending, return_exceptions=True)
-    finally:
-        await producer.stop()
-    return {
-        replay.parked.position: result
-        if isinstance(result, BaseException)
-        else f"{result.partition}:{result.offset}"
-        for replay, result in zip(replays, results, strict=True)
-    }
+    return lines, report.failed
 
 
 def _listed(parked: Parked) -> str:
@@ -284,6 +182,7 @@ def _selection(args: argparse.Namespace) -> Selection:
         until=args.until,
         offsets=frozenset(args.offset),
         partition=args.partition,
+        app_id=args.app,
     )
 
 
@@ -296,7 +195,7 @@ def _run(args: argparse.Namespace, settings: KafkaSettings) -> tuple[list[str], 
     if args.all == selection.narrowed:
         raise DlqError(
             "replay needs --all or a choice (--reason, --since, --until, --offset, "
-            "--partition), not both"
+            "--partition, --app), not both"
         )
     lines, failed = asyncio.run(
         replay_parked(settings, args.topic, selection, dry_run=args.dry_run)

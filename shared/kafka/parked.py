@@ -6,6 +6,7 @@ Pure, so ``herald dlq`` only reads, prints and produces, and the choosing is uni
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,19 @@ def parking_topics() -> list[Topic]:
     return [t for t in all_topics() if t.message in (DeadLetter, NotificationRejected)]
 
 
+def app_of(letter: Letter) -> str | None:
+    """The app a parked message belongs to, when it can be told: the app a rejection names, else
+    the ``app_id`` its original value carries (every event does); None for bytes naming none."""
+    if isinstance(letter, NotificationRejected) and letter.app_id is not None:
+        return letter.app_id
+    try:
+        value = json.loads(letter.source.value)
+    except (ValueError, RecursionError):
+        return None
+    app_id = value.get("app_id") if isinstance(value, dict) else None
+    return app_id if isinstance(app_id, str) else None
+
+
 @dataclass(frozen=True)
 class Parked:
     """One record of a parking topic: its dead letter, or why it is none."""
@@ -47,7 +61,8 @@ class Selection:
     """Which parked records to take; every filter given must hold (none given: all of them).
 
     ``reason`` matches a part of the reason, ignoring case; ``since`` is inclusive and ``until``
-    exclusive, both against when the record was parked.
+    exclusive, both against when the record was parked; ``app_id`` keeps only the records
+    ``app_of`` says are that app's (a record naming no app is no app's).
     """
 
     reason: str | None = None
@@ -55,6 +70,7 @@ class Selection:
     until: datetime | None = None
     offsets: frozenset[int] = field(default_factory=frozenset)
     partition: int | None = None
+    app_id: str | None = None
 
     @property
     def narrowed(self) -> bool:
@@ -72,7 +88,14 @@ class Selection:
         if self.offsets and parked.offset not in self.offsets:
             return False
         if parked.letter is None:
-            return self.reason is None and self.since is None and self.until is None
+            return (
+                self.reason is None
+                and self.since is None
+                and self.until is None
+                and self.app_id is None
+            )
+        if self.app_id is not None and app_of(parked.letter) != self.app_id:
+            return False
         if (
             self.reason is not None
             and self.reason.casefold() not in parked.letter.reason.casefold()

@@ -1,12 +1,16 @@
 """The console in a real browser against the whole stack: sign in, compose with a French variant
 and an image, watch the preview and its meters, send, see the push at the emulator and the
-timeline reach delivered, send to a test device, cancel a scheduled send, operate keys."""
+timeline reach delivered, send to a test device, cancel a scheduled send, operate keys, replay a
+dead letter."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +19,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from contracts import topics
+from contracts.codec import encode
+from contracts.deadletter import DeadLetter
+from contracts.notifications import SourceRecord
 from services.devstack.stack import LocalStack
 from tests.support.browser import Watched, installed_chromium, signed_in_console
-from tests.support.factories import apns_token, unique
+from tests.support.factories import apns_token, push_request, unique
+from tests.support.kafka import TopicIO
 from tests.support.log_scan import Needle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -44,6 +53,16 @@ def register(stack: LocalStack, user: str, platform: str, token: str, **extra: A
     )
     assert response.status_code == 201, response.text
     return str(response.json()["device_id"])
+
+
+def subscribe(stack: LocalStack, path: str, topic: str) -> None:
+    response = httpx.post(
+        f"{stack.services['registry'].url}{path}",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        json={"subscribe": [topic]},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
 
 
 def fcm_pushes(stack: LocalStack, token: str) -> list[dict[str, Any]]:
@@ -87,8 +106,10 @@ def compose(console: Watched, user: str, title: str) -> None:
 def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: LocalStack) -> None:
     alice = unique("alice")
     fcm_token = f"{unique('fcm')}:{'A' * 40}"
-    register(stack, alice, "fcm", fcm_token, locale="fr-FR")
+    pixel = register(stack, alice, "fcm", fcm_token, locale="fr-FR")
     register(stack, alice, "apns", apns_token())
+    subscribe(stack, f"/v1/users/{alice}/topics", "orders")
+    subscribe(stack, f"/v1/devices/{pixel}/topics", "deals")
     page = console.page
     compose(console, alice, "Hello")
     page.get_by_label("Image URL").fill("https://images.example.com/parcel.png")
@@ -117,7 +138,11 @@ def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: L
     expect(page.get_by_role("cell", name="Hello").first).to_be_visible()
     console.shot("notifications")
     page.goto(f"/users?user_id={alice}")
-    expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("#devices tbody tr")).to_have_count(2)
+    expect(page.locator("#user-topics")).to_contain_text("orders")
+    expect(page.locator("#devices tr", has_text=pixel)).to_contain_text("deals")
+    pushes = page.locator(f"#device-{pixel} tbody tr", has_text="Hello")
+    expect(pushes.locator(".outcome")).to_have_text("delivered")
     console.shot("users")
     console.check()
 
@@ -215,4 +240,45 @@ def test_create_and_revoke_a_key(
     page.goto("/operations/credentials")
     expect(page.get_by_role("cell", name="fcm", exact=True)).to_be_visible()
     console.shot("credentials")
+    console.check()
+
+
+def park_a_push(stack: LocalStack, token: str, reason: str) -> None:
+    """A dead letter of a push of the demo app to ``token``, as the FCM dispatcher parks one
+    (produced from a thread: the browser's sync API owns this one's event loop)."""
+    kafka = stack.kafka_settings()
+    push = push_request(datetime.now(UTC), "fcm", token, app_id=stack.options.app_id)
+    letter = DeadLetter(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        reason=reason,
+        consumer_group="dispatcher-fcm",
+        attempts=1,
+        source=SourceRecord(
+            topic=kafka.address(topics.PUSH["fcm"]),
+            partition=0,
+            offset=0,
+            key=topics.PUSH["fcm"].key_of(push),
+            value=encode(push),
+        ),
+    )
+    parking = topics.by_name("push.fcm.dlq")
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, TopicIO(kafka).produce(parking, letter)).result()
+
+
+def test_replay_a_dead_letter(console: Watched, stack: LocalStack) -> None:
+    """A parked push of the signed-in app is listed with its reason; Replay sends it back to its
+    topic and the FCM dispatcher delivers it."""
+    token = f"{unique('fcm')}:{'D' * 40}"
+    reason = f"400 INVALID_ARGUMENT: {unique('refused')}"
+    park_a_push(stack, token, reason)
+    page = console.page
+    page.goto("/operations/dead-letters")
+    row = page.locator("tr", has_text=reason)
+    expect(row.get_by_role("cell", name="dispatcher-fcm")).to_be_visible()
+    console.shot("dead-letters")
+    row.get_by_role("button", name="Replay").click()
+    expect(page.locator("#replay-notice")).to_contain_text("1 replayed, 0 skipped, 0 failed")
+    assert wait_for_push(stack, token)
     console.check()

@@ -70,13 +70,24 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
             assert await emulator.recorded(request.token) == []
 
             listed_status, listed = await herald(kafka, capsys, "dlq", "list", "push.fcm.dlq")
+            _, not_of_app = await herald(
+                kafka, capsys, "dlq", "list", "push.fcm.dlq", "--app", "otherapp"
+            )
             offset = listed[0].split()[0].split(":")[1]
             _, shown = await herald(kafka, capsys, "dlq", "show", "push.fcm.dlq", offset)
             _, planned = await herald(
                 kafka, capsys, "dlq", "replay", "push.fcm.dlq", "--offset", offset, "--dry-run"
             )
             replay_status, replayed = await herald(
-                kafka, capsys, "dlq", "replay", "push.fcm.dlq", "--reason", "400"
+                kafka,
+                capsys,
+                "dlq",
+                "replay",
+                "push.fcm.dlq",
+                "--reason",
+                "400",
+                "--app",
+                "testapp",
             )
             results = await io.read(topics.RESULTS, until=lambda found: len(found) >= 2)
             pushes = await io.read(
@@ -97,6 +108,7 @@ async def test_a_push_parked_by_a_permanent_provider_error_is_replayed_and_arriv
     assert step.reason == parked.reason
     assert (listed_status, replay_status) == (0, 0)
     [line] = listed
+    assert not_of_app == [f"nothing parked on {kafka.topic_prefix}push.fcm.dlq matches"]
     assert line.startswith("0:")
     assert "dispatcher-fcm" in line
     assert f"{kafka.topic_prefix}push.fcm" in line

@@ -1,12 +1,16 @@
-"""The registry's admin API (/v1/admin/apps) and the herald command on it: who may call each route,
-keys shown once, credentials checked and never shown back. Real broker and PostgreSQL."""
+"""The registry's admin API (/v1/admin/apps, /v1/admin/dead-letters) and the herald command on it:
+who may call each route, keys shown once, credentials checked and never shown back, dead letters
+seen and replayed per app. Real broker and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,14 +18,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
+from contracts import topics
+from contracts.codec import encode
+from contracts.deadletter import DeadLetter
+from contracts.notifications import SourceHeader, SourceRecord
 from services.emulators.fcm.accounts import generate_service_account
 from services.registry.apps.cli import main
 from shared.embedded.broker import EmbeddedBroker
 from shared.embedded.postgres import EmbeddedPostgres
+from shared.kafka.parked import REPLAYED_FROM_HEADER
 from shared.platforms.fcm.credentials import GOOGLE_TOKEN_URI
 from shared.secrets import new_secrets_key
 from shared.tenancy.auth import key_digest, new_api_key
-from tests.support.factories import unique
+from tests.support.factories import push_request, unique
 from tests.support.registry import RunningRegistry, eventually, fcm_token, running_registry
 
 pytestmark = pytest.mark.integration
@@ -359,3 +368,84 @@ async def test_herald_shows_and_changes_a_devices_topics_and_a_users_tags_with_t
     assert tagged.split() == ["city=paris", "tier=gold"]
     assert untagged.split() == ["tier=gold"]
     assert device_tags == f"device {device} has no tags\n"
+
+
+def parked_push(registry: RunningRegistry, app_id: str, offset: int) -> tuple[DeadLetter, bytes]:
+    """A dead letter of a push of ``app_id`` the FCM dispatcher refused, and the push's bytes."""
+    value = encode(push_request(datetime.now(UTC), "fcm", app_id=app_id))
+    source = SourceRecord(
+        topic=registry.io.address(topics.PUSH["fcm"]),
+        partition=0,
+        offset=offset,
+        key=b"device-key",
+        value=value,
+        headers=(SourceHeader(name="traceparent", value=b"00-trace"),),
+    )
+    letter = DeadLetter(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime.now(UTC),
+        reason="400 INVALID_ARGUMENT: refused",
+        consumer_group="dispatcher-fcm",
+        attempts=1,
+        source=source,
+    )
+    return letter, value
+
+
+async def test_dead_letters_are_an_operators_and_each_app_sees_and_replays_its_own(
+    registry: RunningRegistry, operator: httpx.AsyncClient
+) -> None:
+    app_id, app_key = await new_app(operator)
+    other_id, other_key = await new_app(operator)
+    parking = topics.by_name("push.fcm.dlq")
+    own, value = parked_push(registry, app_id, 11)
+    foreign, _ = parked_push(registry, other_id, 12)
+    await registry.io.produce(parking, own, foreign)
+    await registry.io.produce_raw(parking, (None, b"not a dead letter"))
+
+    def on_fcm_dlq(answer: httpx.Response) -> dict[str, Any]:
+        assert answer.status_code == 200, answer.text
+        [found] = [t for t in answer.json()["topics"] if t["topic"] == "push.fcm.dlq"]
+        return dict(found)
+
+    async with holding(operator, app_key) as app_admin, holding(operator, other_key) as other_admin:
+        everything = on_fcm_dlq(await operator.get("/v1/admin/dead-letters", params={"newest": 10}))
+        mine = on_fcm_dlq(await app_admin.get("/v1/admin/dead-letters"))
+        [entry] = mine["newest"]
+        not_theirs = await other_admin.post(
+            "/v1/admin/dead-letters/push.fcm.dlq/replay", json={"position": entry["position"]}
+        )
+        refused = [
+            await app_admin.post("/v1/admin/dead-letters/push.fcm.dlq/replay", json=body)
+            for body in ({}, {"all": True, "position": "0:1"}, {"position": "x"})
+        ]
+        no_topic = await app_admin.post(
+            "/v1/admin/dead-letters/push.fcm/replay", json={"all": True}
+        )
+        replayed = await app_admin.post(
+            "/v1/admin/dead-letters/push.fcm.dlq/replay", json={"position": entry["position"]}
+        )
+    anonymous = await registry.anonymous.get("/v1/admin/dead-letters")
+    [again] = await registry.io.read(
+        topics.PUSH["fcm"], until=lambda found: len(found) >= 1, decoded=False
+    )
+
+    assert everything["count"] == 3
+    assert {e["app_id"] for e in everything["newest"]} == {app_id, other_id, None}
+    assert mine["count"] == 1
+    assert entry["app_id"] == app_id
+    assert entry["reason"] == "400 INVALID_ARGUMENT: refused"
+    assert entry["consumer_group"] == "dispatcher-fcm"
+    assert entry["source_topic"] == registry.io.address(topics.PUSH["fcm"])
+    assert entry["source_position"] == "0:11"
+    assert entry["cannot_replay"] is None
+    assert not_theirs.status_code == 404
+    assert [r.status_code for r in refused] == [422, 422, 422]
+    assert no_topic.status_code == 404
+    assert anonymous.status_code == 401
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["replayed"] == 1
+    assert [s["outcome"] for s in replayed.json()["steps"]] == ["replayed"]
+    assert (again.key, again.value) == (b"device-key", value)
+    assert dict(again.headers)["traceparent"] == b"00-trace"
+    assert REPLAYED_FROM_HEADER in dict(again.headers)

@@ -20,6 +20,7 @@ from shared.kafka.parked import (
     Replay,
     Selection,
     Skip,
+    app_of,
     plan,
     read_letter,
 )
@@ -102,6 +103,42 @@ def test_offsets_and_partition_narrow_together() -> None:
     assert chosen(Selection(offsets=frozenset({2, 9})), records) == [2, 2, 9]
     assert chosen(Selection(offsets=frozenset({2}), partition=1), records) == [2]
     assert Selection(offsets=frozenset({7, 3})).first_offset == 3
+
+
+def test_a_letter_belongs_to_the_app_its_rejection_or_original_value_names() -> None:
+    rejected = NotificationRejected(
+        event_id=uuid.uuid4(),
+        occurred_at=T0,
+        app_id="shop",
+        reason="bad",
+        source=SourceRecord(
+            topic="prod.notifications.submitted", partition=0, offset=1, value=b"{"
+        ),
+    )
+
+    def app_of_value(value: bytes) -> str | None:
+        parked = letter(1, value=value)
+        assert parked.letter is not None
+        return app_of(parked.letter)
+
+    assert app_of_value(PUSH_VALUE) == push_request(T0, "fcm").app_id
+    assert app_of(rejected) == "shop"
+    assert app_of_value(b"not json") is None
+    assert app_of_value(b'{"app_id": 7}') is None
+    assert app_of_value(b"[1]") is None
+
+
+def test_an_app_sees_only_the_letters_naming_it() -> None:
+    owner = push_request(T0, "fcm").app_id
+    records = [
+        letter(1),
+        letter(2, value=b'{"app_id": "other"}'),
+        letter(3, value=b"x"),
+        UNREADABLE,
+    ]
+
+    assert chosen(Selection(app_id=owner), records) == [1]
+    assert chosen(Selection(app_id="other"), records) == [2]
 
 
 def test_a_replay_is_the_original_record_with_its_headers_and_where_it_was_parked() -> None:

@@ -148,7 +148,7 @@ def test_every_command_the_deployment_runs_exists_and_answers(
 
 def test_containers_are_locked_down(prod: list[Manifest]) -> None:
     workloads = [m for m in prod if m["kind"] in {"Deployment", "Job"}]
-    assert len(workloads) == 10  # nine Deployments and the prepare Job
+    assert len(workloads) == 11  # ten Deployments and the prepare Job
     for workload in workloads:
         pod: dict[str, Any] = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
