@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.console import compose
 from services.console.preview import preview
-from services.console.session import COOKIE, Session, SessionBox, new_session
+from services.console.session import COOKIE, Session, SessionBox, new_session, plausible_key
 from services.console.upstream import Upstream, UpstreamError, segment
 from services.console.web import checked_form, go, page, session_of
 from shared.clock import Clock
@@ -61,6 +61,8 @@ def add_pages(app: FastAPI, upstream: Upstream, clock: Clock, cookie_max_age: in
         if not expected or not secrets.compare_digest(expected, pre):
             return page(request, "error.html", {"message": "Reload the sign-in page."}, 403)
         key = api_key.strip()
+        if not plausible_key(key):
+            return page(request, "signin.html", {"pre": pre, "error": "Unknown key."}, 401)
         try:
             await upstream.get("tracker", "/v1/notifications/recent?limit=1", key)
         except UpstreamError as error:

@@ -54,3 +54,9 @@ class SessionBox:
 def csrf_matches(session: Session, presented: str | None) -> bool:
     """True when a post carries this session's CSRF token (compared in constant time)."""
     return presented is not None and hmac.compare_digest(session.csrf, presented)
+
+
+def plausible_key(key: str) -> bool:
+    """Herald's keys are printable ASCII without spaces: anything else cannot travel in a header,
+    so sign-in refuses it before a request could fail on it, or quote it back."""
+    return 0 < len(key) <= 512 and key.isascii() and key.isprintable() and " " not in key

@@ -68,7 +68,10 @@ class Upstream:
                 headers={"Authorization": f"Bearer {key}"},
             )
         except httpx.HTTPError as error:
-            raise UpstreamError(503, "unavailable", f"{service} did not answer ({error})") from None
+            # The error's name only: its text can quote the request's headers, key included.
+            raise UpstreamError(
+                503, "unavailable", f"{service} did not answer ({type(error).__name__})"
+            ) from None
         if response.status_code >= 400:
             raise _error(response)
         return None if response.status_code == 204 else response.json()

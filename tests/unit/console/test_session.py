@@ -7,7 +7,7 @@ import time
 import pytest
 from cryptography.fernet import Fernet
 
-from services.console.session import SessionBox, csrf_matches, new_session
+from services.console.session import SessionBox, csrf_matches, new_session, plausible_key
 
 pytestmark = pytest.mark.unit
 
@@ -40,3 +40,8 @@ def test_csrf_token_must_match() -> None:
     assert not csrf_matches(session, None)
     assert not csrf_matches(session, session.csrf + "x")
     assert new_session("k", None).csrf != session.csrf
+
+
+def test_only_printable_ascii_keys_are_tried() -> None:
+    assert plausible_key("hk_" + "a" * 40)
+    assert not any(map(plausible_key, ["", "hk_é", "hk_a\nb", "hk a", "x" * 513]))
