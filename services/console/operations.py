@@ -1,6 +1,6 @@
-"""Operating the signed-in app through the registry's admin API: keys created and shown once,
-revoked; provider credentials set, never shown back. Every call is the app key's own: the APIs
-decide what it may do."""
+"""Operating the signed-in app through the registry's admin API: the app itself (an app key
+sees only its own), keys created and shown once, revoked; provider credentials set, never shown
+back. Every call is the app key's own: the APIs decide what it may do."""
 
 from __future__ import annotations
 
@@ -46,12 +46,15 @@ def add_operations(app: FastAPI, upstream: Upstream) -> None:
         request: Request, session: Session, created: Any = None, error: str | None = None
     ) -> Response:
         listed: dict[str, Any] = {"keys": []}
+        apps: dict[str, Any] = {"apps": []}
         try:
             listed = await upstream.get("registry", admin_path(session, "/keys"), session.api_key)
+            apps = await upstream.get("registry", "/v1/admin/apps", session.api_key)
         except UpstreamError as failure:
             error = error or failure.message
         context = {
             "session": session,
+            "app": next(iter(apps.get("apps", [])), None),
             "keys": listed.get("keys", []),
             "created": created,
             "error": error,

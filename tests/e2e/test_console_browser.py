@@ -177,14 +177,6 @@ def test_cancel_a_scheduled_notification(console: Watched, stack: LocalStack) ->
     console.check()
 
 
-def admin_api_served(stack: LocalStack) -> bool:
-    response = httpx.get(
-        f"{stack.services['registry'].url}/v1/admin/apps",
-        headers={"Authorization": f"Bearer {stack.api_key}"},
-    )
-    return not (response.status_code == 404 and response.json()["error"]["message"] == "Not Found")
-
-
 def app_admin_key(stack: LocalStack, operator_key: str) -> str:
     """A key of the demo app with the admin scope, made with the stack's operator key, once every
     service knows it (keys reach them on apps.changed)."""
@@ -211,11 +203,8 @@ def test_create_and_revoke_a_key(
     learnt_secrets: list[Needle],
     request: pytest.FixtureRequest,
 ) -> None:
-    """An app admin signs in, creates a key (shown once) and revokes it. Needs the registry's
-    admin API and the stack's operator key (issue 18, branch i18-admin): skipped, saying so,
-    until that branch is merged; from then on it runs."""
-    if not admin_api_served(stack):
-        pytest.skip("the registry's admin API (branch i18-admin) is not merged yet")
+    """An app admin signs in, sees the app, creates a key (shown once) and revokes it, and
+    sees the credentials' public settings only."""
     admin_key = app_admin_key(stack, request.getfixturevalue("operator_key"))
     learnt_secrets.append(Needle("an app admin key made for the console", admin_key))
     page = console.page
@@ -224,6 +213,7 @@ def test_create_and_revoke_a_key(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/compose")
     page.goto("/operations/keys")
+    expect(page.locator("#app")).to_contain_text(stack.options.app_id)
     label = unique("console-key")
     page.get_by_label("Label").fill(label)
     page.get_by_role("button", name="Create key").click()
