@@ -15,7 +15,7 @@ import pytest
 from services.dispatcher.delivery import Deliverer, Done
 from services.dispatcher.domain import PausePolicy, RetryPolicy
 from services.dispatcher.pauses import Pauses
-from services.dispatcher.platforms.apns.aioapns_adapter import create_connections
+from services.dispatcher.platforms.apns.aioapns_adapter import ApnsConnections, create_connections
 from services.dispatcher.platforms.apns.tokens import load_provider_tokens
 from services.dispatcher.platforms.fcm.auth import AccessTokens
 from services.dispatcher.platforms.fcm.provider import FcmProvider
@@ -110,26 +110,31 @@ async def test_a_push_resent_after_a_refusal_counts_one_attempt(tmp_path: Path) 
     assert served.refused == 2
 
 
+def apns_connections(tmp_path: Path, port: int, ca: LocalCa) -> ApnsConnections:
+    """The aioapns adapter's connections to the scripted server, with a provider token."""
+    key = write_auth_key(tmp_path / "keys")
+    tokens = load_provider_tokens(key, None, "TEAMHERALD", FrozenClock(), timedelta(minutes=40))
+    return create_connections(
+        host="127.0.0.1",
+        port=port,
+        topic="com.example.herald",
+        tokens=tokens,
+        cert_pem=None,
+        ca_bundle=ca.cert_path,
+        max_connections=2,
+    )
+
+
 async def test_apns_requests_above_a_goaways_last_stream_go_again_on_a_new_connection(
     tmp_path: Path,
 ) -> None:
     clock = FrozenClock()
-    key = write_auth_key(tmp_path / "keys")
-    tokens = load_provider_tokens(key, None, "TEAMHERALD", clock, timedelta(minutes=40))
     async with scripted_server(
         tmp_path / "server",
         goaway_on_the_first_connection,
         goaway_after=lambda connection: 3 if connection == 1 else 0,
     ) as (port, ca, served):
-        connections = create_connections(
-            host="127.0.0.1",
-            port=port,
-            topic="com.example.herald",
-            tokens=tokens,
-            cert_pem=None,
-            ca_bundle=ca.cert_path,
-            max_connections=2,
-        )
+        connections = apns_connections(tmp_path, port, ca)
         requests = [push_request(clock.now(), "apns") for _ in range(3)]
         try:
             async with asyncio.timeout(10):
@@ -148,3 +153,23 @@ async def test_apns_requests_above_a_goaways_last_stream_go_again_on_a_new_conne
         (200, str(r.event_id)) for r in requests
     ]
     assert (served.goaways, served.answered) == (1, {1: 1, 2: 2})
+
+
+async def test_an_apns_stream_refused_goes_again_at_once_and_is_answered(tmp_path: Path) -> None:
+    clock = FrozenClock()
+    async with scripted_server(
+        tmp_path / "server", lambda connection, seen: "refuse" if seen == 1 else "answer"
+    ) as (port, ca, served):
+        connections = apns_connections(tmp_path, port, ca)
+        request = push_request(clock.now(), "apns")
+        message = apns_payload.render(request, clock.now())
+        try:
+            async with asyncio.timeout(5):
+                reply = await connections.send(request.token, message, str(request.event_id))
+            held = connections.held()
+        finally:
+            connections.close()
+
+    assert (reply.status, reply.apns_id) == (200, str(request.event_id))
+    assert (served.refused, served.answered) == (1, {1: 1})
+    assert held == (1, 0)

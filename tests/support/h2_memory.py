@@ -31,6 +31,7 @@ class MemoryH2Server:
         self.bodies: dict[int, bytearray] = {}
         self.ended: list[int] = []
         self.reset: dict[int, int] = {}
+        self.dropped: dict[int, int] = {}
         self.largest_frame = 0
         self._uncredited: list[tuple[int, int]] = []
 
@@ -64,6 +65,11 @@ class MemoryH2Server:
         self.h2.send_headers(stream_id, reply, end_stream=reason is None)
         if reason is not None:
             self.h2.send_data(stream_id, json.dumps({"reason": reason}).encode(), end_stream=True)
+
+    def drop(self, stream_id: int, error_code: int) -> None:
+        """Reset a request's stream (RST_STREAM with ``error_code``) instead of answering it."""
+        self.h2.reset_stream(stream_id, error_code)
+        self.dropped[stream_id] = error_code
 
     @property
     def received(self) -> int:

@@ -1,7 +1,9 @@
 """The aioapns adapter leans on aioapns internals: it refuses an aioapns it was not tested with,
 a test fails when the aioapns methods it relies on change, a request past the server's
-flow-control window waits for it instead of failing, and a send that timed out is withdrawn if it
-can be and otherwise cannot break the connection when its reply comes late."""
+flow-control window waits for it instead of failing, a send that timed out is withdrawn if it can
+be and otherwise cannot break the connection nor answer a retry when its reply comes late, a
+stream APNs resets fails its send at once and frees its channel, and GOAWAY sends back as
+unprocessed what APNs cannot have processed."""
 
 from __future__ import annotations
 
@@ -14,8 +16,14 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
-from aioapns.common import NotificationRequest, NotificationResult
-from aioapns.connection import APNsBaseClientProtocol, APNsTLSClientProtocol, H2Protocol
+from aioapns.common import DynamicBoundedSemaphore, NotificationRequest, NotificationResult
+from aioapns.connection import (
+    APNsBaseClientProtocol,
+    APNsBaseConnectionPool,
+    APNsTLSClientProtocol,
+    ChannelPool,
+    H2Protocol,
+)
 from aioapns.exceptions import ConnectionClosed
 from h2.errors import ErrorCodes
 
@@ -45,10 +53,14 @@ def test_another_aioapns_is_refused_naming_both_versions() -> None:
 
 #: aioapns 4.0's methods the adapter relies on, by the SHA-256 of their source:
 #: ``send_notification`` hands a body to ``conn.send_data`` and flushes, then registers the reply's
-#: future and awaits only it; ``data_received`` flushes after ``conn.receive_data`` (which sends
-#: what the new credit allows); ``flush`` writes ``conn.data_to_send()``; replies set the future
-#: registered under their apns-id; a lost connection fails every registered future, then the sends
-#: waiting for a channel; a channel comes back only when a stream ends.
+#: future under its apns-id and its stream, and awaits only it; ``data_received`` hands on only
+#: the events ``conn.receive_data`` returns (a stream reset it would merely log) and flushes after
+#: it (which sends what the new credit allows); ``flush`` writes ``conn.data_to_send()``; replies
+#: set the future registered under their apns-id; a lost connection fails every registered
+#: future, then the sends waiting for a channel; GOAWAY closes the connection; a channel comes
+#: back only when a stream ends, a release never beyond the bound; a send whose wait for a channel
+#: fails takes no stream id; the pool lets NotProcessed through (resent uncounted) and retries
+#: ConnectionClosed on another connection until its attempts run out.
 RELIED_ON = {
     APNsBaseClientProtocol.send_notification: (
         "8d4808f344caba34752a09e9b1abfcf916d0b84619440592f2ca00ab7319796b"
@@ -66,7 +78,17 @@ RELIED_ON = {
     APNsBaseClientProtocol.connection_lost: (
         "3c7a59bfe89966cf4d7057b5b3931fe68178d5d5e672b652fa4379450ff5bbb3"
     ),
+    APNsBaseClientProtocol.on_connection_terminated: (
+        "f06fdd4acb339629619f95d7b12c19d2d8bb46f23fb5c01f45e3c5416b21cb0c"
+    ),
     H2Protocol.on_stream_ended: "5bb6d3b22c2eaf6dceee884f3718b497c845f933aae073b1681800ea4f8c7b80",
+    DynamicBoundedSemaphore.release: (
+        "e2d59053b006567e823f6b580290325c45a7fdb0240c455af8a07e53280f1028"
+    ),
+    ChannelPool.acquire: "5521e5b553f7258afa31b5e1ae46b4985a88657568e2dfb16032b4f178794a1d",
+    APNsBaseConnectionPool.send_notification: (
+        "4ab8672897dfd1df7635c498ffe988fef2167f7572b7770b94a987d60e13b39a"
+    ),
 }
 
 
@@ -122,7 +144,7 @@ async def serve(
         if all(send.done() for send in sends):
             break
         server.credit()
-        for stream_id in set(server.ended) - answered:
+        for stream_id in set(server.ended) - answered - set(server.dropped):
             server.answer(stream_id)
             answered.add(stream_id)
         client.data_received(server.h2.data_to_send())
@@ -232,3 +254,94 @@ async def test_a_lost_connection_fails_every_other_send_though_one_was_cancelled
         with pytest.raises(ConnectionClosed):
             await send
     assert cancelled.cancelled()
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [(ErrorCodes.REFUSED_STREAM, NotProcessed), (ErrorCodes.INTERNAL_ERROR, ConnectionClosed)],
+)
+@pytest.mark.parametrize("alert", [SMALL, LARGE], ids=["body-sent", "body-waiting"])
+async def test_a_stream_apns_resets_fails_its_send_at_once_and_frees_its_channel(
+    code: ErrorCodes, error: type[Exception], alert: dict[str, Any]
+) -> None:
+    server = MemoryH2Server(max_streams=20)
+    client, wire = open_client(server)
+    sends = [start(client, alert, f"push-{i}") for i in range(20)]
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    busy = client.is_busy
+
+    reset = streams(server)["push-18"]
+    server.drop(reset, code)
+    client.data_received(server.h2.data_to_send())
+    await asyncio.sleep(0)
+    failed = sends[18].done() and isinstance(sends[18].exception(), error)
+    freed = not client.is_busy
+    after = start(client, SMALL, "after")
+    answered = await serve(client, wire, server, [*sends[:18], sends[19], after])
+
+    assert (busy, failed, freed) == (True, True, True)
+    assert len(answered) == 20
+    assert (await after).status == "200"
+    assert (client.requests, client.request_streams, client.request_statuses) == ({}, {}, {})
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(200, None), (429, "TooManyRequests"), (500, "InternalServerError")]
+)
+async def test_a_late_reply_to_a_timed_out_send_never_answers_its_retry_on_the_connection(
+    status: int, reason: str | None
+) -> None:
+    server = MemoryH2Server(max_streams=2)
+    client, wire = open_client(server)
+    timed_out = start(client, SMALL, "push")
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    timed_out.cancel()
+    await asyncio.sleep(0)
+    retry = start(client, SMALL, "push")
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    old, new = sorted(server.headers)
+
+    server.answer(old, status, reason=reason)
+    client.data_received(server.h2.data_to_send())
+    await asyncio.sleep(0)
+    waited = not retry.done()
+    server.answer(new, 410, reason="Unregistered")
+    client.data_received(server.h2.data_to_send())
+    result = await retry
+    entries = (dict(client.requests), dict(client.request_streams), dict(client.request_statuses))
+    later = [start(client, SMALL, f"later-{i}") for i in range(2)]
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    opened = len(server.headers)
+    for send in later:
+        send.cancel()
+    client.close()
+
+    assert waited
+    assert (result.status, result.description) == ("410", "Unregistered")
+    assert entries == ({}, {}, {})
+    assert opened == 4
+
+
+async def test_on_goaway_sends_waiting_for_a_channel_fail_unprocessed_at_once() -> None:
+    server = MemoryH2Server(max_streams=2)
+    client, wire = open_client(server)
+    in_flight = [start(client, SMALL, f"push-{i}") for i in range(2)]
+    queued = start(client, SMALL, "queued")
+    await asyncio.sleep(0)
+    server.read(wire.take())
+
+    server.h2.close_connection(last_stream_id=max(server.headers))
+    client.data_received(server.h2.data_to_send())
+    await asyncio.sleep(0)
+    unprocessed = queued.done() and isinstance(queued.exception(), NotProcessed)
+    waiting = [send for send in in_flight if not send.done()]
+    for send in waiting:
+        send.cancel()
+    client.close()
+
+    assert unprocessed
+    assert len(waiting) == 2

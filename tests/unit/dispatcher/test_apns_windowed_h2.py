@@ -100,6 +100,18 @@ def test_a_stream_the_server_resets_while_waiting_is_dropped_and_the_rest_go() -
     assert client.take_unsent() == []
 
 
+def test_a_stream_reset_while_no_window_is_open_is_no_longer_waiting() -> None:
+    server = MemoryH2Server()
+    client = connected(server)
+    streams = [post(client, BODY) for _ in range(20)]
+    server.read(client.data_to_send())
+    server.h2.reset_stream(streams[-1], h2.errors.ErrorCodes.REFUSED_STREAM)
+
+    client.receive_data(server.h2.data_to_send())
+
+    assert client.take_unsent() == streams[16:-1]
+
+
 def test_on_goaway_the_waiting_bodies_stay_for_the_caller_to_take() -> None:
     server = MemoryH2Server()
     client = connected(server)

@@ -9,14 +9,15 @@ it read (aioapns never does, so a long-lived connection would stall after 64 KiB
 aioapns signs a provider token per connection; here every connection asks ``ProviderTokens``.
 
 aioapns fails a request whose body does not fit the server's flow-control windows (h2 raises
-FlowControlError in its ``send_notification``); the connection here is a ``WindowedH2Connection``,
+FlowControlError in its ``send_notification``); the connection here is an ``ApnsH2Connection``,
 where such a body waits for window instead. That relies on aioapns 4.0's ``send_notification``
 handing the body to ``conn.send_data`` and then flushing, and on its ``data_received`` flushing
-after ``conn.receive_data``. A send cancelled by its timeout while its body still waits is
-withdrawn (stream reset, channel released), and a reply or a lost connection that comes after a
-sender gave up leaves its cancelled future alone: aioapns would set it and raise, inside
-``data_received`` (fatal to the connection) or ``connection_lost`` (the other requests never
-failed). tests/unit/dispatcher/test_apns_adapter.py fails if any of these aioapns methods changes.
+after ``conn.receive_data``. A send cancelled by its timeout is forgotten by stream: withdrawn
+(stream reset, channel released) while its body still waits, else its late reply is dropped by
+stream id, never matched by apns-id to a later attempt of the same push. A stream APNs resets
+fails its send and gives back its channel (aioapns ignores resets). On GOAWAY, what APNs cannot
+have processed fails as NotProcessed. tests/unit/dispatcher/test_apns_adapter.py fails if any of
+the aioapns methods this relies on changes.
 
 Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
 already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
@@ -35,7 +36,6 @@ import ssl
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextvars import ContextVar
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
@@ -43,11 +43,12 @@ from typing import Any
 
 import h2.config
 import h2.exceptions
-from h2.events import ConnectionTerminated
+from h2.errors import ErrorCodes
+from h2.events import ConnectionTerminated, StreamReset
 
+from services.dispatcher.platforms.apns.apns_h2 import OPENED_STREAM, ApnsH2Connection
 from services.dispatcher.platforms.apns.classify import Reply
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
-from services.dispatcher.platforms.apns.windowed_h2 import WindowedH2Connection
 from services.dispatcher.transport.base import NotProcessed
 from services.dispatcher.transport.http2 import UNPROCESSED_RESENDS
 from shared.platforms.apns.payload import ApnsMessage
@@ -118,24 +119,6 @@ class RetryAfterNotes:
         return self._values.pop(apns_id, None)
 
 
-#: The stream the running task's send opened (aioapns does not say which stream a send took, and
-#: two sends of one push may share an apns-id): a cancelled send withdraws its own stream only.
-_OPENED_STREAM: ContextVar[int | None] = ContextVar("herald_apns_opened_stream", default=None)
-
-
-class _ApnsH2Connection(WindowedH2Connection):
-    """Herald's compact HTTP/2 state, bodies waiting for window, a negative apns-expiration
-    (``ONCE``) sent as 0."""
-
-    def send_headers(self, stream_id: int, headers: Any, *args: Any, **kwargs: Any) -> None:
-        once = [
-            (name, "0") if name == "apns-expiration" and value.startswith("-") else (name, value)
-            for name, value in headers
-        ]
-        super().send_headers(stream_id, once, *args, **kwargs)
-        _OPENED_STREAM.set(stream_id)
-
-
 class _Channels(ChannelPool):
     """aioapns' channel pool, but a lost connection leaves the sends waiting for a channel in the
     waiting line as it fails them: asyncio's Semaphore (3.11.7 here) takes a waiter off the line
@@ -156,50 +139,84 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
         APNS_PORT = port
         INACTIVITY_TIME = IDLE_SECONDS
 
-        conn: _ApnsH2Connection
+        conn: ApnsH2Connection
         partial: dict[int, bytes]
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.conn = _ApnsH2Connection(
+            self.conn = ApnsH2Connection(
                 h2.config.H2Configuration(client_side=True, normalize_outbound_headers=False)
             )
             self.free_channels = _Channels(self.free_channels.bound)
             self.partial = {}
 
         async def send_notification(self, request: NotificationRequest) -> NotificationResult:
-            _OPENED_STREAM.set(None)
+            OPENED_STREAM.set(None)
             try:
                 return await super().send_notification(request)
             except asyncio.CancelledError:
-                stream_id = _OPENED_STREAM.get()
+                stream_id = OPENED_STREAM.get()
                 if stream_id is not None:
-                    self._withdraw(stream_id)
+                    self._abandon(stream_id)
                 raise
 
-        def _withdraw(self, stream_id: int) -> None:
-            """A cancelled send's stream, if its body was still waiting: reset and forgotten,
-            its channel free again (no reply will end it). A body that has all left stays: APNs
-            may act on it, and its reply, dropped, ends the stream."""
-            if not self.conn.withdraw(stream_id):
-                return
+        def _abandon(self, stream_id: int) -> None:
+            """Forget a cancelled send's stream, as a later attempt of the same push (same
+            apns-id) may use this connection: its entries go (the request's only if no other
+            send has registered under that apns-id since) and the connection drops its reply.
+            Its channel is free at once if its body was still waiting (withdrawn), else when
+            the stream ends."""
             self.partial.pop(stream_id, None)
             apns_id = self.request_streams.pop(stream_id, None)
-            if apns_id is not None:
-                if self._nobody_waits(apns_id):
-                    del self.requests[apns_id]
-                    self.request_statuses.pop(apns_id, None)
+            cancelled = self.requests.get(apns_id or "")
+            if apns_id is not None and cancelled is not None and cancelled.done():
+                del self.requests[apns_id]
+                self.request_statuses.pop(apns_id, None)
+            if self.conn.abandon(stream_id):
                 self.free_channels.release()
-            self.flush()
+                self.flush()
+
+        def _forget(self, stream_id: int) -> asyncio.Future[NotificationResult] | None:
+            """Drop the stream's entries; the future of its request, if one was registered."""
+            self.partial.pop(stream_id, None)
+            apns_id = self.request_streams.pop(stream_id, None)
+            if apns_id is None:
+                return None
+            self.request_statuses.pop(apns_id, None)
+            return self.requests.pop(apns_id, None)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            for reset in self.conn.take_resets():
+                self.on_stream_reset(reset)
+
+        def on_stream_reset(self, event: StreamReset) -> None:
+            """aioapns ignores a reset stream: its send waited out its timeout and its channel
+            and entries were never given back. REFUSED_STREAM (the server's stream limit, which
+            aioapns assumes is 1000 until the server's SETTINGS arrive) means APNs did not
+            process it (RFC 9113 8.7): it goes again at once, uncounted. Any other reset is a
+            failed connection attempt, retried as such."""
+            if event.stream_id % 2 == 1:
+                self.free_channels.release()
+            waiting = self._forget(event.stream_id)
+            if waiting is None or waiting.done():
+                return
+            if event.error_code == ErrorCodes.REFUSED_STREAM:
+                waiting.set_exception(NotProcessed("APNs refused the stream (REFUSED_STREAM)"))
+            else:
+                waiting.set_exception(
+                    ConnectionClosed(f"APNs reset the stream: {event.error_code!r}")
+                )
 
         def _nobody_waits(self, apns_id: str) -> bool:
-            """Whether the request's future is done already (its send cancelled, or failed):
-            aioapns would set it again, which raises."""
+            """Whether the request's future is done already: its send cancelled a moment ago (the
+            task has not yet run to abandon its stream), or failed. aioapns would set it again,
+            which raises."""
             waiting = self.requests.get(apns_id)
             return waiting is not None and waiting.done()
 
         def on_response_received(self, headers: dict[bytes, bytes]) -> None:
-            """A late reply is left for ``on_stream_ended`` to clear."""
+            """A reply to a send cancelled a moment ago is left for ``on_stream_ended``."""
             apns_id = headers.get(b"apns-id", b"").decode()
             if self._nobody_waits(apns_id):
                 return
@@ -226,16 +243,18 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
 
         def on_connection_terminated(self, event: ConnectionTerminated) -> None:
             """GOAWAY: requests above its last stream id were never processed (RFC 9113 6.8),
-            nor were those whose body was still waiting for window. They fail with NotProcessed,
-            to go again on another connection uncounted (aioapns would fail them with the
-            processed ones); this one is handed out no more."""
+            nor were those whose body was still waiting for window, nor those still waiting for
+            a channel. They fail with NotProcessed, to go again on another connection uncounted
+            (aioapns would fail them with the processed ones, once the connection is lost); this
+            one is handed out no more."""
             self.free_channels.bound = 0
             last = event.last_stream_id or 0
             unsent = set(self.conn.take_unsent())
             for stream_id in [s for s in self.request_streams if s > last or s in unsent]:
-                waiting = self.requests.pop(self.request_streams.pop(stream_id), None)
+                waiting = self._forget(stream_id)
                 if waiting is not None and not waiting.done():
                     waiting.set_exception(NotProcessed("APNs sent GOAWAY before this request"))
+            self.free_channels.destroy(NotProcessed("APNs sent GOAWAY before this request"))
             super().on_connection_terminated(event)
 
         def on_stream_ended(self, stream_id: int) -> None:
@@ -255,9 +274,9 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
                 waiting.set_result(NotificationResult(apns_id, status))
 
         def connection_lost(self, exc: Exception | None) -> None:
-            """aioapns fails every registered request; one whose send was cancelled would raise
-            there and leave the rest (and the sends waiting for a channel) waiting out their
-            timeouts."""
+            """aioapns fails every registered request; one whose send was cancelled a moment ago
+            would raise there and leave the rest (and the sends waiting for a channel) waiting
+            out their timeouts."""
             for apns_id in [a for a, waiting in self.requests.items() if waiting.done()]:
                 del self.requests[apns_id]
             super().connection_lost(exc)

@@ -2,7 +2,9 @@
 
 aioapns matches replies to requests by apns-id and never gives up on one that gets no reply, so
 each send is bounded here. The apns-id is the push request's event id: every attempt of one
-notification to one device carries the same id, and a retry replaces rather than doubles.
+notification to one device carries the same id, the one Apple reports that notification under
+(Apple documents no deduplication by it, so a retry is not known to replace an earlier copy).
+The adapter tells a late reply to an earlier attempt from the retry's by its stream.
 
 After 429 TooManyProviderTokenUpdates the app's connections are replaced: Apple keeps refusing a
 connection that saw its token change too often, and judges a new one afresh.

@@ -72,8 +72,12 @@ class WindowedH2Connection(CompactH2Connection):
 
     def receive_data(self, data: Buffer) -> list[h2.events.Event]:
         """Frames from the peer; credit they open goes to the waiting bodies at once, unless the
-        peer is leaving (GOAWAY): then they stay for ``take_unsent``."""
+        peer is leaving (GOAWAY): then they stay for ``take_unsent``. A reset stream's body is
+        dropped."""
         events = super().receive_data(data)
+        for event in events:
+            if isinstance(event, h2.events.StreamReset):
+                self._unsent.pop(event.stream_id, None)
         if self._unsent and not any(isinstance(e, h2.events.ConnectionTerminated) for e in events):
             self._send_unsent()
         return events
