@@ -66,6 +66,31 @@ PrintableUserId = Annotated[
         "control, format (zero-width, bidi) or separator characters."
     ),
 ]
+#: Path segments that URL parsers remove or resolve (browsers even when percent-encoded).
+DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def _addressable(value: str) -> str:
+    if value in DOT_SEGMENTS:
+        raise ValueError(
+            f"{value!r} cannot be a user id: URL parsers (browsers, proxies, most HTTP clients) "
+            "resolve a '.' or '..' path segment away, so /v1/users/{user_id}/... cannot reach it"
+        )
+    return value
+
+
+#: A user id the HTTP API names (a registration, a ``/v1/users/{user_id}/...`` path): also not
+#: ``.`` or ``..``. Audiences keep ``PrintableUserId``: they travel inside events, and a user
+#: registered before this rule still gets what is sent to them.
+AddressableUserId = Annotated[
+    PrintableUserId,
+    AfterValidator(_addressable),
+    Field(
+        description="The app's own id for a user: 1-128 printable characters, no whitespace, "
+        "control, format (zero-width, bidi) or separator characters, and not '.' or '..'. "
+        "In a URL path, percent-encode it ('/' as %2F)."
+    ),
+]
 #: Text that becomes an HTTP header somewhere on its way (a collapse key): no control characters.
 HeaderSafeText = Annotated[str, AfterValidator(_printable)]
 #: Names and labels people read: printable, so they store (PostgreSQL refuses NUL) and show as

@@ -34,7 +34,7 @@ def add_routes(app: FastAPI, store: BadgeStore, authenticated_caller: Any) -> No
     """Mount the badge query API on ``app``."""
 
     @app.get(
-        "/v1/users/{user_id}/badge",
+        "/v1/users/{user_id:path}/badge",
         response_model=BadgeView,
         tags=["badges"],
         summary="A user's badge and unread notifications",

@@ -155,21 +155,22 @@ def add_pages(app: FastAPI, upstream: Upstream, clock: Clock, cookie_max_age: in
         return page(request, "_stats.html", {"found": found, "notification_id": notification_id})
 
     @app.get(
-        "/notifications/{notification_id}/users/{user_id}",
+        "/notifications/{notification_id}/timeline",
         response_class=HTMLResponse,
         include_in_schema=False,
     )
     async def timeline(
-        request: Request, notification_id: uuid.UUID, user_id: str, session: Signed
+        request: Request, notification_id: uuid.UUID, user: str, session: Signed
     ) -> Response:
-        path = f"/v1/notifications/{notification_id}/users/{segment(user_id)}"
+        """The user comes as a query parameter: any user id fits there, ``/`` and ``..`` too."""
+        path = f"/v1/notifications/{notification_id}/users/{segment(user)}"
         try:
             story = await upstream.get("tracker", path, session.api_key)
         except UpstreamError as error:
             if error.status != 404:
                 raise
             story = None
-        context = {"story": story, "notification_id": notification_id, "user_id": user_id}
+        context = {"story": story, "notification_id": notification_id, "user_id": user}
         return page(request, "_timeline.html", context)
 
     @app.post("/notifications/{notification_id}/cancel", include_in_schema=False)

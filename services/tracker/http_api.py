@@ -273,7 +273,7 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
         return notification_view(notification_id, domain.summary(own, counts))
 
     @app.get(
-        "/v1/notifications/{notification_id}/users/{user_id}",
+        "/v1/notifications/{notification_id}/users/{user_id:path}",
         response_model=UserTimelineView,
         response_model_exclude_none=True,
         tags=["tracking"],
@@ -293,7 +293,7 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
         return timeline_view(notification_id, user_id, domain.story(steps))
 
     @app.get(
-        "/v1/users/{user_id}/notifications",
+        "/v1/users/{user_id:path}/notifications",
         response_model=InboxView,
         tags=["tracking"],
         summary="A user's notifications, newest first, with read state",

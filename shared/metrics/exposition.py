@@ -45,7 +45,7 @@ UNMATCHED = "unmatched"
 def route_label(scope: Scope) -> str:
     """The template of the route that answered, or ``unmatched`` (a 404, say)."""
     route: Any = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else UNMATCHED
 
 

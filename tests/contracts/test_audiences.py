@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from contracts.audiences import Audience
+from contracts.base import AddressableUserId
 from contracts.codec import describe_validation_error
 from contracts.conditions import AllOf, AnyOf, ConditionError, Subscribed, parse
 from contracts.content import NotificationRequest
@@ -106,3 +107,14 @@ def test_segment_locales_are_normalised_for_matching() -> None:
 
     assert segment is not None
     assert segment.locales == ["pt-br", "fr"]
+
+
+def test_dot_segments_are_refused_where_an_id_is_addressed_but_still_travel_in_audiences() -> None:
+    addressable = TypeAdapter(AddressableUserId)
+
+    assert addressable.validate_python("org/alice") == "org/alice"
+    assert addressable.validate_python("...") == "..."
+    for dots in (".", ".."):
+        with pytest.raises(ValidationError, match="cannot be a user id"):
+            addressable.validate_python(dots)
+    assert Audience(user_ids=[".", ".."]).user_ids == [".", ".."]

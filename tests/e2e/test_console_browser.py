@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -104,11 +105,11 @@ def compose(console: Watched, user: str, title: str) -> None:
 
 
 def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: LocalStack) -> None:
-    alice = unique("alice")
+    alice = f"{unique('org')}/alice"  # a slash: one user all the same, on every page
     fcm_token = f"{unique('fcm')}:{'A' * 40}"
     pixel = register(stack, alice, "fcm", fcm_token, locale="fr-FR")
     register(stack, alice, "apns", apns_token())
-    subscribe(stack, f"/v1/users/{alice}/topics", "orders")
+    subscribe(stack, f"/v1/users/{quote(alice, safe='')}/topics", "orders")
     subscribe(stack, f"/v1/devices/{pixel}/topics", "deals")
     page = console.page
     compose(console, alice, "Hello")
@@ -137,7 +138,7 @@ def test_compose_preview_send_and_follow_to_delivered(console: Watched, stack: L
     page.goto("/notifications")
     expect(page.get_by_role("cell", name="Hello").first).to_be_visible()
     console.shot("notifications")
-    page.goto(f"/users?user_id={alice}")
+    page.goto(f"/users?user_id={quote(alice)}")
     expect(page.locator("#devices tbody tr")).to_have_count(2)
     expect(page.locator("#user-topics")).to_contain_text("orders")
     expect(page.locator("#devices tr", has_text=pixel)).to_contain_text("deals")

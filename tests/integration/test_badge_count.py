@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -108,8 +109,9 @@ async def test_the_badge_api_answers_the_app_and_the_user_but_no_one_else(
     )
     clock = FrozenClock()
     io = TopicIO(kafka)
-    user, stranger = unique("user"), unique("user")
+    user, stranger = f"{unique('org')}/user", unique("user")
     unread = due(clock.now(), user)
+    badge_path = f"/v1/users/{quote(user, safe='')}/badge"
 
     def user_token(for_user: str) -> dict[str, str]:
         minted = issue_user_token(
@@ -123,12 +125,10 @@ async def test_the_badge_api_answers_the_app_and_the_user_but_no_one_else(
     ):
         await io.produce(topics.DUE, unread)
         await io.read(topics.COUNTED, until=lambda found: len(found) >= 1)
-        as_app = await http.get(
-            f"/v1/users/{user}/badge", headers={"Authorization": f"Bearer {key}"}
-        )
-        as_user = await http.get(f"/v1/users/{user}/badge", headers=user_token(user))
-        as_stranger = await http.get(f"/v1/users/{user}/badge", headers=user_token(stranger))
-        anonymous = await http.get(f"/v1/users/{user}/badge")
+        as_app = await http.get(badge_path, headers={"Authorization": f"Bearer {key}"})
+        as_user = await http.get(badge_path, headers=user_token(user))
+        as_stranger = await http.get(badge_path, headers=user_token(stranger))
+        anonymous = await http.get(badge_path)
 
     assert as_app.status_code == 200
     assert as_app.json() == as_user.json()

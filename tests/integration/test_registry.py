@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -361,3 +362,59 @@ async def test_an_app_without_web_push_credentials_has_no_vapid_key_to_read(
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "no_webpush_credentials"
         assert "herald credentials set" in missing.json()["error"]["message"]
+
+
+async def test_a_user_id_with_a_slash_is_addressed_by_every_user_route(
+    api_only: RunningRegistry,
+) -> None:
+    user = f"{unique('org')}/alice"
+    users = f"/v1/users/{quote(user, safe='')}"
+    registered = await register(api_only, user, fcm_token())
+
+    async with api_only.as_user(user) as own:
+        replies = {
+            "devices": await api_only.api.get(f"{users}/devices"),
+            "topics": await api_only.api.post(f"{users}/topics", json={"subscribe": ["news"]}),
+            "topics read": await api_only.api.get(f"{users}/topics"),
+            "tags": await api_only.api.patch(f"{users}/tags", json={"tags": {"plan": "pro"}}),
+            "tags read": await api_only.api.get(f"{users}/tags"),
+            "preferences": await own.put(f"{users}/preferences", json={"time_zone": "UTC"}),
+            "preferences read": await own.get(f"{users}/preferences"),
+            "reads": await own.post(
+                f"{users}/reads",
+                json={
+                    "device_id": registered["device_id"],
+                    "notification_ids": [str(uuid.uuid4())],
+                },
+            ),
+        }
+
+    assert {name: reply.status_code for name, reply in replies.items()} == {
+        "devices": 200,
+        "topics": 200,
+        "topics read": 200,
+        "tags": 200,
+        "tags read": 200,
+        "preferences": 200,
+        "preferences read": 200,
+        "reads": 202,
+    }
+    assert [d["device_id"] for d in replies["devices"].json()["devices"]] == [
+        registered["device_id"]
+    ]
+    assert "news" in replies["topics read"].text
+    assert replies["tags read"].json()["tags"] == {"plan": "pro"}
+    assert replies["preferences read"].json()["user_id"] == user
+
+
+@pytest.mark.parametrize("user_id", [".", ".."])
+async def test_a_dot_segment_is_refused_as_a_user_id(
+    api_only: RunningRegistry, user_id: str
+) -> None:
+    registration = await register(api_only, user_id, fcm_token(), status=422)
+    encoded = await api_only.api.get(f"/v1/users/{user_id.replace('.', '%2E')}/devices")
+
+    assert registration["error"]["field"] == "user_id"
+    assert encoded.status_code == 422, encoded.text
+    for error in (registration["error"], encoded.json()["error"]):
+        assert f"{user_id!r} cannot be a user id" in error["message"]

@@ -9,6 +9,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ from tests.support.services import running
 pytestmark = pytest.mark.integration
 
 APP, OTHER_APP = "testapp", "otherapp"
+CAROL = "org/carol"  # a user id with a slash: percent-encoded, it is one path segment
 
 
 class Steps:
@@ -122,11 +124,12 @@ async def test_timelines_counts_inbox_and_the_cli(
     held_long = Steps(clock.now())
     held_long_steps = [
         held_long("accepted", 0, users=1),
-        held_long("held", 0, "carol", reason="schedule", until=clock.now() + timedelta(days=40)),
+        held_long("held", 0, CAROL, reason="schedule", until=clock.now() + timedelta(days=40)),
     ]
     later_steps = [
         later("accepted", 0, users=1, content=Content(title="Later")),
         later("counted", 1, "alice", badge=2),
+        later("counted", 1, CAROL, badge=1),
     ]
 
     def user_token(user: str) -> dict[str, str]:
@@ -137,6 +140,7 @@ async def test_timelines_counts_inbox_and_the_cli(
 
     as_app, as_other = {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {other_key}"}
     sale_path = f"/v1/notifications/{sale.notification_id}"
+    carol = quote(CAROL, safe="")
 
     async with (
         running(await build(settings, clock)),
@@ -148,6 +152,7 @@ async def test_timelines_counts_inbox_and_the_cli(
 
         async def recorded() -> bool:
             inbox = await http.get("/v1/users/alice/notifications", headers=as_app)
+            carol_inbox = await http.get(f"/v1/users/{carol}/notifications", headers=as_app)
             status = await http.get(sale_path, headers=as_app)
             held = await http.get(f"/v1/notifications/{held_long.notification_id}", headers=as_app)
             return (
@@ -157,11 +162,18 @@ async def test_timelines_counts_inbox_and_the_cli(
                 and status.json()["counts"]["opened"] == 1
                 and status.json()["counts"]["held"] == 1
                 and len(inbox.json()["notifications"]) == 2
+                and carol_inbox.status_code == 200
+                and len(carol_inbox.json()["notifications"]) == 1
             )
 
         await eventually(recorded, timeout=30)
 
         status = (await http.get(sale_path, headers=as_app)).json()
+        carol_timeline = await http.get(
+            f"/v1/notifications/{held_long.notification_id}/users/{carol}",
+            headers=user_token(CAROL),
+        )
+        carol_inbox = await http.get(f"/v1/users/{carol}/notifications", headers=user_token(CAROL))
         alice = (await http.get(f"{sale_path}/users/alice", headers=user_token("alice"))).json()
         first_page = (
             await http.get("/v1/users/alice/notifications?limit=1", headers=user_token("alice"))
@@ -242,6 +254,12 @@ async def test_timelines_counts_inbox_and_the_cli(
         "open_rate": 1.0,
     }
 
+    assert carol_timeline.status_code == 200, carol_timeline.text
+    assert [s["stage"] for s in carol_timeline.json()["steps"]] == ["held"]
+    assert carol_inbox.status_code == 200, carol_inbox.text
+    assert [n["notification_id"] for n in carol_inbox.json()["notifications"]] == [
+        str(later.notification_id)
+    ]
     assert alice["status"] == "done"
     assert [s["stage"] for s in alice["steps"]] == ["released", "counted", "fanned_out"]
     devices = {d["device_id"]: d for d in alice["devices"]}
@@ -308,6 +326,6 @@ async def test_timelines_counts_inbox_and_the_cli(
         assert await store.timeline_of(APP, sale.notification_id, "alice") == []
         assert (await store.counts_of(APP, sale.notification_id)).users == 0
         assert await store.inbox_of(APP, "alice", 10) == []
-        assert len(await store.timeline_of(APP, held_long.notification_id, "carol")) == 1  # due
+        assert len(await store.timeline_of(APP, held_long.notification_id, CAROL)) == 1  # due
     finally:
         await pool.close()

@@ -13,6 +13,7 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -176,7 +177,7 @@ class FaultRun:
         found = {}
         for user in self.population.users:
             response = await self.http.get(
-                f"{self.stack.services['badge-count'].url}/v1/users/{user}/badge",
+                f"{self.stack.services['badge-count'].url}/v1/users/{quote(user, safe='')}/badge",
                 headers=self._auth,
             )
             response.raise_for_status()

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -72,14 +73,15 @@ class StackClient(StackCaller):
         self, user_id: str, report: dict[str, Any], headers: dict[str, str] | None = None
     ) -> httpx.Response:
         return await self.http.post(
-            self.url("registry", f"/v1/users/{user_id}/reads"),
+            self.url("registry", f"/v1/users/{quote(user_id, safe='')}/reads"),
             headers=headers or self.user_auth(user_id),
             json=report,
         )
 
     async def badge(self, user_id: str) -> dict[str, Any]:
         response = await self.http.get(
-            self.url("badge-count", f"/v1/users/{user_id}/badge"), headers=self.user_auth(user_id)
+            self.url("badge-count", f"/v1/users/{quote(user_id, safe='')}/badge"),
+            headers=self.user_auth(user_id),
         )
         response.raise_for_status()
         body: dict[str, Any] = response.json()

@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from contracts.audiences import TagKey, TagValue, TopicName
-from contracts.base import PrintableUserId, PublicRequest
+from contracts.base import AddressableUserId, PublicRequest
 from services.registry.audiences.domain import LimitReached, merged_tags
 from services.registry.audiences.store import AudienceStore
 from services.registry.devices.store import DeviceStore
@@ -125,14 +125,14 @@ def add_audience_routes(
         return DeviceTopics(device_id=found, topics=await store.topics_of(found))
 
     @app.post(
-        "/v1/users/{user_id}/topics",
+        "/v1/users/{user_id:path}/topics",
         response_model=UserTopics,
         responses=_ERRORS,
         tags=["topics"],
         summary="Subscribe a user (every active device of theirs) to topics, or unsubscribe them",
     )
     async def change_user_topics(
-        user_id: PrintableUserId, body: TopicChange, caller: Annotated[Caller, who]
+        user_id: AddressableUserId, body: TopicChange, caller: Annotated[Caller, who]
     ) -> UserTopics:
         """A topic send then reaches each active device of the user, those registered later
         too, and each device once even when it is subscribed itself as well."""
@@ -151,14 +151,14 @@ def add_audience_routes(
         return UserTopics(user_id=user_id, topics=topics)
 
     @app.get(
-        "/v1/users/{user_id}/topics",
+        "/v1/users/{user_id:path}/topics",
         response_model=UserTopics,
         responses=_ERRORS,
         tags=["topics"],
         summary="List a user's topics (not those of their devices)",
     )
     async def list_user_topics(
-        user_id: PrintableUserId, caller: Annotated[Caller, who]
+        user_id: AddressableUserId, caller: Annotated[Caller, who]
     ) -> UserTopics:
         require_user(caller, user_id)
         return UserTopics(user_id=user_id, topics=await store.user_topics(caller.app_id, user_id))
@@ -197,14 +197,14 @@ def add_audience_routes(
         return TagRecord(tags=await store.device_tags(await device_of(caller, device_id)))
 
     @app.patch(
-        "/v1/users/{user_id}/tags",
+        "/v1/users/{user_id:path}/tags",
         response_model=TagRecord,
         responses=_ERRORS,
         tags=["tags"],
         summary="Set or remove tags of a user",
     )
     async def change_user_tags(
-        user_id: PrintableUserId, body: TagChange, caller: Annotated[Caller, who]
+        user_id: AddressableUserId, body: TagChange, caller: Annotated[Caller, who]
     ) -> TagRecord:
         server_only(caller)
         try:
@@ -219,12 +219,14 @@ def add_audience_routes(
         return TagRecord(tags=tags)
 
     @app.get(
-        "/v1/users/{user_id}/tags",
+        "/v1/users/{user_id:path}/tags",
         response_model=TagRecord,
         responses=_ERRORS,
         tags=["tags"],
         summary="Read a user's tags",
     )
-    async def read_user_tags(user_id: PrintableUserId, caller: Annotated[Caller, who]) -> TagRecord:
+    async def read_user_tags(
+        user_id: AddressableUserId, caller: Annotated[Caller, who]
+    ) -> TagRecord:
         server_only(caller)
         return TagRecord(tags=await store.user_tags(caller.app_id, user_id))

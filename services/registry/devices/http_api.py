@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Response
 
 from contracts import topics
-from contracts.base import PrintableUserId
+from contracts.base import AddressableUserId
 from services.registry.devices.domain import UNREGISTERED, Device, DeviceCapReached
 from services.registry.devices.http_models import (
     DeviceList,
@@ -184,14 +184,14 @@ def add_routes(
         return Response(status_code=204)
 
     @app.get(
-        "/v1/users/{user_id}/devices",
+        "/v1/users/{user_id:path}/devices",
         response_model=DeviceList,
         responses=_UNAUTHORIZED | _INVALID,
         tags=["devices"],
         summary="List a user's devices",
     )
     async def list_user_devices(
-        user_id: PrintableUserId, caller: Annotated[Caller, who], include_inactive: bool = False
+        user_id: AddressableUserId, caller: Annotated[Caller, who], include_inactive: bool = False
     ) -> DeviceList:
         """The user's active devices, or all of them with ``include_inactive=true``."""
         require_user(caller, user_id)

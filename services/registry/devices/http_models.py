@@ -15,7 +15,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from contracts.base import PrintableUserId, PublicRequest
+from contracts.base import AddressableUserId, PublicRequest
 from contracts.push import ApnsEnvironment, Platform
 from services.registry.devices.domain import Device, Registration
 from shared.logs import token_ref
@@ -40,7 +40,7 @@ def _webpush_hosts() -> tuple[str, ...]:
 class DeviceRegistration(PublicRequest):
     """A device's token and who uses it now. Sending it again for the same token updates it."""
 
-    user_id: PrintableUserId
+    user_id: AddressableUserId
     platform: Platform
     token: str = Field(
         description="apns: 64-200 hex digits; fcm: 32-4096 characters of letters, digits and "

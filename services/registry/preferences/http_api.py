@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from contracts import topics
-from contracts.base import PrintableUserId, PublicRequest
+from contracts.base import AddressableUserId, PublicRequest
 from contracts.categories import CategoryId
 from contracts.content import LocaleTag
 from contracts.platforms import Platform
@@ -101,14 +101,14 @@ def add_preference_routes(
     caller = Depends(authenticated_caller)
 
     @app.put(
-        "/v1/users/{user_id}/preferences",
+        "/v1/users/{user_id:path}/preferences",
         response_model=PreferencesRecord,
         responses=_ERRORS,
         tags=["users"],
         summary="Set a user's time zone, locale, quiet hours and opt-outs",
     )
     async def put_preferences(
-        user_id: PrintableUserId, body: PreferencesBody, who: Annotated[Caller, caller]
+        user_id: AddressableUserId, body: PreferencesBody, who: Annotated[Caller, caller]
     ) -> PreferencesRecord:
         """Local-time sends use the time zone; quiet hours defer pushes that are not urgent.
         Held notifications of the user are re-planned. Category and platform opt-outs, and the
@@ -130,14 +130,14 @@ def add_preference_routes(
         return PreferencesRecord.of(stored)
 
     @app.get(
-        "/v1/users/{user_id}/preferences",
+        "/v1/users/{user_id:path}/preferences",
         response_model=PreferencesRecord,
         responses=_ERRORS,
         tags=["users"],
         summary="Read a user's time zone, locale, quiet hours and opt-outs",
     )
     async def get_preferences(
-        user_id: PrintableUserId, who: Annotated[Caller, caller]
+        user_id: AddressableUserId, who: Annotated[Caller, caller]
     ) -> PreferencesRecord:
         require_user(who, user_id)
         stored = await store.get(who.app_id, user_id)

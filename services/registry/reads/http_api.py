@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from contracts import topics
 from contracts.badges import ReadsReported
-from contracts.base import PrintableUserId, PublicRequest
+from contracts.base import AddressableUserId, PublicRequest
 from services.registry.devices.store import DeviceStore
 from shared.clock import Clock
 from shared.http import ApiError, require_user
@@ -53,7 +53,7 @@ def add_read_routes(
     """Mount the read-report route on ``app``."""
 
     @app.post(
-        "/v1/users/{user_id}/reads",
+        "/v1/users/{user_id:path}/reads",
         status_code=202,
         response_model=ReportAccepted,
         responses={
@@ -65,7 +65,7 @@ def add_read_routes(
         summary="Report notifications the user read",
     )
     async def report_reads(
-        user_id: PrintableUserId,
+        user_id: AddressableUserId,
         report: ReadReport,
         caller: Annotated[Caller, Depends(authenticated_caller)],
     ) -> ReportAccepted:
