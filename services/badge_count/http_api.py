@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
 
+from contracts.base import UserId
 from services.badge_count.store import BadgeStore
 from shared.http import require_user
 from shared.tenancy.callers import Caller
@@ -41,7 +42,7 @@ def add_routes(app: FastAPI, store: BadgeStore, authenticated_caller: Any) -> No
         responses={401: {"description": "No valid credential."}, 404: {"description": "Not you."}},
     )
     async def get_badge(
-        user_id: str,
+        user_id: UserId,
         caller: Annotated[Caller, Depends(authenticated_caller)],
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> BadgeView:

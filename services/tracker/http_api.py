@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel
 
+from contracts.base import UserId
 from contracts.content import Content
 from contracts.push import Platform
 from contracts.trace import NotificationTraced, Stage
@@ -282,7 +283,7 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
     )
     async def get_user_timeline(
         notification_id: uuid.UUID,
-        user_id: str,
+        user_id: UserId,
         caller: Annotated[Caller, Depends(servers_or_users)],
     ) -> UserTimelineView:
         """With a user token, only the token's own user; with the app's key, any of its users."""
@@ -300,7 +301,7 @@ def add_routes(app: FastAPI, store: TrackerStore, *, servers: Any, servers_or_us
         responses=missing,
     )
     async def get_inbox(
-        user_id: str,
+        user_id: UserId,
         caller: Annotated[Caller, Depends(servers_or_users)],
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
         cursor: str | None = None,

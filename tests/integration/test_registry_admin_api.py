@@ -32,6 +32,7 @@ from shared.secrets import new_secrets_key
 from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.factories import push_request, unique
 from tests.support.registry import RunningRegistry, eventually, fcm_token, running_registry
+from tests.support.scheduler import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -49,9 +50,11 @@ def operator_key() -> str:
 async def registry(
     broker: EmbeddedBroker, postgres: EmbeddedPostgres, operator_key: str
 ) -> AsyncIterator[RunningRegistry]:
+    """A registry on a database of its own: the apps these tests make would otherwise be in
+    the database of every registry started after them, which must then sign them at start-up."""
     async with running_registry(
         broker.bootstrap,
-        postgres.dsn,
+        await fresh_database(postgres.dsn),
         operator_keys=[key_digest(operator_key)],
         secrets_keys=[SecretStr(new_secrets_key())],
     ) as running:

@@ -40,6 +40,7 @@ from shared.tenancy.auth import key_digest, new_api_key
 from tests.support.clock import FrozenClock
 from tests.support.factories import unique
 from tests.support.kafka import TopicIO, kafka_settings_for_test
+from tests.support.scheduler import fresh_database
 from tests.support.services import running
 from tests.support.tenants import AdminSettings, app_admin_on
 
@@ -61,7 +62,9 @@ async def deployment(
 ) -> AsyncIterator[Deployment]:
     kafka = kafka_settings_for_test(broker.bootstrap)
     secrets = [SecretStr(new_secrets_key())]
-    dsn = SecretStr(postgres.dsn)
+    # A database of its own: a registry started later on the shared one would have to sign
+    # these apps at start-up.
+    dsn = SecretStr(await fresh_database(postgres.dsn))
     settings = AdminSettings(**kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets)
     ingest = IngestSettings(
         **kafka.model_dump(), database_dsn=dsn, secrets_keys=secrets, http_port=free_port()
@@ -124,7 +127,7 @@ async def test_scoped_keys_work_for_their_scope_and_revocation_reaches_services(
 
 
 async def test_credentials_are_sealed_at_rest_and_bad_ones_are_refused(
-    deployment: Deployment, postgres: EmbeddedPostgres, tmp_path: Path
+    deployment: Deployment, tmp_path: Path
 ) -> None:
     app = unique("app").lower()
     await deployment.admin.create_app(app)
@@ -137,7 +140,7 @@ async def test_credentials_are_sealed_at_rest_and_bad_ones_are_refused(
     with pytest.raises(CredentialsError, match="client_email is missing") as refused:
         service_account_credential(broken.read_bytes())
 
-    conn = await asyncpg.connect(postgres.dsn)
+    conn = await asyncpg.connect(deployment.settings.database_dsn.get_secret_value())
     try:
         row = await conn.fetchrow(
             "SELECT settings, sealed FROM registry.provider_credentials WHERE app_id = $1", app

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Response, sync_playwright
+from playwright.sync_api import Page, Request, Response, sync_playwright
 
 from services.devstack.stack import LocalStack
 
@@ -62,13 +62,15 @@ class Watched:
             ),
         )
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on(
-            "requestfailed",
-            lambda request: self.problems.append(
-                f"request failed: {request.method} {request.url} ({request.failure})"
-            ),
-        )
+        page.on("requestfailed", self._failed)
         page.on("response", self._answered)
+
+    def _failed(self, request: Request) -> None:
+        """A GET the browser aborted because the page moved on (a click that navigates while a
+        refresh is in flight) is not a failure of the console; anything else is."""
+        if request.method == "GET" and request.failure == "net::ERR_ABORTED":
+            return
+        self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _answered(self, response: Response) -> None:
         if response.status >= 400:
