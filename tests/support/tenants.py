@@ -25,6 +25,7 @@ from shared.clock import SystemClock
 from shared.db import create_pool, migrate
 from shared.kafka import create_bus
 from shared.platforms.fcm.credentials import service_account_credential
+from shared.runtime import prepare_topics
 from shared.secrets import SecretBox, SecretsSettings
 from shared.settings import DatabaseSettings, KafkaSettings
 from shared.tenancy.auth import issue_user_token
@@ -80,7 +81,9 @@ async def app_admin(stack: LocalStack) -> AsyncIterator[AppAdmin]:
 
 @asynccontextmanager
 async def app_admin_on(settings: AdminSettings) -> AsyncIterator[AppAdmin]:
-    """The registry's AppAdmin on a database and broker, in this process (migrated first)."""
+    """The registry's AppAdmin on a database and broker, in this process (migrated, and the
+    catalog's topics made, first: on Apache Kafka nothing creates apps.changed on first use)."""
+    await prepare_topics(settings)
     pool = await create_pool(settings, SCHEMA)
     bus = create_bus(settings, client_id="test-tenants")
     try:
