@@ -66,9 +66,9 @@ class Watched:
         page.on("response", self._answered)
 
     def _failed(self, request: Request) -> None:
-        """A GET the browser aborted because the page moved on (a click that navigates while a
-        refresh is in flight) is not a failure of the console; anything else is."""
-        if request.method == "GET" and request.failure == "net::ERR_ABORTED":
+        """A request the browser itself aborted because the page moved on (a navigation while a
+        refresh or a preview is in flight) is not a failure of the console; anything else is."""
+        if request.failure == "net::ERR_ABORTED":
             return
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
