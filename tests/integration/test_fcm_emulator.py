@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +20,10 @@ import requests
 from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2 import service_account
 
+from services.dispatcher.platforms.fcm.auth import ServiceAccountRefresher
 from services.emulators.fcm.accounts import GOOGLE_OAUTH_AUDIENCE, write_service_account
 from services.emulators.fcm.oauth import JWT_BEARER_GRANT
+from shared.platforms.base import CredentialsError
 from tests.support.clock import FrozenClock
 from tests.support.fcm import RunningEmulator, fcm_emulator
 
@@ -263,3 +270,59 @@ async def test_requested_outages_are_played_then_stop(tmp_path: Path) -> None:
     assert [r.status_code for r in replies] == [503, 503, 200]
     assert replies[0].headers["retry-after"] == "4"
     assert fcm_code(replies[0]) == "UNAVAILABLE"
+
+
+@contextmanager
+def token_endpoint_over_tls(emulator: RunningEmulator, folder: Path) -> Iterator[str]:
+    """The emulator's token endpoint behind HTTPS/1.1 with a certificate of its CA, as Google's
+    is behind HTTPS (the emulator's TLS port speaks HTTP/2 only, which google-auth does not)."""
+    files = emulator.ca.issue_server(folder, "token")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+
+    class Forward(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            reply = httpx.post(
+                f"{emulator.base_url}/token",
+                content=body,
+                headers={"content-type": self.headers["content-type"]},
+                trust_env=False,
+            )
+            self.send_response(reply.status_code)
+            self.send_header("content-type", reply.headers["content-type"])
+            self.send_header("content-length", str(len(reply.content)))
+            self.end_headers()
+            self.wfile.write(reply.content)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/token"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_the_dispatchers_refresh_trusts_the_configured_ca_and_no_other(
+    tmp_path: Path,
+) -> None:
+    async with fcm_emulator(tmp_path) as emulator:
+        with token_endpoint_over_tls(emulator, tmp_path / "token") as token_uri:
+            trusting = ServiceAccountRefresher(
+                emulator.account_path, token_uri=token_uri, ca_bundle=emulator.ca.cert_path
+            )
+            token, lifetime = await asyncio.to_thread(trusting)
+            reply = await send(emulator, token, {"message": {"token": "device:1"}})
+            untrusting = ServiceAccountRefresher(
+                emulator.account_path, token_uri=token_uri, ca_bundle=None
+            )
+            with pytest.raises(CredentialsError, match="CERTIFICATE_VERIFY_FAILED"):
+                await asyncio.to_thread(untrusting)
+            trusting.close()
+            untrusting.close()
+
+    assert reply.status_code == 200
+    assert 0 < lifetime.total_seconds() <= 3600
