@@ -57,7 +57,7 @@ def user_steps(notification_id: uuid.UUID, user: str, seed: int) -> list[Notific
         step("counted", 1, badge=1),
         step("fanned_out", 2, devices={"fcm": 1, "apns": 1}),
         step("sent", 3, phone, platform="fcm", outcome="delivered", attempt=1),
-        step("sent", 3, tablet, platform="apns", outcome="unavailable", reason="503", attempt=1),
+        step("sent", 3, tablet, platform="apns", outcome="failed", reason="503", attempt=1),
         step("sent", 4, tablet, platform="apns", outcome="token_invalid", reason=reason, attempt=2),
         step("withheld", 4, reason="quiet_hours" if seed % 3 else "opt_out", platform="webpush"),
         step("opened", 9, phone, platform="fcm"),
@@ -152,6 +152,7 @@ async def test_the_migration_backfills_totals_of_tallies_written_before_it(
         assert step.user_id is not None
         by_user.setdefault((APP, step.notification_id, step.user_id), []).append(step)
     async with store.pool.acquire() as conn:  # what the tracker before totals wrote
+        await store.record_steps(conn, everything)
         await store.save_tallies(conn, {key: domain.tally(s) for key, s in by_user.items()})
 
     assert await migrate(pool, schema, MIGRATIONS) == [4]
