@@ -26,6 +26,7 @@ from shared.db import create_pool, migrate
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.kafka import Received
 from shared.settings import DatabaseSettings
+from tests.support.registry import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -77,10 +78,19 @@ def schema() -> str:
 @pytest.fixture
 async def pool(postgres: EmbeddedPostgres, schema: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the test's schema, not yet migrated."""
-    settings = DatabaseSettings(database_dsn=SecretStr(postgres.dsn), database_pool_max=4)
+    settings = DatabaseSettings(
+        database_dsn=SecretStr(postgres.dsn), database_pool_min=4, database_pool_max=4
+    )
     created = await create_pool(settings, schema)
     yield created
     await created.close()
+
+
+async def advisory_lock_awaited(pool: asyncpg.Pool) -> bool:
+    waiting: bool = await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
+    )
+    return waiting
 
 
 async def assert_totals_are_sums(store: TrackerStore, everything: list[NotificationTraced]) -> None:
@@ -120,11 +130,19 @@ async def test_redelivered_out_of_order_and_concurrent_batches_keep_totals_equal
     await handler(received(shuffled[: 2 * len(shuffled) // 3]))
     await assert_totals_are_sums(store, shuffled[: 2 * len(shuffled) // 3])
 
-    # Two batches at once on both notifications and the same users, in opposite orders.
+    # A batch waits for its notifications' locks while another transaction holds them (a batch
+    # in flight on another consumer), so it reads old tallies and totals only once that commits.
     rest = shuffled[2 * len(shuffled) // 3 :]
-    one = [s for s in rest if s.notification_id == first] + rest[::2]
-    other = [s for s in rest if s.notification_id == second] + rest[1::2]
-    await asyncio.gather(handler(received(one)), handler(received(other[::-1])))
+    async with pool.acquire() as holder, holder.transaction():
+        await store.lock_notifications(holder, [(APP, second), (APP, first)])
+        waiting = asyncio.create_task(handler(received(rest[::2])))
+        await eventually(lambda: advisory_lock_awaited(pool))
+        assert not waiting.done()
+    await waiting
+    await assert_totals_are_sums(store, [*shuffled[: 2 * len(shuffled) // 3], *rest[::2]])
+
+    # Two batches at once with different steps of the same users of both notifications.
+    await asyncio.gather(handler(received(rest[1::2])), handler(received(rest[::-3])))
     await assert_totals_are_sums(store, everything)
 
     await asyncio.gather(*(handler(received(rest[index::3])) for index in range(3)))
