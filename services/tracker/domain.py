@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Literal, get_args
@@ -32,6 +32,8 @@ DEVICE_ENDS: frozenset[str] = frozenset({"sent", "token_deactivated", "withheld"
 PAST_HOLD: frozenset[str] = REACHED_USER | USER_ENDS | {"released", "withheld", "parked"}
 
 Status = Literal["accepted", "held", "in_progress", "done"]
+#: One user's part in one notification: (app, notification, user).
+UserTallyKey = tuple[str, uuid.UUID, str]
 
 
 def in_order(steps: Iterable[NotificationTraced]) -> list[NotificationTraced]:
@@ -55,8 +57,9 @@ def _ends_user(step: NotificationTraced, fanned_out: bool) -> bool:
 
 @dataclass(frozen=True)
 class Tally:
-    """Counts over users: one user's share (``users`` 1), or the sum of every user's. The tracker
-    keeps each user's tally, so a notification's counts are a sum however many users it reached.
+    """Counts over users: one user's share (``users`` 1), the sum of every user's, or what a
+    user's new tally changes in that sum. The tracker keeps each user's tally and each
+    notification's running total, moved by the difference whenever a user's tally is replaced.
 
     Users per user-level stage, devices per device-level stage, each counted once; ``settled``:
     users for whom nothing more will happen; ``waiting``: users waiting on a hold.
@@ -90,6 +93,20 @@ class Tally:
             withheld=_merged(self.withheld, other.withheld),
         )
 
+    def __sub__(self, other: Tally) -> Tally:
+        """What turns ``other`` into this tally: numbers and reason counts may be negative, a
+        reason whose count does not change is absent."""
+        negated = {
+            f.name: -getattr(other, f.name)
+            for f in fields(other)
+            if f.name not in {"failed", "withheld"}
+        }
+        return self + Tally(
+            **negated,
+            failed={reason: -count for reason, count in other.failed.items()},
+            withheld={reason: -count for reason, count in other.withheld.items()},
+        )
+
     @property
     def open_rate(self) -> float | None:
         """Devices that opened it per device it was delivered to; None before any delivery."""
@@ -97,10 +114,25 @@ class Tally:
 
 
 def _merged(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    """Reason counts added up, sorted by reason; a reason that adds up to nothing is dropped."""
     merged = dict(left)
     for reason, count in right.items():
         merged[reason] = merged.get(reason, 0) + count
-    return dict(sorted(merged.items()))
+    return {reason: count for reason, count in sorted(merged.items()) if count}
+
+
+def total_changes(
+    new: Mapping[UserTallyKey, Tally], old: Mapping[UserTallyKey, Tally]
+) -> dict[tuple[str, uuid.UUID], Tally]:
+    """How much each notification's total moves when users' tallies ``old`` (absent: the user
+    had none) are replaced by ``new``; notifications whose total does not move are left out."""
+    changes: dict[tuple[str, uuid.UUID], Tally] = {}
+    for key, tally_now in new.items():
+        notification = key[:2]
+        changes[notification] = changes.get(notification, Tally()) + (
+            tally_now - old.get(key, Tally())
+        )
+    return {notification: change for notification, change in changes.items() if change != Tally()}
 
 
 def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:

@@ -2,7 +2,8 @@
 
 Every write is idempotent (see the store), so a batch re-run after a crash changes nothing; the
 glue commits the offsets after the transaction. Each user a batch touches gets its tally
-recomputed from all of that user's stored steps, so the order steps arrive in does not matter.
+recomputed from all of that user's stored steps, so the order steps arrive in does not matter,
+and its notification's running total moves by the difference to the tally stored before.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ class TraceHandler:
             )
             new = await self.store.record_steps(conn, steps)
             by_user = await self.store.user_steps_of(conn, users)
+            before = await self.store.tallies_of(conn, users)
             tallies = {user: domain.tally(user_steps) for user, user_steps in by_user.items()}
             await self.store.save_tallies(conn, tallies)
+            await self.store.add_to_totals(conn, domain.total_changes(tallies, before))
             await self.store.record_reaches(conn, domain.reaches(steps))
             await self.store.extend_notifications(conn, domain.last_active(steps))
         for step in steps:

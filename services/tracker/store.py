@@ -109,52 +109,74 @@ class TrackerStore:
             [json.dumps(tallies[k].withheld) for k in keys],
         )
 
+    async def tallies_of(
+        self, conn: Connection, keys: Collection[TallyKey]
+    ) -> dict[TallyKey, Tally]:
+        """The stored tallies of these users (a user with none is absent)."""
+        rows = await conn.fetch(
+            "SELECT t.* FROM user_tallies AS t JOIN unnest($1::text[], $2::uuid[], $3::text[])"
+            " AS k (app_id, notification_id, user_id) ON t.app_id = k.app_id"
+            " AND t.notification_id = k.notification_id AND t.user_id = k.user_id",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        return {
+            (row["app_id"], row["notification_id"], row["user_id"]): _tally(row, users=1)
+            for row in rows
+        }
+
+    async def add_to_totals(
+        self, conn: Connection, changes: Mapping[NotificationKey, Tally]
+    ) -> None:
+        """Move notifications' running totals by ``changes``. The caller holds the notifications'
+        locks (lock_notifications), so nothing moves a total between this read and write; rows are
+        written in key order, so two transactions never wait on each other's rows in a cycle."""
+        if not changes:
+            return
+        keys = sorted(changes)
+        rows = await conn.fetch(
+            "SELECT t.* FROM notification_totals AS t JOIN unnest($1::text[], $2::uuid[])"
+            " AS k (app_id, notification_id) ON t.app_id = k.app_id"
+            " AND t.notification_id = k.notification_id",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+        before = {(row["app_id"], row["notification_id"]): _tally(row) for row in rows}
+        totals = {key: before.get(key, Tally()) + changes[key] for key in keys}
+        names = ("users", *NUMBERS)
+        columns = ", ".join(names)
+        casts = ", ".join(f"${i + 3}::integer[]" for i in range(len(names)))
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*names, "failed", "withheld"))
+        last = len(names) + 3
+        await conn.execute(
+            f"INSERT INTO notification_totals (app_id, notification_id, {columns}, failed,"  # noqa: S608 - names from Tally
+            f" withheld) SELECT * FROM unnest($1::text[], $2::uuid[], {casts}, ${last}::jsonb[],"
+            f" ${last + 1}::jsonb[]) ORDER BY 1, 2"
+            f" ON CONFLICT (app_id, notification_id) DO UPDATE SET {updates}",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            *([getattr(totals[k], name) for k in keys] for name in names),
+            [json.dumps(totals[k].failed) for k in keys],
+            [json.dumps(totals[k].withheld) for k in keys],
+        )
+
     async def counts_of(self, app_id: str, notification_id: uuid.UUID) -> Tally:
-        """The sum of a notification's users' tallies."""
+        """The sum of a notification's users' tallies (zero before any user's step)."""
         return (await self.counts_of_each(app_id, [notification_id]))[notification_id]
 
     async def counts_of_each(
         self, app_id: str, notification_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, Tally]:
-        """Each notification's sum of its users' tallies, in two statements for the lot."""
-        sums = ", ".join(f"coalesce(sum({name}), 0)::integer AS {name}" for name in NUMBERS)
-        async with transaction(self.pool) as conn:
-            numbers = await conn.fetch(
-                f"SELECT notification_id, count(*)::integer AS users, {sums} FROM user_tallies"  # noqa: S608 - names from Tally
-                " WHERE app_id = $1 AND notification_id = ANY($2::uuid[])"
-                " GROUP BY notification_id",
-                app_id,
-                notification_ids,
-            )
-            reasons = await conn.fetch(
-                "SELECT t.notification_id, 'failed' AS kind, r.key,"
-                " sum(r.value::integer)::integer AS n"
-                " FROM user_tallies AS t, jsonb_each_text(t.failed) AS r"
-                " WHERE t.app_id = $1 AND t.notification_id = ANY($2::uuid[])"
-                " GROUP BY t.notification_id, r.key"
-                " UNION ALL SELECT t.notification_id, 'withheld', r.key,"
-                " sum(r.value::integer)::integer"
-                " FROM user_tallies AS t, jsonb_each_text(t.withheld) AS r"
-                " WHERE t.app_id = $1 AND t.notification_id = ANY($2::uuid[])"
-                " GROUP BY t.notification_id, r.key",
-                app_id,
-                notification_ids,
-            )
-        by_kind: dict[tuple[uuid.UUID, str], dict[str, int]] = {}
-        for row in reasons:
-            by_kind.setdefault((row["notification_id"], row["kind"]), {})[row["key"]] = row["n"]
-        found = {
-            row["notification_id"]: {k: v for k, v in row.items() if k != "notification_id"}
-            for row in numbers
-        }
-        return {
-            notification_id: Tally(
-                **found.get(notification_id, {}),
-                failed=dict(sorted(by_kind.get((notification_id, "failed"), {}).items())),
-                withheld=dict(sorted(by_kind.get((notification_id, "withheld"), {}).items())),
-            )
-            for notification_id in notification_ids
-        }
+        """Each notification's running total, in one statement for the lot."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM notification_totals WHERE app_id = $1"
+            " AND notification_id = ANY($2::uuid[])",
+            app_id,
+            notification_ids,
+        )
+        found = {row["notification_id"]: _tally(row) for row in rows}
+        return {n: found.get(n, Tally()) for n in notification_ids}
 
     async def own_steps_of(
         self, app_id: str, notification_id: uuid.UUID
@@ -313,7 +335,8 @@ class TrackerStore:
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Forget, up to ``limit`` rows of each table, what was last active before ``before``: the
-        steps of notifications inactive since (then the notifications), inbox entries and reads.
+        steps, tallies and totals of notifications inactive since (then the notifications), inbox
+        entries and reads.
         Returns the most rows one table lost (the pruner goes on while one had a full batch)."""
         statements = (
             "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
@@ -323,11 +346,17 @@ class TrackerStore:
             " (SELECT t.app_id, t.notification_id, t.user_id FROM notifications AS n"
             " JOIN user_tallies AS t ON t.app_id = n.app_id"
             " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2)",
+            "DELETE FROM notification_totals WHERE (app_id, notification_id) IN"
+            " (SELECT t.app_id, t.notification_id FROM notifications AS n"
+            " JOIN notification_totals AS t ON t.app_id = n.app_id"
+            " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2)",
             "DELETE FROM notifications WHERE (app_id, notification_id) IN"
             " (SELECT n.app_id, n.notification_id FROM notifications AS n"
             " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
             " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id)"
             " AND NOT EXISTS (SELECT 1 FROM user_tallies AS t"
+            " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id)"
+            " AND NOT EXISTS (SELECT 1 FROM notification_totals AS t"
             " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id) LIMIT $2)",
             "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
@@ -346,3 +375,14 @@ class TrackerStore:
                 )
                 gone.append(int(count))
         return max(gone)
+
+
+def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
+    """A tally from a row of user_tallies (``users`` given: it has no such column) or of
+    notification_totals; reasons sorted, as Tally keeps them."""
+    return Tally(
+        users=row["users"] if users is None else users,
+        **{name: row[name] for name in NUMBERS},
+        failed=dict(sorted(json.loads(row["failed"]).items())),
+        withheld=dict(sorted(json.loads(row["withheld"]).items())),
+    )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.content import Content
 from contracts.trace import NotificationTraced, Stage
@@ -177,6 +180,68 @@ def test_tallies_add_up_number_by_number_and_reason_by_reason() -> None:
     assert left + right == domain.Tally(
         users=2, sent=3, failed={"Busy": 1, "Gone": 3}, withheld={"quiet": 1}
     )
+
+
+def test_a_difference_undoes_a_sum_and_drops_reasons_that_do_not_change() -> None:
+    before = domain.Tally(users=1, sent=2, delivered=1, failed={"Gone": 1}, withheld={"quiet": 1})
+    after = domain.Tally(users=1, sent=2, delivered=2, withheld={"quiet": 1, "opt_out": 1})
+
+    change = after - before
+
+    assert change == domain.Tally(delivered=1, failed={"Gone": -1}, withheld={"opt_out": 1})
+    assert before + change == after
+    assert after - after == domain.Tally()
+
+
+def test_total_changes_add_up_per_notification_and_leave_out_what_did_not_move() -> None:
+    other = uuid.uuid4()
+    alice, bob = ("shop", NOTIFICATION, "alice"), ("shop", NOTIFICATION, "bob")
+    carol = ("shop", other, "carol")
+    delivered = domain.Tally(users=1, settled=1, sent=1, delivered=1)
+    failed = domain.Tally(users=1, settled=1, sent=1, failed={"Gone": 1})
+
+    changes = domain.total_changes(
+        {alice: delivered, bob: failed, carol: delivered},
+        {alice: failed, carol: delivered},
+    )
+
+    # alice's failure turned into a delivery, bob's first tally is a failure for the same reason
+    assert changes == {
+        ("shop", NOTIFICATION): domain.Tally(users=1, settled=1, sent=1, delivered=1)
+    }
+
+
+REASONS = st.dictionaries(st.sampled_from(["Gone", "Busy", "quiet"]), st.integers(1, 3))
+
+
+@st.composite
+def user_tallies(draw: st.DrawFn) -> domain.Tally:
+    numbers = {
+        f.name: draw(st.integers(0, 3))
+        for f in fields(domain.Tally)
+        if f.name not in {"users", "failed", "withheld"}
+    }
+    return domain.Tally(
+        users=1, **numbers, failed=dict(sorted(draw(REASONS).items())), withheld=draw(REASONS)
+    )
+
+
+@given(st.lists(st.tuples(st.sampled_from(["alice", "bob", "carol"]), user_tallies())))
+def test_totals_moved_by_each_change_equal_the_sum_of_the_final_tallies(
+    replacements: list[tuple[str, domain.Tally]],
+) -> None:
+    stored: dict[domain.UserTallyKey, domain.Tally] = {}
+    total = domain.Tally()
+    for user, tally in replacements:
+        key = ("shop", NOTIFICATION, user)
+        changes = domain.total_changes({key: tally}, stored)
+        total = total + changes.get(("shop", NOTIFICATION), domain.Tally())
+        stored[key] = tally
+
+    assert total == sum(stored.values(), domain.Tally())
+    assert list(total.failed) == sorted(total.failed)
+    assert 0 not in total.failed.values()
+    assert 0 not in total.withheld.values()
 
 
 def test_a_users_story_orders_their_steps_once_and_ends_each_device() -> None:

@@ -1,0 +1,181 @@
+"""A notification's running total always equals the sum of its users' stored tallies: after steps
+redelivered or out of order, across concurrent batches on the same notifications, and for the
+rows an older tracker wrote before the totals existed (backfilled by the migration)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from contracts.trace import NotificationTraced, Stage
+from services.tracker import domain
+from services.tracker.app import MIGRATIONS
+from services.tracker.handlers import TraceHandler
+from services.tracker.store import TrackerStore
+from shared.db import create_pool, migrate
+from shared.embedded.postgres import EmbeddedPostgres
+from shared.kafka import Received
+from shared.settings import DatabaseSettings
+from tests.support.registry import eventually
+
+pytestmark = pytest.mark.integration
+
+APP = "totalsapp"
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+USERS = [f"user-{index}" for index in range(6)]
+
+
+def user_steps(notification_id: uuid.UUID, user: str, seed: int) -> list[NotificationTraced]:
+    """One user's story: counted, fanned out to two devices, one delivered and opened, the other
+    failing for a reason that depends on the user (so reason maps have several keys)."""
+    phone, tablet = uuid.uuid4(), uuid.uuid4()
+
+    def step(
+        stage: Stage, minute: int, device: uuid.UUID | None = None, **fields: Any
+    ) -> NotificationTraced:
+        return NotificationTraced.step(
+            stage,
+            app_id=APP,
+            notification_id=notification_id,
+            occurred_at=T0 + timedelta(minutes=minute),
+            user_id=user,
+            device_id=device,
+            **fields,
+        )
+
+    reason = ("Unregistered", "BadDeviceToken")[seed % 2]
+    return [
+        step("counted", 1, badge=1),
+        step("fanned_out", 2, devices={"fcm": 1, "apns": 1}),
+        step("sent", 3, phone, platform="fcm", outcome="delivered", attempt=1),
+        step("sent", 3, tablet, platform="apns", outcome="failed", reason="503", attempt=1),
+        step("sent", 4, tablet, platform="apns", outcome="token_invalid", reason=reason, attempt=2),
+        step("withheld", 4, reason="quiet_hours" if seed % 3 else "opt_out", platform="webpush"),
+        step("opened", 9, phone, platform="fcm"),
+    ]
+
+
+def received(steps: Sequence[NotificationTraced]) -> list[Received[NotificationTraced]]:
+    return [Received(step, "t", 0, 0, None, b"") for step in steps]
+
+
+@pytest.fixture
+def schema() -> str:
+    """A schema of this test's own."""
+    return f"tracker_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def pool(postgres: EmbeddedPostgres, schema: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the test's schema, not yet migrated."""
+    settings = DatabaseSettings(
+        database_dsn=SecretStr(postgres.dsn), database_pool_min=4, database_pool_max=4
+    )
+    created = await create_pool(settings, schema)
+    yield created
+    await created.close()
+
+
+async def advisory_lock_awaited(pool: asyncpg.Pool) -> bool:
+    waiting: bool = await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
+    )
+    return waiting
+
+
+async def assert_totals_are_sums(store: TrackerStore, everything: list[NotificationTraced]) -> None:
+    """Each notification's total is the sum of its stored tallies and what its steps add up to."""
+    notifications = sorted({step.notification_id for step in everything})
+    users = {(APP, s.notification_id, s.user_id) for s in everything if s.user_id is not None}
+    async with store.pool.acquire() as conn:
+        stored = await store.tallies_of(conn, users)
+    totals = await store.counts_of_each(APP, notifications)
+    for notification_id in notifications:
+        tallies = [tally for key, tally in stored.items() if key[1] == notification_id]
+        own = [s for s in everything if s.notification_id == notification_id]
+        assert totals[notification_id] == sum(tallies, domain.Tally())
+        assert totals[notification_id] == domain.summarize(own).counts
+        assert list(totals[notification_id].failed) == sorted(totals[notification_id].failed)
+
+
+async def test_redelivered_out_of_order_and_concurrent_batches_keep_totals_equal_to_sums(
+    pool: asyncpg.Pool, schema: str
+) -> None:
+    await migrate(pool, schema, MIGRATIONS)
+    store = TrackerStore(pool)
+    handler = TraceHandler(pool, store)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    everything = [
+        step
+        for seed, user in enumerate(USERS)
+        for notification_id in (first, second)
+        for step in user_steps(notification_id, user, seed)
+    ]
+    shuffled = list(everything)
+    random.Random(19).shuffle(shuffled)
+
+    # Late stages before early ones, then every step again among new ones.
+    await handler(received(shuffled[: len(shuffled) // 3][::-1]))
+    await assert_totals_are_sums(store, shuffled[: len(shuffled) // 3])
+    await handler(received(shuffled[: 2 * len(shuffled) // 3]))
+    await assert_totals_are_sums(store, shuffled[: 2 * len(shuffled) // 3])
+
+    # A batch waits for its notifications' locks while another transaction holds them (a batch
+    # in flight on another consumer), so it reads old tallies and totals only once that commits.
+    rest = shuffled[2 * len(shuffled) // 3 :]
+    async with pool.acquire() as holder, holder.transaction():
+        await store.lock_notifications(holder, [(APP, second), (APP, first)])
+        waiting = asyncio.create_task(handler(received(rest[::2])))
+        await eventually(lambda: advisory_lock_awaited(pool))
+        assert not waiting.done()
+    await waiting
+    await assert_totals_are_sums(store, [*shuffled[: 2 * len(shuffled) // 3], *rest[::2]])
+
+    # Two batches at once with different steps of the same users of both notifications.
+    await asyncio.gather(handler(received(rest[1::2])), handler(received(rest[::-3])))
+    await assert_totals_are_sums(store, everything)
+
+    await asyncio.gather(*(handler(received(rest[index::3])) for index in range(3)))
+    await assert_totals_are_sums(store, everything)
+    assert (await store.counts_of(APP, uuid.uuid4())) == domain.Tally()
+
+
+async def test_the_migration_backfills_totals_of_tallies_written_before_it(
+    pool: asyncpg.Pool, schema: str, tmp_path: Path
+) -> None:
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql"))[:3]:
+        shutil.copy(path, earlier / path.name)
+    assert await migrate(pool, schema, earlier) == [1, 2, 3]
+    store = TrackerStore(pool)
+    everything = [
+        step
+        for notification_id in (uuid.uuid4(), uuid.uuid4())
+        for seed, user in enumerate(USERS)
+        for step in user_steps(notification_id, user, seed)
+    ]
+    by_user: dict[domain.UserTallyKey, list[NotificationTraced]] = {}
+    for step in everything:
+        assert step.user_id is not None
+        by_user.setdefault((APP, step.notification_id, step.user_id), []).append(step)
+    async with store.pool.acquire() as conn:  # what the tracker before totals wrote
+        await store.record_steps(conn, everything)
+        await store.save_tallies(conn, {key: domain.tally(s) for key, s in by_user.items()})
+
+    assert await migrate(pool, schema, MIGRATIONS) == [4]
+
+    await assert_totals_are_sums(store, everything)
+    handler = TraceHandler(pool, store)
+    await handler(received(everything[:5]))  # a redelivery after the upgrade moves nothing
+    await assert_totals_are_sums(store, everything)
