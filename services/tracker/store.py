@@ -13,7 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from contracts.trace import NotificationTraced
-from services.tracker.domain import Tally
+from services.tracker.domain import Tally, total_changes
 from shared.db import Connection, transaction
 
 InboxKey = tuple[str, str, uuid.UUID]
@@ -335,21 +335,19 @@ class TrackerStore:
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Forget, up to ``limit`` rows of each table, what was last active before ``before``: the
-        steps, tallies and totals of notifications inactive since (then the notifications), inbox
+        tallies, totals and steps of notifications inactive since (then the notifications), inbox
         entries and reads.
         Returns the most rows one table lost (the pruner goes on while one had a full batch)."""
         statements = (
-            "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
-            " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
-            " WHERE n.active_until < $1 LIMIT $2)",
-            "DELETE FROM user_tallies WHERE (app_id, notification_id, user_id) IN"
-            " (SELECT t.app_id, t.notification_id, t.user_id FROM notifications AS n"
-            " JOIN user_tallies AS t ON t.app_id = n.app_id"
-            " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2)",
             "DELETE FROM notification_totals WHERE (app_id, notification_id) IN"
             " (SELECT t.app_id, t.notification_id FROM notifications AS n"
             " JOIN notification_totals AS t ON t.app_id = n.app_id"
-            " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2)",
+            " AND t.notification_id = n.notification_id WHERE n.active_until < $1"
+            " AND NOT EXISTS (SELECT 1 FROM user_tallies AS u WHERE u.app_id = t.app_id"
+            " AND u.notification_id = t.notification_id) LIMIT $2)",
+            "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
+            " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
+            " WHERE n.active_until < $1 LIMIT $2)",
             "DELETE FROM notifications WHERE (app_id, notification_id) IN"
             " (SELECT n.app_id, n.notification_id FROM notifications AS n"
             " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
@@ -365,8 +363,8 @@ class TrackerStore:
             "DELETE FROM read_marks WHERE (app_id, user_id) IN"
             " (SELECT app_id, user_id FROM read_marks WHERE changed_at < $1 LIMIT $2)",
         )
-        gone = []
         async with transaction(self.pool) as conn:
+            gone = [await self._prune_tallies(conn, before, limit)]
             for statement in statements:
                 count = await conn.fetchval(
                     f"WITH gone AS ({statement} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
@@ -375,6 +373,35 @@ class TrackerStore:
                 )
                 gone.append(int(count))
         return max(gone)
+
+    async def _prune_tallies(self, conn: Connection, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` tallies of notifications inactive before ``before`` and take them
+        off their notifications' totals, under the notifications' locks as a batch of steps
+        would, so a total stays the sum of the tallies left even when a late step comes."""
+        doomed = await conn.fetch(
+            "SELECT t.app_id, t.notification_id, t.user_id FROM notifications AS n"
+            " JOIN user_tallies AS t ON t.app_id = n.app_id"
+            " AND t.notification_id = n.notification_id WHERE n.active_until < $1 LIMIT $2",
+            before,
+            limit,
+        )
+        if not doomed:
+            return 0
+        await self.lock_notifications(conn, {(row[0], row[1]) for row in doomed})
+        rows = await conn.fetch(
+            "DELETE FROM user_tallies AS t USING unnest($1::text[], $2::uuid[], $3::text[])"
+            " AS k (app_id, notification_id, user_id) WHERE t.app_id = k.app_id"
+            " AND t.notification_id = k.notification_id AND t.user_id = k.user_id RETURNING t.*",
+            [row[0] for row in doomed],
+            [row[1] for row in doomed],
+            [row[2] for row in doomed],
+        )
+        removed = {
+            (row["app_id"], row["notification_id"], row["user_id"]): _tally(row, users=1)
+            for row in rows
+        }
+        await self.add_to_totals(conn, total_changes(dict.fromkeys(removed, Tally()), removed))
+        return len(rows)
 
 
 def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:

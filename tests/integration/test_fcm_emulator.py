@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import threading
 import time
@@ -312,12 +313,15 @@ async def test_the_dispatchers_refresh_trusts_the_configured_ca_and_no_other(
     async with fcm_emulator(tmp_path) as emulator:
         with token_endpoint_over_tls(emulator, tmp_path / "token") as token_uri:
             trusting = ServiceAccountRefresher(
-                emulator.account_path, token_uri=token_uri, ca_bundle=emulator.ca.cert_path
+                emulator.account_path,
+                token_uri=token_uri,
+                ca_bundle=emulator.ca.cert_path,
+                timeout=5,
             )
             token, lifetime = await asyncio.to_thread(trusting)
             reply = await send(emulator, token, {"message": {"token": "device:1"}})
             untrusting = ServiceAccountRefresher(
-                emulator.account_path, token_uri=token_uri, ca_bundle=None
+                emulator.account_path, token_uri=token_uri, ca_bundle=None, timeout=5
             )
             with pytest.raises(CredentialsError, match="CERTIFICATE_VERIFY_FAILED"):
                 await asyncio.to_thread(untrusting)
@@ -326,3 +330,21 @@ async def test_the_dispatchers_refresh_trusts_the_configured_ca_and_no_other(
 
     assert reply.status_code == 200
     assert 0 < lifetime.total_seconds() <= 3600
+
+
+async def test_a_token_endpoint_that_never_answers_fails_the_refresh_in_time(
+    tmp_path: Path,
+) -> None:
+    async with fcm_emulator(tmp_path) as emulator:
+        with socket.create_server(("127.0.0.1", 0)) as silent:
+            token_uri = f"http://127.0.0.1:{silent.getsockname()[1]}/token"
+            refresher = ServiceAccountRefresher(
+                emulator.account_path, token_uri=token_uri, ca_bundle=None, timeout=0.5
+            )
+            started = time.monotonic()
+            with pytest.raises(CredentialsError, match="timed out"):
+                await asyncio.to_thread(refresher)
+            waited = time.monotonic() - started
+            refresher.close()
+
+    assert waited < 3

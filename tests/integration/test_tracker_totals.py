@@ -179,3 +179,47 @@ async def test_the_migration_backfills_totals_of_tallies_written_before_it(
     handler = TraceHandler(pool, store)
     await handler(received(everything[:5]))  # a redelivery after the upgrade moves nothing
     await assert_totals_are_sums(store, everything)
+
+
+async def test_pruning_a_few_rows_at_a_time_keeps_totals_equal_to_the_tallies_left(
+    pool: asyncpg.Pool, schema: str
+) -> None:
+    await migrate(pool, schema, MIGRATIONS)
+    store = TrackerStore(pool)
+    handler = TraceHandler(pool, store)
+    notification_id = uuid.uuid4()
+    everything = [
+        step for seed, user in enumerate(USERS) for step in user_steps(notification_id, user, seed)
+    ]
+    await handler(received(everything))
+    keys = {(APP, notification_id, user) for user in USERS}
+
+    async def total_is_sum_of_tallies_left() -> int:
+        async with store.pool.acquire() as conn:
+            left = await store.tallies_of(conn, keys)
+        assert await store.counts_of(APP, notification_id) == sum(left.values(), domain.Tally())
+        return len(left)
+
+    later = T0 + timedelta(days=1)
+    await store.prune(later, 2)
+    assert await total_is_sum_of_tallies_left() == len(USERS) - 2
+    # A step arriving late for every user: those already pruned come back with what is left.
+    late = [
+        NotificationTraced.step(
+            "opened",
+            app_id=APP,
+            notification_id=notification_id,
+            occurred_at=T0 + timedelta(minutes=30),
+            user_id=user,
+            device_id=uuid.uuid4(),
+            platform="fcm",
+        )
+        for user in USERS
+    ]
+    await handler(received(late))
+    assert await total_is_sum_of_tallies_left() == len(USERS)
+    while await store.prune(later, 2):
+        await total_is_sum_of_tallies_left()
+    assert await total_is_sum_of_tallies_left() == 0
+    assert await store.counts_of(APP, notification_id) == domain.Tally()
+    assert await pool.fetchval("SELECT count(*) FROM notification_totals") == 0

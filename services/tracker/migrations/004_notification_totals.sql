@@ -22,6 +22,9 @@ CREATE TABLE notification_totals (
     PRIMARY KEY (app_id, notification_id)
 );
 
+-- No tally may change between the backfill's snapshot and its commit.
+LOCK TABLE user_tallies IN SHARE MODE;
+
 -- The totals of notifications recorded before this table existed: the sums the tracker used to
 -- compute on every read, once.
 WITH numbers AS (

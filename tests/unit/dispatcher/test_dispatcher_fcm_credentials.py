@@ -79,4 +79,4 @@ def test_an_unreadable_key_file_is_refused_at_start(tmp_path: Path) -> None:
     path.write_text("{}")
 
     with pytest.raises(CredentialsError, match="not a usable service account file"):
-        ServiceAccountRefresher(path, token_uri=None, ca_bundle=None)
+        ServiceAccountRefresher(path, token_uri=None, ca_bundle=None, timeout=1)

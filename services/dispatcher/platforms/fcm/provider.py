@@ -102,6 +102,7 @@ async def create_fcm_provider(
         account=credential,
         token_uri=settings.fcm_token_uri,
         ca_bundle=settings.fcm_ca_bundle,
+        timeout=settings.dispatcher_request_timeout_seconds,
     )
     tokens = AccessTokens(
         refresher, clock, timedelta(seconds=settings.fcm_token_refresh_margin_seconds)
