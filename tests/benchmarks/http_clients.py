@@ -5,11 +5,14 @@ h2-library client does (on h2, and on jh2 whose HPACK is native), Herald's own
 HTTP/2 and TLS are native code: pyreqwest and rnet (Rust: hyper, tokio), curl-cffi (libcurl).
 
 ``python -m tests.benchmarks.http_clients [N] [--in-flight 32 64 256] [--rounds R]
-[--only NAME ...] [--webpush]`` runs N requests per measurement, each in-flight count in turn and
-every chosen way once per round (interleaved, as the machine is noisy), and prints the client's
-CPU per request, requests per second and what the server saw (requests and connections by HTTP
-version). The server runs in another process, so the CPU time measured is the client's alone; a
-native client's own threads count too (process CPU time).
+[--only NAME ...] [--webpush] [--goaway-every K]`` runs N requests per measurement, each in-flight
+count in turn and every chosen way once per round (interleaved, as the machine is noisy), and
+prints the client's CPU per request, requests per second and what the server saw (requests and
+connections by HTTP version). The server runs in another process, so the CPU time measured is
+the client's alone; a native client's own threads count too (process CPU time). With
+``--goaway-every K`` the server closes each connection after K requests, and the run counts the
+requests that failed for it instead of stopping (a dispatcher would retry those; Herald's client
+resends the unprocessed ones itself).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,7 +71,8 @@ WEBPUSH_HEADERS = {
 TIMEOUT = 10
 
 Send = Callable[[], Awaitable[None]]
-Figures = tuple[float, float]
+#: Wall seconds, client CPU seconds, and the requests that failed by exception type.
+Figures = tuple[float, float, Counter[str]]
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Target:
     requests: int
     in_flight: int
     webpush: bool
+    goaway: bool
     sent: itertools.count[int]
 
     def next(self) -> tuple[str, str, Mapping[str, str]]:
@@ -99,18 +105,27 @@ def reply(status: int, headers: Mapping[str, str], body: bytes) -> Response:
 
 
 async def measure(send: Send, target: Target) -> Figures:
-    """Wall seconds and client CPU seconds for the target's requests, in_flight at a time."""
+    """The target's requests, in_flight at a time; failures stop the run unless the server is
+    told to close connections (then each is counted, and bounded by TIMEOUT)."""
     for _ in range(50):
         await send()
     slots = asyncio.Semaphore(target.in_flight)
+    failed: Counter[str] = Counter()
 
     async def one() -> None:
         async with slots:
-            await send()
+            if not target.goaway:
+                await send()
+                return
+            try:
+                async with asyncio.timeout(TIMEOUT):
+                    await send()
+            except Exception as exc:  # counted and printed: the point of this mode
+                failed[type(exc).__name__] += 1
 
     wall, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one() for _ in range(target.requests)))
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, time.process_time() - cpu, failed
 
 
 async def with_httpx(target: Target, *, http2: bool, pool: int) -> Figures:
@@ -130,7 +145,8 @@ async def with_httpx(target: Target, *, http2: bool, pool: int) -> Figures:
 
 class _BareH2(asyncio.Protocol):
     """The least an HTTP/2 client does: streams, flow-control credit, responses by stream id.
-    ``library`` is h2 or jh2 (the same interface)."""
+    ``library`` is h2 or jh2 (the same interface). It never waits for the server's window, so it
+    fails once the requests in flight outgrow 64 KiB (about 200 of these)."""
 
     def __init__(self, library: ModuleType) -> None:
         config = library.config.H2Configuration(client_side=True, header_encoding=None)
@@ -282,11 +298,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--only", nargs="+", help="ways whose name contains one of these")
     parser.add_argument("--webpush", action="store_true", help="Web Push headers and paths")
+    parser.add_argument("--goaway-every", type=int, help="server closes connections after K")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "tests.benchmarks.http_server", str(port), folder]
+        if args.goaway_every:
+            command.append(str(args.goaway_every))
         server = subprocess.Popen(
-            [sys.executable, "-m", "tests.benchmarks.http_server", str(port), folder],
+            command,
             stderr=subprocess.DEVNULL,
         )
         try:
@@ -305,14 +325,22 @@ def main() -> int:
                 }
                 for name, way in chosen.items():
                     target = Target(
-                        url, port, ca, args.requests, in_flight, args.webpush, itertools.count()
+                        url,
+                        port,
+                        ca,
+                        args.requests,
+                        in_flight,
+                        args.webpush,
+                        bool(args.goaway_every),
+                        itertools.count(),
                     )
-                    wall, cpu = asyncio.run(way(target))
+                    wall, cpu, failed = asyncio.run(way(target))
                     seen = _seen(url, ca)
                     print(
                         f"{in_flight:4d} in flight  round {round_ + 1}  {name:34s}"
                         f" {args.requests / wall:7.0f} req/s   client CPU"
-                        f" {cpu / args.requests * 1e6:5.0f} µs/request   server saw {seen}",
+                        f" {cpu / args.requests * 1e6:5.0f} µs/request   server saw {seen}"
+                        + (f"   failed {dict(failed)}" if failed else ""),
                         flush=True,
                     )
         finally:
