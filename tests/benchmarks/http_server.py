@@ -3,7 +3,8 @@ answering every POST like FCM's send endpoint. Run by http_clients in its own pr
 
 ``GET /stats`` answers what it saw since the last ``/stats`` (requests, the distinct client
 connections by HTTP version) and starts counting afresh, so a run can show that a client really
-multiplexed its requests on one HTTP/2 connection.
+multiplexed its requests on one HTTP/2 connection. An optional third argument makes it close
+each connection (GOAWAY on HTTP/2) after that many requests, as FCM and hypercorn do.
 """
 
 from __future__ import annotations
@@ -71,12 +72,13 @@ def make_app(seen: Seen) -> Any:
 
 def main() -> None:
     port, folder = int(sys.argv[1]), Path(sys.argv[2])
+    per_connection = int(sys.argv[3]) if len(sys.argv) > 3 else 10**9
     server = create_ca(folder).issue_server(folder)
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.certfile, config.keyfile = str(server.cert), str(server.key)
     config.alpn_protocols = ["h2", "http/1.1"]
-    config.keep_alive_max_requests = 10**9
+    config.keep_alive_max_requests = per_connection
     config.h2_max_concurrent_streams = 1000
     config.accesslog = None
     asyncio.run(serve(make_app(Seen()), config))
