@@ -62,6 +62,29 @@ async def test_requests_above_a_goaways_last_stream_go_again_on_a_new_connection
     assert (served.goaways, served.answered) == (1, {1: 1, 2: 2})
 
 
+async def test_requests_a_graceful_goaway_keeps_are_answered_on_their_connection_once(
+    tmp_path: Path,
+) -> None:
+    async with scripted_server(
+        tmp_path,
+        lambda connection, seen: "hold" if connection == 1 else "answer",
+        goaway_after=lambda connection: 3 if connection == 1 else 0,
+        graceful=True,
+    ) as (port, ca, served):
+        subject = h2_client(ca)
+        try:
+            replies = await asyncio.gather(
+                *(subject.post(f"https://127.0.0.1:{port}/send", {}, b"{}") for _ in range(3))
+            )
+            after = await subject.post(f"https://127.0.0.1:{port}/send", {}, b"{}")
+        finally:
+            await subject.aclose()
+
+    assert [reply.status for reply in replies] == [200, 200, 200]
+    assert after.status == 200
+    assert (served.goaways, served.answered) == (1, {1: 3, 2: 1})
+
+
 async def test_a_refused_stream_goes_again_and_is_answered(tmp_path: Path) -> None:
     async with scripted_server(
         tmp_path, lambda connection, seen: "refuse" if seen == 1 else "answer"

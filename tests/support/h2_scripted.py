@@ -2,7 +2,8 @@
 a GOAWAY while requests are in flight, streams refused with REFUSED_STREAM.
 
 Each request gets 200 with its ``apns-id`` echoed (so APNs clients match it) unless the script
-says otherwise; the server counts what each connection processed.
+says otherwise; the server counts what each connection processed. A graceful GOAWAY (RFC 9113 6.8)
+names every stream received and then answers the held ones, as providers' front ends drain.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import h2.config
 import h2.connection
 import h2.errors
 import h2.events
+from hyperframe.frame import GoAwayFrame
 
 from services.emulators.tls import LocalCa, create_ca
 from shared.embedded.ports import free_port
@@ -38,8 +40,11 @@ class Served:
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, number: int, script: Script, served: Served, goaway_after: int) -> None:
+    def __init__(
+        self, number: int, script: Script, served: Served, goaway_after: int, graceful: bool
+    ) -> None:
         self.number = number
+        self.graceful = graceful
         self.script = script
         self.served = served
         self.goaway_after = goaway_after
@@ -78,10 +83,26 @@ class _Protocol(asyncio.Protocol):
             self.held.append(stream_id)
         else:
             self._answer(stream_id)
-        if self.goaway_after and self.seen == self.goaway_after:
+        if self.goaway_after and self.seen == self.goaway_after and self.graceful:
+            self._drain()
+        elif self.goaway_after and self.seen == self.goaway_after:
             processed = [s for s in self.ids if s not in self.held]
             self.h2.close_connection(last_stream_id=max(processed, default=0))
             self.served.goaways += 1
+
+    def _drain(self) -> None:
+        """GOAWAY naming the newest stream, written past h2 (which cannot answer after its own),
+        then the held requests answered."""
+        frame = GoAwayFrame(0)
+        frame.last_stream_id = self.h2.highest_inbound_stream_id
+        frame.error_code = h2.errors.ErrorCodes.NO_ERROR
+        self._flush()
+        if self.transport is not None:
+            self.transport.write(frame.serialize())
+        self.served.goaways += 1
+        for stream_id in self.held:
+            self._answer(stream_id)
+        self.held.clear()
 
     def _answer(self, stream_id: int) -> None:
         headers = [(":status", "200"), ("apns-id", self.ids.get(stream_id, b"").decode())]
@@ -95,10 +116,15 @@ class _Protocol(asyncio.Protocol):
 
 @asynccontextmanager
 async def scripted_server(
-    folder: Path, script: Script, *, goaway_after: Callable[[int], int] = lambda number: 0
+    folder: Path,
+    script: Script,
+    *,
+    goaway_after: Callable[[int], int] = lambda number: 0,
+    graceful: bool = False,
 ) -> AsyncIterator[tuple[int, LocalCa, Served]]:
     """Serve ``script`` on a free loopback port; ``goaway_after(connection)`` requests in, that
-    connection says GOAWAY naming the last request it answered (0: never)."""
+    connection says GOAWAY naming the last request it answered (0: never), or, ``graceful``, the
+    last it received before answering the held ones."""
     ca = create_ca(folder)
     files = ca.issue_server(folder)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -109,7 +135,7 @@ async def scripted_server(
 
     def protocol() -> _Protocol:
         number = next(numbers)
-        return _Protocol(number, script, served, goaway_after(number))
+        return _Protocol(number, script, served, goaway_after(number), graceful)
 
     port = free_port()
     server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", port, ssl=tls)

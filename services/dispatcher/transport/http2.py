@@ -36,6 +36,7 @@ import h2.events
 import h2.exceptions
 import hpack
 from hpack.struct import HeaderWeaklyTyped
+from hyperframe.frame import Frame, GoAwayFrame
 
 from services.dispatcher.transport.base import ConnectionFailed, NotProcessed, Response, Sender
 from shared.http2_io import H2Writer
@@ -71,6 +72,20 @@ class CompactH2Connection(h2.connection.H2Connection):
     def __init__(self, config: h2.config.H2Configuration | None = None) -> None:
         super().__init__(config)
         self.encoder = _LiteralEncoder()
+
+    def _receive_goaway_frame(
+        self, frame: GoAwayFrame
+    ) -> tuple[list[Frame], list[h2.events.Event]]:
+        """Keep receiving after a GOAWAY. Streams up to its last stream id may still be answered
+        (RFC 9113 6.8: a server drains that way), but h2 closes its connection state on GOAWAY
+        (python-hyper/h2#1181), so their replies would raise ProtocolError and requests the
+        server processed would fail and go again: a duplicate push. The state stays open;
+        _Connection opens no stream after a GOAWAY."""
+        state = self.state_machine.state
+        frames, events = super()._receive_goaway_frame(frame)
+        if state is not h2.connection.ConnectionState.CLOSED:
+            self.state_machine.state = state
+        return frames, events
 
     def send_headers(
         self,
@@ -216,15 +231,13 @@ class _Connection(asyncio.Protocol):
             ]
             self.h2.send_headers(stream_id, request_headers, end_stream=not body)
             self.out.soon()
-            sent = await self.out.send_body(
+            await self.out.send_body(
                 stream_id,
                 body,
                 end_stream=True,
-                sending=lambda: self.usable and not stream.done.done(),
+                sending=lambda: stream_id in self.streams and not stream.done.done(),
                 window_opened=self._wait,
             )
-            if not sent and not self.usable:
-                raise ConnectionFailed("the connection closed while sending")
         except h2.exceptions.ProtocolError as exc:
             self._lose(f"HTTP/2 protocol error: {exc}")
             raise ConnectionFailed(f"HTTP/2 protocol error: {exc}") from None
