@@ -92,9 +92,10 @@ class KafkaSettings(HeraldSettings):
     consumer_fetch_max_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,
-        description="Most bytes one fetch brings back, so most a consumer holds read ahead: the "
-        "embedded broker ignores the per-partition limit (aiokafka's 50 MiB default let a "
-        "dispatcher grow ~60 MB with a backlog; make bench).",
+        description="Most bytes a consumer holds read ahead, shared by its topic's partitions "
+        "(one fetch brings back at most this divided by the partition count): the embedded "
+        "broker ignores the per-partition limit (aiokafka's 50 MiB default let a dispatcher grow "
+        "~60 MB with a backlog; the whole budget per partition, ~55 MB; make bench).",
     )
     producer_linger_ms: int = Field(default=2, ge=0, le=1_000)
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
