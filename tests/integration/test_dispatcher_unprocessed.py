@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.push import PushRequest
 from services.dispatcher.delivery import Deliverer, Done
 from services.dispatcher.domain import PausePolicy, RetryPolicy
 from services.dispatcher.pauses import Pauses
@@ -176,6 +177,36 @@ async def test_apns_requests_above_a_goaways_last_stream_go_again_on_a_new_conne
         (200, str(r.event_id)) for r in requests
     ]
     assert (served.goaways, served.answered) == (1, {1: 1, 2: 2})
+
+
+async def test_apns_requests_a_graceful_goaway_keeps_are_answered_on_their_connection_once(
+    tmp_path: Path,
+) -> None:
+    clock = FrozenClock()
+    async with scripted_server(
+        tmp_path / "server",
+        lambda connection, seen: "hold" if connection == 1 else "answer",
+        goaway_after=lambda connection: 3 if connection == 1 else 0,
+        graceful=True,
+    ) as (port, ca, served):
+        connections = apns_connections(tmp_path, port, ca)
+        requests = [push_request(clock.now(), "apns") for _ in range(4)]
+
+        async def send(request: PushRequest) -> tuple[int, str | None]:
+            message = apns_payload.render(request, clock.now())
+            reply = await connections.send(request.token, message, str(request.event_id))
+            return reply.status, reply.apns_id
+
+        try:
+            async with asyncio.timeout(10):
+                replies = await asyncio.gather(*(send(r) for r in requests[:3]))
+                after = await send(requests[3])
+        finally:
+            connections.close()
+
+    assert replies == [(200, str(r.event_id)) for r in requests[:3]]
+    assert after == (200, str(requests[3].event_id))
+    assert (served.goaways, served.answered) == (1, {1: 3, 2: 1})
 
 
 async def test_an_apns_stream_refused_goes_again_at_once_and_is_answered(tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ from shared.embedded.ports import free_port
 Action = Literal["answer", "refuse", "hold"]
 #: What to do with a request: (connection number from 1, requests seen on it so far) -> action.
 Script = Callable[[int, int], Action]
+#: How long after a graceful GOAWAY the held requests are answered.
+DRAIN_SECONDS = 0.2
 
 
 @dataclass
@@ -92,7 +94,7 @@ class _Protocol(asyncio.Protocol):
 
     def _drain(self) -> None:
         """GOAWAY naming the newest stream, written past h2 (which cannot answer after its own),
-        then the held requests answered."""
+        then the held requests answered a moment later, in writes of their own."""
         frame = GoAwayFrame(0)
         frame.last_stream_id = self.h2.highest_inbound_stream_id
         frame.error_code = h2.errors.ErrorCodes.NO_ERROR
@@ -100,9 +102,13 @@ class _Protocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.write(frame.serialize())
         self.served.goaways += 1
+        asyncio.get_running_loop().call_later(DRAIN_SECONDS, self._answer_held)
+
+    def _answer_held(self) -> None:
         for stream_id in self.held:
             self._answer(stream_id)
         self.held.clear()
+        self._flush()
 
     def _answer(self, stream_id: int) -> None:
         headers = [(":status", "200"), ("apns-id", self.ids.get(stream_id, b"").decode())]

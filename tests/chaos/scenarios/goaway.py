@@ -1,6 +1,7 @@
 """GOAWAY with requests in flight: every provider closes each of its connections gracefully every
 two seconds while its replies take 200 ms, so each GOAWAY meets requests being answered (which the
-provider finishes) and requests still on their way (which it refuses unprocessed).
+provider finishes) and requests still on their way (which it refuses unprocessed). The first
+are answered on their connection, the second go again on another: no push arrives twice.
 """
 
 from __future__ import annotations
@@ -31,4 +32,14 @@ async def with_requests_in_flight(chaos: Chaos) -> None:
     chaos.note(f"{closed} connections closed with GOAWAY")
     if not closed:
         chaos.problem("no connection was open to close: the fault never played")
-    await chaos.settle(load, seconds)
+    outcome = await chaos.settle(load, seconds)
+    repeats = sum(
+        n - outcome.owed[delivery]
+        for delivery, n in outcome.received.items()
+        if n > outcome.owed[delivery] and delivery in outcome.owed
+    )
+    if repeats:
+        chaos.problem(
+            f"{repeats:,} pushes reached a provider twice: requests a GOAWAY kept were answered, "
+            "so none should go again"
+        )

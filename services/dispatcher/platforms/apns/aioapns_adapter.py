@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 import ssl
@@ -53,6 +54,8 @@ from services.dispatcher.transport.base import NotProcessed
 from services.dispatcher.transport.http2 import UNPROCESSED_RESENDS
 from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.base import CredentialsError
+
+log = logging.getLogger(__name__)
 
 #: The aioapns releases this module was tested with (e2e and integration); pyproject.toml pins one.
 TESTED_VERSIONS = frozenset({"4.0"})
@@ -141,6 +144,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
 
         conn: ApnsH2Connection
         partial: dict[int, bytes]
+        draining: bool
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -149,6 +153,11 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             )
             self.free_channels = _Channels(self.free_channels.bound)
             self.partial = {}
+            self.draining = False
+
+        def _close_if_drained(self) -> None:
+            if self.draining and not self.request_streams:
+                self.close()
 
         async def send_notification(self, request: NotificationRequest) -> NotificationResult:
             OPENED_STREAM.set(None)
@@ -175,6 +184,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             if self.conn.abandon(stream_id):
                 self.free_channels.release()
                 self.flush()
+            self._close_if_drained()
 
         def _forget(self, stream_id: int) -> asyncio.Future[NotificationResult] | None:
             """Drop the stream's entries; the future of its request, if one was registered."""
@@ -199,6 +209,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             if event.stream_id % 2 == 1:
                 self.free_channels.release()
             waiting = self._forget(event.stream_id)
+            self._close_if_drained()
             if waiting is None or waiting.done():
                 return
             if event.error_code == ErrorCodes.REFUSED_STREAM:
@@ -246,7 +257,9 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             nor were those whose body was still waiting for window, nor those still waiting for
             a channel. They fail with NotProcessed, to go again on another connection uncounted
             (aioapns would fail them with the processed ones, once the connection is lost); this
-            one is handed out no more."""
+            one is handed out no more, and closes once the requests it kept are answered (aioapns
+            would close at once and fail them, though APNs processed them: sent again, a
+            duplicate push)."""
             self.free_channels.bound = 0
             last = event.last_stream_id or 0
             unsent = set(self.conn.take_unsent())
@@ -255,7 +268,15 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
                 if waiting is not None and not waiting.done():
                     waiting.set_exception(NotProcessed("APNs sent GOAWAY before this request"))
             self.free_channels.destroy(NotProcessed("APNs sent GOAWAY before this request"))
-            super().on_connection_terminated(event)
+            log.warning(
+                "APNs sent GOAWAY (%s, last stream %d): %d requests it kept are answered before "
+                "the connection closes",
+                event.error_code,
+                last,
+                len(self.request_streams),
+            )
+            self.draining = True
+            self._close_if_drained()
 
         def on_stream_ended(self, stream_id: int) -> None:
             """Forget the finished stream: aioapns drops a stream's entry only for an error with a
@@ -272,6 +293,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             waiting = self.requests.pop(apns_id, None)
             if waiting is not None and not waiting.done() and status:
                 waiting.set_result(NotificationResult(apns_id, status))
+            self._close_if_drained()
 
         def connection_lost(self, exc: Exception | None) -> None:
             """aioapns fails every registered request; one whose send was cancelled a moment ago
