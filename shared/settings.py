@@ -92,10 +92,11 @@ class KafkaSettings(HeraldSettings):
     consumer_fetch_max_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,
-        description="Most bytes a consumer holds read ahead, shared by its topic's partitions "
-        "(one fetch brings back at most this divided by the partition count): the embedded "
-        "broker ignores the per-partition limit (aiokafka's 50 MiB default let a dispatcher grow "
-        "~60 MB with a backlog; the whole budget per partition, ~55 MB; make bench).",
+        description="About the most bytes a consumer holds read ahead, shared by its topic's "
+        "partitions: one fetch asks for this divided by the partition count, at least 64 KiB (a "
+        "larger record still comes whole). The embedded broker ignores the per-partition limit "
+        "(aiokafka's 50 MiB default let a dispatcher grow ~60 MB with a backlog; the whole "
+        "budget per partition, ~55 MB; make bench).",
     )
     producer_linger_ms: int = Field(default=2, ge=0, le=1_000)
     max_message_bytes: int = Field(default=1_048_576, ge=1024)

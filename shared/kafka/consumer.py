@@ -28,6 +28,7 @@ from contracts.topics import TRACE, Topic, by_name
 from shared.clock import Clock
 from shared.errors import RETRYABLE, PermanentError
 from shared.kafka.bus import Bus
+from shared.kafka.clients import fetch_bytes
 from shared.kafka.parked import VALUE_CUT
 from shared.kafka.parked_trace import parked_step
 from shared.kafka.tracing import consuming
@@ -46,19 +47,6 @@ MAX_REASON_CHARS = 4096
 MAX_COPIED_ID_CHARS = 128
 DEAD_LETTER_OVERHEAD_BYTES = 8192
 MAX_KEPT_HEADERS_JSON_BYTES = 8192
-#: The smallest fetch a consumer asks for, however many partitions share its read-ahead budget.
-MIN_FETCH_BYTES = 64 * 1024
-
-
-def fetch_bytes(read_ahead_bytes: int, partitions: int) -> int:
-    """The size of one fetch so that a consumer holds at most ``read_ahead_bytes`` read ahead.
-
-    aiokafka keeps one fetched chunk per assigned partition until the handler has taken all of it,
-    and the embedded broker fills each chunk up to the fetch's whole size (it ignores the
-    per-partition limit): with the whole budget per fetch, a consumer with a backlog held a
-    budget per partition (8 x 4 MiB on push.webpush; make bench, 1M devices).
-    """
-    return max(MIN_FETCH_BYTES, read_ahead_bytes // max(1, partitions))
 
 
 @dataclass(frozen=True)
@@ -308,7 +296,9 @@ def subscribe(
         max_poll_interval_ms=max_poll_interval_ms,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-        fetch_max_bytes=fetch_bytes(settings.consumer_fetch_max_bytes, topic.partitions),
+        fetch_max_bytes=fetch_bytes(
+            settings.consumer_fetch_max_bytes, settings.partitions_of(topic)
+        ),
         ack_policy=AckPolicy.MANUAL,
         decoder=_undecoded,
         auto_offset_reset="earliest",

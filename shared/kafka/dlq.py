@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
 from contracts.topics import Topic
-from shared.kafka.clients import client_options, refusal
+from shared.kafka.clients import client_options, fetch_bytes, refusal
 from shared.kafka.parked import (
     Parked,
     Replay,
@@ -69,6 +69,9 @@ async def read_parking(
         client_id="herald-dlq",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_max_bytes=fetch_bytes(
+            settings.consumer_fetch_max_bytes, max(settings.partitions_of(t) for t in parkings)
+        ),
         max_partition_fetch_bytes=settings.max_message_bytes,
     )
     try:

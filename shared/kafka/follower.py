@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
 from contracts.topics import Topic
-from shared.kafka.clients import client_options, refusal
+from shared.kafka.clients import client_options, fetch_bytes, refusal
 from shared.settings import KafkaSettings
 
 #: Called with each record in partition order; it must not block.
@@ -62,6 +62,10 @@ class TopicFollower:
             client_id=self.client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_bytes=fetch_bytes(
+                self.settings.consumer_fetch_max_bytes, self.settings.partitions_of(self.topic)
+            ),
+            max_partition_fetch_bytes=self.settings.max_message_bytes,
         )
         try:
             await consumer.start()

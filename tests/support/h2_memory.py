@@ -83,6 +83,7 @@ class Wire(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.written = bytearray()
+        self.closed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.written.extend(data)
@@ -93,7 +94,7 @@ class Wire(asyncio.Transport):
         return data
 
     def close(self) -> None:
-        return None
+        self.closed = True
 
     def is_closing(self) -> bool:
         return False

@@ -79,12 +79,13 @@ class CompactH2Connection(h2.connection.H2Connection):
         """Keep receiving after a GOAWAY. Streams up to its last stream id may still be answered
         (RFC 9113 6.8: a server drains that way), but h2 closes its connection state on GOAWAY
         (python-hyper/h2#1181), so their replies would raise ProtocolError and requests the
-        server processed would fail and go again: a duplicate push. The state stays open;
-        _Connection opens no stream after a GOAWAY."""
-        state = self.state_machine.state
+        server processed would fail and go again: a duplicate push. The state stays open, with
+        the bytes not yet written (h2 drops them); _Connection opens no stream after a GOAWAY."""
+        state, unsent = self.state_machine.state, bytes(self._data_to_send)
         frames, events = super()._receive_goaway_frame(frame)
         if state is not h2.connection.ConnectionState.CLOSED:
             self.state_machine.state = state
+            self._data_to_send[:0] = unsent
         return frames, events
 
     def send_headers(
@@ -177,14 +178,14 @@ class _Connection(asyncio.Protocol):
             status = int(stream.headers.pop(":status", "0"))
             if not stream.done.done():
                 stream.done.set_result(Response(status, stream.headers, bytes(stream.body)))
-            if not self.usable and not self.streams:
-                self.out.close()
+            self._close_if_drained()
         elif isinstance(event, h2.events.StreamReset) and stream is not None:
             del self.streams[event.stream_id or 0]
             refused = event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM
             stream.fail(
                 f"the server reset the stream ({event.error_code!r})", processed=not refused
             )
+            self._close_if_drained()
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.usable = False
             last = event.last_stream_id or 0
@@ -192,8 +193,12 @@ class _Connection(asyncio.Protocol):
                 self.streams.pop(stream_id).fail(
                     "the server sent GOAWAY before this request", processed=False
                 )
-            if not self.streams:
-                self.out.close()
+            self._close_if_drained()
+
+    def _close_if_drained(self) -> None:
+        """After a GOAWAY, close once the streams it kept are over."""
+        if not self.usable and not self.streams:
+            self.out.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lose(f"connection lost: {exc}" if exc else "the server closed the connection")
@@ -217,45 +222,49 @@ class _Connection(asyncio.Protocol):
             await self._wait()
         if not self.usable:
             raise NotProcessed("the connection is closing")
+        stream_id: int | None = None
         try:
-            stream_id = self.h2.get_next_available_stream_id()
-            stream = _Stream(asyncio.get_running_loop())
-            self.streams[stream_id] = stream
-            request_headers = [
-                (":method", "POST"),
-                (":scheme", "https"),
-                (":authority", self.authority),
-                (":path", path),
-                *((name.lower(), value.strip()) for name, value in headers.items()),
-                ("content-length", str(len(body))),
-            ]
-            self.h2.send_headers(stream_id, request_headers, end_stream=not body)
-            self.out.soon()
-            await self.out.send_body(
-                stream_id,
-                body,
-                end_stream=True,
-                sending=lambda: stream_id in self.streams and not stream.done.done(),
-                window_opened=self._wait,
-            )
-        except h2.exceptions.ProtocolError as exc:
-            self._lose(f"HTTP/2 protocol error: {exc}")
-            raise ConnectionFailed(f"HTTP/2 protocol error: {exc}") from None
-        try:
+            try:
+                stream_id = self.h2.get_next_available_stream_id()
+                stream = _Stream(asyncio.get_running_loop())
+                self.streams[stream_id] = stream
+                request_headers = [
+                    (":method", "POST"),
+                    (":scheme", "https"),
+                    (":authority", self.authority),
+                    (":path", path),
+                    *((name.lower(), value.strip()) for name, value in headers.items()),
+                    ("content-length", str(len(body))),
+                ]
+                self.h2.send_headers(stream_id, request_headers, end_stream=not body)
+                self.out.soon()
+                await self.out.send_body(
+                    stream_id,
+                    body,
+                    end_stream=True,
+                    sending=lambda: stream_id in self.streams and not stream.done.done(),
+                    window_opened=self._wait,
+                )
+            except h2.exceptions.ProtocolError as exc:
+                self._lose(f"HTTP/2 protocol error: {exc}")
+                raise ConnectionFailed(f"HTTP/2 protocol error: {exc}") from None
             return await stream.done
         except asyncio.CancelledError:
-            self._cancel(stream_id)
+            if stream_id is not None:
+                self._cancel(stream_id)
             raise
 
     def _cancel(self, stream_id: int) -> None:
-        """The caller gave up (timeout): tell the server, free the stream slot."""
-        if self.streams.pop(stream_id, None) is not None and self.usable:
+        """The caller gave up (timeout, even while its body waited for window): tell the server,
+        free the stream slot, and close a draining connection this was the last stream of."""
+        if self.streams.pop(stream_id, None) is not None and self.out.open:
             try:
                 self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
                 self.out.now()
             except h2.exceptions.ProtocolError:
                 self._lose("HTTP/2 state lost while cancelling a request")
         self._changed.set()
+        self._close_if_drained()
 
     def close(self) -> None:
         self.usable = False
@@ -271,6 +280,8 @@ class H2Client:
         self._connect_timeout = connect_timeout
         self._fallback = fallback
         self._connections: dict[tuple[str, int], _Connection] = {}
+        #: Connections replaced after a GOAWAY, still answering the streams it kept.
+        self._draining: set[_Connection] = set()
         self._not_h2: set[tuple[str, int]] = set()
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
 
@@ -315,11 +326,15 @@ class H2Client:
                 connection.close()
                 self._not_h2.add(key)
                 return None
+            if current is not None:
+                self._draining.add(current)
+            self._draining = {c for c in self._draining if c.out.open}
             self._connections[key] = connection
             return connection
 
     async def aclose(self) -> None:
-        for connection in self._connections.values():
+        for connection in [*self._connections.values(), *self._draining]:
             connection.close()
         self._connections.clear()
+        self._draining.clear()
         await self._fallback.aclose()

@@ -26,6 +26,7 @@ from aioapns.connection import (
 )
 from aioapns.exceptions import ConnectionClosed
 from h2.errors import ErrorCodes
+from hyperframe.frame import GoAwayFrame, SettingsFrame
 
 from services.dispatcher.platforms.apns.aioapns_adapter import (
     TESTED_VERSIONS,
@@ -345,3 +346,28 @@ async def test_on_goaway_sends_waiting_for_a_channel_fail_unprocessed_at_once() 
 
     assert unprocessed
     assert len(waiting) == 2
+
+
+async def test_after_a_goaway_no_send_is_taken_and_it_closes_after_its_kept_replies() -> None:
+    server = MemoryH2Server()
+    client, wire = open_client(server)
+    sends = [start(client, SMALL, f"push-{i}") for i in range(2)]
+    await asyncio.sleep(0)
+    server.read(wire.take())
+    goaway = GoAwayFrame(0)
+    goaway.last_stream_id = max(server.headers)
+    settings = SettingsFrame(0)
+    settings.settings = {SettingsFrame.MAX_CONCURRENT_STREAMS: 100}
+    client.data_received(goaway.serialize() + settings.serialize())
+    first, second = sorted(server.headers)
+    server.answer(second)
+    client.data_received(server.h2.data_to_send())
+    busy, closed_early = client.is_busy, wire.closed
+    server.answer(first, 410, "Unregistered")
+    client.data_received(server.h2.data_to_send())
+    results = await asyncio.gather(*sends)
+
+    assert busy
+    assert not closed_early
+    assert wire.closed
+    assert [r.status for r in results] == ["410", "200"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts import topics
-from shared.kafka.consumer import MIN_FETCH_BYTES, fetch_bytes
+from shared.kafka.clients import MIN_FETCH_BYTES, fetch_bytes
 from shared.settings import KafkaSettings
 
 pytestmark = pytest.mark.unit

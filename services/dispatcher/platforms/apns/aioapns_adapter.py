@@ -159,6 +159,15 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             if self.draining and not self.request_streams:
                 self.close()
 
+        @property
+        def is_busy(self) -> bool:
+            """A connection that got GOAWAY takes no new send, whatever SETTINGS come after."""
+            return self.draining or super().is_busy
+
+        def on_remote_settings_changed(self, changed_settings: Any) -> None:
+            if not self.draining:
+                super().on_remote_settings_changed(changed_settings)
+
         async def send_notification(self, request: NotificationRequest) -> NotificationResult:
             OPENED_STREAM.set(None)
             try:
@@ -288,6 +297,7 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
             self.partial.pop(stream_id, None)
             apns_id = self.request_streams.pop(stream_id, None)
             if apns_id is None:
+                self._close_if_drained()
                 return
             status = self.request_statuses.pop(apns_id, None)
             waiting = self.requests.pop(apns_id, None)
