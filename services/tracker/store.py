@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -19,6 +20,9 @@ from shared.db import Connection, transaction
 InboxKey = tuple[str, str, uuid.UUID]
 NotificationKey = tuple[str, uuid.UUID]
 TallyKey = tuple[str, uuid.UUID, str]
+#: The key columns of user_tallies and of notification_totals, with their SQL types.
+USER_KEY = (("app_id", "text"), ("notification_id", "uuid"), ("user_id", "text"))
+NOTIFICATION_KEY = USER_KEY[:2]
 #: The tallies' number columns, in the order of Tally's fields.
 NUMBERS = tuple(f.name for f in fields(Tally) if f.name not in {"users", "failed", "withheld"})
 UserKey = tuple[str, str]
@@ -89,25 +93,7 @@ class TrackerStore:
 
     async def save_tallies(self, conn: Connection, tallies: Mapping[TallyKey, Tally]) -> None:
         """Replace users' tallies with the ones recomputed from all their steps."""
-        keys = list(tallies)
-        columns = ", ".join(NUMBERS)
-        casts = ", ".join(f"${i + 4}::integer[]" for i in range(len(NUMBERS)))
-        updates = ", ".join(
-            f"{name} = EXCLUDED.{name}" for name in (*NUMBERS, "failed", "withheld")
-        )
-        last = len(NUMBERS) + 4
-        await conn.execute(
-            f"INSERT INTO user_tallies (app_id, notification_id, user_id, {columns}, failed,"  # noqa: S608 - names from Tally
-            f" withheld) SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], {casts},"
-            f" ${last}::jsonb[], ${last + 1}::jsonb[])"
-            f" ON CONFLICT (app_id, notification_id, user_id) DO UPDATE SET {updates}",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
-            *([getattr(tallies[k], name) for k in keys] for name in NUMBERS),
-            [json.dumps(tallies[k].failed) for k in keys],
-            [json.dumps(tallies[k].withheld) for k in keys],
-        )
+        await _write_tallies(conn, "user_tallies", USER_KEY, NUMBERS, tallies)
 
     async def tallies_of(
         self, conn: Connection, keys: Collection[TallyKey]
@@ -144,21 +130,8 @@ class TrackerStore:
         )
         before = {(row["app_id"], row["notification_id"]): _tally(row) for row in rows}
         totals = {key: before.get(key, Tally()) + changes[key] for key in keys}
-        names = ("users", *NUMBERS)
-        columns = ", ".join(names)
-        casts = ", ".join(f"${i + 3}::integer[]" for i in range(len(names)))
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*names, "failed", "withheld"))
-        last = len(names) + 3
-        await conn.execute(
-            f"INSERT INTO notification_totals (app_id, notification_id, {columns}, failed,"  # noqa: S608 - names from Tally
-            f" withheld) SELECT * FROM unnest($1::text[], $2::uuid[], {casts}, ${last}::jsonb[],"
-            f" ${last + 1}::jsonb[]) ORDER BY 1, 2"
-            f" ON CONFLICT (app_id, notification_id) DO UPDATE SET {updates}",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            *([getattr(totals[k], name) for k in keys] for name in names),
-            [json.dumps(totals[k].failed) for k in keys],
-            [json.dumps(totals[k].withheld) for k in keys],
+        await _write_tallies(
+            conn, "notification_totals", NOTIFICATION_KEY, ("users", *NUMBERS), totals
         )
 
     async def counts_of(self, app_id: str, notification_id: uuid.UUID) -> Tally:
@@ -402,6 +375,39 @@ class TrackerStore:
         }
         await self.add_to_totals(conn, total_changes(dict.fromkeys(removed, Tally()), removed))
         return len(rows)
+
+
+async def _write_tallies(
+    conn: Connection,
+    table: str,
+    key: Sequence[tuple[str, str]],
+    numbers: Sequence[str],
+    tallies: Mapping[tuple[Any, ...], Tally],
+) -> None:
+    """Insert or replace one row of ``table`` per tally, keyed by the ``key`` columns (name, SQL
+    type), in key order (so two transactions never wait on each other's rows in a cycle)."""
+    keys = sorted(tallies)
+    width = len(key)
+    columns = ", ".join((*(name for name, _ in key), *numbers, "failed", "withheld"))
+    arrays = ", ".join(
+        (
+            *(f"${i + 1}::{sql_type}[]" for i, (_, sql_type) in enumerate(key)),
+            *(f"${width + i + 1}::integer[]" for i in range(len(numbers))),
+            f"${width + len(numbers) + 1}::jsonb[]",
+            f"${width + len(numbers) + 2}::jsonb[]",
+        )
+    )
+    conflict = ", ".join(name for name, _ in key)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*numbers, "failed", "withheld"))
+    order = ", ".join(str(i + 1) for i in range(width))
+    await conn.execute(
+        f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) ORDER BY {order}"  # noqa: S608 - names from Tally and this module
+        f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+        *([k[i] for k in keys] for i in range(width)),
+        *([getattr(tallies[k], name) for k in keys] for name in numbers),
+        [json.dumps(tallies[k].failed) for k in keys],
+        [json.dumps(tallies[k].withheld) for k in keys],
+    )
 
 
 def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
