@@ -14,12 +14,11 @@ from typing import Any
 import asyncpg
 
 from contracts.trace import NotificationTraced
-from services.tracker.domain import Tally, total_changes
+from services.tracker.domain import Tally, UserTallyKey, total_changes
 from shared.db import Connection, transaction
 
 InboxKey = tuple[str, str, uuid.UUID]
 NotificationKey = tuple[str, uuid.UUID]
-TallyKey = tuple[str, uuid.UUID, str]
 #: The key columns of user_tallies and of notification_totals, with their SQL types.
 USER_KEY = (("app_id", "text"), ("notification_id", "uuid"), ("user_id", "text"))
 NOTIFICATION_KEY = USER_KEY[:2]
@@ -73,8 +72,8 @@ class TrackerStore:
         )
 
     async def user_steps_of(
-        self, conn: Connection, keys: Collection[TallyKey]
-    ) -> dict[TallyKey, list[NotificationTraced]]:
+        self, conn: Connection, keys: Collection[UserTallyKey]
+    ) -> dict[UserTallyKey, list[NotificationTraced]]:
         """Every stored step of each (app, notification, user)."""
         rows = await conn.fetch(
             "SELECT s.step FROM steps AS s JOIN unnest($1::text[], $2::uuid[], $3::text[])"
@@ -84,20 +83,20 @@ class TrackerStore:
             [k[1] for k in keys],
             [k[2] for k in keys],
         )
-        found: dict[TallyKey, list[NotificationTraced]] = {key: [] for key in keys}
+        found: dict[UserTallyKey, list[NotificationTraced]] = {key: [] for key in keys}
         for row in rows:
             step = NotificationTraced.model_validate_json(row["step"])
             if step.user_id is not None:
                 found[(step.app_id, step.notification_id, step.user_id)].append(step)
         return found
 
-    async def save_tallies(self, conn: Connection, tallies: Mapping[TallyKey, Tally]) -> None:
+    async def save_tallies(self, conn: Connection, tallies: Mapping[UserTallyKey, Tally]) -> None:
         """Replace users' tallies with the ones recomputed from all their steps."""
         await _write_tallies(conn, "user_tallies", USER_KEY, NUMBERS, tallies)
 
     async def tallies_of(
-        self, conn: Connection, keys: Collection[TallyKey]
-    ) -> dict[TallyKey, Tally]:
+        self, conn: Connection, keys: Collection[UserTallyKey]
+    ) -> dict[UserTallyKey, Tally]:
         """The stored tallies of these users (a user with none is absent)."""
         rows = await conn.fetch(
             "SELECT t.* FROM user_tallies AS t JOIN unnest($1::text[], $2::uuid[], $3::text[])"
