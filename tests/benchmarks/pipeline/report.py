@@ -126,8 +126,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 def pipeline_cpu_us(phase: dict[str, Any]) -> float | None:
     """CPU-seconds of every process that a deployment runs, per delivery of the phase: the
     emulators stand in for the providers and the load generator for the product teams."""
-    seconds = phase.get("cpu_seconds", {})
-    delivered = phase.get("delivered", {}).get("total")
+    seconds: dict[str, float] = phase.get("cpu_seconds", {})
+    delivered: int | None = phase.get("delivered", {}).get("total")
     if not seconds or not delivered:
         return None
     ours = [v for name, v in seconds.items() if not _outside(name)]

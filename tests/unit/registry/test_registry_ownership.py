@@ -40,6 +40,7 @@ def test_a_new_token_and_its_own_user_are_fine() -> None:
         (False, True, None, Claim.REFUSED),
         (False, True, "a-wrong-secret", Claim.REFUSED),
     ],
+    ids=["by-server", "inactive", "right-secret", "no-secret", "wrong-secret"],
 )
 def test_taking_a_token_from_another_user(
     by_server: bool, active: bool, presented: str | None, expected: Claim
