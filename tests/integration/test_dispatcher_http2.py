@@ -1,5 +1,5 @@
 """The dispatcher's HTTP/2 client against hypercorn: multiplexing past the flow-control window,
-GOAWAY, servers without h2, cancelled requests and refused connections."""
+GOAWAY, servers without h2, cancelled requests, refused connections, and whom it trusts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from services.dispatcher.transport import ConnectionFailed, H2Client, HttpxSender
+from services.dispatcher.transport import ConnectionFailed, H2Client, HttpxSender, create_sender
 from services.emulators.tls import LocalCa, create_ca
 from shared.embedded.ports import free_port
 
@@ -149,3 +149,24 @@ async def test_a_refused_connection_is_a_connection_failure(tmp_path: Path) -> N
             await subject.post(f"https://127.0.0.1:{free_port()}/send", {}, b"{}")
     finally:
         await subject.aclose()
+
+
+@pytest.mark.parametrize("http2", [True, False], ids=["h2", "http-1.1"])
+async def test_a_configured_ca_bundle_is_the_only_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http2: bool
+) -> None:
+    """A deployment that names a CA bundle trusts nothing else: not the system's store, which here
+    (SSL_CERT_FILE, read by OpenSSL and by rustls' native roots alike) holds the server's CA.
+    pyreqwest 0.15 fails this: it only adds roots to the system's (issue 19)."""
+    async with server(tmp_path / "server") as (url, ca):
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca.cert_path))
+        monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "no-certificates"))
+        configured = create_ca(tmp_path / "configured")
+        subject = create_sender(
+            http2=http2, ca_bundle=configured.cert_path, timeout=5, max_connections=4
+        )
+        try:
+            with pytest.raises(ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED"):
+                await subject.post(f"{url}/send", {}, b"{}")
+        finally:
+            await subject.aclose()
