@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test and make test-kafka (tests/conftest.py keeps each module on one
+# worker and every end-to-end stack on the same one); 0 runs in the session's own process.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 RUN_ARGS ?=
 CHAOS_ARGS ?=
@@ -84,13 +87,13 @@ lint: $(STAMP) $(DEPLOY_TOOLS_STAMP)
 
 test: lint chromium $(CONSOLE_ASSETS)
 	@echo "==> pytest"
-	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m pytest $(PYTEST_ARGS)
+	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The integration and end-to-end suites on Apache Kafka (a KRaft node started by the session; the
 # first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
 test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP) $(CONSOLE_ASSETS)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
-	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	@echo "==> smoke benchmark on Apache Kafka"
 	@$(PY) -m tests.benchmarks.pipeline --smoke --broker kafka $(BENCH_ARGS)
 

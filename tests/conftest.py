@@ -19,13 +19,18 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests only Apache Kafka can run are reported as skipped, with the reason, never hidden."""
-    if ON_KAFKA:
-        return
+    """Tests only Apache Kafka can run are reported as skipped, with the reason, never hidden.
+
+    Under pytest-xdist (``make test`` runs two workers), a module's tests stay on one worker, so
+    its module fixtures start once; the end-to-end modules, each a whole stack of processes, all
+    go to one worker, so two stacks never share the two cores."""
     skip = pytest.mark.skip(reason="needs Apache Kafka: run with make test-kafka")
     for item in items:
-        if item.get_closest_marker("kafka_only"):
+        if not ON_KAFKA and item.get_closest_marker("kafka_only"):
             item.add_marker(skip)
+        whole_stack = "e2e" in item.path.parts
+        group = "e2e" if whole_stack else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

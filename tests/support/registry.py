@@ -52,6 +52,11 @@ class RunningRegistry:
         return httpx.AsyncClient(base_url=self.base_url, headers=_bearer(token))
 
 
+#: The registry serves from the test's own event loop; with two test workers on a busy two-core
+#: machine, a first request once waited longer than httpx's default 5 s to connect.
+TIMEOUT = httpx.Timeout(30.0)
+
+
 @asynccontextmanager
 async def running_registry(
     bootstrap: str, dsn: str, **overrides: Any
@@ -72,9 +77,11 @@ async def running_registry(
     base_url = f"http://127.0.0.1:{settings.http_port}"
     async with (
         running(await build(settings, clock)),
-        httpx.AsyncClient(base_url=base_url, headers=_bearer(key)) as api,
-        httpx.AsyncClient(base_url=base_url, headers=_bearer(other_key)) as other_app_api,
-        httpx.AsyncClient(base_url=base_url) as anonymous,
+        httpx.AsyncClient(base_url=base_url, headers=_bearer(key), timeout=TIMEOUT) as api,
+        httpx.AsyncClient(
+            base_url=base_url, headers=_bearer(other_key), timeout=TIMEOUT
+        ) as other_app_api,
+        httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT) as anonymous,
     ):
         yield RunningRegistry(
             api, other_app_api, anonymous, TopicIO(kafka), clock, signing_key, base_url
