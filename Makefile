@@ -93,7 +93,8 @@ test: lint chromium $(CONSOLE_ASSETS)
 # first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
 test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP) $(CONSOLE_ASSETS)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
-	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e -m "not solo" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/e2e -m solo $(PYTEST_ARGS)
 	@echo "==> smoke benchmark on Apache Kafka"
 	@$(PY) -m tests.benchmarks.pipeline --smoke --broker kafka $(BENCH_ARGS)
 

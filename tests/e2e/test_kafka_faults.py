@@ -25,7 +25,7 @@ from shared.kafka.topology import differences, wanted_topics
 from shared.settings import KafkaSettings
 from tests.support.fault_run import FaultRun, parked
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka_only]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka_only, pytest.mark.solo]
 
 #: The issue's run for the replicated cluster; the lone broker's restart needs fewer to show.
 REPLICATED_RUN = 5_000
