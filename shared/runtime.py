@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -154,6 +155,16 @@ async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:
             log.error("background task failed", exc_info=result)
 
 
+def settle_heap() -> None:
+    """Move what start-up built (modules, schemas, pools, the app) out of the collector's sight.
+
+    They live as long as the process, yet every full collection walked all of them again, and
+    the per-message objects of a busy consumer trigger collections often: the registry's fan-out
+    work in a heap of a service's size spent about a fifth of its CPU in the collector."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_service(
     name: str,
     observability: ObservabilitySettings,
@@ -169,6 +180,7 @@ def run_service(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         parts = await build()
+        settle_heap()
         await serve(parts, stop)
 
     asyncio.run(main())

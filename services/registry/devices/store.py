@@ -156,7 +156,7 @@ def _device(row: asyncpg.Record) -> Device:
         last_success_at=row["last_success_at"],
         deactivated_at=row["deactivated_at"],
         deactivation_reason=row["deactivation_reason"],
-        apns_environment=cast(ApnsEnvironment | None, row["apns_environment"]),
+        apns_environment=cast("ApnsEnvironment | None", row["apns_environment"]),
     )
 
 
