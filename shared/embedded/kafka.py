@@ -7,6 +7,7 @@ broker its users run; every test tuning of the broker lives in ``TEST_TUNING`` b
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import shutil
 import signal
@@ -57,8 +58,18 @@ class SaslSslListener:
 
 
 def kafka_libs(cache: Path | None = None) -> Path:
-    """The folder of Apache Kafka's jars, fetched by Maven once per pom change and then reused."""
+    """The folder of Apache Kafka's jars, fetched by Maven once per pom change and then reused.
+
+    Processes starting Kafka at once (two test workers on a fresh clone) take turns on a lock
+    file beside the folder: one fetches, the others find its stamp."""
     folder = cache or Path(os.environ.get("HERALD_KAFKA_LIBS", Path(sys.prefix) / "apache-kafka"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with (folder.parent / f".{folder.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _fetched(folder)
+
+
+def _fetched(folder: Path) -> Path:
     stamp = folder / ".pom-stamp"
     wanted = POM.read_text()
     if stamp.exists() and stamp.read_text() == wanted:
