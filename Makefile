@@ -89,8 +89,8 @@ test: lint chromium $(CONSOLE_ASSETS)
 	@echo "==> pytest"
 	@HERALD_DEPLOY_TOOLS=$(DEPLOY_TOOLS) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# The integration and end-to-end suites on Apache Kafka (a KRaft node started by the session; the
-# first run fetches Kafka's jars through Maven), then the smoke benchmark on it.
+# The integration and end-to-end suites on Apache Kafka (a KRaft node started by each test
+# worker's session; the first run fetches Kafka's jars through Maven), then the smoke benchmark.
 test-kafka: $(STAMP) $(DEPLOY_TOOLS_STAMP) $(CONSOLE_ASSETS)
 	@echo "==> pytest on Apache Kafka (integration + e2e)"
 	@HERALD_TEST_BROKER=kafka $(PY) -m pytest tests/integration tests/e2e -m "not solo" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
