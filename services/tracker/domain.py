@@ -1,8 +1,9 @@
 """What a notification's recorded steps add up to: its counts, its status, each user's story.
 
-Every answer is derived from a set of steps (deduplicated by event id) — a user's tally from all
-of that user's steps, recomputed whenever one arrives — never from counters bumped per event, so a
-repeated event or stages arriving in any order cannot change it.
+A user's tally is what their set of steps (deduplicated by event id) adds up to. The tracker keeps
+it step by step: a user's ``Progress`` holds the sets a new step is checked against (devices
+answered, each device's standing answer, reasons withheld for whom), so adding a step twice or
+stages in any order cannot change it, and a batch folds in only its new steps.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 from contracts.push import Platform
@@ -40,19 +41,6 @@ def in_order(steps: Iterable[NotificationTraced]) -> list[NotificationTraced]:
     """Steps as they happened, each once."""
     unique = {step.event_id: step for step in steps}.values()
     return sorted(unique, key=lambda s: (s.occurred_at, STAGE_ORDER[s.stage], s.attempt or 0))
-
-
-def _ends_user(step: NotificationTraced, fanned_out: bool) -> bool:
-    if step.device_id is not None:
-        return False
-    if step.stage in USER_ENDS:
-        return True
-    if step.stage == "withheld" and step.devices:
-        # Devices left out by a channel opt-out: the user's part ends there only when no other
-        # device was pushed to.
-        return not fanned_out
-    # Withheld or parked for the user as a whole; withheld for one platform ends only that channel.
-    return step.stage in {"withheld", "parked"} and step.platform is None
 
 
 @dataclass(frozen=True)
@@ -143,54 +131,116 @@ def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:
     return max(sends, key=lambda s: (s.attempt or 0, s.occurred_at))
 
 
-def tally(steps: Sequence[NotificationTraced]) -> Tally:
+def tally(steps: Iterable[NotificationTraced]) -> Tally:
     """One user's tally, from their steps in any order (repeats included)."""
-    stages = {step.stage for step in steps if step.device_id is None}
-    devices: dict[str, set[uuid.UUID]] = defaultdict(set)
-    sends: dict[uuid.UUID | None, list[NotificationTraced]] = defaultdict(list)
-    withheld: dict[str, set[tuple[uuid.UUID | None, str | None]]] = defaultdict(set)
+    progress = Progress()
     for step in steps:
-        if step.device_id is not None:
-            devices[step.stage].add(step.device_id)
-        if step.stage == "sent":
-            sends[step.device_id].append(step)
-        elif step.stage == "withheld":
-            withheld[step.reason or "unspecified"].add((step.device_id, step.platform))
-    finals = [final_send(attempts) for attempts in sends.values()]
-    failed: dict[str, int] = defaultdict(int)
-    for final in finals:
-        if final.outcome != "delivered":
-            failed[final.reason or final.outcome or "unspecified"] += 1
-    expected = max(
-        (sum(s.devices.values()) for s in steps if s.stage == "fanned_out"), default=None
-    )
-    answered: set[uuid.UUID] = set()
-    for stage in DEVICE_ENDS:
-        answered |= devices[stage]
-    settled = any(_ends_user(s, bool(expected)) for s in steps) or (
-        expected is not None and len(answered) >= expected
-    )
-    delivered_to = {
-        device for device, attempts in sends.items() if final_send(attempts).outcome == "delivered"
-    }
-    all_stages = {step.stage for step in steps}
-    return Tally(
-        users=1,
-        settled=int(settled),
-        waiting=int("held" in all_stages and not all_stages & PAST_HOLD),
-        devices_expected=expected or 0,
-        held=int("held" in stages),
-        released=int("released" in stages),
-        expired=int("expired" in stages),
-        cancelled=int("cancelled" in stages),
-        no_device=int("no_device" in stages),
-        sent=len(finals),
-        delivered=sum(1 for final in finals if final.outcome == "delivered"),
-        token_deactivated=len(devices["token_deactivated"]),
-        opened=len(devices["opened"] & delivered_to),
-        failed=dict(sorted(failed.items())),
-        withheld={reason: len(keys) for reason, keys in sorted(withheld.items())},
-    )
+        progress.add(step)
+    return progress.tally()
+
+
+#: A device's standing provider answer: None once delivered (nothing later undoes a delivery),
+#: else the latest attempt's (attempt, microseconds since the epoch, failure reason).
+Answer = tuple[int, int, str] | None
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass
+class Progress:
+    """What one user's steps so far leave behind that a further step's effect depends on, so a
+    tally moves step by step without re-reading the steps. Adding a step twice, or steps in any
+    order, ends in the same tally; devices are named by their id as text ("" for none).
+
+    ``expected``: the most devices a fan-out named (None before one); ``ended``: a step ended the
+    user's part whatever else happens; ``opted_out``: devices were left out by a channel opt-out,
+    which ends it only if no device was pushed to; ``withheld``: per reason, "device/platform".
+    """
+
+    stages: set[str] = field(default_factory=set)
+    own_stages: set[str] = field(default_factory=set)
+    expected: int | None = None
+    ended: bool = False
+    opted_out: bool = False
+    answered: set[str] = field(default_factory=set)
+    deactivated: set[str] = field(default_factory=set)
+    opened: set[str] = field(default_factory=set)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    withheld: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, step: NotificationTraced) -> None:
+        """Fold in one step of this user."""
+        stage = step.stage
+        self.stages.add(stage)
+        device = "" if step.device_id is None else str(step.device_id)
+        if step.device_id is None:
+            self.own_stages.add(stage)
+            if stage in USER_ENDS:
+                self.ended = True
+            elif stage == "withheld" and step.devices:
+                self.opted_out = True
+            elif stage in {"withheld", "parked"} and step.platform is None:
+                # Withheld or parked for the user as a whole; for one platform, only that channel.
+                self.ended = True
+        elif stage in DEVICE_ENDS:
+            self.answered.add(device)
+        if stage == "token_deactivated" and step.device_id is not None:
+            self.deactivated.add(device)
+        elif stage == "opened" and step.device_id is not None:
+            self.opened.add(device)
+        elif stage == "fanned_out":
+            pushed = sum(step.devices.values())
+            self.expected = pushed if self.expected is None else max(self.expected, pushed)
+        elif stage == "sent":
+            self._answer(device, step)
+        elif stage == "withheld":
+            reason = step.reason or "unspecified"
+            self.withheld.setdefault(reason, set()).add(f"{device}/{step.platform or ''}")
+
+    def _answer(self, device: str, step: NotificationTraced) -> None:
+        """The answer that stands (see final_send): a delivery, else the latest attempt's; on a
+        tie the one added first."""
+        if device in self.answers and self.answers[device] is None:
+            return
+        if step.outcome == "delivered":
+            self.answers[device] = None
+            return
+        standing = self.answers.get(device)
+        attempt = (step.attempt or 0, (step.occurred_at - _EPOCH) // _MICROSECOND)
+        if standing is None or attempt > standing[:2]:
+            self.answers[device] = (*attempt, step.reason or step.outcome or "unspecified")
+
+    def tally(self) -> Tally:
+        """The user's tally as these steps leave it."""
+        delivered_to = {device for device, answer in self.answers.items() if answer is None}
+        failed: dict[str, int] = defaultdict(int)
+        for answer in self.answers.values():
+            if answer is not None:
+                failed[answer[2]] += 1
+        expected = self.expected
+        settled = (
+            self.ended
+            or (self.opted_out and not expected)
+            or (expected is not None and len(self.answered) >= expected)
+        )
+        own = self.own_stages
+        return Tally(
+            users=1,
+            settled=int(settled),
+            waiting=int("held" in self.stages and not self.stages & PAST_HOLD),
+            devices_expected=expected or 0,
+            held=int("held" in own),
+            released=int("released" in own),
+            expired=int("expired" in own),
+            cancelled=int("cancelled" in own),
+            no_device=int("no_device" in own),
+            sent=len(self.answers),
+            delivered=len(delivered_to),
+            token_deactivated=len(self.deactivated),
+            opened=len(self.opened & delivered_to),
+            failed=dict(sorted(failed.items())),
+            withheld={reason: len(keys) for reason, keys in sorted(self.withheld.items())},
+        )
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
 """The tracker's handlers: record trace steps and reads, one transaction per batch.
 
 Every write is idempotent (see the store), so a batch re-run after a crash changes nothing; the
-glue commits the offsets after the transaction. Each user a batch touches gets its tally
-recomputed from all of that user's stored steps, so the order steps arrive in does not matter,
-and its notification's running total moves by the difference to the tally stored before.
+glue commits the offsets after the transaction. Only the steps a batch stores for the first time
+move tallies: each user they concern gets them folded into the progress stored beside their tally
+(so the order steps arrive in does not matter), and its notification's running total moves by
+the difference to the tally stored before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -16,14 +18,15 @@ import asyncpg
 from contracts.badges import BadgeChanged
 from contracts.trace import NotificationTraced
 from services.tracker import domain, metrics
+from services.tracker.domain import UserTallyKey
 from services.tracker.store import InboxKey, TrackerStore, UserKey
-from shared.db import transaction
+from shared.db import Connection, transaction
 from shared.kafka import Received, Rejection
 
 
 class TraceHandler:
-    """Stores each step once, recomputes the tallies of the users they concern and files the
-    notifications that reached a user in their inbox."""
+    """Stores each step once, folds the new ones into the tallies of the users they concern and
+    files the notifications that reached a user in their inbox."""
 
     def __init__(self, pool: asyncpg.Pool, store: TrackerStore) -> None:
         self.pool = pool
@@ -31,23 +34,49 @@ class TraceHandler:
 
     async def __call__(self, batch: Sequence[Received[NotificationTraced]]) -> Sequence[Rejection]:
         steps = [item.message for item in batch]
-        users = {(s.app_id, s.notification_id, s.user_id) for s in steps if s.user_id is not None}
+        firsts = list({step.event_id: step for step in reversed(steps)}.values())[::-1]
         async with transaction(self.pool) as conn:
             await self.store.lock_notifications(
-                conn, ((s.app_id, s.notification_id) for s in steps)
+                conn, ((s.app_id, s.notification_id) for s in firsts)
             )
-            new = await self.store.record_steps(conn, steps)
-            by_user = await self.store.user_steps_of(conn, users)
-            before = await self.store.tallies_of(conn, users)
-            tallies = {user: domain.tally(user_steps) for user, user_steps in by_user.items()}
-            await self.store.save_tallies(conn, tallies)
+            stored_now = await self.store.record_steps(conn, firsts)
+            new = [step for step in firsts if step.event_id in stored_now]
+            new_of_users: dict[UserTallyKey, list[NotificationTraced]] = defaultdict(list)
+            for step in new:
+                if step.user_id is not None:
+                    new_of_users[(step.app_id, step.notification_id, step.user_id)].append(step)
+            stored = await self.store.progress_of(conn, new_of_users)
+            progress = await self._progress(conn, new_of_users, stored)
+            tallies = {user: user_progress.tally() for user, user_progress in progress.items()}
+            await self.store.save_tallies(conn, tallies, progress)
+            before = {user: tally for user, (tally, _) in stored.items()}
             await self.store.add_to_totals(conn, domain.total_changes(tallies, before))
-            await self.store.record_reaches(conn, domain.reaches(steps))
-            await self.store.extend_notifications(conn, domain.last_active(steps))
+            await self.store.record_reaches(conn, domain.reaches(new))
+            await self.store.extend_notifications(conn, domain.last_active(new))
         for step in steps:
             metrics.STEPS.labels(stage=step.stage).inc()
-        metrics.REPEATED.inc(len(steps) - new)
+        metrics.REPEATED.inc(len(steps) - len(new))
         return ()
+
+    async def _progress(
+        self,
+        conn: Connection,
+        new_of_users: Mapping[UserTallyKey, list[NotificationTraced]],
+        stored: Mapping[UserTallyKey, tuple[domain.Tally, domain.Progress | None]],
+    ) -> dict[UserTallyKey, domain.Progress]:
+        """Each user's progress with their new steps folded in. A row an older tracker wrote
+        has none: that user's progress is rebuilt from all their stored steps (new ones too)."""
+        unknown = [user for user, (_, kept) in stored.items() if kept is None]
+        all_steps = await self.store.user_steps_of(conn, unknown) if unknown else {}
+        progress: dict[UserTallyKey, domain.Progress] = {}
+        for user, new_steps in new_of_users.items():
+            kept = stored[user][1] if user in stored else domain.Progress()
+            if kept is None:
+                kept, new_steps = domain.Progress(), all_steps[user]
+            for step in new_steps:
+                kept.add(step)
+            progress[user] = kept
+        return progress
 
 
 class ReadsHandler:

@@ -1,6 +1,6 @@
 """Every SQL statement of the tracker. Writes are idempotent by construction: steps are keyed by
-event id, a user's tally is replaced by one recomputed from all their steps, inbox entries keep
-the earliest arrival, reads are a set and watermarks only grow."""
+event id and only a step stored for the first time moves a user's tally (in the same
+transaction), inbox entries keep the earliest arrival, reads are a set and watermarks only grow."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from contracts.trace import NotificationTraced
-from services.tracker.domain import Tally, UserTallyKey, total_changes
+from services.tracker.domain import Progress, Tally, UserTallyKey, total_changes
 from shared.db import Connection, transaction
 
 InboxKey = tuple[str, str, uuid.UUID]
@@ -44,14 +44,17 @@ class TrackerStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def record_steps(self, conn: Connection, steps: Sequence[NotificationTraced]) -> int:
-        """Store each step not stored before; returns how many were new."""
-        new: int = await conn.fetchval(
-            "WITH added AS (INSERT INTO steps"
+    async def record_steps(
+        self, conn: Connection, steps: Sequence[NotificationTraced]
+    ) -> set[uuid.UUID]:
+        """Store each step not stored before (of copies in ``steps`` sharing an event id, the
+        first); returns the event ids stored now."""
+        rows = await conn.fetch(
+            "INSERT INTO steps"
             " (event_id, app_id, notification_id, user_id, stage, occurred_at, step)"
             " SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],"
-            " $6::timestamptz[], $7::jsonb[]) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
-            " SELECT count(*) FROM added",
+            " $6::timestamptz[], $7::jsonb[]) ON CONFLICT (event_id) DO NOTHING"
+            " RETURNING event_id",
             [s.event_id for s in steps],
             [s.app_id for s in steps],
             [s.notification_id for s in steps],
@@ -60,11 +63,11 @@ class TrackerStore:
             [s.occurred_at for s in steps],
             [s.model_dump_json() for s in steps],
         )
-        return new
+        return {row[0] for row in rows}
 
     async def lock_notifications(self, conn: Connection, keys: Iterable[NotificationKey]) -> None:
         """Serialise batches on the same notifications (two consumers, briefly, in a rebalance),
-        so each recomputes its users' tallies from every step stored; held until commit."""
+        so each moves its users' tallies from what the one before left; held until commit."""
         await conn.execute(
             "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h"
             " FROM unnest($1::text[]) AS k ORDER BY h) AS locks",
@@ -90,14 +93,31 @@ class TrackerStore:
                 found[(step.app_id, step.notification_id, step.user_id)].append(step)
         return found
 
-    async def save_tallies(self, conn: Connection, tallies: Mapping[UserTallyKey, Tally]) -> None:
-        """Replace users' tallies with the ones recomputed from all their steps."""
-        await _write_tallies(conn, "user_tallies", USER_KEY, NUMBERS, tallies)
+    async def save_tallies(
+        self,
+        conn: Connection,
+        tallies: Mapping[UserTallyKey, Tally],
+        progress: Mapping[UserTallyKey, Progress] | None = None,
+    ) -> None:
+        """Replace users' tallies, and with ``progress`` (every user's) what their steps leave
+        for the next; without it a new row's progress is unknown, as trackers before migration
+        005 wrote them (the next new step of that user rebuilds it from their steps)."""
+        await _write_tallies(
+            conn,
+            "user_tallies",
+            USER_KEY,
+            NUMBERS,
+            tallies,
+            None
+            if progress is None
+            else [_progress_json(progress[key]) for key in sorted(tallies)],
+        )
 
-    async def tallies_of(
+    async def progress_of(
         self, conn: Connection, keys: Collection[UserTallyKey]
-    ) -> dict[UserTallyKey, Tally]:
-        """The stored tallies of these users (a user with none is absent)."""
+    ) -> dict[UserTallyKey, tuple[Tally, Progress | None]]:
+        """The stored tally of each of these users and their progress (None if a tracker before
+        migration 005 wrote the row); a user with no row is absent."""
         rows = await conn.fetch(
             "SELECT t.* FROM user_tallies AS t JOIN unnest($1::text[], $2::uuid[], $3::text[])"
             " AS k (app_id, notification_id, user_id) ON t.app_id = k.app_id"
@@ -107,9 +127,18 @@ class TrackerStore:
             [k[2] for k in keys],
         )
         return {
-            (row["app_id"], row["notification_id"], row["user_id"]): _tally(row, users=1)
+            (row["app_id"], row["notification_id"], row["user_id"]): (
+                _tally(row, users=1),
+                None if row["progress"] is None else _progress(row["progress"]),
+            )
             for row in rows
         }
+
+    async def tallies_of(
+        self, conn: Connection, keys: Collection[UserTallyKey]
+    ) -> dict[UserTallyKey, Tally]:
+        """The stored tallies of these users (a user with none is absent)."""
+        return {key: stored for key, (stored, _) in (await self.progress_of(conn, keys)).items()}
 
     async def add_to_totals(
         self, conn: Connection, changes: Mapping[NotificationKey, Tally]
@@ -382,22 +411,26 @@ async def _write_tallies(
     key: Sequence[tuple[str, str]],
     numbers: Sequence[str],
     tallies: Mapping[tuple[Any, ...], Tally],
+    progress: list[str] | None = None,
 ) -> None:
     """Insert or replace one row of ``table`` per tally, keyed by the ``key`` columns (name, SQL
-    type), in key order (so two transactions never wait on each other's rows in a cycle)."""
+    type), in key order (so two transactions never wait on each other's rows in a cycle), with
+    ``progress`` (in the same order) when given."""
     keys = sorted(tallies)
     width = len(key)
-    columns = ", ".join((*(name for name, _ in key), *numbers, "failed", "withheld"))
+    texts = ("failed", "withheld") if progress is None else ("failed", "withheld", "progress")
+    columns = ", ".join((*(name for name, _ in key), *numbers, *texts))
     arrays = ", ".join(
         (
             *(f"${i + 1}::{sql_type}[]" for i, (_, sql_type) in enumerate(key)),
             *(f"${width + i + 1}::integer[]" for i in range(len(numbers))),
             f"${width + len(numbers) + 1}::jsonb[]",
             f"${width + len(numbers) + 2}::jsonb[]",
+            *(() if progress is None else (f"${width + len(numbers) + 3}::text[]",)),
         )
     )
     conflict = ", ".join(name for name, _ in key)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*numbers, "failed", "withheld"))
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*numbers, *texts))
     order = ", ".join(str(i + 1) for i in range(width))
     await conn.execute(
         f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) ORDER BY {order}"  # noqa: S608 - names from Tally and this module
@@ -406,6 +439,7 @@ async def _write_tallies(
         *([getattr(tallies[k], name) for k in keys] for name in numbers),
         [json.dumps(tallies[k].failed) for k in keys],
         [json.dumps(tallies[k].withheld) for k in keys],
+        *(() if progress is None else (progress,)),
     )
 
 
@@ -417,4 +451,42 @@ def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
         **{name: row[name] for name in NUMBERS},
         failed=dict(sorted(json.loads(row["failed"]).items())),
         withheld=dict(sorted(json.loads(row["withheld"]).items())),
+    )
+
+
+def _progress_json(progress: Progress) -> str:
+    """A user's progress as the JSON text kept beside their tally (sets as lists)."""
+    return json.dumps(
+        {
+            "stages": list(progress.stages),
+            "own_stages": list(progress.own_stages),
+            "expected": progress.expected,
+            "ended": progress.ended,
+            "opted_out": progress.opted_out,
+            "answered": list(progress.answered),
+            "deactivated": list(progress.deactivated),
+            "opened": list(progress.opened),
+            "answers": progress.answers,
+            "withheld": {reason: list(keys) for reason, keys in progress.withheld.items()},
+        }
+    )
+
+
+def _progress(text: str) -> Progress:
+    """A user's progress from the JSON text _progress_json wrote."""
+    kept = json.loads(text)
+    return Progress(
+        stages=set(kept["stages"]),
+        own_stages=set(kept["own_stages"]),
+        expected=kept["expected"],
+        ended=kept["ended"],
+        opted_out=kept["opted_out"],
+        answered=set(kept["answered"]),
+        deactivated=set(kept["deactivated"]),
+        opened=set(kept["opened"]),
+        answers={
+            device: None if answer is None else (answer[0], answer[1], answer[2])
+            for device, answer in kept["answers"].items()
+        },
+        withheld={reason: set(keys) for reason, keys in kept["withheld"].items()},
     )

@@ -173,7 +173,7 @@ async def test_the_migration_backfills_totals_of_tallies_written_before_it(
         await store.record_steps(conn, everything)
         await store.save_tallies(conn, {key: domain.tally(s) for key, s in by_user.items()})
 
-    assert await migrate(pool, schema, MIGRATIONS) == [4]
+    assert await migrate(pool, schema, MIGRATIONS) == [4, 5]
 
     await assert_totals_are_sums(store, everything)
     handler = TraceHandler(pool, store)
