@@ -22,7 +22,7 @@ from services.tracker import domain
 from services.tracker.app import MIGRATIONS
 from services.tracker.handlers import TraceHandler
 from services.tracker.store import TrackerStore
-from shared.db import create_pool, migrate
+from shared.db import create_pool, migrate, transaction
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.kafka import Received
 from shared.settings import DatabaseSettings
@@ -223,3 +223,61 @@ async def test_pruning_a_few_rows_at_a_time_keeps_totals_equal_to_the_tallies_le
     assert await total_is_sum_of_tallies_left() == 0
     assert await store.counts_of(APP, notification_id) == domain.Tally()
     assert await pool.fetchval("SELECT count(*) FROM notification_totals") == 0
+
+
+async def test_a_repeated_or_late_step_moves_a_tally_once_and_the_first_copy_counts(
+    pool: asyncpg.Pool, schema: str
+) -> None:
+    await migrate(pool, schema, MIGRATIONS)
+    store = TrackerStore(pool)
+    handler = TraceHandler(pool, store)
+    notification_id = uuid.uuid4()
+    everything = user_steps(notification_id, "alice", 1)
+    counted, fanned_out, delivered, first_try, last_try, withheld, opened = everything
+    # The same event id with another verdict: only the copy stored first may count.
+    forged = last_try.model_copy(update={"outcome": "delivered", "reason": None})
+    alice = (APP, notification_id, "alice")
+
+    async def alice_now() -> domain.Tally:
+        async with store.pool.acquire() as conn:
+            return (await store.tallies_of(conn, [alice]))[alice]
+
+    await handler(received([opened, last_try, forged, last_try]))
+    after_last_try = await alice_now()
+    assert (after_last_try.sent, after_last_try.delivered, after_last_try.opened) == (1, 0, 0)
+    assert after_last_try.failed == {"BadDeviceToken": 1}
+
+    await handler(received([first_try, forged, counted, counted, opened]))
+    assert await alice_now() == after_last_try
+
+    await handler(received([*everything, forged, fanned_out, delivered, withheld]))
+    tally = await alice_now()
+    assert tally == domain.tally(everything)
+    assert (tally.sent, tally.delivered, tally.opened, tally.settled) == (2, 1, 1, 1)
+    assert (tally.failed, tally.withheld) == ({"BadDeviceToken": 1}, {"quiet_hours": 1})
+    await assert_totals_are_sums(store, everything)
+
+
+async def test_tallies_an_older_tracker_wrote_move_on_from_all_the_users_steps(
+    pool: asyncpg.Pool, schema: str, tmp_path: Path
+) -> None:
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql"))[:4]:
+        shutil.copy(path, earlier / path.name)
+    await migrate(pool, schema, earlier)
+    store = TrackerStore(pool)
+    notification_id = uuid.uuid4()
+    by_user = {user: user_steps(notification_id, user, seed) for seed, user in enumerate(USERS)}
+    before_upgrade = {(APP, notification_id, user): steps[:4] for user, steps in by_user.items()}
+    async with transaction(pool) as conn:  # what the tracker before progress wrote
+        await store.record_steps(conn, [s for steps in before_upgrade.values() for s in steps])
+        tallies = {key: domain.tally(steps) for key, steps in before_upgrade.items()}
+        await store.save_tallies(conn, tallies)
+        await store.add_to_totals(conn, domain.total_changes(tallies, {}))
+
+    assert await migrate(pool, schema, MIGRATIONS) == [5]
+    await TraceHandler(pool, store)(received([s for steps in by_user.values() for s in steps[2:]]))
+
+    await assert_totals_are_sums(store, [s for steps in by_user.values() for s in steps])
+    assert await pool.fetchval("SELECT count(*) FROM user_tallies WHERE progress IS NULL") == 0

@@ -6,7 +6,7 @@ import random
 import uuid
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import given
@@ -242,6 +242,47 @@ def test_totals_moved_by_each_change_equal_the_sum_of_the_final_tallies(
     assert list(total.failed) == sorted(total.failed)
     assert 0 not in total.failed.values()
     assert 0 not in total.withheld.values()
+
+
+#: Every stage of a user's, sends six times as likely (they are what a device's answer turns on).
+USER_STAGES = [stage for stage in get_args(Stage) if stage not in {"accepted", "targeted"}]
+USER_STAGES += ["sent"] * 6
+
+
+@st.composite
+def user_steps(draw: st.DrawFn) -> list[NotificationTraced]:
+    """Any steps of one user, each at its own minute (two attempts never tie)."""
+    return [
+        step(
+            draw(st.sampled_from(USER_STAGES)),
+            minute,
+            "alice",
+            draw(st.sampled_from([None, PHONE, TABLET])),
+            platform=draw(st.sampled_from([None, "fcm", "apns"])),
+            outcome=draw(st.sampled_from([None, "delivered", "failed", "token_invalid"])),
+            attempt=draw(st.sampled_from([None, 1, 2])),
+            reason=draw(st.sampled_from([None, "Gone", "quiet_hours"])),
+            devices=draw(st.dictionaries(st.sampled_from(["fcm", "apns"]), st.integers(0, 2))),
+        )
+        for minute in range(draw(st.integers(0, 10)))
+    ]
+
+
+@given(user_steps(), st.randoms(use_true_random=False))
+def test_a_tally_moved_step_by_step_ends_the_same_in_any_order_with_repeats(
+    steps: list[NotificationTraced], rng: random.Random
+) -> None:
+    in_order = domain.Progress()
+    for each in steps:
+        in_order.add(each)
+    shuffled = steps * 2
+    rng.shuffle(shuffled)
+    any_order = domain.Progress()
+    for each in shuffled:
+        any_order.add(each)
+
+    assert any_order == in_order
+    assert any_order.tally() == domain.tally(steps)
 
 
 def test_a_users_story_orders_their_steps_once_and_ends_each_device() -> None:
