@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Literal, get_args
 
 from contracts.push import Platform
@@ -71,9 +72,8 @@ class Tally:
 
     def __add__(self, other: Tally) -> Tally:
         numbers = {
-            f.name: getattr(self, f.name) + getattr(other, f.name)
-            for f in fields(self)
-            if f.name not in {"failed", "withheld"}
+            name: mine + theirs
+            for name, mine, theirs in zip(COUNTS, _counts(self), _counts(other), strict=True)
         }
         return Tally(
             **numbers,
@@ -84,11 +84,7 @@ class Tally:
     def __sub__(self, other: Tally) -> Tally:
         """What turns ``other`` into this tally: numbers and reason counts may be negative, a
         reason whose count does not change is absent."""
-        negated = {
-            f.name: -getattr(other, f.name)
-            for f in fields(other)
-            if f.name not in {"failed", "withheld"}
-        }
+        negated = {name: -count for name, count in zip(COUNTS, _counts(other), strict=True)}
         return self + Tally(
             **negated,
             failed={reason: -count for reason, count in other.failed.items()},
@@ -99,6 +95,13 @@ class Tally:
     def open_rate(self) -> float | None:
         """Devices that opened it per device it was delivered to; None before any delivery."""
         return round(self.opened / self.delivered, 4) if self.delivered else None
+
+
+#: Tally's number fields, in order, and a function that reads them off a tally as a tuple.
+COUNTS = tuple(f.name for f in fields(Tally) if f.name not in {"failed", "withheld"})
+_counts = attrgetter(*COUNTS)
+_NO_TALLY = Tally()
+_NO_COUNTS = [0] * len(COUNTS)
 
 
 def _merged(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
@@ -114,13 +117,39 @@ def total_changes(
 ) -> dict[tuple[str, uuid.UUID], Tally]:
     """How much each notification's total moves when users' tallies ``old`` (absent: the user
     had none) are replaced by ``new``; notifications whose total does not move are left out."""
-    changes: dict[tuple[str, uuid.UUID], Tally] = {}
-    for key, tally_now in new.items():
+    numbers: dict[tuple[str, uuid.UUID], list[int]] = {}
+    reasons: dict[tuple[str, uuid.UUID], tuple[dict[str, int], dict[str, int]]] = {}
+    for key, now in new.items():
+        was = old.get(key, _NO_TALLY)
+        if now == was:
+            continue
         notification = key[:2]
-        changes[notification] = changes.get(notification, Tally()) + (
-            tally_now - old.get(key, Tally())
+        numbers[notification] = [
+            moved + count_now - count_was
+            for moved, count_now, count_was in zip(
+                numbers.get(notification, _NO_COUNTS), _counts(now), _counts(was), strict=True
+            )
+        ]
+        failed, withheld = reasons.setdefault(notification, ({}, {}))
+        _move(failed, now.failed, was.failed)
+        _move(withheld, now.withheld, was.withheld)
+    changes = {
+        notification: Tally(
+            **dict(zip(COUNTS, moved, strict=True)),
+            failed=_merged(reasons[notification][0], {}),
+            withheld=_merged(reasons[notification][1], {}),
         )
-    return {notification: change for notification, change in changes.items() if change != Tally()}
+        for notification, moved in numbers.items()
+    }
+    return {notification: change for notification, change in changes.items() if change != _NO_TALLY}
+
+
+def _move(counts: dict[str, int], now: Mapping[str, int], was: Mapping[str, int]) -> None:
+    """Add to ``counts`` what turns reason counts ``was`` into ``now``."""
+    for reason, count in now.items():
+        counts[reason] = counts.get(reason, 0) + count
+    for reason, count in was.items():
+        counts[reason] = counts.get(reason, 0) - count
 
 
 def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import asyncpg
@@ -416,6 +417,8 @@ async def _write_tallies(
     """Insert or replace one row of ``table`` per tally, keyed by the ``key`` columns (name, SQL
     type), in key order (so two transactions never wait on each other's rows in a cycle), with
     ``progress`` (in the same order) when given."""
+    if not tallies:
+        return
     keys = sorted(tallies)
     width = len(key)
     texts = ("failed", "withheld") if progress is None else ("failed", "withheld", "progress")
@@ -432,15 +435,26 @@ async def _write_tallies(
     conflict = ", ".join(name for name, _ in key)
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in (*numbers, *texts))
     order = ", ".join(str(i + 1) for i in range(width))
+    rows = [tallies[k] for k in keys]
     await conn.execute(
         f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) ORDER BY {order}"  # noqa: S608 - names from Tally and this module
         f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
-        *([k[i] for k in keys] for i in range(width)),
-        *([getattr(tallies[k], name) for k in keys] for name in numbers),
-        [json.dumps(tallies[k].failed) for k in keys],
-        [json.dumps(tallies[k].withheld) for k in keys],
+        *(list(column) for column in zip(*keys, strict=True)),
+        *(list(column) for column in zip(*map(attrgetter(*numbers), rows), strict=True)),
+        [_reasons_json(row.failed) for row in rows],
+        [_reasons_json(row.withheld) for row in rows],
         *(() if progress is None else (progress,)),
     )
+
+
+def _reasons_json(reasons: dict[str, int]) -> str:
+    """Reason counts as JSON (most users have none)."""
+    return json.dumps(reasons) if reasons else "{}"
+
+
+def _reasons(text: str) -> dict[str, int]:
+    """Reason counts from JSON, sorted by reason as Tally keeps them."""
+    return dict(sorted(json.loads(text).items())) if text != "{}" else {}
 
 
 def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
@@ -449,8 +463,8 @@ def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
     return Tally(
         users=row["users"] if users is None else users,
         **{name: row[name] for name in NUMBERS},
-        failed=dict(sorted(json.loads(row["failed"]).items())),
-        withheld=dict(sorted(json.loads(row["withheld"]).items())),
+        failed=_reasons(row["failed"]),
+        withheld=_reasons(row["withheld"]),
     )
 
 
