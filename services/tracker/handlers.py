@@ -9,6 +9,7 @@ the difference to the tally stored before.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -34,7 +35,10 @@ class TraceHandler:
 
     async def __call__(self, batch: Sequence[Received[NotificationTraced]]) -> Sequence[Rejection]:
         steps = [item.message for item in batch]
-        firsts = list({step.event_id: step for step in reversed(steps)}.values())[::-1]
+        first_copies: dict[uuid.UUID, NotificationTraced] = {}
+        for step in steps:
+            first_copies.setdefault(step.event_id, step)
+        firsts = list(first_copies.values())
         async with transaction(self.pool) as conn:
             await self.store.lock_notifications(
                 conn, ((s.app_id, s.notification_id) for s in firsts)
