@@ -11,12 +11,9 @@ import asyncio
 import base64
 from datetime import datetime, timedelta
 
-import http_ece
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from contracts.push import PushRequest
 from services.dispatcher.domain import Rejected, RetryLater, Verdict
-from services.dispatcher.platforms.webpush import classify
+from services.dispatcher.platforms.webpush import classify, encryption
 from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
@@ -28,16 +25,10 @@ from shared.platforms.webpush.subscription import WebPushSubscription, endpoint_
 
 
 def encrypt(plaintext: bytes, subscription: WebPushSubscription) -> bytes:
-    """RFC 8291 aes128gcm: a fresh sender key per message, one record."""
-    return bytes(
-        http_ece.encrypt(
-            plaintext,
-            private_key=ec.generate_private_key(ec.SECP256R1()),
-            dh=_unbase64url(subscription.keys.p256dh),
-            auth_secret=_unbase64url(subscription.keys.auth),
-            version="aes128gcm",
-        )
-    )
+    """RFC 8291 aes128gcm for the subscription's keys: a fresh sender key per message, one
+    record."""
+    keys = subscription.keys
+    return encryption.encrypt(plaintext, _unbase64url(keys.p256dh), _unbase64url(keys.auth))
 
 
 class WebPushProvider:
