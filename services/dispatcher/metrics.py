@@ -1,7 +1,9 @@
 """The dispatcher's Prometheus instruments: deliveries by outcome, the provider's replies and
 latency, requests in flight, retries scheduled and apps halted for their credentials.
 
-App ids are labels (tenants are few); tokens, devices and notifications never are.
+App ids are labels (tenants are few); tokens, devices and notifications never are. Each
+labelled series is looked up once and kept (``labels()`` takes a lock and builds its key on every
+call), as the bounded label values make the series few.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -73,6 +76,26 @@ def status_label(verdict: Verdict) -> str:
     return "none" if status is None else str(status)
 
 
+@cache
+def _duration(platform: Platform, verdict: str) -> Histogram:
+    return PROVIDER_DURATION.labels(platform=platform, verdict=verdict)
+
+
+@cache
+def _replies(platform: Platform, verdict: str, status: str) -> Counter:
+    return PROVIDER_REPLIES.labels(platform=platform, verdict=verdict, status=status)
+
+
+@cache
+def _deliveries(platform: Platform, app: str, outcome: str) -> Counter:
+    return DELIVERIES.labels(platform=platform, app=app, outcome=outcome)
+
+
+@cache
+def _retries(platform: Platform) -> Counter:
+    return RETRIES.labels(platform=platform)
+
+
 class MeteredProvider:
     """A provider whose every attempt is timed and counted."""
 
@@ -86,12 +109,8 @@ class MeteredProvider:
         with self._in_flight.track_inprogress():
             verdict = await self._provider.attempt(request, now)
         label = verdict_label(verdict)
-        PROVIDER_DURATION.labels(platform=self._platform, verdict=label).observe(
-            time.perf_counter() - start
-        )
-        PROVIDER_REPLIES.labels(
-            platform=self._platform, verdict=label, status=status_label(verdict)
-        ).inc()
+        _duration(self._platform, label).observe(time.perf_counter() - start)
+        _replies(self._platform, label, status_label(verdict)).inc()
         return verdict
 
     async def close(self) -> None:
@@ -102,10 +121,10 @@ def count_steps(platform: Platform, steps: Sequence[Step]) -> None:
     """Count finished pushes by outcome and pushes scheduled to go again."""
     for step in steps:
         if isinstance(step, Again):
-            RETRIES.labels(platform=platform).inc()
+            _retries(platform).inc()
         else:
             result = step.result
-            DELIVERIES.labels(platform=platform, app=result.app_id, outcome=result.outcome).inc()
+            _deliveries(platform, result.app_id, result.outcome).inc()
 
 
 def halt_counter(platform: Platform) -> Callable[[str], None]:

@@ -1,7 +1,8 @@
 """An RFC 8291 decryptor written from the RFC with ``cryptography`` primitives only.
 
-Herald encrypts with the http_ece package; tests decrypt with this independent implementation
-(checked against the RFC's own example in Appendix A) to show the two agree on the wire format.
+Herald encrypts with its own code (services/dispatcher/platforms/webpush/encryption.py); tests
+decrypt with this implementation, written apart from it and checked against the RFC's own example
+in Appendix A, and with http_ece (as the Web Push emulator does) to show they agree on the wire.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ talks to the provider's send API, with its ``create_<platform>_provider`` factor
 platform (rendering, limits, tokens, credentials, settings) is in ``shared/platforms/``.
 
 A dispatcher serves one platform, so only that platform's folder is imported: the others' client
-libraries (aioapns, google-auth, http_ece) would cost every dispatcher ~10 MB of memory for nothing.
+libraries (aioapns, google-auth) would cost every dispatcher ~10 MB of memory for nothing.
 """
 
 from __future__ import annotations

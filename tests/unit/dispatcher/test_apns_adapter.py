@@ -109,6 +109,13 @@ LARGE = {"aps": {"alert": "x" * 4000}}
 SMALL = {"aps": {"alert": "hi"}}
 
 
+async def next_pass() -> None:
+    """Let what is ready run, then what it wrote leave: the adapter writes at the end of a loop
+    pass what the sends of that pass made."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 def open_client(server: MemoryH2Server) -> tuple[APNsTLSClientProtocol, Wire]:
     """The adapter's protocol connected to ``server`` in memory, settings exchanged."""
     wire = Wire()
@@ -149,7 +156,7 @@ async def serve(
             server.answer(stream_id)
             answered.add(stream_id)
         client.data_received(server.h2.data_to_send())
-        await asyncio.sleep(0)
+        await next_pass()
         server.read(wire.take())
     return answered
 
@@ -158,7 +165,7 @@ async def test_aioapns_requests_past_the_window_wait_for_it_and_all_get_their_re
     server = MemoryH2Server()
     client, wire = open_client(server)
     sends = [start(client, LARGE, f"push-{i}") for i in range(40)]
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     before_credit = server.received
     answered = await serve(client, wire, server, sends)
@@ -175,11 +182,11 @@ async def test_on_goaway_requests_whose_body_waited_for_window_fail_unprocessed(
     server = MemoryH2Server()
     client, wire = open_client(server)
     sends = [start(client, LARGE, f"push-{i}") for i in range(20)]
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     server.h2.close_connection(last_stream_id=max(server.headers))
     client.data_received(server.h2.data_to_send())
-    await asyncio.sleep(0)
+    await next_pass()
 
     whole = [send for send in sends[:16] if not send.done()]
     unprocessed = [send for send in sends[16:] if isinstance(send.exception(), NotProcessed)]
@@ -193,15 +200,15 @@ async def test_a_send_cancelled_while_its_body_waits_is_withdrawn_and_frees_its_
     server = MemoryH2Server(max_streams=20)
     client, wire = open_client(server)
     sends = [start(client, LARGE, f"push-{i}") for i in range(20)]
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     busy = client.is_busy
 
     sends[18].cancel()
-    await asyncio.sleep(0)
+    await next_pass()
     freed = not client.is_busy
     after = start(client, SMALL, "after")
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     after_opened = "after" in streams(server)
     await serve(client, wire, server, [*sends[:18], sends[19], after])
@@ -219,11 +226,11 @@ async def test_late_replies_to_cancelled_sends_are_dropped_and_the_connection_se
     server = MemoryH2Server()
     client, wire = open_client(server)
     accepted, refused, other = (start(client, SMALL, f"push-{i}") for i in range(3))
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     accepted.cancel()
     refused.cancel()
-    await asyncio.sleep(0)
+    await next_pass()
 
     opened = streams(server)
     server.answer(opened["push-0"])
@@ -231,7 +238,7 @@ async def test_late_replies_to_cancelled_sends_are_dropped_and_the_connection_se
     server.answer(opened["push-2"])
     client.data_received(server.h2.data_to_send())
     after = start(client, SMALL, "after")
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     server.answer(streams(server)["after"])
     client.data_received(server.h2.data_to_send())
@@ -245,11 +252,11 @@ async def test_a_lost_connection_fails_every_other_send_though_one_was_cancelled
     server = MemoryH2Server(max_streams=2)
     client, _ = open_client(server)
     cancelled, in_flight, queued = (start(client, SMALL, f"push-{i}") for i in range(3))
-    await asyncio.sleep(0)
+    await next_pass()
 
     cancelled.cancel()
     client.connection_lost(None)
-    await asyncio.sleep(0)
+    await next_pass()
 
     for send in (in_flight, queued):
         with pytest.raises(ConnectionClosed):
@@ -268,14 +275,14 @@ async def test_a_stream_apns_resets_fails_its_send_at_once_and_frees_its_channel
     server = MemoryH2Server(max_streams=20)
     client, wire = open_client(server)
     sends = [start(client, alert, f"push-{i}") for i in range(20)]
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     busy = client.is_busy
 
     reset = streams(server)["push-18"]
     server.drop(reset, code)
     client.data_received(server.h2.data_to_send())
-    await asyncio.sleep(0)
+    await next_pass()
     failed = sends[18].done() and isinstance(sends[18].exception(), error)
     freed = not client.is_busy
     after = start(client, SMALL, "after")
@@ -296,25 +303,25 @@ async def test_a_late_reply_to_a_timed_out_send_never_answers_its_retry_on_the_c
     server = MemoryH2Server(max_streams=2)
     client, wire = open_client(server)
     timed_out = start(client, SMALL, "push")
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     timed_out.cancel()
-    await asyncio.sleep(0)
+    await next_pass()
     retry = start(client, SMALL, "push")
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     old, new = sorted(server.headers)
 
     server.answer(old, status, reason=reason)
     client.data_received(server.h2.data_to_send())
-    await asyncio.sleep(0)
+    await next_pass()
     waited = not retry.done()
     server.answer(new, 410, reason="Unregistered")
     client.data_received(server.h2.data_to_send())
     result = await retry
     entries = (dict(client.requests), dict(client.request_streams), dict(client.request_statuses))
     later = [start(client, SMALL, f"later-{i}") for i in range(2)]
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     opened = len(server.headers)
     for send in later:
@@ -332,12 +339,12 @@ async def test_on_goaway_sends_waiting_for_a_channel_fail_unprocessed_at_once() 
     client, wire = open_client(server)
     in_flight = [start(client, SMALL, f"push-{i}") for i in range(2)]
     queued = start(client, SMALL, "queued")
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
 
     server.h2.close_connection(last_stream_id=max(server.headers))
     client.data_received(server.h2.data_to_send())
-    await asyncio.sleep(0)
+    await next_pass()
     unprocessed = queued.done() and isinstance(queued.exception(), NotProcessed)
     waiting = [send for send in in_flight if not send.done()]
     for send in waiting:
@@ -352,7 +359,7 @@ async def test_after_a_goaway_no_send_is_taken_and_it_closes_after_its_kept_repl
     server = MemoryH2Server()
     client, wire = open_client(server)
     sends = [start(client, SMALL, f"push-{i}") for i in range(2)]
-    await asyncio.sleep(0)
+    await next_pass()
     server.read(wire.take())
     goaway = GoAwayFrame(0)
     goaway.last_stream_id = max(server.headers)
@@ -371,3 +378,57 @@ async def test_after_a_goaway_no_send_is_taken_and_it_closes_after_its_kept_repl
     assert not closed_early
     assert wire.closed
     assert [r.status for r in results] == ["410", "200"]
+
+
+class CountingWire(Wire):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes += 1
+        super().write(data)
+
+
+async def test_the_sends_of_one_loop_pass_leave_in_one_write() -> None:
+    server = MemoryH2Server()
+    wire = CountingWire()
+    client = protocol_class("apns.test", 443, RetryAfterNotes())(TOPIC, asyncio.get_running_loop())
+    client.connection_made(wire)
+    server.read(wire.take())
+    client.data_received(server.h2.data_to_send())
+    await next_pass()
+    wire.writes = 0
+    sends = [start(client, SMALL, f"push-{i}") for i in range(10)]
+    await next_pass()
+    server.read(wire.take())
+    writes = wire.writes
+    for send in sends:
+        send.cancel()
+    client.close()
+
+    assert writes == 1
+    assert len(server.headers) == 10
+
+
+async def test_an_idle_connection_closes_once_idle_long_enough_and_not_before() -> None:
+    server = MemoryH2Server()
+    wire = Wire()
+    protocol = protocol_class("apns.test", 443, RetryAfterNotes(), idle_seconds=0.2)
+    client = protocol(TOPIC, asyncio.get_running_loop())
+    client.connection_made(wire)
+    server.read(wire.take())
+    client.data_received(server.h2.data_to_send())
+    await asyncio.sleep(0.15)
+    send = start(client, SMALL, "push")
+    await next_pass()
+    server.read(wire.take())
+    server.answer(streams(server)["push"])
+    client.data_received(server.h2.data_to_send())
+    await send
+    await asyncio.sleep(0.1)
+    open_after_activity = not wire.closed
+    await asyncio.sleep(0.2)
+
+    assert open_after_activity
+    assert wire.closed

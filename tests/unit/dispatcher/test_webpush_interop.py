@@ -1,5 +1,6 @@
-"""Web Push interop: Herald's encryption (http_ece) read by an independent RFC 8291 decryptor,
-which itself reproduces the RFC's worked example; and the VAPID header verified from scratch."""
+"""Web Push interop: Herald's encryption read by an independent RFC 8291 decryptor, which itself
+reproduces the RFC's worked example, and by http_ece; and the VAPID header verified from
+scratch."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import base64
 import json
 from datetime import timedelta
 
+import http_ece
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from services.dispatcher.platforms.webpush import encryption
 from services.dispatcher.platforms.webpush.provider import encrypt
 from services.dispatcher.platforms.webpush.vapid import VapidSigner, base64url
 from shared.platforms.webpush.subscription import WebPushSubscription
@@ -61,7 +64,26 @@ def test_herald_messages_decrypt_with_the_independent_implementation() -> None:
     body = encrypt(plaintext, subscription)
 
     assert decrypt(body, browser, auth) == plaintext
+    assert http_ece.decrypt(body, private_key=browser, auth_secret=auth) == plaintext
     assert len(body) == 16 + 4 + 1 + 65 + len(plaintext) + 1 + 16
+
+
+def test_each_message_has_its_own_sender_key_and_salt() -> None:
+    browser = ec.generate_private_key(ec.SECP256R1())
+    public = browser.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    auth = b"0123456789abcdef"
+
+    first, second = (encryption.encrypt(b"same", public, auth) for _ in range(2))
+
+    assert first[:16] != second[:16]
+    assert first[21:86] != second[21:86]
+
+
+def test_a_key_that_is_no_point_on_the_curve_is_refused() -> None:
+    public = b"\x04" + b"\x01" * 64
+
+    with pytest.raises(ValueError, match="Invalid EC key"):
+        encryption.encrypt(b"x", public, b"0123456789abcdef")
 
 
 def test_the_vapid_header_verifies_with_its_own_public_key() -> None:

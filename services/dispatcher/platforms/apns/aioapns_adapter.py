@@ -22,7 +22,11 @@ the aioapns methods this relies on changes.
 Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
 already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
 request, a fifth of the dispatcher's CPU per push under load (make bench, py-spy); indexed, it is
-sent once per connection and then referenced. See services/dispatcher/transport/http2.py.
+sent once per connection and then referenced. h2 does not validate them either (~6% of the
+dispatcher's CPU): every value is ours (a hex device token, the apns-id, the app's topic, the
+renderer's checked fields). See services/dispatcher/transport/http2.py. aioapns writes to the
+socket and re-arms its idle timer on every send; here what a loop pass made leaves in one write
+(shared.http2_io.H2Writer) and the idle timer is armed once and re-armed when it fires early.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from services.dispatcher.platforms.apns.classify import Reply
 from services.dispatcher.platforms.apns.tokens import ProviderTokens
 from services.dispatcher.transport.base import NotProcessed
 from services.dispatcher.transport.http2 import UNPROCESSED_RESENDS
+from shared.http2_io import H2Writer
 from shared.platforms.apns.payload import ApnsMessage
 from shared.platforms.base import CredentialsError
 
@@ -134,13 +139,15 @@ class _Channels(ChannelPool):
                 waiter.set_exception(exc)
 
 
-def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLSClientProtocol]:
-    """A client protocol that connects to ``host:port`` and notes Retry-After headers."""
+def protocol_class(
+    host: str, port: int, notes: RetryAfterNotes, *, idle_seconds: float = IDLE_SECONDS
+) -> type[APNsTLSClientProtocol]:
+    """A client protocol that connects to ``host:port``, notes Retry-After headers and closes
+    after ``idle_seconds`` without a send or a read."""
 
     class ConfiguredProtocol(APNsTLSClientProtocol):
         APNS_SERVER = host
         APNS_PORT = port
-        INACTIVITY_TIME = IDLE_SECONDS
 
         conn: ApnsH2Connection
         partial: dict[int, bytes]
@@ -149,11 +156,49 @@ def protocol_class(host: str, port: int, notes: RetryAfterNotes) -> type[APNsTLS
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.conn = ApnsH2Connection(
-                h2.config.H2Configuration(client_side=True, normalize_outbound_headers=False)
+                h2.config.H2Configuration(
+                    client_side=True,
+                    normalize_outbound_headers=False,
+                    validate_outbound_headers=False,
+                    validate_inbound_headers=False,
+                )
             )
+            self.out = H2Writer(self.conn)
+            self.active_at = 0.0
             self.free_channels = _Channels(self.free_channels.bound)
             self.partial = {}
             self.draining = False
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.out.attach(transport)
+            super().connection_made(transport)
+            self.out.now()
+
+        def flush(self) -> None:
+            """What h2 has ready leaves at the end of this loop pass: the sends of a batch go in
+            one TLS write, not one each as aioapns writes them."""
+            self.refresh_inactivity_timer()
+            self.out.soon()
+
+        def refresh_inactivity_timer(self) -> None:
+            """Note the activity; the idle timer is armed once and re-armed when it fires early,
+            instead of being replaced on every send as aioapns does."""
+            self.active_at = self.loop.time()
+            if self.inactivity_timer is None:
+                self.inactivity_timer = self.loop.call_later(idle_seconds, self._close_if_idle)
+
+        def _close_if_idle(self) -> None:
+            idle = self.loop.time() - self.active_at
+            if idle >= idle_seconds:
+                self.close()
+            else:
+                self.inactivity_timer = self.loop.call_later(
+                    idle_seconds - idle, self._close_if_idle
+                )
+
+        def close(self) -> None:
+            self.out.now()
+            super().close()
 
         def _close_if_drained(self) -> None:
             if self.draining and not self.request_streams:

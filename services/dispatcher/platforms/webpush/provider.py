@@ -11,12 +11,11 @@ import asyncio
 import base64
 from datetime import datetime, timedelta
 
-import http_ece
-from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import AnyUrl
 
 from contracts.push import PushRequest
 from services.dispatcher.domain import Rejected, RetryLater, Verdict
-from services.dispatcher.platforms.webpush import classify
+from services.dispatcher.platforms.webpush import classify, encryption
 from services.dispatcher.platforms.webpush.vapid import VapidSigner, load_vapid_key
 from services.dispatcher.settings import DispatcherSettings
 from services.dispatcher.transport import ConnectionFailed, Sender, create_sender
@@ -28,16 +27,18 @@ from shared.platforms.webpush.subscription import WebPushSubscription, endpoint_
 
 
 def encrypt(plaintext: bytes, subscription: WebPushSubscription) -> bytes:
-    """RFC 8291 aes128gcm: a fresh sender key per message, one record."""
-    return bytes(
-        http_ece.encrypt(
-            plaintext,
-            private_key=ec.generate_private_key(ec.SECP256R1()),
-            dh=_unbase64url(subscription.keys.p256dh),
-            auth_secret=_unbase64url(subscription.keys.auth),
-            version="aes128gcm",
-        )
-    )
+    """RFC 8291 aes128gcm for the subscription's keys: a fresh sender key per message, one
+    record."""
+    keys = subscription.keys
+    return encryption.encrypt(plaintext, _unbase64url(keys.p256dh), _unbase64url(keys.auth))
+
+
+#: Endpoint origins judged so far, kept for the next push to the same push service: browsers use
+#: a handful of services, so a full table means unusual endpoints and simply starts over.
+ORIGINS_KEPT = 1024
+
+#: What endpoint_problem reads of an endpoint: its scheme, user info, host and port.
+_OriginKey = tuple[str, str | None, str | None, str | None, int | None]
 
 
 class WebPushProvider:
@@ -50,13 +51,14 @@ class WebPushProvider:
         self.vapid = vapid
         self._allowed = allowed_hosts
         self._timeout = timeout
+        self._origins: dict[_OriginKey, tuple[str | None, str]] = {}
 
     async def attempt(self, request: PushRequest, now: datetime) -> Verdict:
         try:
             subscription = WebPushSubscription.from_token(request.token)
         except ValueError as exc:
             return Rejected("token_invalid", str(exc), None)
-        problem = endpoint_problem(subscription.endpoint, self._allowed)
+        problem, origin = self._judge(subscription.endpoint)
         if problem is not None:
             return Rejected("token_invalid", problem, None)
         try:
@@ -68,7 +70,7 @@ class WebPushProvider:
             **message.headers,
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
-            "Authorization": self.vapid.header(_origin(subscription)),
+            "Authorization": self.vapid.header(origin),
         }
         try:
             body = encrypt(message.plaintext, subscription)
@@ -90,13 +92,27 @@ class WebPushProvider:
         )
         return classify.classify(reply, now)
 
+    def _judge(self, endpoint: AnyUrl) -> tuple[str | None, str]:
+        """Why Herald may not send to ``endpoint`` (None: it may), and its origin, from what
+        was found for the same origin before: every push of a broadcast goes to one of a few
+        push services, and checking the allowed hosts cost as much as rendering the push."""
+        key = (endpoint.scheme, endpoint.username, endpoint.password, endpoint.host, endpoint.port)
+        judged = self._origins.get(key)
+        if judged is None:
+            if len(self._origins) >= ORIGINS_KEPT:
+                self._origins.clear()
+            judged = self._origins[key] = (
+                endpoint_problem(endpoint, self._allowed),
+                _origin(endpoint),
+            )
+        return judged
+
     async def close(self) -> None:
         await self._sender.aclose()
 
 
-def _origin(subscription: WebPushSubscription) -> str:
+def _origin(url: AnyUrl) -> str:
     """The push service's origin, the VAPID audience: ``https://host[:port]``."""
-    url = subscription.endpoint
     default_port = url.port in (None, 443)
     return f"https://{url.host}" if default_port else f"https://{url.host}:{url.port}"
 
