@@ -56,9 +56,11 @@ def test_another_aioapns_is_refused_naming_both_versions() -> None:
 #: ``send_notification`` hands a body to ``conn.send_data`` and flushes, then registers the reply's
 #: future under its apns-id and its stream, and awaits only it; ``data_received`` hands on only
 #: the events ``conn.receive_data`` returns (a stream reset it would merely log) and flushes after
-#: it (which sends what the new credit allows); ``flush`` writes ``conn.data_to_send()``; replies
-#: set the future registered under their apns-id; a lost connection fails every registered
-#: future, then the sends waiting for a channel; GOAWAY closes the connection; a channel comes
+#: it (which sends what the new credit allows); a new connection starts h2, flushes and arms the
+#: idle timer through ``refresh_inactivity_timer``; closing cancels the idle timer; replies
+#: set the future registered under their apns-id; a lost connection cancels the idle timer and
+#: fails every registered future, then the sends waiting for a channel; GOAWAY closes the
+#: connection; a channel comes
 #: back only when a stream ends, a release never beyond the bound; a send whose wait for a channel
 #: fails takes no stream id; the pool lets NotProcessed through (resent uncounted) and retries
 #: ConnectionClosed on another connection until its attempts run out.
@@ -67,8 +69,14 @@ RELIED_ON = {
         "8d4808f344caba34752a09e9b1abfcf916d0b84619440592f2ca00ab7319796b"
     ),
     H2Protocol.data_received: "0f955fb296c337801a557c4fa8c5167ff89d7884806133e707e200cbcfd2ec5b",
-    APNsBaseClientProtocol.flush: (
-        "65ebe47e664238924716d9ff6ff6847df69beeb8380cb24649df54b24600ab76"
+    H2Protocol.connection_made: (
+        "999fab6ce00342e87f9952737dc1e13692eb61cf575c4573ef2934ad7b03d63b"
+    ),
+    APNsBaseClientProtocol.connection_made: (
+        "bc2c950a91144022a53e90d3052780ec0d01bdf8623fef96573551ccd32bbec5"
+    ),
+    APNsTLSClientProtocol.close: (
+        "bbcd05065bed870b3e15d5b8f0a540a9d312331ceddec9a25517dcbe78a8688c"
     ),
     APNsBaseClientProtocol.on_response_received: (
         "df66c123ea3e89d0a4d50cec3f3d5f92ed65733d8d5b57897a561037ebe5082f"

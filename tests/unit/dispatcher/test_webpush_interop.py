@@ -86,6 +86,19 @@ def test_a_key_that_is_no_point_on_the_curve_is_refused() -> None:
         encryption.encrypt(b"x", public, b"0123456789abcdef")
 
 
+def test_a_plaintext_that_fills_the_record_decrypts_and_one_byte_more_is_refused() -> None:
+    browser = ec.generate_private_key(ec.SECP256R1())
+    public = browser.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    auth = b"0123456789abcdef"
+    full = b"x" * encryption.MAX_PLAINTEXT
+
+    body = encryption.encrypt(full, public, auth)
+
+    assert http_ece.decrypt(body, private_key=browser, auth_secret=auth) == full
+    with pytest.raises(encryption.RecordTooLarge, match=f"one record holds {len(full)}"):
+        encryption.encrypt(full + b"x", public, auth)
+
+
 def test_the_vapid_header_verifies_with_its_own_public_key() -> None:
     clock = FrozenClock()
     signer = VapidSigner(

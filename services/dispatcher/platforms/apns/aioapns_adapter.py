@@ -22,11 +22,12 @@ the aioapns methods this relies on changes.
 Its HTTP/2 state is Herald's compact one, and leaves headers as aioapns wrote them (lower-case
 already): h2's normalising would mark the provider token never-indexed and Huffman-code it on every
 request, a fifth of the dispatcher's CPU per push under load (make bench, py-spy); indexed, it is
-sent once per connection and then referenced. h2 does not validate them either (~6% of the
-dispatcher's CPU): every value is ours (a hex device token, the apns-id, the app's topic, the
-renderer's checked fields). See services/dispatcher/transport/http2.py. aioapns writes to the
-socket and re-arms its idle timer on every send; here what a loop pass made leaves in one write
-(shared.http2_io.H2Writer) and the idle timer is armed once and re-armed when it fires early.
+sent once per connection and then referenced. h2 does not validate the headers we send either
+(~6% of the dispatcher's CPU): every value is ours (the device token, the apns-id, the app's
+topic, fields the contracts refuse CR, LF and NUL in); APNs' replies are still validated. See
+services/dispatcher/transport/http2.py. aioapns writes to the socket and re-arms its idle timer
+on every send; here what a loop pass made leaves in one write (shared.http2_io.H2Writer) and the
+idle timer is armed once and re-armed when it fires early.
 """
 
 from __future__ import annotations
@@ -160,7 +161,6 @@ def protocol_class(
                     client_side=True,
                     normalize_outbound_headers=False,
                     validate_outbound_headers=False,
-                    validate_inbound_headers=False,
                 )
             )
             self.out = H2Writer(self.conn)

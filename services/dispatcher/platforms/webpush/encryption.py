@@ -26,6 +26,13 @@ _KEY_INFO = b"Content-Encoding: aes128gcm\x00\x01"
 _NONCE_INFO = b"Content-Encoding: nonce\x00\x01"
 #: The padding delimiter of the last (here the only) record.
 _LAST_RECORD = b"\x02"
+#: The most plaintext one record holds: the record size less the delimiter and AES-GCM's tag.
+MAX_PLAINTEXT = RECORD_SIZE - len(_LAST_RECORD) - 16
+
+
+class RecordTooLarge(Exception):
+    """The plaintext does not fit the one record this encryption writes (no ValueError: that
+    would read as an unusable subscription key and deactivate the device)."""
 
 
 def _hmac(key: bytes, message: bytes) -> bytes:
@@ -36,6 +43,10 @@ def encrypt(plaintext: bytes, receiver_key: bytes, auth_secret: bytes) -> bytes:
     """``plaintext`` for the user agent whose public key (65-byte uncompressed P-256 point) and
     authentication secret are given, as one aes128gcm record with its header. Raises ValueError
     when ``receiver_key`` is no point on the curve."""
+    if len(plaintext) > MAX_PLAINTEXT:
+        raise RecordTooLarge(
+            f"{len(plaintext)} bytes of plaintext; one record holds {MAX_PLAINTEXT}"
+        )
     receiver = ec.EllipticCurvePublicKey.from_encoded_point(_CURVE, receiver_key)
     sender = ec.generate_private_key(_CURVE)
     shared = sender.exchange(ec.ECDH(), receiver)

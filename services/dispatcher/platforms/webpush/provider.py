@@ -77,6 +77,8 @@ class WebPushProvider:
         except ValueError as exc:
             reason = f"the subscription's p256dh is not a usable P-256 public key: {exc}"
             return Rejected("token_invalid", reason, None)
+        except encryption.RecordTooLarge as exc:
+            return Rejected("failed", str(exc), None)
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._sender.post(endpoint, headers, body)
