@@ -422,21 +422,29 @@ async def test_the_sends_of_one_loop_pass_leave_in_one_write() -> None:
 async def test_an_idle_connection_closes_once_idle_long_enough_and_not_before() -> None:
     server = MemoryH2Server()
     wire = Wire()
-    protocol = protocol_class("apns.test", 443, RetryAfterNotes(), idle_seconds=0.2)
-    client = protocol(TOPIC, asyncio.get_running_loop())
+    protocol = protocol_class("apns.test", 443, RetryAfterNotes(), idle_seconds=60)
+    client: Any = protocol(TOPIC, asyncio.get_running_loop())
     client.connection_made(wire)
     server.read(wire.take())
     client.data_received(server.h2.data_to_send())
-    await asyncio.sleep(0.15)
     send = start(client, SMALL, "push")
     await next_pass()
     server.read(wire.take())
     server.answer(streams(server)["push"])
     client.data_received(server.h2.data_to_send())
     await send
-    await asyncio.sleep(0.1)
-    open_after_activity = not wire.closed
-    await asyncio.sleep(0.2)
+    armed = client.inactivity_timer
 
-    assert open_after_activity
+    client.active_at = client.loop.time() - 59
+    client._close_if_idle()
+    open_while_active = not wire.closed
+    rearmed = client.inactivity_timer
+    client.active_at = client.loop.time() - 60
+    client._close_if_idle()
+
+    assert armed is not None
+    assert open_while_active
+    assert rearmed is not armed
+    assert rearmed is not None
+    assert 0 < rearmed.when() - client.loop.time() <= 1
     assert wire.closed
