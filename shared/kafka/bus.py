@@ -24,6 +24,7 @@ from contracts.base import Model
 from contracts.codec import encode
 from contracts.topics import Topic
 from shared.kafka.clients import bootstrap_servers, broker_security
+from shared.kafka.partitioning import partition_for
 from shared.kafka.tracing import headers_continuing
 from shared.metrics.kafka import count_produced
 from shared.settings import KafkaSettings
@@ -139,6 +140,8 @@ def create_bus(settings: KafkaSettings, *, client_id: str) -> Bus:
     """A broker configured for Herald: explicit topics only, acks from all in-sync replicas (so a
     write survives the loss of a broker), idempotent where the settings say, TLS and SASL per the
     settings. Trace context rides in record headers when tracing is on (shared.kafka.tracing).
+    Keys are hashed natively onto the partitions Kafka's own clients choose
+    (shared.kafka.partitioning).
 
     Handlers take the FastStream message as it is (``apply_types=False``): with argument
     injection on, FastStream resolved the handler's message parameter through fast_depends, which
@@ -156,6 +159,7 @@ def create_bus(settings: KafkaSettings, *, client_id: str) -> Bus:
         acks="all",
         linger_ms=settings.producer_linger_ms,
         max_request_size=settings.max_message_bytes,
+        partitioner=partition_for,
         logger=logger,
         log_level=logging.DEBUG,
         graceful_timeout=settings.shutdown_drain_seconds,
