@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -50,6 +50,28 @@ class _HandedBackOnShutdown(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.exc_info is None or not isinstance(record.exc_info[1], asyncio.CancelledError)
+
+
+async def acknowledged(futures: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait for every send's acknowledgement; raise the first failure, in send order.
+
+    The futures are awaited one by one: a produce request acknowledges many records at once, so
+    most are done when reached, and this costs 0.05-0.4 us a record where ``asyncio.gather``,
+    which wraps and calls back each one, cost about 1 us. After a failure the others are still
+    watched, so a later failure is not reported as an exception never retrieved.
+    """
+    for index, future in enumerate(futures):
+        try:
+            await future
+        except BaseException:
+            for rest in futures[index + 1 :]:
+                rest.add_done_callback(_retrieve)
+            raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Publisher(Protocol):
@@ -114,7 +136,7 @@ class Bus:
             )
             sent.append(topic.name)
         if pending:
-            await asyncio.gather(*pending)
+            await acknowledged(pending)
             count_produced(sent)
 
     def producer(self) -> AIOKafkaProducer:
