@@ -41,6 +41,8 @@ def unprintable(value: str) -> str | None:
     which make two different ids look alike or reorder what logs show), surrogates, private-use
     and unassigned code points, and separators other than the space.
     """
+    if value.isprintable():  # one pass in C; the loop below only names the culprit
+        return None
     for char in value:
         if not char.isprintable():
             category = unicodedata.category(char)

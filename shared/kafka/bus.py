@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -24,9 +24,11 @@ from contracts.base import Model
 from contracts.codec import encode
 from contracts.topics import Topic
 from shared.kafka.clients import bootstrap_servers, broker_security
+from shared.kafka.partitioning import partition_for
 from shared.kafka.tracing import headers_continuing
 from shared.metrics.kafka import count_produced
 from shared.settings import KafkaSettings
+from shared.telemetry import tracing_enabled
 
 HEADERS = {"content-type": "application/json"}
 _CONTENT_TYPE = [(name, value.encode()) for name, value in HEADERS.items()]
@@ -48,6 +50,28 @@ class _HandedBackOnShutdown(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.exc_info is None or not isinstance(record.exc_info[1], asyncio.CancelledError)
+
+
+async def acknowledged(futures: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait for every send's acknowledgement; raise the first failure, in send order.
+
+    The futures are awaited one by one: a produce request acknowledges many records at once, so
+    most are done when reached, and this costs 0.05-0.4 us a record where ``asyncio.gather``,
+    which wraps and calls back each one, cost about 1 us. After a failure the others are still
+    watched, so a later failure is not reported as an exception never retrieved.
+    """
+    for index, future in enumerate(futures):
+        try:
+            await future
+        except BaseException:
+            for rest in futures[index + 1 :]:
+                rest.add_done_callback(_retrieve)
+            raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Publisher(Protocol):
@@ -92,11 +116,14 @@ class Bus:
         record carries the trace context of the input it continues (shared.kafka.tracing).
         """
         producer = self.producer()
+        # Asked once per call: without a tracer provider, OpenTelemetry's lookup reads the
+        # environment each time, about 2 us a record.
+        traced = tracing_enabled()
         pending = []
         sent: list[str] = []
         for topic, message in items:
             value = encode(message)
-            extra = headers_continuing(message)
+            extra = headers_continuing(message) if traced else {}
             if signer is not None:
                 extra |= signer(value)
             headers = _CONTENT_TYPE
@@ -109,7 +136,7 @@ class Bus:
             )
             sent.append(topic.name)
         if pending:
-            await asyncio.gather(*pending)
+            await acknowledged(pending)
             count_produced(sent)
 
     def producer(self) -> AIOKafkaProducer:
@@ -138,7 +165,14 @@ class Bus:
 def create_bus(settings: KafkaSettings, *, client_id: str) -> Bus:
     """A broker configured for Herald: explicit topics only, acks from all in-sync replicas (so a
     write survives the loss of a broker), idempotent where the settings say, TLS and SASL per the
-    settings. Trace context rides in record headers when tracing is on (shared.kafka.tracing)."""
+    settings. Trace context rides in record headers when tracing is on (shared.kafka.tracing).
+    Keys are hashed natively onto the partitions Kafka's own clients choose
+    (shared.kafka.partitioning).
+
+    Handlers take the FastStream message as it is (``apply_types=False``): with argument
+    injection on, FastStream resolved the handler's message parameter through fast_depends, which
+    runs that lookup in a worker thread, one thread hand-off per batch (in the registry's
+    profile, about as much CPU as everything else FastStream does around a batch)."""
     logger = logging.getLogger(f"herald.kafka.{client_id}")
     logger.addFilter(_TopicsAreCreatedExplicitly())
     logger.addFilter(_HandedBackOnShutdown())
@@ -151,8 +185,10 @@ def create_bus(settings: KafkaSettings, *, client_id: str) -> Bus:
         acks="all",
         linger_ms=settings.producer_linger_ms,
         max_request_size=settings.max_message_bytes,
+        partitioner=partition_for,
         logger=logger,
         log_level=logging.DEBUG,
         graceful_timeout=settings.shutdown_drain_seconds,
+        apply_types=False,
     )
     return Bus(broker=broker, settings=settings)
