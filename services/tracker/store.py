@@ -109,7 +109,7 @@ class TrackerStore:
             USER_KEY,
             NUMBERS,
             tallies,
-            [_progress_json(progress[key]) for key in sorted(tallies)],
+            [progress_json(progress[key]) for key in sorted(tallies)],
         )
 
     async def progress_of(
@@ -131,7 +131,7 @@ class TrackerStore:
         found: dict[UserTallyKey, tuple[Tally, Progress | None]] = {}
         for row in rows:
             stored = _tally(row, users=1)
-            kept = _progress(row["progress"])
+            kept = progress_from_json(row["progress"])
             if kept is not None and kept.tally() != stored:
                 kept = None
             found[(row["app_id"], row["notification_id"], row["user_id"])] = (stored, kept)
@@ -481,7 +481,7 @@ def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
 PROGRESS_VERSION = 1
 
 
-def _progress_json(progress: Progress) -> str:
+def progress_json(progress: Progress) -> str:
     """A user's progress as the JSON text kept beside their tally: sets as sorted lists, so equal
     progress gives equal text; ``answered`` leaves out the devices ``answers`` already names."""
     return json.dumps(
@@ -504,8 +504,8 @@ def _progress_json(progress: Progress) -> str:
     )
 
 
-def _progress(text: str | None) -> Progress | None:
-    """A user's progress from the JSON text _progress_json wrote; None if there is none or it
+def progress_from_json(text: str | None) -> Progress | None:
+    """A user's progress from the JSON text progress_json wrote; None if there is none or it
     is of another version."""
     if text is None:
         return None
