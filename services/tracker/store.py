@@ -336,19 +336,21 @@ class TrackerStore:
         tallies, totals and steps of notifications inactive since (then the notifications), inbox
         entries and reads.
         Returns the most rows one table lost (the pruner goes on while one had a full batch)."""
-        statements = (
-            "DELETE FROM notification_totals WHERE (app_id, notification_id) IN"
-            " (SELECT t.app_id, t.notification_id FROM notifications AS n"
+        statements = {
+            "notification_totals": "DELETE FROM notification_totals"
+            " WHERE (app_id, notification_id) IN (SELECT t.app_id, t.notification_id"
+            " FROM notifications AS n"
             " JOIN notification_totals AS t ON t.app_id = n.app_id"
             " AND t.notification_id = n.notification_id WHERE n.active_until < $1"
             " AND NOT EXISTS (SELECT 1 FROM user_tallies AS u WHERE u.app_id = t.app_id"
             " AND u.notification_id = t.notification_id) LIMIT $2)",
-            "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
-            " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
+            "steps": "DELETE FROM steps WHERE event_id IN"
+            " (SELECT s.event_id FROM notifications AS n JOIN steps AS s"
+            " ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
             " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM user_tallies AS t"
             " WHERE t.app_id = s.app_id AND t.notification_id = s.notification_id"
             " AND t.user_id = s.user_id) LIMIT $2)",
-            "DELETE FROM notifications WHERE (app_id, notification_id) IN"
+            "notifications": "DELETE FROM notifications WHERE (app_id, notification_id) IN"
             " (SELECT n.app_id, n.notification_id FROM notifications AS n"
             " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
             " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id)"
@@ -356,25 +358,29 @@ class TrackerStore:
             " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id)"
             " AND NOT EXISTS (SELECT 1 FROM notification_totals AS t"
             " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id) LIMIT $2)",
-            "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
+            "inbox": "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
-            "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"
+            "reads": "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM reads WHERE read_at < $1 LIMIT $2)",
-            "DELETE FROM read_marks WHERE (app_id, user_id) IN"
+            "read_marks": "DELETE FROM read_marks WHERE (app_id, user_id) IN"
             " (SELECT app_id, user_id FROM read_marks WHERE changed_at < $1 LIMIT $2)",
-        )
+        }
         async with transaction(self.pool) as conn:
-            gone = [await self._prune_tallies(conn, before, limit)]
-            for statement in statements:
+            tallies, user_steps = await self._prune_tallies(conn, before, limit)
+            gone = {"user_tallies": tallies}
+            for table, statement in statements.items():
                 count = await conn.fetchval(
                     f"WITH gone AS ({statement} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
                     before,
                     limit,
                 )
-                gone.append(int(count))
-        return max(gone)
+                gone[table] = int(count)
+        gone["steps"] += user_steps
+        return max(gone.values())
 
-    async def _prune_tallies(self, conn: Connection, before: datetime, limit: int) -> int:
+    async def _prune_tallies(
+        self, conn: Connection, before: datetime, limit: int
+    ) -> tuple[int, int]:
         """Delete up to ``limit`` tallies of notifications inactive before ``before``, with their
         users' steps, and take them off their notifications' totals, under the notifications'
         locks as a batch of steps would: a total stays the sum of the tallies left, and a late
@@ -387,7 +393,7 @@ class TrackerStore:
             limit,
         )
         if not doomed:
-            return 0
+            return 0, 0
         await self.lock_notifications(conn, {(row[0], row[1]) for row in doomed})
         rows = await conn.fetch(
             "DELETE FROM user_tallies AS t USING unnest($1::text[], $2::uuid[], $3::text[])"  # noqa: S608 - Tally's names
@@ -398,7 +404,7 @@ class TrackerStore:
             [row[1] for row in doomed],
             [row[2] for row in doomed],
         )
-        await conn.execute(
+        user_steps = await conn.execute(
             "DELETE FROM steps AS s USING unnest($1::text[], $2::uuid[], $3::text[])"
             " AS k (app_id, notification_id, user_id) WHERE s.app_id = k.app_id"
             " AND s.notification_id = k.notification_id AND s.user_id = k.user_id",
@@ -411,7 +417,7 @@ class TrackerStore:
             for row in rows
         }
         await self.add_to_totals(conn, total_changes(dict.fromkeys(removed, Tally()), removed))
-        return len(rows)
+        return len(rows), int(user_steps.split()[-1])
 
 
 async def _write_tallies(

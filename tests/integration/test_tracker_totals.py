@@ -356,7 +356,7 @@ async def test_a_late_step_of_a_pruned_user_finds_none_of_their_steps_left(
     await handler(received(everything))
     keys = [(APP, notification_id, user) for user in USERS[:2]]
 
-    assert await store.prune(T0 + timedelta(days=30), 1) == 1
+    await store.prune(T0 + timedelta(days=30), 1)
     late = [
         NotificationTraced.step(
             "token_deactivated",
