@@ -404,10 +404,11 @@ class TrackerStore:
             [row[1] for row in doomed],
             [row[2] for row in doomed],
         )
-        user_steps = await conn.execute(
-            "DELETE FROM steps AS s USING unnest($1::text[], $2::uuid[], $3::text[])"
-            " AS k (app_id, notification_id, user_id) WHERE s.app_id = k.app_id"
-            " AND s.notification_id = k.notification_id AND s.user_id = k.user_id",
+        user_steps = await conn.fetchval(
+            "WITH gone AS (DELETE FROM steps AS s USING unnest($1::text[], $2::uuid[], $3::text[])"
+            " AS k (app_id, notification_id, user_id)"
+            " WHERE s.app_id = k.app_id AND s.notification_id = k.notification_id"
+            " AND s.user_id = k.user_id RETURNING 1) SELECT count(*) FROM gone",
             [row["app_id"] for row in rows],
             [row["notification_id"] for row in rows],
             [row["user_id"] for row in rows],
@@ -417,7 +418,7 @@ class TrackerStore:
             for row in rows
         }
         await self.add_to_totals(conn, total_changes(dict.fromkeys(removed, Tally()), removed))
-        return len(rows), int(user_steps.split()[-1])
+        return len(rows), int(user_steps)
 
 
 async def _write_tallies(
