@@ -1,10 +1,6 @@
 """What a notification's recorded steps add up to: its counts, its status, each user's story.
-
-A user's tally is what their set of steps (deduplicated by event id) adds up to. The tracker keeps
-it step by step: a user's ``Progress`` holds the sets a new step is checked against (devices
-answered, each device's standing answer, reasons withheld for whom), so adding a step twice or
-stages in any order cannot change it, and a batch folds in only its new steps.
-"""
+A user's tally moves step by step through their ``Progress``, so repeats and any order of
+arrival leave the same tally."""
 
 from __future__ import annotations
 
@@ -157,7 +153,12 @@ def final_send(sends: Sequence[NotificationTraced]) -> NotificationTraced:
     delivered = [s for s in sends if s.outcome == "delivered"]
     if delivered:
         return min(delivered, key=lambda s: (s.occurred_at, s.attempt or 0))
-    return max(sends, key=lambda s: (s.attempt or 0, s.occurred_at))
+    return max(sends, key=lambda s: (s.attempt or 0, s.occurred_at, failure_of(s)))
+
+
+def failure_of(send: NotificationTraced) -> str:
+    """The reason a failed send is counted under; it also orders exact ties between attempts."""
+    return send.reason or send.outcome or "unspecified"
 
 
 def tally(steps: Iterable[NotificationTraced]) -> Tally:
@@ -227,17 +228,21 @@ class Progress:
             self.withheld.setdefault(reason, set()).add(f"{device}/{step.platform or ''}")
 
     def _answer(self, device: str, step: NotificationTraced) -> None:
-        """The answer that stands (see final_send): a delivery, else the latest attempt's; on a
-        tie the one added first."""
+        """The answer that stands (see final_send): a delivery, else the latest attempt's, ties
+        decided by the reason, so the order steps are added in never matters."""
         if device in self.answers and self.answers[device] is None:
             return
         if step.outcome == "delivered":
             self.answers[device] = None
             return
         standing = self.answers.get(device)
-        attempt = (step.attempt or 0, (step.occurred_at - _EPOCH) // _MICROSECOND)
-        if standing is None or attempt > standing[:2]:
-            self.answers[device] = (*attempt, step.reason or step.outcome or "unspecified")
+        answer = (
+            step.attempt or 0,
+            (step.occurred_at - _EPOCH) // _MICROSECOND,
+            failure_of(step),
+        )
+        if standing is None or answer > standing:
+            self.answers[device] = answer
 
     def tally(self) -> Tally:
         """The user's tally as these steps leave it."""

@@ -1,11 +1,6 @@
-"""The tracker's handlers: record trace steps and reads, one transaction per batch.
-
-Every write is idempotent (see the store), so a batch re-run after a crash changes nothing; the
-glue commits the offsets after the transaction. Only the steps a batch stores for the first time
-move tallies: each user they concern gets them folded into the progress stored beside their tally
-(so the order steps arrive in does not matter), and its notification's running total moves by
-the difference to the tally stored before.
-"""
+"""The tracker's handlers: record trace steps and reads, one idempotent transaction per batch;
+only the steps a batch stores for the first time move the tallies of the users they concern (and
+their notifications' running totals)."""
 
 from __future__ import annotations
 
@@ -68,8 +63,8 @@ class TraceHandler:
         new_of_users: Mapping[UserTallyKey, list[NotificationTraced]],
         stored: Mapping[UserTallyKey, tuple[domain.Tally, domain.Progress | None]],
     ) -> dict[UserTallyKey, domain.Progress]:
-        """Each user's progress with their new steps folded in. A row an older tracker wrote
-        has none: that user's progress is rebuilt from all their stored steps (new ones too)."""
+        """Each user's progress with their new steps folded in. Where the stored progress is
+        unknown (see progress_of), it is rebuilt from all the user's stored steps (new ones too)."""
         unknown = [user for user, (_, kept) in stored.items() if kept is None]
         all_steps = await self.store.user_steps_of(conn, unknown) if unknown else {}
         progress: dict[UserTallyKey, domain.Progress] = {}

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from contracts.trace import NotificationTraced
-from services.tracker.domain import Progress, Tally, UserTallyKey, total_changes
+from services.tracker.domain import Answer, Progress, Tally, UserTallyKey, total_changes
 from shared.db import Connection, transaction
 
 InboxKey = tuple[str, str, uuid.UUID]
@@ -26,6 +26,8 @@ NOTIFICATION_KEY = USER_KEY[:2]
 #: The tallies' number columns, in the order of Tally's fields.
 NUMBERS = tuple(f.name for f in fields(Tally) if f.name not in {"users", "failed", "withheld"})
 UserKey = tuple[str, str]
+#: What a pruned user's row gives back: the columns that take their tally off the total.
+_RETURNED = ", ".join(f"t.{name}" for name in (*NUMBERS, "failed", "withheld"))
 
 
 @dataclass(frozen=True)
@@ -98,27 +100,26 @@ class TrackerStore:
         self,
         conn: Connection,
         tallies: Mapping[UserTallyKey, Tally],
-        progress: Mapping[UserTallyKey, Progress] | None = None,
+        progress: Mapping[UserTallyKey, Progress],
     ) -> None:
-        """Replace users' tallies, and with ``progress`` (every user's) what their steps leave
-        for the next; without it a new row's progress is unknown, as trackers before migration
-        005 wrote them (the next new step of that user rebuilds it from their steps)."""
+        """Replace users' tallies, each with the progress (every user's) that leads to it."""
         await _write_tallies(
             conn,
             "user_tallies",
             USER_KEY,
             NUMBERS,
             tallies,
-            None
-            if progress is None
-            else [_progress_json(progress[key]) for key in sorted(tallies)],
+            [progress_json(progress[key]) for key in sorted(tallies)],
         )
 
     async def progress_of(
         self, conn: Connection, keys: Collection[UserTallyKey]
     ) -> dict[UserTallyKey, tuple[Tally, Progress | None]]:
-        """The stored tally of each of these users and their progress (None if a tracker before
-        migration 005 wrote the row); a user with no row is absent."""
+        """The stored tally of each of these users and their progress; a user with no row is
+        absent. Progress is None (unknown: to be rebuilt from the user's steps) when it is
+        missing or of another version, or when it does not lead to the stored tally: a tracker
+        that does not keep progress (one before migration 005, during a rolling upgrade or after
+        a rollback) moved the tally since."""
         rows = await conn.fetch(
             "SELECT t.* FROM user_tallies AS t JOIN unnest($1::text[], $2::uuid[], $3::text[])"
             " AS k (app_id, notification_id, user_id) ON t.app_id = k.app_id"
@@ -127,19 +128,14 @@ class TrackerStore:
             [k[1] for k in keys],
             [k[2] for k in keys],
         )
-        return {
-            (row["app_id"], row["notification_id"], row["user_id"]): (
-                _tally(row, users=1),
-                None if row["progress"] is None else _progress(row["progress"]),
-            )
-            for row in rows
-        }
-
-    async def tallies_of(
-        self, conn: Connection, keys: Collection[UserTallyKey]
-    ) -> dict[UserTallyKey, Tally]:
-        """The stored tallies of these users (a user with none is absent)."""
-        return {key: stored for key, (stored, _) in (await self.progress_of(conn, keys)).items()}
+        found: dict[UserTallyKey, tuple[Tally, Progress | None]] = {}
+        for row in rows:
+            stored = _tally(row, users=1)
+            kept = progress_from_json(row["progress"])
+            if kept is not None and kept.tally() != stored:
+                kept = None
+            found[(row["app_id"], row["notification_id"], row["user_id"])] = (stored, kept)
+        return found
 
     async def add_to_totals(
         self, conn: Connection, changes: Mapping[NotificationKey, Tally]
@@ -340,17 +336,21 @@ class TrackerStore:
         tallies, totals and steps of notifications inactive since (then the notifications), inbox
         entries and reads.
         Returns the most rows one table lost (the pruner goes on while one had a full batch)."""
-        statements = (
-            "DELETE FROM notification_totals WHERE (app_id, notification_id) IN"
-            " (SELECT t.app_id, t.notification_id FROM notifications AS n"
+        statements = {
+            "notification_totals": "DELETE FROM notification_totals"
+            " WHERE (app_id, notification_id) IN (SELECT t.app_id, t.notification_id"
+            " FROM notifications AS n"
             " JOIN notification_totals AS t ON t.app_id = n.app_id"
             " AND t.notification_id = n.notification_id WHERE n.active_until < $1"
             " AND NOT EXISTS (SELECT 1 FROM user_tallies AS u WHERE u.app_id = t.app_id"
             " AND u.notification_id = t.notification_id) LIMIT $2)",
-            "DELETE FROM steps WHERE event_id IN (SELECT s.event_id FROM notifications AS n"
-            " JOIN steps AS s ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
-            " WHERE n.active_until < $1 LIMIT $2)",
-            "DELETE FROM notifications WHERE (app_id, notification_id) IN"
+            "steps": "DELETE FROM steps WHERE event_id IN"
+            " (SELECT s.event_id FROM notifications AS n JOIN steps AS s"
+            " ON s.app_id = n.app_id AND s.notification_id = n.notification_id"
+            " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM user_tallies AS t"
+            " WHERE t.app_id = s.app_id AND t.notification_id = s.notification_id"
+            " AND t.user_id = s.user_id) LIMIT $2)",
+            "notifications": "DELETE FROM notifications WHERE (app_id, notification_id) IN"
             " (SELECT n.app_id, n.notification_id FROM notifications AS n"
             " WHERE n.active_until < $1 AND NOT EXISTS (SELECT 1 FROM steps AS s"
             " WHERE s.app_id = n.app_id AND s.notification_id = n.notification_id)"
@@ -358,28 +358,33 @@ class TrackerStore:
             " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id)"
             " AND NOT EXISTS (SELECT 1 FROM notification_totals AS t"
             " WHERE t.app_id = n.app_id AND t.notification_id = n.notification_id) LIMIT $2)",
-            "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
+            "inbox": "DELETE FROM inbox WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM inbox WHERE reached_at < $1 LIMIT $2)",
-            "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"
+            "reads": "DELETE FROM reads WHERE (app_id, user_id, notification_id) IN"
             " (SELECT app_id, user_id, notification_id FROM reads WHERE read_at < $1 LIMIT $2)",
-            "DELETE FROM read_marks WHERE (app_id, user_id) IN"
+            "read_marks": "DELETE FROM read_marks WHERE (app_id, user_id) IN"
             " (SELECT app_id, user_id FROM read_marks WHERE changed_at < $1 LIMIT $2)",
-        )
+        }
         async with transaction(self.pool) as conn:
-            gone = [await self._prune_tallies(conn, before, limit)]
-            for statement in statements:
+            tallies, user_steps = await self._prune_tallies(conn, before, limit)
+            gone = {"user_tallies": tallies}
+            for table, statement in statements.items():
                 count = await conn.fetchval(
                     f"WITH gone AS ({statement} RETURNING 1) SELECT count(*) FROM gone",  # noqa: S608
                     before,
                     limit,
                 )
-                gone.append(int(count))
-        return max(gone)
+                gone[table] = int(count)
+        gone["steps"] += user_steps
+        return max(gone.values())
 
-    async def _prune_tallies(self, conn: Connection, before: datetime, limit: int) -> int:
-        """Delete up to ``limit`` tallies of notifications inactive before ``before`` and take them
-        off their notifications' totals, under the notifications' locks as a batch of steps
-        would, so a total stays the sum of the tallies left even when a late step comes."""
+    async def _prune_tallies(
+        self, conn: Connection, before: datetime, limit: int
+    ) -> tuple[int, int]:
+        """Delete up to ``limit`` tallies of notifications inactive before ``before``, with their
+        users' steps, and take them off their notifications' totals, under the notifications'
+        locks as a batch of steps would: a total stays the sum of the tallies left, and a late
+        step of a pruned user starts from empty progress with none of their steps left."""
         doomed = await conn.fetch(
             "SELECT t.app_id, t.notification_id, t.user_id FROM notifications AS n"
             " JOIN user_tallies AS t ON t.app_id = n.app_id"
@@ -388,22 +393,32 @@ class TrackerStore:
             limit,
         )
         if not doomed:
-            return 0
+            return 0, 0
         await self.lock_notifications(conn, {(row[0], row[1]) for row in doomed})
         rows = await conn.fetch(
-            "DELETE FROM user_tallies AS t USING unnest($1::text[], $2::uuid[], $3::text[])"
+            "DELETE FROM user_tallies AS t USING unnest($1::text[], $2::uuid[], $3::text[])"  # noqa: S608 - Tally's names
             " AS k (app_id, notification_id, user_id) WHERE t.app_id = k.app_id"
-            " AND t.notification_id = k.notification_id AND t.user_id = k.user_id RETURNING t.*",
+            " AND t.notification_id = k.notification_id AND t.user_id = k.user_id RETURNING"
+            f" t.app_id, t.notification_id, t.user_id, {_RETURNED}",
             [row[0] for row in doomed],
             [row[1] for row in doomed],
             [row[2] for row in doomed],
+        )
+        user_steps = await conn.fetchval(
+            "WITH gone AS (DELETE FROM steps AS s USING unnest($1::text[], $2::uuid[], $3::text[])"
+            " AS k (app_id, notification_id, user_id)"
+            " WHERE s.app_id = k.app_id AND s.notification_id = k.notification_id"
+            " AND s.user_id = k.user_id RETURNING 1) SELECT count(*) FROM gone",
+            [row["app_id"] for row in rows],
+            [row["notification_id"] for row in rows],
+            [row["user_id"] for row in rows],
         )
         removed = {
             (row["app_id"], row["notification_id"], row["user_id"]): _tally(row, users=1)
             for row in rows
         }
         await self.add_to_totals(conn, total_changes(dict.fromkeys(removed, Tally()), removed))
-        return len(rows)
+        return len(rows), int(user_steps)
 
 
 async def _write_tallies(
@@ -468,39 +483,55 @@ def _tally(row: asyncpg.Record, users: int | None = None) -> Tally:
     )
 
 
-def _progress_json(progress: Progress) -> str:
-    """A user's progress as the JSON text kept beside their tally (sets as lists)."""
+#: The version of the progress JSON this tracker writes; text of any other version (or none) is
+#: unknown progress, rebuilt from the user's steps, so changing the rules never breaks a read.
+PROGRESS_VERSION = 1
+
+
+def progress_json(progress: Progress) -> str:
+    """A user's progress as the JSON text kept beside their tally: sets as sorted lists, so equal
+    progress gives equal text; ``answered`` leaves out the devices ``answers`` already names."""
     return json.dumps(
         {
-            "stages": list(progress.stages),
-            "own_stages": list(progress.own_stages),
+            "v": PROGRESS_VERSION,
+            "stages": sorted(progress.stages),
+            "own_stages": sorted(progress.own_stages),
             "expected": progress.expected,
             "ended": progress.ended,
             "opted_out": progress.opted_out,
-            "answered": list(progress.answered),
-            "deactivated": list(progress.deactivated),
-            "opened": list(progress.opened),
-            "answers": progress.answers,
-            "withheld": {reason: list(keys) for reason, keys in progress.withheld.items()},
-        }
+            "answered": sorted(progress.answered.difference(progress.answers)),
+            "deactivated": sorted(progress.deactivated),
+            "opened": sorted(progress.opened),
+            "answers": dict(sorted(progress.answers.items())),
+            "withheld": {
+                reason: sorted(keys) for reason, keys in sorted(progress.withheld.items())
+            },
+        },
+        separators=(",", ":"),
     )
 
 
-def _progress(text: str) -> Progress:
-    """A user's progress from the JSON text _progress_json wrote."""
+def progress_from_json(text: str | None) -> Progress | None:
+    """A user's progress from the JSON text progress_json wrote; None if there is none or it
+    is of another version."""
+    if text is None:
+        return None
     kept = json.loads(text)
+    if not isinstance(kept, dict) or kept.get("v") != PROGRESS_VERSION:
+        return None
+    answers: dict[str, Answer] = {
+        device: None if answer is None else (answer[0], answer[1], answer[2])
+        for device, answer in kept["answers"].items()
+    }
     return Progress(
         stages=set(kept["stages"]),
         own_stages=set(kept["own_stages"]),
         expected=kept["expected"],
         ended=kept["ended"],
         opted_out=kept["opted_out"],
-        answered=set(kept["answered"]),
+        answered={*kept["answered"], *(device for device in answers if device)},
         deactivated=set(kept["deactivated"]),
         opened=set(kept["opened"]),
-        answers={
-            device: None if answer is None else (answer[0], answer[1], answer[2])
-            for device, answer in kept["answers"].items()
-        },
+        answers=answers,
         withheld={reason: set(keys) for reason, keys in kept["withheld"].items()},
     )

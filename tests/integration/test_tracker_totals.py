@@ -5,10 +5,11 @@ rows an older tracker wrote before the totals existed (backfilled by the migrati
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from contracts.trace import NotificationTraced, Stage
 from services.tracker import domain
 from services.tracker.app import MIGRATIONS
 from services.tracker.handlers import TraceHandler
-from services.tracker.store import TrackerStore
-from shared.db import create_pool, migrate, transaction
+from services.tracker.store import NUMBERS, TrackerStore
+from shared.db import Connection, create_pool, migrate, transaction
 from shared.embedded.postgres import EmbeddedPostgres
 from shared.kafka import Received
 from shared.settings import DatabaseSettings
@@ -86,6 +87,35 @@ async def pool(postgres: EmbeddedPostgres, schema: str) -> AsyncIterator[asyncpg
     await created.close()
 
 
+async def stored_tallies(
+    store: TrackerStore, keys: Collection[domain.UserTallyKey]
+) -> dict[domain.UserTallyKey, domain.Tally]:
+    async with store.pool.acquire() as conn:
+        return {key: tally for key, (tally, _) in (await store.progress_of(conn, keys)).items()}
+
+
+async def write_as_older_tracker(
+    conn: Connection, tallies: dict[domain.UserTallyKey, domain.Tally]
+) -> None:
+    """Replace tallies as a tracker that does not keep progress does: tally columns only."""
+    columns = ", ".join(NUMBERS)
+    await conn.executemany(
+        f"INSERT INTO user_tallies (app_id, notification_id, user_id, {columns}, failed, withheld)"  # noqa: S608
+        f" VALUES ({', '.join(f'${i + 1}' for i in range(len(NUMBERS) + 5))})"
+        " ON CONFLICT (app_id, notification_id, user_id) DO UPDATE SET"
+        f" {', '.join(f'{name} = EXCLUDED.{name}' for name in (*NUMBERS, 'failed', 'withheld'))}",
+        [
+            (
+                *key,
+                *(getattr(tally, name) for name in NUMBERS),
+                json.dumps(tally.failed),
+                json.dumps(tally.withheld),
+            )
+            for key, tally in tallies.items()
+        ],
+    )
+
+
 async def advisory_lock_awaited(pool: asyncpg.Pool) -> bool:
     waiting: bool = await pool.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
@@ -97,8 +127,7 @@ async def assert_totals_are_sums(store: TrackerStore, everything: list[Notificat
     """Each notification's total is the sum of its stored tallies and what its steps add up to."""
     notifications = sorted({step.notification_id for step in everything})
     users = {(APP, s.notification_id, s.user_id) for s in everything if s.user_id is not None}
-    async with store.pool.acquire() as conn:
-        stored = await store.tallies_of(conn, users)
+    stored = await stored_tallies(store, users)
     totals = await store.counts_of_each(APP, notifications)
     for notification_id in notifications:
         tallies = [tally for key, tally in stored.items() if key[1] == notification_id]
@@ -171,7 +200,7 @@ async def test_the_migration_backfills_totals_of_tallies_written_before_it(
         by_user.setdefault((APP, step.notification_id, step.user_id), []).append(step)
     async with store.pool.acquire() as conn:  # what the tracker before totals wrote
         await store.record_steps(conn, everything)
-        await store.save_tallies(conn, {key: domain.tally(s) for key, s in by_user.items()})
+        await write_as_older_tracker(conn, {key: domain.tally(s) for key, s in by_user.items()})
 
     assert await migrate(pool, schema, MIGRATIONS) == [4, 5]
 
@@ -195,8 +224,7 @@ async def test_pruning_a_few_rows_at_a_time_keeps_totals_equal_to_the_tallies_le
     keys = {(APP, notification_id, user) for user in USERS}
 
     async def total_is_sum_of_tallies_left() -> int:
-        async with store.pool.acquire() as conn:
-            left = await store.tallies_of(conn, keys)
+        left = await stored_tallies(store, keys)
         assert await store.counts_of(APP, notification_id) == sum(left.values(), domain.Tally())
         return len(left)
 
@@ -239,8 +267,7 @@ async def test_a_repeated_or_late_step_moves_a_tally_once_and_the_first_copy_cou
     alice = (APP, notification_id, "alice")
 
     async def alice_now() -> domain.Tally:
-        async with store.pool.acquire() as conn:
-            return (await store.tallies_of(conn, [alice]))[alice]
+        return (await stored_tallies(store, [alice]))[alice]
 
     await handler(received([opened, last_try, forged, last_try]))
     after_last_try = await alice_now()
@@ -273,7 +300,7 @@ async def test_tallies_an_older_tracker_wrote_move_on_from_all_the_users_steps(
     async with transaction(pool) as conn:  # what the tracker before progress wrote
         await store.record_steps(conn, [s for steps in before_upgrade.values() for s in steps])
         tallies = {key: domain.tally(steps) for key, steps in before_upgrade.items()}
-        await store.save_tallies(conn, tallies)
+        await write_as_older_tracker(conn, tallies)
         await store.add_to_totals(conn, domain.total_changes(tallies, {}))
 
     assert await migrate(pool, schema, MIGRATIONS) == [5]
@@ -281,3 +308,107 @@ async def test_tallies_an_older_tracker_wrote_move_on_from_all_the_users_steps(
 
     await assert_totals_are_sums(store, [s for steps in by_user.values() for s in steps])
     assert await pool.fetchval("SELECT count(*) FROM user_tallies WHERE progress IS NULL") == 0
+
+
+async def test_a_tally_moved_by_a_tracker_that_keeps_no_progress_is_rebuilt_from_the_steps(
+    pool: asyncpg.Pool, schema: str
+) -> None:
+    """A replica of the release before migration 005 (rolling upgrade, rollback) moves a tally
+    and leaves the progress beside it behind: the next batch must not fold into that."""
+    await migrate(pool, schema, MIGRATIONS)
+    store = TrackerStore(pool)
+    handler = TraceHandler(pool, store)
+    notification_id = uuid.uuid4()
+    everything = user_steps(notification_id, "alice", 1)
+    counted, fanned_out, delivered, first_try, last_try, withheld, opened = everything
+    alice = (APP, notification_id, "alice")
+
+    await handler(received([counted, fanned_out]))
+    async with transaction(pool) as conn:  # the older replica's batch
+        await store.lock_notifications(conn, [(APP, notification_id)])
+        await store.record_steps(conn, [delivered, opened])
+        before = await stored_tallies(store, [alice])
+        moved = {alice: domain.tally([counted, fanned_out, delivered, opened])}
+        await write_as_older_tracker(conn, moved)
+        await store.add_to_totals(conn, domain.total_changes(moved, before))
+    await handler(received([first_try, last_try, withheld]))
+
+    tally = (await stored_tallies(store, [alice]))[alice]
+    assert (tally.sent, tally.delivered, tally.opened, tally.settled) == (2, 1, 1, 1)
+    assert tally == domain.tally(everything)
+    await assert_totals_are_sums(store, everything)
+
+
+async def test_a_late_step_of_a_pruned_user_finds_none_of_their_steps_left(
+    pool: asyncpg.Pool, schema: str
+) -> None:
+    """The pruner takes a user's tally and steps together, so a tally is always what the
+    user's stored steps add up to, even for a step arriving after part of the pruning."""
+    await migrate(pool, schema, MIGRATIONS)
+    store = TrackerStore(pool)
+    handler = TraceHandler(pool, store)
+    notification_id = uuid.uuid4()
+    everything = [
+        step
+        for seed, user in enumerate(USERS[:2])
+        for step in user_steps(notification_id, user, seed)
+    ]
+    await handler(received(everything))
+    keys = [(APP, notification_id, user) for user in USERS[:2]]
+
+    await store.prune(T0 + timedelta(days=30), 1)
+    late = [
+        NotificationTraced.step(
+            "token_deactivated",
+            app_id=APP,
+            notification_id=notification_id,
+            occurred_at=T0 + timedelta(days=31),
+            user_id=user,
+            device_id=uuid.uuid4(),
+            platform="apns",
+        )
+        for user in USERS[:2]
+    ]
+    await handler(received(late))
+
+    tallies = await stored_tallies(store, keys)
+    async with pool.acquire() as conn:
+        steps = await store.user_steps_of(conn, keys)
+    assert {key: domain.tally(steps[key]) for key in keys} == tallies
+    assert sorted(len(steps[key]) for key in keys) == [1, 8]
+    assert await store.counts_of(APP, notification_id) == sum(tallies.values(), domain.Tally())
+
+
+@pytest.mark.parametrize(
+    "kept", ['{"stages": []}', '{"v": 2, "devices": {}}', '"not an object"'], ids=str
+)
+async def test_progress_of_an_unknown_version_is_rebuilt_from_the_steps(
+    pool: asyncpg.Pool, schema: str, kept: str
+) -> None:
+    await migrate(pool, schema, MIGRATIONS)
+    store = TrackerStore(pool)
+    handler = TraceHandler(pool, store)
+    notification_id = uuid.uuid4()
+    everything = user_steps(notification_id, "alice", 1)
+    await handler(received(everything[:3]))
+    await pool.execute("UPDATE user_tallies SET progress = $1", kept)
+
+    await handler(received(everything[3:]))
+
+    await assert_totals_are_sums(store, everything)
+
+
+async def test_the_progress_migration_gives_up_on_a_table_held_by_a_long_transaction(
+    pool: asyncpg.Pool, schema: str, tmp_path: Path
+) -> None:
+    """Queued behind a long reader, the ALTER would stall every tracker write behind it."""
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql"))[:4]:
+        shutil.copy(path, earlier / path.name)
+    await migrate(pool, schema, earlier)
+    async with pool.acquire() as reader, reader.transaction():
+        await reader.execute("SELECT count(*) FROM user_tallies")
+        with pytest.raises(asyncpg.LockNotAvailableError):
+            await migrate(pool, schema, MIGRATIONS)
+    assert await migrate(pool, schema, MIGRATIONS) == [5]
