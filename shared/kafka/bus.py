@@ -121,20 +121,29 @@ class Bus:
         traced = tracing_enabled()
         pending = []
         sent: list[str] = []
-        for topic, message in items:
-            value = encode(message)
-            extra = headers_continuing(message) if traced else {}
-            if signer is not None:
-                extra |= signer(value)
-            headers = _CONTENT_TYPE
-            if extra:
-                headers = _CONTENT_TYPE + [(name, text.encode()) for name, text in extra.items()]
-            pending.append(
-                await producer.send(
-                    self.address(topic), value, key=topic.key_of(message), headers=headers
+        try:
+            for topic, message in items:
+                value = encode(message)
+                extra = headers_continuing(message) if traced else {}
+                if signer is not None:
+                    extra |= signer(value)
+                headers = _CONTENT_TYPE
+                if extra:
+                    headers = _CONTENT_TYPE + [
+                        (name, text.encode()) for name, text in extra.items()
+                    ]
+                pending.append(
+                    await producer.send(
+                        self.address(topic), value, key=topic.key_of(message), headers=headers
+                    )
                 )
-            )
-            sent.append(topic.name)
+                sent.append(topic.name)
+        except BaseException:
+            # The sends already queued still settle; a failure among them must not be logged as
+            # never retrieved (the caller publishes the whole batch again).
+            for future in pending:
+                future.add_done_callback(_retrieve)
+            raise
         if pending:
             await acknowledged(pending)
             count_produced(sent)

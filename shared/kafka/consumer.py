@@ -270,6 +270,9 @@ def _short(copied: str | None) -> str | None:
 class _BareBatch:
     """Parses a fetched batch into the one FastStream message the handler acks, and nothing else.
 
+    The message has no body, headers or reply address for FastStream's middlewares or test
+    client to read: ``subscribe`` is the broker's only subscriber and uses none of them.
+
     FastStream's own batch parser decodes every record's headers into a dict and collects the
     bodies, and its decoder json-loads each body; the codec decodes instead (hostile bytes, such
     as nesting that raises RecursionError, must not fail the whole batch), so that work was thrown
@@ -331,6 +334,7 @@ def subscribe(
             settings.consumer_fetch_max_bytes, settings.partitions_of(topic)
         ),
         ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
         auto_offset_reset="earliest",
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
@@ -356,6 +360,9 @@ def subscribe(
             raise
         finally:
             bus.in_flight[topic.name] -= len(records)
+            # The decoded body FastStream caches on the message is the message itself: clearing
+            # it breaks that cycle, so the batch is freed now, not at the next full collection.
+            msg.clear_cache()
 
     subscriber(consume, parser=bare.parse, decoder=bare.decode)
     return processor

@@ -109,6 +109,42 @@ async def test_poison_is_parked_and_neighbours_still_processed(broker: EmbeddedB
     assert moved["failed error"] >= 2
 
 
+class RecordingHandler:
+    """Notes the users it is given; set once ``expected`` have come."""
+
+    def __init__(self, expected: int) -> None:
+        self.done: list[str] = []
+        self.expected = expected
+        self.all_done = asyncio.Event()
+
+    async def __call__(self, batch: Sequence[Received[NotificationDue]]) -> Sequence[Rejection]:
+        self.done.extend(item.message.user_id for item in batch)
+        if len(self.done) >= self.expected:
+            self.all_done.set()
+        return ()
+
+
+async def test_a_record_with_headers_no_text_decoder_reads_is_handled_with_its_neighbours(
+    broker: EmbeddedBroker,
+) -> None:
+    kafka = kafka_settings_for_test(broker.bootstrap)
+    clock = FrozenClock()
+    handler = RecordingHandler(expected=3)
+    parts = await consuming_due(kafka, "odd-headers", handler, clock)
+    io = TopicIO(kafka)
+    odd = due(clock.now(), "odd-headers")
+
+    async with running(parts):
+        await io.produce(topics.DUE, due(clock.now(), "before"))
+        await io.produce_raw(
+            topics.DUE, (b"odd-headers", encode(odd)), headers=[("x", None), ("y", b"\xff")]
+        )
+        await io.produce(topics.DUE, due(clock.now(), "after"))
+        await asyncio.wait_for(handler.all_done.wait(), timeout=20)
+
+    assert sorted(handler.done) == ["after", "before", "odd-headers"]
+
+
 def consumer_counts(group: str) -> dict[str, float]:
     """The consumer instruments of ``group`` on the due topic, as this process counts them."""
     labels = {"topic": topics.DUE.name, "group": group}

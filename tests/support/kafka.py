@@ -56,7 +56,7 @@ class TopicIO:
         self,
         topic: Topic | str,
         *records: tuple[bytes | None, bytes],
-        headers: Sequence[tuple[str, bytes]] = (),
+        headers: Sequence[tuple[str, bytes | None]] = (),
     ) -> None:
         """Send ``records`` as (key, value) pairs, each with ``headers`` and, when this has a
         signer, its signature."""
