@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _SEPARATOR = re.compile(r"[-_]")
 #: language (2-3 letters), script (4 letters), region (2 letters or 3 digits), variants (5-8
@@ -20,9 +21,14 @@ _WELL_FORMED = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def normalise(tag: str) -> str:
     """``tag`` in RFC 5646's recommended case (``pt-BR``, ``zh-Hant``); raise ValueError when it
-    is not a well-formed language tag."""
+    is not a well-formed language tag.
+
+    Cached: every internal hop validates the variants' keys again, and an app uses a few dozen
+    tags (a refused tag is not cached, so its error is raised afresh).
+    """
     lowered = _SEPARATOR.sub("-", tag).lower()
     if not _WELL_FORMED.fullmatch(lowered):
         raise ValueError(f"{tag!r} is not a BCP 47 language tag (such as fr, pt-BR or zh-Hant-TW)")
