@@ -245,7 +245,10 @@ class Content(Model):
 
     def variant_for(self, *locales: str | None) -> str | None:
         """The tag of the variant for the first of ``locales`` one fits (a device's locale, then
-        its user's), by language-tag lookup; None: the default text."""
+        its user's), by language-tag lookup; None: the default text (at once when there are no
+        variants, as for most notifications: this runs for every device at fan-out)."""
+        if not self.localized:
+            return None
         return lookup(self.localized, *locales)
 
     def in_locale(self, tag: str | None) -> Content:

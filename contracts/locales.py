@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-_SEPARATOR = re.compile(r"[-_]")
 #: language (2-3 letters), script (4 letters), region (2 letters or 3 digits), variants (5-8
 #: letters or digits, or a digit and 3 more): RFC 5646 section 2.1 without extensions and
 #: private use, which no platform reports as a device's locale.
@@ -29,7 +28,7 @@ def normalise(tag: str) -> str:
     Cached: every internal hop validates the variants' keys again, and an app uses a few dozen
     tags (a refused tag is not cached, so its error is raised afresh).
     """
-    lowered = _SEPARATOR.sub("-", tag).lower()
+    lowered = tag.replace("_", "-").lower()
     if not _WELL_FORMED.fullmatch(lowered):
         raise ValueError(f"{tag!r} is not a BCP 47 language tag (such as fr, pt-BR or zh-Hant-TW)")
     language, *rest = lowered.split("-")
@@ -55,7 +54,7 @@ def lookup(available: Iterable[str], *wanted: str | None) -> str | None:
     for locale in wanted:
         if not locale:
             continue
-        subtags = _SEPARATOR.sub("-", locale).lower().split("-")
+        subtags = locale.replace("_", "-").lower().split("-")
         for end in range(len(subtags), 0, -1):
             found = by_key.get("-".join(subtags[:end]))
             if found is not None:

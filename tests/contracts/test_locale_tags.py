@@ -1,14 +1,17 @@
-"""The cached ``normalise`` gives every tag the uncached rule gave, and refuses the same tags with
-the same message, however often a tag comes back."""
+"""Language tags are normalised and looked up as the rules first written (kept below as oracles)
+did: the cached ``normalise`` gives and refuses the same tags with the same messages, however
+often a tag comes back, and ``lookup`` and ``Content.variant_for`` pick the same variant."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.locales import normalise
+from contracts.content import Content, LocalizedText
+from contracts.locales import lookup, normalise
 
 _SEPARATOR = re.compile(r"[-_]")
 _WELL_FORMED = re.compile(
@@ -59,3 +62,36 @@ def test_the_cached_rule_answers_as_the_uncached_one_each_time(tag: str) -> None
     expected = outcome(reference, tag)
     assert outcome(normalise, tag) == expected
     assert outcome(normalise, tag) == expected
+
+
+def reference_lookup(available: Iterable[str], *wanted: str | None) -> str | None:
+    """The lookup as it stood before it split on ``str.replace``, kept as the oracle."""
+    by_key = {tag.lower(): tag for tag in available}
+    for locale in wanted:
+        if not locale:
+            continue
+        subtags = _SEPARATOR.sub("-", locale).lower().split("-")
+        for end in range(len(subtags), 0, -1):
+            found = by_key.get("-".join(subtags[:end]))
+            if found is not None:
+                return found
+    return None
+
+
+VARIANT_TAGS = st.sampled_from(["fr", "pt", "pt-BR", "zh-Hant", "zh-Hant-TW", "en-419", "de"])
+WANTED = st.one_of(
+    st.none(),
+    st.sampled_from(["", "pt_BR", "PT-br", "zh_hant_tw", "en_US", "fr-CA", "de_CH_1901", "-"]),
+    st.text(alphabet="ptbrBR-_ ", max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sets(VARIANT_TAGS, max_size=4), st.lists(WANTED, max_size=3))
+def test_lookup_picks_what_the_first_lookup_picked(
+    available: set[str], wanted: list[str | None]
+) -> None:
+    expected = reference_lookup(available, *wanted)
+    assert lookup(available, *wanted) == expected
+    content = Content(title="Hi", localized={tag: LocalizedText(title=tag) for tag in available})
+    assert content.variant_for(*wanted) == expected
