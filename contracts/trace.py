@@ -122,9 +122,9 @@ class NotificationTraced(InternalEvent):
             fields.get("outcome"),
             *([fields.get("reason")] if stage == "parked" else []),
         )
-        # The values are validated as model_validate would (extra="ignore", as InternalMessage
-        # passes it); calling the compiled validator directly skips two Python layers, a tenth
-        # of a step. Skipping validation would not pay: model_construct costs more than it.
+        # Validated as InternalMessage.model_validate validates (extra="ignore"), by the compiled
+        # validator itself: one Python call fewer per step (0.2 of 5 us). Skipping validation
+        # would not pay: model_construct costs more than validating.
         step: NotificationTraced = cls.__pydantic_validator__.validate_python(
             {
                 "event_id": event_id,
