@@ -169,7 +169,7 @@ class Content(Model):
     @field_validator("localized", mode="before")
     @classmethod
     def _one_variant_per_locale(cls, localized: object) -> object:
-        if isinstance(localized, dict):
+        if isinstance(localized, dict) and len(localized) > 1:
             seen: dict[str, str] = {}
             for key in localized:
                 try:
@@ -185,6 +185,8 @@ class Content(Model):
     @field_validator("actions")
     @classmethod
     def _unique_action_ids(cls, actions: list[Action]) -> list[Action]:
+        if len(actions) < 2:
+            return actions
         ids = [action.id for action in actions]
         twice = sorted({item for item in ids if ids.count(item) > 1})
         if twice:
@@ -193,7 +195,9 @@ class Content(Model):
 
     @model_validator(mode="after")
     def _variants_and_actions_on_visible_pushes(self) -> Content:
-        if (self.localized or self.actions) and not self.visible:
+        if not (self.localized or self.actions):
+            return self
+        if not self.visible:
             raise ValueError(
                 "localized and actions need a visible notification: a default title or body "
                 "(or a localization key) for devices no variant fits"
@@ -203,10 +207,14 @@ class Content(Model):
                 "actions need category: iOS shows buttons only from the notification category "
                 "the app registered (UNNotificationCategory) under that identifier"
             )
-        ids = {action.id for action in self.actions}
+        ids: set[str] | None = None
         for tag, text in self.localized.items():
-            named = set(text.action_titles)
-            if named and named != ids:
+            if not text.action_titles:
+                continue
+            if ids is None:
+                ids = {action.id for action in self.actions}
+            named = text.action_titles.keys()
+            if named != ids:
                 missing, unknown = sorted(ids - named), sorted(named - ids)
                 raise ValueError(
                     f"localized.{tag}.action_titles must name every button of actions, and only "
@@ -218,6 +226,8 @@ class Content(Model):
     @field_validator("data")
     @classmethod
     def _no_reserved_keys(cls, data: dict[str, str]) -> dict[str, str]:
+        if not data:
+            return data
         for key in data:
             if key in RESERVED_DATA_KEYS or key.lower().startswith(RESERVED_DATA_PREFIXES):
                 reserved = ", ".join(sorted(RESERVED_DATA_KEYS))
@@ -235,7 +245,10 @@ class Content(Model):
 
     def variant_for(self, *locales: str | None) -> str | None:
         """The tag of the variant for the first of ``locales`` one fits (a device's locale, then
-        its user's), by language-tag lookup; None: the default text."""
+        its user's), by language-tag lookup; None: the default text (at once when there are no
+        variants, as for most notifications: this runs for every device at fan-out)."""
+        if not self.localized:
+            return None
         return lookup(self.localized, *locales)
 
     def in_locale(self, tag: str | None) -> Content:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
-_SEPARATOR = re.compile(r"[-_]")
 #: language (2-3 letters), script (4 letters), region (2 letters or 3 digits), variants (5-8
 #: letters or digits, or a digit and 3 more): RFC 5646 section 2.1 without extensions and
 #: private use, which no platform reports as a device's locale.
@@ -20,10 +20,15 @@ _WELL_FORMED = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def normalise(tag: str) -> str:
     """``tag`` in RFC 5646's recommended case (``pt-BR``, ``zh-Hant``); raise ValueError when it
-    is not a well-formed language tag."""
-    lowered = _SEPARATOR.sub("-", tag).lower()
+    is not a well-formed language tag.
+
+    Cached: every internal hop validates the variants' keys again, and an app uses a few dozen
+    tags (a refused tag is not cached, so its error is raised afresh).
+    """
+    lowered = tag.replace("_", "-").lower()
     if not _WELL_FORMED.fullmatch(lowered):
         raise ValueError(f"{tag!r} is not a BCP 47 language tag (such as fr, pt-BR or zh-Hant-TW)")
     language, *rest = lowered.split("-")
@@ -49,7 +54,7 @@ def lookup(available: Iterable[str], *wanted: str | None) -> str | None:
     for locale in wanted:
         if not locale:
             continue
-        subtags = _SEPARATOR.sub("-", locale).lower().split("-")
+        subtags = locale.replace("_", "-").lower().split("-")
         for end in range(len(subtags), 0, -1):
             found = by_key.get("-".join(subtags[:end]))
             if found is not None:
