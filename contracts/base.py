@@ -158,7 +158,14 @@ class InternalMessage(Model):
         by_name: bool | None = None,
     ) -> Self:
         if by_alias is False and by_name is not True:
-            return super().model_validate_json(json_data, by_alias=by_alias, by_name=by_name)
+            return super().model_validate_json(
+                json_data,
+                strict=strict,
+                extra=extra,
+                context=context,
+                by_alias=by_alias,
+                by_name=by_name,
+            )
         validated: Self = cls.__pydantic_validator__.validate_json(
             json_data,
             strict=strict,
@@ -182,7 +189,15 @@ class InternalMessage(Model):
         by_name: bool | None = None,
     ) -> Self:
         if by_alias is False and by_name is not True:
-            return super().model_validate(obj, by_alias=by_alias, by_name=by_name)
+            return super().model_validate(
+                obj,
+                strict=strict,
+                extra=extra,
+                from_attributes=from_attributes,
+                context=context,
+                by_alias=by_alias,
+                by_name=by_name,
+            )
         validated: Self = cls.__pydantic_validator__.validate_python(
             obj,
             strict=strict,

@@ -20,14 +20,25 @@ _WELL_FORMED = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
+#: Tags this long or shorter are cached; a variant's key may be no longer (contracts.content), but
+#: its raw keys are normalised before that limit refuses a longer one.
+MAX_CACHED_TAG_CHARS = 35
+
+
 def normalise(tag: str) -> str:
     """``tag`` in RFC 5646's recommended case (``pt-BR``, ``zh-Hant``); raise ValueError when it
     is not a well-formed language tag.
 
-    Cached: every internal hop validates the variants' keys again, and an app uses a few dozen
-    tags (a refused tag is not cached, so its error is raised afresh).
+    Short tags are cached: every internal hop validates the variants' keys again, and an app uses
+    a few dozen tags. A refused tag is not cached (its error is raised afresh), nor is a long one,
+    so refused requests cannot fill the cache with their keys.
     """
+    if len(tag) <= MAX_CACHED_TAG_CHARS:
+        return _normalised_short(tag)
+    return _normalised(tag)
+
+
+def _normalised(tag: str) -> str:
     lowered = tag.replace("_", "-").lower()
     if not _WELL_FORMED.fullmatch(lowered):
         raise ValueError(f"{tag!r} is not a BCP 47 language tag (such as fr, pt-BR or zh-Hant-TW)")
@@ -41,6 +52,9 @@ def normalise(tag: str) -> str:
         else:
             subtags.append(subtag)
     return "-".join(subtags)
+
+
+_normalised_short = lru_cache(maxsize=4096)(_normalised)
 
 
 def lookup(available: Iterable[str], *wanted: str | None) -> str | None:

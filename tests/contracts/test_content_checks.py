@@ -121,6 +121,33 @@ def test_content_is_accepted_and_refused_as_before(raw: dict[str, Any]) -> None:
     assert verdict(Content, raw) == verdict(ReferenceContent, raw)
 
 
+BUTTONS = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.sampled_from(["open", "track", "later"]), "title": st.just("Go")}
+    ),
+    max_size=3,
+    unique_by=lambda action: action["id"],
+)
+NAMED = st.dictionaries(st.sampled_from(["open", "track", "later"]), st.just("Open"), max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(BUTTONS, st.dictionaries(st.sampled_from(["fr", "pt-BR", "de"]), NAMED, max_size=2))
+def test_button_titles_of_variants_are_checked_as_before(
+    actions: list[dict[str, str]], named: dict[str, dict[str, str]]
+) -> None:
+    raw = {
+        "title": "Hi",
+        "category": "ORDER",
+        "actions": actions,
+        "localized": {
+            tag: {"title": "Salut", "action_titles": titles} for tag, titles in named.items()
+        },
+    }
+
+    assert verdict(Content, raw) == verdict(ReferenceContent, raw)
+
+
 def test_the_oracle_runs_its_own_checks() -> None:
     refused = verdict(ReferenceContent, {"data": {"from": "x"}})
     assert isinstance(refused, list)

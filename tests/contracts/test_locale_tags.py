@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from contracts import locales
 from contracts.content import Content, LocalizedText
 from contracts.locales import lookup, normalise
 
@@ -95,3 +98,16 @@ def test_lookup_picks_what_the_first_lookup_picked(
     assert lookup(available, *wanted) == expected
     content = Content(title="Hi", localized={tag: LocalizedText(title=tag) for tag in available})
     assert content.variant_for(*wanted) == expected
+
+
+def test_a_refused_long_key_is_not_kept_by_the_cache() -> None:
+    long_tag = "en-" + "-".join(f"v{n:07d}" for n in range(2_000))
+    cache = locales._normalised_short
+    cache.cache_clear()
+
+    with pytest.raises(ValidationError, match="at most 35 characters"):
+        Content.model_validate({"title": "Hi", "localized": {long_tag: {"title": "Hi"}}})
+    normalise("pt_br")
+
+    assert normalise(long_tag) == long_tag
+    assert cache.cache_info().currsize == 1
