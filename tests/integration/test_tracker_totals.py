@@ -285,14 +285,19 @@ async def test_a_repeated_or_late_step_moves_a_tally_once_and_the_first_copy_cou
     await assert_totals_are_sums(store, everything)
 
 
-async def test_tallies_an_older_tracker_wrote_move_on_from_all_the_users_steps(
-    pool: asyncpg.Pool, schema: str, tmp_path: Path
-) -> None:
+async def migrate_to_before_progress(pool: asyncpg.Pool, schema: str, tmp_path: Path) -> None:
+    """The schema of the release before migration 005 (tallies without progress)."""
     earlier = tmp_path / "migrations"
     earlier.mkdir()
     for path in sorted(MIGRATIONS.glob("*.sql"))[:4]:
         shutil.copy(path, earlier / path.name)
     await migrate(pool, schema, earlier)
+
+
+async def test_tallies_an_older_tracker_wrote_move_on_from_all_the_users_steps(
+    pool: asyncpg.Pool, schema: str, tmp_path: Path
+) -> None:
+    await migrate_to_before_progress(pool, schema, tmp_path)
     store = TrackerStore(pool)
     notification_id = uuid.uuid4()
     by_user = {user: user_steps(notification_id, user, seed) for seed, user in enumerate(USERS)}
@@ -402,11 +407,7 @@ async def test_the_progress_migration_gives_up_on_a_table_held_by_a_long_transac
     pool: asyncpg.Pool, schema: str, tmp_path: Path
 ) -> None:
     """Queued behind a long reader, the ALTER would stall every tracker write behind it."""
-    earlier = tmp_path / "migrations"
-    earlier.mkdir()
-    for path in sorted(MIGRATIONS.glob("*.sql"))[:4]:
-        shutil.copy(path, earlier / path.name)
-    await migrate(pool, schema, earlier)
+    await migrate_to_before_progress(pool, schema, tmp_path)
     async with pool.acquire() as reader, reader.transaction():
         await reader.execute("SELECT count(*) FROM user_tallies")
         with pytest.raises(asyncpg.LockNotAvailableError):
