@@ -134,6 +134,8 @@ class PublicRequest(Model):
 
     Built at import, unlike other models: FastAPI builds its body validators when a route is
     added and silences a pydantic warning only then, so one built at the first request warns.
+    NotificationSubmitted lists Event after this class, so it takes Event's deferred build: it
+    arrives on the intake topic, never as a FastAPI body.
     """
 
     model_config = ConfigDict(extra="forbid", defer_build=False)
