@@ -1,6 +1,8 @@
 """What an idle service holds is mostly what it imports: the probe-only services (scheduler,
-dispatchers, webhooks) load no FastAPI, and no service loads the tracing SDK, the OTLP exporter
-or the FastAPI instrumentation unless tracing is configured. A fresh interpreter shows it."""
+dispatchers, webhooks) load no FastAPI, no service loads the tracing SDK, the OTLP exporter
+or the FastAPI instrumentation unless tracing is configured, and importing a service builds the
+validators of no contract model but the public requests FastAPI takes as bodies. A fresh
+interpreter shows it."""
 
 from __future__ import annotations
 
@@ -43,7 +45,19 @@ for name in json.loads(sys.argv[1]):
 probe_only = loaded(["fastapi"])
 for name in json.loads(sys.argv[2]):
     importlib.import_module(name)
-print(json.dumps({"probe_only": probe_only, "tracing": loaded(json.loads(sys.argv[3]))}))
+from contracts.base import Model, PublicRequest
+def models(base):
+    found = set(base.__subclasses__())
+    for sub in base.__subclasses__():
+        found |= models(sub)
+    return found
+contract_models = [m for m in models(Model) if m.__module__.startswith("contracts.")]
+print(json.dumps({
+    "probe_only": probe_only,
+    "tracing": loaded(json.loads(sys.argv[3])),
+    "built": sorted(m.__name__ for m in contract_models if m.__pydantic_complete__),
+    "public": sorted(m.__name__ for m in contract_models if issubclass(m, PublicRequest)),
+}))
 """
 
 
@@ -67,3 +81,8 @@ def test_probe_only_services_do_not_import_fastapi(loaded: dict[str, list[str]])
 
 def test_no_service_imports_the_tracing_sdk_until_it_traces(loaded: dict[str, list[str]]) -> None:
     assert loaded["tracing"] == []
+
+
+def test_contract_validators_are_built_on_first_use(loaded: dict[str, list[str]]) -> None:
+    assert "NotificationRequest" in loaded["built"]  # ingest's request body
+    assert set(loaded["built"]) <= set(loaded["public"])
