@@ -12,12 +12,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from contracts.push import ApnsEnvironment
-from shared.platforms.apns.settings import HOSTS
+from shared.platforms.apns.settings import BUNDLE_ID, BUNDLE_ID_EXPECTED, HOSTS
 from shared.platforms.base import CredentialsError, Stored, StoredCredential, p256_private_key
 
 ENVIRONMENTS = tuple(HOSTS)
 _APPLE_ID = re.compile(r"^[A-Z0-9]{10}$")
-_BUNDLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,154}$")
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,8 @@ def certificate_credential(pem: bytes, *, topic: str, environment: str) -> Store
 
 def _topic_environment(stored: Stored) -> tuple[str, ApnsEnvironment]:
     topic, environment = stored.settings.get("topic", ""), stored.settings.get("environment", "")
-    if not _BUNDLE_ID.match(topic):
-        raise CredentialsError("topic: expected the app's bundle id, such as com.example.app")
+    if not BUNDLE_ID.match(topic):
+        raise CredentialsError(f"topic: {BUNDLE_ID_EXPECTED}")
     if environment not in HOSTS:
         raise CredentialsError(f"environment: one of {', '.join(ENVIRONMENTS)}")
     return topic, environment

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from contracts.push import ApnsEnvironment
 from shared.platforms.base import PlatformSettings
@@ -15,6 +16,10 @@ HOSTS: dict[ApnsEnvironment, str] = {
     "production": "api.push.apple.com",
     "sandbox": "api.sandbox.push.apple.com",
 }
+#: An app's bundle id (apns-topic), as stored credentials and HERALD_APNS_TOPIC both name it.
+BUNDLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,154}$")
+#: What a bad bundle id is told.
+BUNDLE_ID_EXPECTED = "expected the app's bundle id, such as com.example.app"
 
 
 class ApnsSettings(PlatformSettings):
@@ -60,6 +65,14 @@ class ApnsSettings(PlatformSettings):
         le=55.0,
         description="Sign a new provider token this often (Apple: between 20 and 60 minutes).",
     )
+
+    @field_validator("apns_topic")
+    @classmethod
+    def _bundle_id(cls, topic: str | None) -> str | None:
+        """Checked at start-up: a wrong topic would otherwise fail every push (BadTopic)."""
+        if topic is not None and not BUNDLE_ID.match(topic):
+            raise ValueError(BUNDLE_ID_EXPECTED)
+        return topic
 
     def apns_endpoint(self, environment: ApnsEnvironment) -> tuple[str, int]:
         """Host and port that tokens of ``environment`` are sent to."""
