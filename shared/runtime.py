@@ -29,7 +29,12 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.bus import Bus
 from shared.logs import configure_logging
 from shared.metrics import LagMonitor, expose_metrics
-from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
+from shared.settings import (
+    EventLoopSettings,
+    HttpSettings,
+    KafkaSettings,
+    ObservabilitySettings,
+)
 from shared.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
@@ -183,5 +188,16 @@ def run_service(
         settle_heap()
         await serve(parts, stop)
 
-    asyncio.run(main())
+    run_on_loop(main(), EventLoopSettings())
     return 0
+
+
+def run_on_loop(main: Coroutine[Any, Any, None], settings: EventLoopSettings) -> None:
+    """Run ``main`` to completion on the loop ``settings`` name, as ``asyncio.run`` would."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if settings.event_loop == "uvloop":
+        import uvloop  # only a process that chose it loads libuv
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)

@@ -213,6 +213,16 @@ class HttpSettings(HeraldSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
 
 
+class EventLoopSettings(HeraldSettings):
+    """Which event loop a service process runs on."""
+
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        default="asyncio",
+        description="asyncio's own loop, or uvloop's (libuv). Read once, where the process "
+        "creates its loop.",
+    )
+
+
 class ObservabilitySettings(HeraldSettings):
     """Logging and tracing."""
 
