@@ -217,9 +217,10 @@ class EventLoopSettings(HeraldSettings):
     """Which event loop a service process runs on."""
 
     event_loop: Literal["asyncio", "uvloop"] = Field(
-        default="asyncio",
-        description="asyncio's own loop, or uvloop's (libuv). Read once, where the process "
-        "creates its loop.",
+        default="uvloop",
+        description="uvloop (libuv under asyncio's API) or asyncio's own loop, read where the "
+        "process creates its loop. uvloop cost every service less CPU per delivery (dispatchers "
+        "alone 4-35% less, the broadcast path 4-10% less; issue 19); asyncio is the fallback.",
     )
 
 
