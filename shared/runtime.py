@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 
 from contracts.topics import all_topics
@@ -193,11 +194,12 @@ def run_service(
 
 
 def run_on_loop(main: Coroutine[Any, Any, None], settings: EventLoopSettings) -> None:
-    """Run ``main`` to completion on the loop ``settings`` name, as ``asyncio.run`` would."""
-    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    if settings.event_loop == "uvloop":
-        import uvloop  # only a process that chose it loads libuv
+    """Run ``main`` to completion on the loop ``settings`` name, as ``asyncio.run`` would.
 
+    The loop class is chosen here, not through the global event-loop policy, so the setting
+    means what it says whatever policy a library or a test harness installed."""
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
+    if settings.event_loop == "uvloop":
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(main)

@@ -39,7 +39,7 @@ def test_uvloop_unless_asyncio_is_named(monkeypatch: pytest.MonkeyPatch) -> None
 
     assert default.event_loop == "uvloop"
     assert loop_class(default) is uvloop.Loop
-    assert issubclass(loop_class(named), asyncio.BaseEventLoop)
+    assert issubclass(loop_class(named), asyncio.SelectorEventLoop)
 
 
 def test_an_unknown_loop_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
