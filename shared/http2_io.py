@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import h2.connection
 
@@ -22,11 +23,14 @@ class H2Writer:
         self._pending = False
 
     def attach(self, transport: asyncio.BaseTransport) -> asyncio.Transport:
-        """Write to ``transport`` from now on (HTTP/2 needs a stream transport)."""
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError(f"HTTP/2 needs a stream transport, got {type(transport).__name__}")
-        self.transport = transport
-        return transport
+        """Write to ``transport`` from now on.
+
+        A stream protocol's ``connection_made`` always gets a stream transport, but not always an
+        ``asyncio.Transport`` instance: uvloop's (plain TCP or TLS) are classes of their own that
+        share only the methods. An isinstance check here refused every uvloop connection.
+        """
+        self.transport = cast("asyncio.Transport", transport)
+        return self.transport
 
     def soon(self) -> None:
         if not self._pending:

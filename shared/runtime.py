@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 
 from contracts.topics import all_topics
@@ -29,7 +30,12 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.bus import Bus
 from shared.logs import configure_logging
 from shared.metrics import LagMonitor, expose_metrics
-from shared.settings import HttpSettings, KafkaSettings, ObservabilitySettings
+from shared.settings import (
+    EventLoopSettings,
+    HttpSettings,
+    KafkaSettings,
+    ObservabilitySettings,
+)
 from shared.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
@@ -183,5 +189,17 @@ def run_service(
         settle_heap()
         await serve(parts, stop)
 
-    asyncio.run(main())
+    run_on_loop(main(), EventLoopSettings())
     return 0
+
+
+def run_on_loop(main: Coroutine[Any, Any, None], settings: EventLoopSettings) -> None:
+    """Run ``main`` to completion on the loop ``settings`` name, as ``asyncio.run`` would.
+
+    The loop class is chosen here, not through the global event-loop policy, so the setting
+    means what it says whatever policy a library or a test harness installed."""
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.SelectorEventLoop
+    if settings.event_loop == "uvloop":
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)

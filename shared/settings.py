@@ -213,6 +213,17 @@ class HttpSettings(HeraldSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
 
 
+class EventLoopSettings(HeraldSettings):
+    """Which event loop a service process runs on."""
+
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        default="uvloop",
+        description="uvloop (libuv under asyncio's API) or asyncio's own loop, read where the "
+        "process creates its loop. uvloop cost every service less CPU per delivery (dispatchers "
+        "alone 4-35% less, the broadcast path 4-10% less; issue 19); asyncio is the fallback.",
+    )
+
+
 class ObservabilitySettings(HeraldSettings):
     """Logging and tracing."""
 

@@ -1,12 +1,13 @@
 """Run the console: ``python -m services.console``."""
 
-import asyncio
 import sys
 
 from services.console.app import NAME, build, serve
 from services.console.settings import ConsoleSettings
 from shared.logs import configure_logging
+from shared.runtime import run_on_loop
 from shared.service_command import service_command
+from shared.settings import EventLoopSettings
 from shared.telemetry import configure_tracing
 
 
@@ -15,7 +16,7 @@ def main() -> int:
     settings = ConsoleSettings()
     configure_logging(settings, NAME)
     configure_tracing(settings, NAME)
-    asyncio.run(serve(build(settings), settings))
+    run_on_loop(serve(build(settings), settings), EventLoopSettings())
     return 0
 
 
