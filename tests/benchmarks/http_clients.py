@@ -158,7 +158,7 @@ class _BareH2(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.Transport", transport)  # uvloop's is not an instance
         self.conn.initiate_connection()
-        transport.write(self.conn.data_to_send())
+        self.transport.write(self.conn.data_to_send())
 
     def data_received(self, data: bytes) -> None:
         for event in self.conn.receive_data(data):
