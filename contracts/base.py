@@ -94,20 +94,8 @@ AddressableUserId = Annotated[
         "In a URL path, percent-encode it ('/' as %2F)."
     ),
 ]
-
-
-def unpadded(value: str) -> str:
-    if value[:1] == " " or value[-1:] == " ":
-        raise ValueError(
-            "starts or ends with a space: HTTP/2 refuses a header value that does (RFC 9113 "
-            "8.2.1), so the provider would reject every attempt"
-        )
-    return value
-
-
-#: Text that becomes an HTTP header somewhere on its way (a collapse key): no control characters,
-#: and no space at either end.
-HeaderSafeText = Annotated[str, AfterValidator(_printable), AfterValidator(unpadded)]
+#: Text that becomes an HTTP header somewhere on its way (a collapse key): no control characters.
+HeaderSafeText = Annotated[str, AfterValidator(_printable)]
 #: Names and labels people read: printable, so they store (PostgreSQL refuses NUL) and show as
 #: typed.
 PrintableText = Annotated[str, AfterValidator(_printable)]

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from contracts.audiences import Audience
-from contracts.base import HeaderSafeText, Model, PublicRequest, unpadded
+from contracts.base import HeaderSafeText, Model, PublicRequest
 from contracts.categories import CategoryId
 from contracts.locales import lookup, normalise
 from contracts.schedule import Schedule
@@ -37,11 +37,7 @@ RESERVED_DATA_PREFIXES = ("google", "gcm", "herald")
 
 LocKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 LocArgs = Annotated[list[Annotated[str, StringConstraints(max_length=256)]], Field(max_length=16)]
-HeaderValue = Annotated[
-    str,
-    StringConstraints(max_length=256, pattern=r"^[\x20-\x7e]*$"),
-    AfterValidator(unpadded),
-]
+HeaderValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[\x20-\x7e]*$")]
 JsonObject = dict[str, JsonValue]
 Title = Annotated[str, StringConstraints(max_length=256)]
 Body = Annotated[str, StringConstraints(max_length=2048)]
