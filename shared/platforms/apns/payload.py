@@ -142,6 +142,11 @@ def _quiet_aps(request: PushRequest) -> dict[str, Any]:
 
 
 def _collapse_id(value: str | None) -> str | None:
+    """Spaces at either end are dropped, as Herald's own HTTP/2 client drops them from every
+    header: HTTP/2 refuses a field value that has them (RFC 9113 8.2.1), and APNs would reset
+    every attempt. A collapse id of nothing but spaces is no collapse id."""
+    if value is not None:
+        value = value.strip(" ") or None
     if value is not None and len(value.encode()) > MAX_COLLAPSE_ID_BYTES:
         raise PayloadError(
             f"apns-collapse-id is {len(value.encode())} bytes in UTF-8; "

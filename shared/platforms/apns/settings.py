@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from contracts.push import ApnsEnvironment
 from shared.platforms.base import PlatformSettings
@@ -65,14 +65,6 @@ class ApnsSettings(PlatformSettings):
         le=55.0,
         description="Sign a new provider token this often (Apple: between 20 and 60 minutes).",
     )
-
-    @field_validator("apns_topic")
-    @classmethod
-    def _bundle_id(cls, topic: str | None) -> str | None:
-        """Checked at start-up: a wrong topic would otherwise fail every push (BadTopic)."""
-        if topic is not None and not BUNDLE_ID.match(topic):
-            raise ValueError(BUNDLE_ID_EXPECTED)
-        return topic
 
     def apns_endpoint(self, environment: ApnsEnvironment) -> tuple[str, int]:
         """Host and port that tokens of ``environment`` are sent to."""

@@ -45,6 +45,14 @@ async def test_apns_needs_a_topic_and_a_key_or_certificate() -> None:
         await create_apns_provider(DispatcherSettings(apns_topic="com.example"), FrozenClock())
 
 
+@pytest.mark.parametrize("topic", ["com.example/app", "com.example app", ".com.example", ""])
+async def test_the_configured_topic_must_be_a_bundle_id_as_a_stored_ones_must(topic: str) -> None:
+    settings = DispatcherSettings(apns_topic=topic)
+    with pytest.raises(CredentialsError, match="HERALD_APNS_TOPIC: expected the app's bundle id"):
+        await create_apns_provider(settings, FrozenClock())
+    assert DispatcherSettings(dispatcher_platform="fcm", apns_topic=topic).apns_topic == topic
+
+
 async def test_webpush_needs_a_vapid_key() -> None:
     with pytest.raises(ValueError, match="HERALD_WEBPUSH_VAPID_PRIVATE_KEY_FILE"):
         await create_webpush_provider(DispatcherSettings(), FrozenClock())

@@ -195,6 +195,24 @@ def test_a_collapse_key_counts_in_bytes() -> None:
         render(over, NOW)
 
 
+@pytest.mark.parametrize(
+    ("options", "override", "collapse_id"),
+    [
+        ({"collapse_key": " sale "}, None, "sale"),
+        ({"collapse_key": "   "}, None, None),
+        ({}, {"apns": {"headers": {"apns-collapse-id": "sale "}}}, "sale"),
+        ({"collapse_key": "big sale"}, None, "big sale"),
+    ],
+)
+def test_a_collapse_id_goes_without_spaces_at_either_end(
+    options: dict[str, Any], override: dict[str, Any] | None, collapse_id: str | None
+) -> None:
+    content = {"title": "t", "overrides": override} if override else {"title": "t"}
+    request = push_request(NOW, "apns", options=options, content=content)
+
+    assert render(request, NOW).collapse_id == collapse_id
+
+
 def test_a_ttl_of_zero_is_deliver_once_or_never() -> None:
     request = push_request(NOW, "apns", options={"ttl_seconds": 0})
 

@@ -12,7 +12,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pydantic import ValidationError
 
 from contracts.push import PLATFORMS as PLATFORM_NAMES
 from services.dispatcher.settings import DispatcherSettings
@@ -126,13 +125,6 @@ def test_stored_credentials_must_name_what_the_dispatcher_needs() -> None:
             )
     with pytest.raises(CredentialsError, match="subject"):
         PLATFORMS["webpush"].parse_credential(StoredCredential("webpush", "vapid", {}, key))
-
-
-@pytest.mark.parametrize("topic", ["com.example/app", "com.example app", ".com.example", ""])
-def test_the_configured_topic_must_be_a_bundle_id_as_a_stored_ones_must(topic: str) -> None:
-    with pytest.raises(ValidationError, match=r"apns_topic\n.*expected the app's bundle id"):
-        ApnsSettings(apns_topic=topic)
-    assert ApnsSettings(apns_topic="com.example.app-1").apns_topic == "com.example.app-1"
 
 
 def test_tokens_are_checked_by_their_platforms_rule() -> None:

@@ -33,6 +33,7 @@ from services.dispatcher.settings import DispatcherSettings
 from shared.clock import Clock
 from shared.platforms.apns import payload
 from shared.platforms.apns.credentials import ApnsCredential, certificate
+from shared.platforms.apns.settings import BUNDLE_ID, BUNDLE_ID_EXPECTED
 from shared.platforms.base import CredentialsError, PayloadError
 
 
@@ -107,6 +108,8 @@ async def create_apns_provider(
     else:
         if settings.apns_topic is None:
             raise CredentialsError("HERALD_APNS_TOPIC (the app's bundle id) is required for APNs")
+        if not BUNDLE_ID.match(settings.apns_topic):
+            raise CredentialsError(f"HERALD_APNS_TOPIC: {BUNDLE_ID_EXPECTED}")
         topic, environment = settings.apns_topic, settings.apns_environment
         if settings.apns_key_file is not None:
             tokens = load_provider_tokens(
