@@ -23,6 +23,7 @@ by ALPN, and plain http, go to the fallback sender.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import urllib.parse
 from collections.abc import Mapping
@@ -40,6 +41,17 @@ from shared.http2_io import H2Writer
 #: Times one request may meet a server that refuses it unprocessed before that counts as a failure
 #: (a server that refuses everything must not keep a push spinning here).
 UNPROCESSED_RESENDS = 3
+
+
+@functools.lru_cache(maxsize=256)
+def _target(url: str) -> tuple[str, str, int, str]:
+    """A URL's scheme, host, port and request path. FCM takes every push at one URL: urllib
+    caches the split, not the host and port it then parses out of the netloc on each call."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return parts.scheme, parts.hostname or "", parts.port or 443, path
 
 
 class _Stream:
@@ -217,13 +229,9 @@ class H2Client:
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Response:
-        parts = urllib.parse.urlsplit(url)
-        host, port = parts.hostname or "", parts.port or 443
-        path = parts.path or "/"
-        if parts.query:
-            path = f"{path}?{parts.query}"
+        scheme, host, port, path = _target(url)
         for _ in range(UNPROCESSED_RESENDS):
-            if parts.scheme != "https" or (host, port) in self._not_h2:
+            if scheme != "https" or (host, port) in self._not_h2:
                 return await self._fallback.post(url, headers, body)
             connection = await self._connection(host, port)
             if connection is None:
