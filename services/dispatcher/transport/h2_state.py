@@ -1,5 +1,5 @@
 """h2's connection state, cheaper for a stream of pushes: what h2 spends per request on work no
-provider connection needs, taken out without changing what goes on the wire or what h2 allows.
+provider connection needs, taken out without changing what a request means or what h2 allows.
 
 - h2 counts open streams by walking every stream it holds, each time a stream opens; with the
   dispatcher's 64-256 requests in flight that walk was ~2% of its CPU (py-spy). Here the streams
