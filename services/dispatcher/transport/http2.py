@@ -23,92 +23,35 @@ by ALPN, and plain http, go to the fallback sender.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import partial
-from typing import Any
 
 import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
-import hpack
-from hpack.struct import HeaderWeaklyTyped
-from hyperframe.frame import Frame, GoAwayFrame
 
 from services.dispatcher.transport.base import ConnectionFailed, NotProcessed, Response, Sender
+from services.dispatcher.transport.h2_state import CompactH2Connection
 from shared.http2_io import H2Writer
 
 #: Times one request may meet a server that refuses it unprocessed before that counts as a failure
 #: (a server that refuses everything must not keep a push spinning here).
 UNPROCESSED_RESENDS = 3
 
-#: Header values that differ on every request (the device in the path, APNs' id and expiry):
-#: entering them in the HPACK table only evicts the ones that repeat (authorization, topic).
-ONE_OFF_HEADERS = frozenset({":path", "apns-id", "apns-expiration"})
 
-
-class _LiteralEncoder(hpack.Encoder):
-    """HPACK without Huffman coding: on a provider connection the few bytes it saves on one-off
-    values cost more CPU (a pure-Python bit coder, per character) than sending them."""
-
-    def encode(self, headers: Any, huffman: bool = False) -> bytes:
-        return super().encode(headers, huffman=False)
-
-
-class CompactH2Connection(h2.connection.H2Connection):
-    """h2's connection state, cheaper for a stream of pushes.
-
-    It remembers fewer closed streams: h2 keeps 65,536 per connection (~15 MB once a connection
-    has carried that many pushes); a few thousand still recognise any frame that arrives late for a
-    stream just closed. Header values are sent as plain literals, and the one-off ones are kept
-    out of the HPACK table.
-    """
-
-    MAX_CLOSED_STREAMS = 4096
-
-    def __init__(self, config: h2.config.H2Configuration | None = None) -> None:
-        super().__init__(config)
-        self.encoder = _LiteralEncoder()
-
-    def _receive_goaway_frame(
-        self, frame: GoAwayFrame
-    ) -> tuple[list[Frame], list[h2.events.Event]]:
-        """Keep receiving after a GOAWAY. Streams up to its last stream id may still be answered
-        (RFC 9113 6.8: a server drains that way), but h2 closes its connection state on GOAWAY
-        (python-hyper/h2#1181), so their replies would raise ProtocolError and requests the
-        server processed would fail and go again: a duplicate push. The state stays open, with
-        the bytes not yet written (h2 drops them); _Connection opens no stream after a GOAWAY."""
-        state, unsent = self.state_machine.state, bytes(self._data_to_send)
-        frames, events = super()._receive_goaway_frame(frame)
-        if state is not h2.connection.ConnectionState.CLOSED:
-            self.state_machine.state = state
-            self._data_to_send[:0] = unsent
-        return frames, events
-
-    def send_headers(
-        self,
-        stream_id: int,
-        headers: Iterable[HeaderWeaklyTyped],
-        end_stream: bool = False,
-        priority_weight: int | None = None,
-        priority_depends_on: int | None = None,
-        priority_exclusive: bool | None = None,
-    ) -> None:
-        marked = [
-            hpack.NeverIndexedHeaderTuple(name, value) if name in ONE_OFF_HEADERS else (name, value)
-            for name, value in headers
-        ]
-        super().send_headers(
-            stream_id,
-            marked,
-            end_stream,
-            priority_weight,
-            priority_depends_on,
-            priority_exclusive,
-        )
+@functools.lru_cache(maxsize=256)
+def _target(url: str) -> tuple[str, str, int, str]:
+    """A URL's scheme, host, port and request path. FCM takes every push at one URL: urllib
+    caches the split, not the host and port it then parses out of the netloc on each call."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return parts.scheme, parts.hostname or "", parts.port or 443, path
 
 
 class _Stream:
@@ -286,13 +229,9 @@ class H2Client:
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Response:
-        parts = urllib.parse.urlsplit(url)
-        host, port = parts.hostname or "", parts.port or 443
-        path = parts.path or "/"
-        if parts.query:
-            path = f"{path}?{parts.query}"
+        scheme, host, port, path = _target(url)
         for _ in range(UNPROCESSED_RESENDS):
-            if parts.scheme != "https" or (host, port) in self._not_h2:
+            if scheme != "https" or (host, port) in self._not_h2:
                 return await self._fallback.post(url, headers, body)
             connection = await self._connection(host, port)
             if connection is None:

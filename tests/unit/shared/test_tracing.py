@@ -1,13 +1,18 @@
-"""Which input's trace an output continues, and which exporter the settings choose.
+"""Which input's trace an output continues, which exporter the settings choose, and when the
+process counts as tracing.
 
 Spans come from a tracer provider of the test's own, never the process's: nothing here turns
-tracing on for other tests.
+tracing on for other tests (the one test that installs a provider does it in a fresh interpreter).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from opentelemetry.context import Context
@@ -87,3 +92,27 @@ def test_tracing_is_off_unless_an_exporter_is_named() -> None:
     assert console is not None
     assert console.resource.attributes["service.name"] == "herald-ingest"
     console.shutdown()
+
+
+#: Asks the cached decision before and after a provider is installed, in a fresh interpreter.
+INSTALL_AFTER_ASKING = """
+from opentelemetry.sdk.trace import TracerProvider
+from shared.telemetry import install_tracer_provider, tracing_enabled
+before = tracing_enabled(), tracing_enabled()
+install_tracer_provider(TracerProvider())
+print(*before, tracing_enabled())
+"""
+
+
+def test_tracing_counts_as_on_once_a_provider_is_installed_after_it_was_asked() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", INSTALL_AFTER_ASKING],
+        cwd=Path(__file__).resolve().parents[3],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert done.stdout.split() == ["False", "False", "True"]

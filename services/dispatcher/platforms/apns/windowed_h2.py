@@ -21,7 +21,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from services.dispatcher.transport.http2 import CompactH2Connection
+from services.dispatcher.transport.h2_state import CompactH2Connection
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
