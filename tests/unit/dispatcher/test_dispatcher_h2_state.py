@@ -12,7 +12,7 @@ import h2.exceptions
 import pytest
 from hyperframe.frame import ExtensionFrame, GoAwayFrame
 
-from services.dispatcher.transport.h2_state import CompactH2Connection
+from services.dispatcher.transport.h2_state import CHECKED_H2, CompactH2Connection
 from tests.support.h2_memory import MemoryH2Server
 
 pytestmark = pytest.mark.unit
@@ -139,3 +139,9 @@ def test_lengths_and_paths_stay_out_of_the_header_table_and_repeated_values_go_i
     table = client.encoder.header_table.dynamic_entries
     assert sorted(table) == [(b":authority", b"a"), (b"authorization", b"Bearer t")]
     assert server.headers[stream_id][b"content-length"] == b"139"
+
+
+def test_h2_is_the_release_whose_internals_the_count_follows() -> None:
+    assert h2.__version__ == CHECKED_H2, (
+        f"h2 {h2.__version__}: check h2_state.py's overrides against its connection.py first"
+    )
